@@ -1,0 +1,216 @@
+"""The `nianbao` command: parse arguments, call the library, print. Nothing else lives here."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import home
+from .fulltext import QueryError, SearchFilters
+from .fulltext.search import MODES, SORTS
+from .ingest import DEFAULT_MAX_BYTES
+from .parse import SECTION_KINDS
+from .store import Store, StoreError
+
+
+class CliError(Exception):
+    """A runtime failure reported as one line, exit code 1."""
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _store(ctx: click.Context) -> Store:
+    try:
+        return Store(ctx.obj["index_dir"], create=False)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _mark(text: str, start: int, end: int) -> str:
+    if sys.stdout.isatty():
+        return f"{text[:start]}\x1b[1;31m{text[start:end]}\x1b[0m{text[end:]}"
+    return f"{text[:start]}【{text[start:end]}】{text[end:]}"
+
+
+filter_options = [
+    click.option("--section", "sections", multiple=True, help="Only this section kind: " + ", ".join(SECTION_KINDS)),
+    click.option("--year", help="A year (2020) or a range (2018-2020)."),
+    click.option("--province"), click.option("--city"), click.option("--county"), click.option("--agency"),
+]
+
+
+def with_filters(fn):
+    for option in reversed(filter_options):
+        fn = option(fn)
+    return fn
+
+
+def _filters(kw: dict) -> SearchFilters:
+    return SearchFilters(year=kw.pop("year"), sections=list(kw.pop("sections")), province=kw.pop("province"),
+                         city=kw.pop("city"), county=kw.pop("county"), agency=kw.pop("agency"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--index-dir", type=click.Path(file_okay=False), help="Index directory (default: $NIANBAO_HOME or the user data dir).")
+@click.pass_context
+def cli(ctx: click.Context, index_dir: str | None) -> None:
+    """nianbao (年报): search Chinese government information-disclosure annual reports."""
+    ctx.obj = {"index_dir": home.index_dir(index_dir)}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--max-size", default=DEFAULT_MAX_BYTES // (1024 * 1024), show_default=True, help="Skip files larger than this many MB.")
+@click.option("--workers", type=int, help="Parser processes (default: up to 4).")
+@click.option("--wait", default=0.0, help="Seconds to wait for another running `index` to finish.")
+@click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
+@click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the summary line.")
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: int | None, wait: float,
+          embed: bool, model: str | None, quiet: bool) -> None:
+    """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed."""
+    from .indexing import IndexLockedError, index_paths
+    from .progress import cli_progress
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
+    try:
+        with cli_progress(enabled=not quiet) as progress:
+            summary = index_paths(paths, ctx.obj["index_dir"], max_bytes=max_size * 1024 * 1024, workers=workers,
+                                  wait=wait, progress=progress, embed=embed, model=model)
+    except IndexLockedError as exc:
+        raise CliError(str(exc)) from None
+    if not quiet:
+        for result in summary.skipped():
+            click.echo(f"skipped {result.path}: {result.reason}", err=True)
+    counts = summary.counts()
+    click.echo(", ".join(f"{v} {k}" for k, v in counts.items())
+               + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")
+    if not summary.files:
+        raise CliError("no report files (.txt .pdf .docx .html) found in " + ", ".join(map(str, paths)))
+    if summary.nothing_readable():
+        raise CliError("none of the files could be read")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def reports(ctx: click.Context, as_json: bool) -> None:
+    """List the indexed reports."""
+    store = _store(ctx)
+    with store.snapshot():
+        rows = store.reports()
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        region = "/".join(x for x in r["region"].values() if x) or "-"
+        click.echo(f"{r['id']}  {r['year'] or '----'}  {r['template'] or '-':3}  {r['agency'] or '-'}  [{region}]  {r['source']}")
+
+
+@cli.command()
+@click.argument("report_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, report_id: str, as_json: bool) -> None:
+    """Show one report (an id or a unique id prefix) with its sections."""
+    store = _store(ctx)
+    with store.snapshot():
+        report = store.report(report_id)
+    if report is None:
+        raise CliError(f"no report with id '{report_id}' (see `nianbao reports`)")
+    if as_json:
+        _echo_json(report)
+        return
+    click.echo(f"{report['title']}\n{report['agency']} · {report['year']} · {report['template']} · {report['source']}")
+    for section in report["sections"]:
+        click.echo(f"\n== [{section['kind']}] {section['heading']}\n{section['text'].strip()}")
+
+
+@cli.command()
+@click.argument("query", required=False)
+@with_filters
+@click.option("--mode", type=click.Choice(MODES), default="exact", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="File of queries, one a line: term × report counts.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="With --batch: write the table here.")
+@click.option("--model", envvar="NIANBAO_MODEL", help="Embedding model for semantic and hybrid modes.")
+@click.pass_context
+def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: int, as_json: bool,
+           batch: Path | None, csv_path: Path | None, model: str | None, **kw) -> None:
+    """Search the reports. Terms are ANDed; OR, NOT/-term, ( ), "quoted", year:2020 section:problems."""
+    from .query import run_search, batch_counts
+
+    filters = _filters(kw)
+    _store(ctx).close()
+    if batch:
+        queries = [line.strip() for line in batch.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
+        reports, table = batch_counts(ctx.obj["index_dir"], queries, filters)
+        _write_batch(reports, queries, table, csv_path)
+        return
+    if query is None:
+        raise click.UsageError("give a QUERY or --batch FILE")
+    result = run_search(ctx.obj["index_dir"], query, filters, mode=mode, sort=sort, limit=limit, model=model)
+    if as_json:
+        _echo_json(result)
+    elif mode in ("semantic", "hybrid"):
+        for r in result["results"]:
+            click.echo(f"{r['score']:.3f}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
+    else:
+        click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
+        for r in result["results"]:
+            click.echo(f"\n{r['count']:>4}  {r['agency']} {r['year']}  {r['source']}  {r['report_id']}  sections: {', '.join(r['sections'])}")
+            for s in r["snippets"]:
+                click.echo(f"      [{s['section_kind']}] …{_mark(s['text'], s['match_start'], s['match_end'])}…")
+
+
+def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:
+    header = ["report_id", "source", "agency", "year"] + queries
+    rows = [[r["id"], r["source"], r["agency"], r["year"]] + [table[q].get(r["id"], 0) for q in queries] for r in reports]
+    if csv_path:
+        with open(csv_path, "w", newline="", encoding="utf-8-sig") as f:
+            csv.writer(f).writerows([header] + rows)
+        click.echo(f"{len(rows)} reports × {len(queries)} queries written to {csv_path}")
+        return
+    writer = csv.writer(sys.stdout, delimiter="\t")
+    writer.writerows([header] + rows)
+
+
+def main() -> None:
+    """Entry point: one-line errors, exit 2 for bad arguments and 1 for failures, never a traceback."""
+    try:
+        cli.main(standalone_mode=False, prog_name="nianbao")
+    except click.exceptions.Abort:
+        click.echo("nianbao: aborted", err=True)
+        sys.exit(1)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click.ClickException as exc:
+        click.echo(f"nianbao: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except QueryError as exc:
+        click.echo(f"nianbao: bad query: {exc}", err=True)
+        sys.exit(2)
+    except (CliError, StoreError) as exc:
+        click.echo(f"nianbao: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("nianbao: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("NIANBAO_DEBUG"):
+            raise
+        click.echo(f"nianbao: internal error: {type(exc).__name__}: {exc} (set NIANBAO_DEBUG=1 for details)", err=True)
+        sys.exit(1)

@@ -1,0 +1,222 @@
+"""The query language: terms (ANDed), OR, NOT / -term, parentheses, "quoted strings", field:value.
+
+    政府开放日 依申请公开          both, anywhere in the report
+    "政府 开放日" OR 开放日活动     quoted strings are one term (spaces inside are normalised away)
+    不予公开 -行政复议 year:2018-2020 section:problems province:宁夏
+
+Errors are `QueryError` with a one-line explanation naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..normalize import normalize
+from ..parse.sections import SECTION_KINDS
+
+MAX_QUERY_CHARS = 1000
+FILTER_FIELDS = ("year", "section", "province", "city", "county", "agency", "template")
+_QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂"}
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # normalised
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Not:
+    item: object
+
+
+@dataclass
+class ParsedQuery:
+    """The boolean tree (None when the query is only filters) and the field filters."""
+
+    tree: object | None
+    filters: dict[str, list[str]] = field(default_factory=dict)
+
+    def positive_terms(self) -> list[str]:
+        """Terms whose occurrences are counted and highlighted (not under NOT)."""
+        out: list[str] = []
+
+        def walk(node: object, negated: bool) -> None:
+            if isinstance(node, Term):
+                if not negated and node.text not in out:
+                    out.append(node.text)
+            elif isinstance(node, (And, Or)):
+                for item in node.items:
+                    walk(item, negated)
+            elif isinstance(node, Not):
+                walk(node.item, not negated)
+
+        if self.tree is not None:
+            walk(self.tree, False)
+        return out
+
+
+def _tokens(query: str) -> list[tuple[str, str]]:
+    """(kind, value) pairs: 'term', 'quoted', 'field', '(', ')', 'OR', 'AND', 'NOT', '-'."""
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(query)
+    while i < n:
+        c = query[i]
+        if c.isspace():
+            i += 1
+        elif c in "()（）":
+            tokens.append(("(" if c in "(（" else ")", c))
+            i += 1
+        elif c in _QUOTES:
+            close = query.find(_QUOTES[c], i + 1)
+            if close < 0:
+                raise QueryError(f"unbalanced quote: {c} at position {i + 1} is never closed")
+            tokens.append(("quoted", query[i + 1:close]))
+            i = close + 1
+        elif c == "-" and i + 1 < n and not query[i + 1].isspace() and (i == 0 or query[i - 1].isspace() or query[i - 1] in "(（"):
+            tokens.append(("-", c))
+            i += 1
+        else:
+            j = i
+            while j < n and not query[j].isspace() and query[j] not in "()（）" and query[j] not in _QUOTES:
+                j += 1
+            word = query[i:j]
+            i = j
+            if word in ("OR", "AND", "NOT", "|"):
+                tokens.append(("OR" if word == "|" else word, word))
+            elif ":" in word and word.split(":", 1)[0].lower() in FILTER_FIELDS:
+                name, value = word.split(":", 1)
+                if not value and i < n and query[i] in _QUOTES:
+                    close = query.find(_QUOTES[query[i]], i + 1)
+                    if close < 0:
+                        raise QueryError(f"unbalanced quote: {query[i]} at position {i + 1} is never closed")
+                    value, i = query[i + 1:close], close + 1
+                tokens.append(("field", f"{name.lower()}:{value}"))
+            else:
+                tokens.append(("term", word))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.filters: dict[str, list[str]] = {}
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> object | None:
+        tree = self.or_expr()
+        if self.peek() == ")":
+            raise QueryError("unbalanced parentheses: ')' without a matching '('")
+        if self.peek() is not None:
+            raise QueryError(f"unexpected '{self.tokens[self.pos][1]}'")
+        return tree
+
+    def or_expr(self) -> object | None:
+        items = [self.and_expr()]
+        while self.peek() == "OR":
+            self.take()
+            if self.peek() in (None, ")", "OR", "AND"):
+                raise QueryError("OR needs a term on both sides")
+            items.append(self.and_expr())
+        if len(items) > 1 and any(i is None for i in items):
+            raise QueryError("OR needs a search term on both sides, not only a filter")
+        return items[0] if len(items) == 1 else Or(tuple(items))
+
+    def and_expr(self) -> object | None:
+        if self.peek() in ("OR", "AND"):
+            raise QueryError(f"{self.tokens[self.pos][1]} needs a term on both sides")
+        items = []
+        while self.peek() not in (None, ")", "OR"):
+            if self.peek() == "AND":
+                self.take()
+                if self.peek() in (None, ")", "OR", "AND"):
+                    raise QueryError("AND needs a term on both sides")
+                continue
+            item = self.unary()
+            if item is not None:
+                items.append(item)
+        if not items:
+            return None
+        return items[0] if len(items) == 1 else And(tuple(items))
+
+    def unary(self) -> object | None:
+        kind, value = self.take()
+        if kind in ("NOT", "-"):
+            if self.peek() in (None, ")", "OR", "AND", "NOT", "-"):
+                raise QueryError(f"{value} needs a term after it")
+            item = self.unary()
+            if item is None:
+                raise QueryError(f"{value} cannot negate a filter")
+            return Not(item)
+        if kind == "(":
+            if self.peek() == ")":
+                raise QueryError("empty parentheses")
+            inner = self.or_expr()
+            if self.peek() != ")":
+                raise QueryError("unbalanced parentheses: '(' is never closed")
+            self.take()
+            return inner
+        if kind == ")":
+            raise QueryError("unbalanced parentheses: ')' without a matching '('")
+        if kind == "field":
+            name, raw = value.split(":", 1)
+            self.filters.setdefault(name, []).append(_check_filter(name, raw))
+            return None
+        text = normalize(value)
+        if not text:
+            raise QueryError(f"the term {value!r} is empty once spaces are removed")
+        return Term(text)
+
+
+def _check_filter(name: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise QueryError(f"{name}: needs a value, e.g. {name}:{'2020' if name == 'year' else '…'}")
+    if name == "year" and not re.fullmatch(r"\d{4}(-\d{4})?", value):
+        raise QueryError(f"year:{value} is not a year or a range like 2018-2020")
+    if name == "section":
+        return section_kind(value)
+    return value
+
+
+def section_kind(value: str) -> str:
+    """A section kind key from its key or its Chinese label (section:problems, section:存在的主要问题)."""
+    if value in SECTION_KINDS:
+        return value
+    for key, label in SECTION_KINDS.items():
+        if value and (value in label or label in value):
+            return key
+    raise QueryError(f"unknown section kind '{value}' (one of: {', '.join(SECTION_KINDS)})")
+
+
+def parse_query(query: str) -> ParsedQuery:
+    """Parse a query; `QueryError` with a one-line message when it is malformed."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
+    if not query.strip():
+        raise QueryError("empty query: type a word or phrase to search for")
+    parser = _Parser(_tokens(query))
+    tree = parser.parse()
+    return ParsedQuery(tree, parser.filters)

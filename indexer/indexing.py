@@ -1,0 +1,299 @@
+"""`nianbao index`: bring the store and every index in step with the files on disk.
+
+Files are read, parsed and tokenised in worker processes; the main process writes. New
+reports go into the store invisibly, batch by batch, and become visible in one `publish`
+at the end, after the full-text index already holds them. A killed run leaves the last
+published state, and the next run discards its leftovers and does the work again.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .fulltext.analysis import gram_field, word_field
+from .fulltext.index import FulltextIndex, ReportDocs
+from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
+from .parse import ParsedReport, parse_report
+from .stats import extract_stats, run_checks
+from .store import FileRecord, Store, section_norm_bounds
+
+BATCH_REPORTS = 400
+LOCK_FILE = "index.lock"
+
+
+class IndexLockedError(RuntimeError):
+    """Another `nianbao index` holds the write lock."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # added, updated, unchanged, removed, skipped
+    reason: str | None = None
+    report_id: str | None = None
+
+
+@dataclass
+class IndexSummary:
+    files: list[FileResult] = field(default_factory=list)
+    reports: int = 0
+    seconds: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(f.status for f in self.files)
+        return {s: counts.get(s, 0) for s in ("added", "updated", "unchanged", "removed", "skipped")}
+
+    def skipped(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "skipped"]
+
+    def nothing_readable(self) -> bool:
+        """True when files were given but not one could be read (the CLI then exits 1)."""
+        counts = self.counts()
+        return counts["skipped"] > 0 and counts["added"] + counts["updated"] + counts["unchanged"] == 0
+
+
+@dataclass
+class PreparedReport:
+    """A parsed report with everything the store and the indexes need, made in a worker."""
+
+    path: str
+    record: FileRecord
+    parsed: ParsedReport | None = None
+    report_id: str | None = None
+    norm_text: str = ""
+    bounds: list[tuple[int, int]] = field(default_factory=list)
+    indicators: list[dict] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+    docs: ReportDocs | None = None
+    reason: str | None = None
+
+
+class WriteLock:
+    """One writer per index directory; the OS drops the lock when its holder dies (even kill -9)."""
+
+    def __init__(self, index_dir: Path, wait: float = 0.0) -> None:
+        self.path = Path(index_dir) / LOCK_FILE
+        self.wait = wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> "WriteLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+                    os.close(self.fd)
+                    raise IndexLockedError(
+                        f"another `nianbao index` (pid {holder}) is writing to {self.path.parent}; "
+                        "wait for it to finish or use --wait SECONDS") from None
+                time.sleep(0.2)
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+
+
+def report_id_for(norm_text: str) -> str:
+    """Stable id from content: the same report in two files or encodings is one report."""
+    return hashlib.sha256(norm_text.encode()).hexdigest()[:16]
+
+
+def prepare_text(text: str, record: FileRecord) -> PreparedReport:
+    """Parse a report's text into everything the store and indexes need."""
+    parsed = parse_report(text)
+    norm_text, bounds = section_norm_bounds(text, parsed.sections)
+    report_id = report_id_for(norm_text)
+    record.report_id = report_id
+    stats = extract_stats(text)
+    meta = parsed.metadata
+    docs = ReportDocs(
+        report_id=report_id,
+        grams=gram_field(norm_text),
+        sections=[{"section": i, "kind": s.kind, "words": word_field(norm_text[a:b])}
+                  for i, (s, (a, b)) in enumerate(zip(parsed.sections, bounds))],
+        meta={"year": meta.year, "province": meta.province, "city": meta.city, "county": meta.county,
+              "agency": meta.agency, "template": meta.template},
+    )
+    return PreparedReport(
+        path=record.path, record=record, parsed=parsed, report_id=report_id, norm_text=norm_text, bounds=bounds,
+        indicators=[asdict(i) for i in stats.indicators],
+        failures=[asdict(f) for f in run_checks(stats, text)],
+        docs=docs,
+    )
+
+
+def prepare_file(path: str, known_sha: str | None, max_bytes: int) -> PreparedReport:
+    """Worker: read, hash and parse one file; a file that can't be read carries its reason."""
+    file_path = Path(path)
+    record = FileRecord(path, file_path.name, 0, 0, "", None)
+    try:
+        stat = file_path.stat()
+        record.size, record.mtime_ns = stat.st_size, stat.st_mtime_ns
+        data, text = read_report_file(file_path, max_bytes)
+    except IngestError as exc:
+        record.reason = str(exc)
+        return PreparedReport(path, record, reason=str(exc))
+    except FileNotFoundError:
+        record.reason = "file disappeared before it could be read"
+        return PreparedReport(path, record, reason=record.reason)
+    record.sha256 = hashlib.sha256(data).hexdigest()
+    if record.sha256 == known_sha:
+        return PreparedReport(path, record)
+    try:
+        return prepare_text(text, record)
+    except Exception as exc:  # a parser bug must cost one file, not the run
+        record.reason = f"could not parse ({type(exc).__name__}: {exc})"
+        return PreparedReport(path, record, reason=record.reason)
+
+
+def _prepare_star(args: tuple[str, str | None, int]) -> PreparedReport:
+    return prepare_file(*args)
+
+
+def _list_files(paths: Iterable[Path]) -> tuple[list[str], list[Path]]:
+    roots = [Path(p).resolve() for p in paths]
+    seen: dict[str, None] = {}
+    for path in iter_report_files(roots):
+        seen[str(path.resolve() if not path.is_symlink() else path.absolute())] = None
+    return list(seen), roots
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    p = Path(path)
+    return any(p == root or root in p.parents for root in roots)
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                workers: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
+                embed: bool = False, model: str | None = None) -> IndexSummary:
+    """Index files and folders into `index_dir`; returns what happened to each file."""
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    with WriteLock(index_dir, wait):
+        store = Store(index_dir)
+        fulltext = FulltextIndex(index_dir)
+        try:
+            summary = _run(store, fulltext, paths, max_bytes, workers, progress)
+            if embed:
+                from .semantic.vectors import update_vectors
+
+                update_vectors(index_dir, store, model=model, progress=progress)
+            summary.reports = store.count_reports()
+        finally:
+            store.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def repair(store: Store, fulltext: FulltextIndex) -> tuple[list[str], list[str]]:
+    """Discard unpublished reports and bring the full-text index to the store's visible reports.
+
+    Returns (ids removed from the index, ids the index lacks). Must hold the write lock.
+    """
+    fulltext.clean_temp_files()
+    store.discard_unpublished()
+    visible = set(store.report_ids())
+    indexed = fulltext.report_ids()
+    extra = sorted(indexed - visible)
+    fulltext.delete(extra)
+    missing = sorted(visible - indexed)
+    if missing:
+        texts = store.texts(missing)
+        docs = []
+        for report_id in missing:
+            text = texts[report_id][0]
+            prepared = prepare_text(text, FileRecord("", "", 0, 0, "", None))
+            prepared.docs.report_id = report_id
+            docs.append(prepared.docs)
+        fulltext.add(docs)
+    return extra, missing
+
+
+def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes: int,
+         workers: int | None, progress: ProgressFn | None) -> IndexSummary:
+    repair(store, fulltext)
+    files, roots = _list_files(paths)
+    known = store.files()
+    summary = IndexSummary()
+    todo: list[tuple[str, str | None, int]] = []
+    unchanged: list[FileRecord] = []
+    for path in files:
+        record = known.get(path)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            stat = None
+        if record and stat and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+            unchanged.append(record)
+            status = "skipped" if record.report_id is None else "unchanged"
+            summary.files.append(FileResult(path, status, record.reason, record.report_id))
+        else:
+            todo.append((path, record.sha256 if record and record.report_id else None, max_bytes))
+
+    gen = store.visible_gen() + 1
+    records: list[FileRecord] = []
+    batch: list[PreparedReport] = []
+
+    def flush() -> None:
+        fresh = [p for p in batch if p.parsed is not None]
+        store.add_reports(fresh, gen)
+        fulltext.add(p.docs for p in fresh)
+        batch.clear()
+
+    for done, prepared in enumerate(_prepare_all(todo, workers), 1):
+        records.append(prepared.record)
+        previous = known.get(prepared.path)
+        if prepared.reason:
+            summary.files.append(FileResult(prepared.path, "skipped", prepared.reason))
+        elif prepared.parsed is None:
+            summary.files.append(FileResult(prepared.path, "unchanged", None, previous.report_id))
+            prepared.record.report_id = previous.report_id
+        else:
+            status = "updated" if previous and previous.report_id else "added"
+            summary.files.append(FileResult(prepared.path, status, None, prepared.report_id))
+            batch.append(prepared)
+            if len(batch) >= BATCH_REPORTS:
+                flush()
+        if progress:
+            progress("read", done, len(todo))
+    flush()
+
+    listed = set(files)
+    gone = [p for p in known if p not in listed and _under(p, roots)]
+    summary.files.extend(FileResult(p, "removed", None, known[p].report_id) for p in gone if known[p].report_id)
+    removed_ids = store.publish(gen, records, gone)
+    fulltext.delete(removed_ids)
+    return summary
+
+
+def _prepare_all(todo: list[tuple[str, str | None, int]], workers: int | None) -> Iterable[PreparedReport]:
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if workers <= 1 or len(todo) < 40:
+        yield from map(_prepare_star, todo)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_prepare_star, todo, chunksize=8)

@@ -1,0 +1,67 @@
+"""Plain text in any common Chinese encoding: BOMs, UTF-8, UTF-16 without BOM, GB18030/GBK, Big5."""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+from .base import IngestError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text has NULs in every other byte for ASCII; guess the byte order from where they sit."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even_nuls = data[0::2].count(0)
+    odd_nuls = data[1::2].count(0)
+    half = len(data) // 2
+    if odd_nuls > half * 0.2 and even_nuls < half * 0.05:
+        encoding = "utf-16-le"
+    elif even_nuls > half * 0.2 and odd_nuls < half * 0.05:
+        encoding = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def decode(data: bytes) -> str:
+    """Detect the encoding rather than assume it: BOM, strict UTF-8, UTF-16, GB18030, then detection."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise IngestError(f"invalid {encoding} text after its byte-order mark") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        return utf16
+    if b"\x00" in data:
+        raise IngestError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError("undecodable text (not UTF-8, UTF-16, GB18030 or another known encoding)")
+    return str(best)
+
+
+def read(data: bytes) -> str:
+    return decode(data)

@@ -1,0 +1,346 @@
+"""The document store: one SQLite database holding reports, sections, paragraphs and files.
+
+Every index is derived from this store. Reports are written invisibly under the next
+generation and made visible in one final transaction (`publish`), so a reader sees the
+old corpus or the new one, never a mix, and a killed `index` leaves the last published
+state intact. Readers take a snapshot (`with store.snapshot():`) for consistent reads.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .normalize import normalize_with_map
+
+SCHEMA_VERSION = 1
+STORE_FILE = "store.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reports (
+    id TEXT PRIMARY KEY,
+    gen INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    title TEXT, agency TEXT, year INTEGER,
+    province TEXT, city TEXT, county TEXT, adcode TEXT, template TEXT,
+    text TEXT NOT NULL,
+    norm_text TEXT NOT NULL,
+    added_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_gen ON reports (gen);
+CREATE TABLE IF NOT EXISTS sections (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    kind TEXT NOT NULL, heading TEXT NOT NULL, number INTEGER NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL,
+    norm_start INTEGER NOT NULL, norm_end INTEGER NOT NULL,
+    PRIMARY KEY (report_id, ord)
+);
+CREATE TABLE IF NOT EXISTS paragraphs (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    section_ord INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL,
+    PRIMARY KEY (report_id, section_ord, ord)
+);
+CREATE TABLE IF NOT EXISTS indicators (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    key TEXT NOT NULL, label TEXT NOT NULL, unit TEXT, value REAL, note TEXT,
+    PRIMARY KEY (report_id, key)
+);
+CREATE TABLE IF NOT EXISTS check_failures (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    check_key TEXT NOT NULL, cells TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS check_failures_report ON check_failures (report_id);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    report_id TEXT,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS files_report ON files (report_id);
+"""
+
+REPORT_FIELDS = ("id", "source", "sha256", "title", "agency", "year", "province", "city", "county",
+                 "adcode", "template")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is from an incompatible version."""
+
+
+@dataclass
+class FileRecord:
+    path: str
+    name: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    report_id: str | None  # None for a file that was skipped
+    reason: str | None = None
+
+
+def report_json(row: sqlite3.Row | dict) -> dict:
+    """The stable JSON shape of a report (`reports --json`)."""
+    return {
+        "id": row["id"],
+        "source": row["source"],
+        "sha256": row["sha256"],
+        "title": row["title"],
+        "agency": row["agency"],
+        "year": row["year"],
+        "region": {"province": row["province"], "city": row["city"], "county": row["county"]},
+        "adcode": row["adcode"],
+        "template": row["template"],
+    }
+
+
+def section_norm_bounds(text: str, sections: list) -> tuple[str, list[tuple[int, int]]]:
+    """The report's normalised text and each section's span in it."""
+    norm = normalize_with_map(text)
+    bounds = []
+    for section in sections:
+        bounds.append((bisect.bisect_left(norm.source, section.start), bisect.bisect_left(norm.source, section.end)))
+    return norm.text, bounds
+
+
+class Store:
+    """One SQLite file; open it with `Store(index_dir)`."""
+
+    def __init__(self, index_dir: Path, *, create: bool = True) -> None:
+        self.index_dir = Path(index_dir)
+        self.path = self.index_dir / STORE_FILE
+        if not create and not self.path.exists():
+            raise StoreError(f"no index at {self.index_dir} (run `nianbao index PATH` first)")
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        version = None
+        if self.db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone():
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else None
+        if version is not None and version != SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} has schema version {version}; this nianbao needs {SCHEMA_VERSION}")
+        if version is None:
+            self.db.executescript(_SCHEMA)
+            with self.transaction() as db:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('visible_gen', '0')")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator["Store"]:
+        """All reads inside see one published state, even while `index` writes."""
+        if self.db.in_transaction:
+            yield self
+            return
+        self.db.execute("BEGIN")
+        try:
+            self.visible_gen()
+            yield self
+        finally:
+            self.db.execute("COMMIT")
+
+    def visible_gen(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key='visible_gen'").fetchone()[0])
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _visible(self, alias: str = "reports") -> str:
+        return f"{alias}.gen <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key='visible_gen')"
+
+    def report_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute(f"SELECT id FROM reports WHERE {self._visible()} ORDER BY id")]
+
+    def count_reports(self) -> int:
+        return self.db.execute(f"SELECT count(*) FROM reports WHERE {self._visible()}").fetchone()[0]
+
+    def reports(self, ids: Iterable[str] | None = None) -> list[dict]:
+        """Visible reports in the `reports --json` shape, by year then agency."""
+        cols = ", ".join(REPORT_FIELDS)
+        sql = f"SELECT {cols} FROM reports WHERE {self._visible()}"
+        params: list = []
+        if ids is not None:
+            ids = list(ids)
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params = ids
+        sql += " ORDER BY year DESC, agency, id"
+        return [report_json(r) for r in self.db.execute(sql, params)]
+
+    def report(self, report_id: str) -> dict | None:
+        """One report with its sections (`show --json`); a unique id prefix is accepted."""
+        rows = self.db.execute(
+            f"SELECT * FROM reports WHERE id LIKE ? AND {self._visible()} LIMIT 2", (report_id + "%",)
+        ).fetchall()
+        if len(rows) != 1:
+            return None
+        row = rows[0]
+        result = report_json(row)
+        text = row["text"]
+        result["sources"] = [r[0] for r in self.db.execute(
+            "SELECT path FROM files WHERE report_id=? ORDER BY path", (row["id"],))]
+        result["sections"] = [
+            {"kind": s["kind"], "heading": s["heading"], "text": text[s["start"]:s["end"]]}
+            for s in self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (row["id"],))
+        ]
+        return result
+
+    def resolve_id(self, prefix: str) -> str | None:
+        rows = self.db.execute(
+            f"SELECT id FROM reports WHERE id LIKE ? AND {self._visible()} LIMIT 2", (prefix + "%",)
+        ).fetchall()
+        return rows[0][0] if len(rows) == 1 else None
+
+    def texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """report id → (original text, normalised text)."""
+        ids = list(ids)
+        out: dict[str, tuple[str, str]] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            for r in self.db.execute(
+                f"SELECT id, text, norm_text FROM reports WHERE id IN ({','.join('?' * len(part))})", part
+            ):
+                out[r[0]] = (r[1], r[2])
+        return out
+
+    def sections(self, report_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (report_id,)).fetchall()
+
+    def section_bounds(self) -> dict[str, list[tuple[int, int, str]]]:
+        """report id → [(norm_start, norm_end, kind)] for every visible report."""
+        out: dict[str, list[tuple[int, int, str]]] = {}
+        for r in self.db.execute(
+            f"SELECT s.report_id, s.norm_start, s.norm_end, s.kind FROM sections s JOIN reports ON reports.id = s.report_id"
+            f" WHERE {self._visible()} ORDER BY s.report_id, s.ord"
+        ):
+            out.setdefault(r[0], []).append((r[1], r[2], r[3]))
+        return out
+
+    def paragraphs(self, report_ids: Iterable[str] | None = None, kind: str = "prose") -> list[sqlite3.Row]:
+        """Paragraphs with their section kind, for the semantic layer."""
+        sql = (f"SELECT p.report_id, p.section_ord, p.ord, p.kind, p.text, s.kind AS section_kind"
+               f" FROM paragraphs p JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
+               f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = ?")
+        params: list = [kind]
+        if report_ids is not None:
+            ids = list(report_ids)
+            sql += f" AND p.report_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        return self.db.execute(sql + " ORDER BY p.report_id, p.section_ord, p.ord", params).fetchall()
+
+    def indicators(self, report_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM indicators WHERE report_id=? ORDER BY rowid", (report_id,)).fetchall()
+
+    def check_failures(self, report_id: str | None = None) -> list[sqlite3.Row]:
+        sql = (f"SELECT c.* FROM check_failures c JOIN reports ON reports.id = c.report_id WHERE {self._visible()}")
+        params: tuple = ()
+        if report_id:
+            sql += " AND c.report_id = ?"
+            params = (report_id,)
+        return self.db.execute(sql + " ORDER BY c.report_id, c.rowid", params).fetchall()
+
+    def files(self) -> dict[str, FileRecord]:
+        return {
+            r["path"]: FileRecord(r["path"], r["name"], r["size"], r["mtime_ns"], r["sha256"], r["report_id"], r["reason"])
+            for r in self.db.execute("SELECT * FROM files")
+        }
+
+    def all_report_ids(self) -> set[str]:
+        """Every report row, visible or not (for repair)."""
+        return {r[0] for r in self.db.execute("SELECT id FROM reports")}
+
+    # --- writing ------------------------------------------------------------------------
+
+    def discard_unpublished(self) -> list[str]:
+        """Drop reports a killed `index` wrote but never published; returns their ids."""
+        with self.transaction() as db:
+            gen = self.visible_gen()
+            ids = [r[0] for r in db.execute("SELECT id FROM reports WHERE gen > ?", (gen,))]
+            db.execute("DELETE FROM reports WHERE gen > ?", (gen,))
+        return ids
+
+    def add_reports(self, items: list, gen: int) -> None:
+        """Insert prepared reports (`indexing.PreparedReport`) invisibly under generation `gen`."""
+        now = time.time()
+        with self.transaction() as db:
+            for item in items:
+                if db.execute("SELECT 1 FROM reports WHERE id=?", (item.report_id,)).fetchone():
+                    continue
+                meta, rid = item.parsed.metadata, item.report_id
+                db.execute(
+                    "INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (rid, gen, item.record.name, item.record.sha256, meta.title, meta.agency, meta.year,
+                     meta.province, meta.city, meta.county, meta.adcode, meta.template, item.parsed.text,
+                     item.norm_text, now),
+                )
+                for ord_, (section, (ns, ne)) in enumerate(zip(item.parsed.sections, item.bounds)):
+                    db.execute(
+                        "INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)",
+                        (rid, ord_, section.kind, section.heading, section.number, section.start, section.end, ns, ne),
+                    )
+                    db.executemany(
+                        "INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?)",
+                        [(rid, ord_, i, p.kind, p.text, p.start, p.end) for i, p in enumerate(section.paragraphs)],
+                    )
+                db.executemany(
+                    "INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?)",
+                    [(rid, i["key"], i["label"], i["unit"], i["value"], i["note"]) for i in item.indicators],
+                )
+                db.executemany(
+                    "INSERT INTO check_failures VALUES (?,?,?,?)",
+                    [(rid, f["check"], json.dumps(f["cells"], ensure_ascii=False), f["message"]) for f in item.failures],
+                )
+
+    def publish(self, gen: int, files: list[FileRecord], gone_paths: list[str]) -> list[str]:
+        """Make generation `gen` visible: record files, drop reports no file refers to. Returns removed ids."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_paths])
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)",
+                [(f.path, f.name, f.size, f.mtime_ns, f.sha256, f.report_id, f.reason) for f in files],
+            )
+            orphans = [r[0] for r in db.execute(
+                "SELECT id FROM reports WHERE id NOT IN (SELECT report_id FROM files WHERE report_id IS NOT NULL)")]
+            db.executemany("DELETE FROM reports WHERE id=?", [(i,) for i in orphans])
+            # A report's `source` names one of its files; keep it pointing at one that still exists.
+            db.execute(
+                "UPDATE reports SET source = (SELECT name FROM files WHERE files.report_id = reports.id ORDER BY path LIMIT 1)"
+                " WHERE source NOT IN (SELECT name FROM files WHERE files.report_id = reports.id)"
+            )
+            db.execute("UPDATE meta SET value=? WHERE key='visible_gen'", (str(gen),))
+        return orphans
