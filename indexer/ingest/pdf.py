@@ -20,10 +20,9 @@ def read(data: bytes) -> str:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = [page.extract_text() or "" for page in pdf.pages]
-    except PDFPasswordIncorrect:
-        raise IngestError("encrypted PDF (password required)") from None
     except Exception as exc:  # pdfminer raises many unrelated types for damaged files
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+        causes = [exc, *exc.args, exc.__context__]
+        if any(isinstance(c, PDFPasswordIncorrect) or "encrypt" in type(c).__name__.lower() for c in causes):
             raise IngestError("encrypted PDF (password required)") from None
         raise IngestError(f"damaged or truncated PDF ({type(exc).__name__})") from None
     text = "\n\n".join(pages)

@@ -6,7 +6,7 @@ import codecs
 
 from charset_normalizer import from_bytes
 
-from .base import IngestError
+from .base import IngestError, check_text
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -18,21 +18,21 @@ _BOMS = (
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 text has NULs in every other byte for ASCII; guess the byte order from where they sit."""
+    """UTF-16 puts a NUL beside every ASCII character (digits, newlines): most land on one side."""
     if len(data) < 4 or len(data) % 2:
         return None
-    even_nuls = data[0::2].count(0)
-    odd_nuls = data[1::2].count(0)
-    half = len(data) // 2
-    if odd_nuls > half * 0.2 and even_nuls < half * 0.05:
-        encoding = "utf-16-le"
-    elif even_nuls > half * 0.2 and odd_nuls < half * 0.05:
-        encoding = "utf-16-be"
-    else:
+    even_nuls, odd_nuls = data[0::2].count(0), data[1::2].count(0)
+    nuls = even_nuls + odd_nuls
+    if nuls < 4 or max(even_nuls, odd_nuls) < 0.75 * nuls:
+        return None
+    encoding = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
         return None
     try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
+        return check_text(text)
+    except IngestError:
         return None
 
 

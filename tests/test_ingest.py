@@ -1,0 +1,135 @@
+"""Readers: every listed encoding detected, PDF/DOCX/HTML built here, each kind of bad file."""
+
+import io
+
+import pytest
+
+from indexer.ingest import IngestError, read_report_bytes, read_report_file
+from tests.conftest import sample_text
+
+TEXT = sample_text("lingwu_gov_2020")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030", "utf-16", "utf-16-le", "utf-16-be"])
+def test_text_encodings_are_detected(encoding):
+    text = TEXT.replace("\u2022", "")  # GBK lacks a few symbols; the report must survive the round trip
+    data = text.encode(encoding, errors="ignore")
+    assert read_report_bytes("r.txt", data).lstrip("\ufeff") == text.encode(encoding, errors="ignore").decode(encoding).lstrip("\ufeff")
+
+
+def test_gb18030_only_characters():
+    text = "灵武市政府信息公开工作年度报告 𠀀 ㈠ 说明" * 20
+    assert read_report_bytes("r.txt", text.encode("gb18030")) == text
+
+
+def _pdf(text_lines: list[str]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    y = 800
+    for line in text_lines:
+        if line == "<page>":
+            c.showPage()
+            y = 800
+            continue
+        c.setFont("STSong-Light", 12)
+        c.drawString(50, y, line)
+        y -= 20
+    c.save()
+    return buf.getvalue()
+
+
+def test_pdf_text_layer_including_a_page_break():
+    data = _pdf(["灵武市2020年政府信息公开工作年度报告", "一、总体情况", "积极开展政府开", "<page>", "放日活动。"])
+    text = read_report_bytes("r.pdf", data)
+    assert "灵武市2020年政府信息公开工作年度报告" in text
+    from indexer.normalize import normalize
+
+    assert "政府开放日" in normalize(text)
+
+
+def test_docx_paragraphs_and_tables_in_order(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("淮北市商务局2018年度政府信息公开工作报告")
+    document.add_paragraph("一、主动公开政府信息情况")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "信息类型", "数量"
+    table.cell(1, 0).text, table.cell(1, 1).text = "政策法规", "22"
+    document.add_paragraph("二、存在的主要问题及改进情况")
+    path = tmp_path / "r.docx"
+    document.save(path)
+    _, text = read_report_file(path)
+    lines = [l for l in text.splitlines() if l]
+    assert lines == ["淮北市商务局2018年度政府信息公开工作报告", "一、主动公开政府信息情况", "信息类型\t数量",
+                     "政策法规\t22", "二、存在的主要问题及改进情况"]
+
+
+def test_html_visible_text_only():
+    html = ("<html><head><title>x</title><style>p{}</style></head><body><h1>灵武市2020年政府信息公开工作年度报告</h1>"
+            "<p>积极开展<b>政府开放日</b>活动</p><script>var a='不予公开';</script>"
+            "<table><tr><td>一、本年新收</td><td>7</td></tr></table></body></html>").encode("gbk")
+    html = html.replace(b"<head>", b'<head><meta charset="gbk">')
+    text = read_report_bytes("r.html", html)
+    assert "政府开放日" in text.replace("\n", "")
+    assert "不予公开" not in text
+    assert "一、本年新收\t7" in text
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("empty.txt", b"", "empty file"),
+    ("blank.txt", b"  \n\n ", "empty file"),
+    ("random.txt", bytes(range(256)) * 40, "binary"),
+    ("fake.pdf", b"this is not a pdf", "not a PDF"),
+    ("truncated.pdf", None, "damaged or truncated PDF"),
+    ("broken.docx", b"PK\x03\x04garbage", "not a readable DOCX"),
+    ("report.xls", b"abc", "unsupported file type"),
+])
+def test_bad_files_get_a_one_line_reason(name, data, reason):
+    if data is None:
+        data = _pdf(["灵武市2020年政府信息公开工作年度报告"])[:400]
+    with pytest.raises(IngestError) as err:
+        read_report_bytes(name, data)
+    assert reason in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_pdf_without_text_layer():
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.rect(100, 100, 200, 200, fill=1)
+    c.save()
+    with pytest.raises(IngestError, match="no text layer"):
+        read_report_bytes("scan.pdf", buf.getvalue())
+
+
+def test_encrypted_pdf():
+    from reportlab.lib import pdfencrypt
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    enc = pdfencrypt.StandardEncryption("secret", ownerPassword="owner", canPrint=0)
+    c = canvas.Canvas(buf, encrypt=enc)
+    c.setFont("STSong-Light", 12)
+    c.drawString(50, 800, "政府信息公开工作年度报告")
+    c.save()
+    with pytest.raises(IngestError, match="encrypted"):
+        read_report_bytes("locked.pdf", buf.getvalue())
+
+
+def test_size_limit(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes("政务公开".encode() * 1000)
+    with pytest.raises(IngestError, match="too large"):
+        read_report_file(path, max_bytes=1000)
