@@ -96,6 +96,8 @@ def _tokens(query: str) -> list[tuple[str, str]]:
                 j += 1
             word = query[i:j]
             i = j
+            if word.strip("-") == "":
+                raise QueryError(f"{word} needs a term after it")
             if word in ("OR", "AND", "NOT", "|"):
                 tokens.append(("OR" if word == "|" else word, word))
             elif ":" in word and word.split(":", 1)[0].lower() in FILTER_FIELDS:

@@ -1,0 +1,144 @@
+"""Exact search obeys the matching contract on the samples; filters, sections and bad queries."""
+
+import json
+
+import pytest
+
+from indexer.fulltext import QueryError, SearchFilters, parse_query
+from indexer.fulltext.search import Searcher
+from indexer.normalize import normalize
+from tests.conftest import CORPUS
+
+TERMS = [
+    "政府开放日", "依申请公开", "不予公开", "府信息公", "政府信息公开", "信息公开指南", "行政复议", "行政诉讼",
+    "监督政务公开工作", "灵武防疫", "机关事务局", "政府信息公开", "活动24次", "活动 24 次", "2018 年", "统 计 指 标",
+    "政", "公", "局", "24", "(一)", "（一）", "【2020】", "政务新媒体", "政务微博", "政策解读", "回应关切",
+    "存在的主要问题", "下一步", "保密审查", "人大代表建议", "政协提案", "微信公众号", "政府门户网站",
+    "规范性文件", "本机关不掌握相关政府信息", "http://www", "sptqjgswj@163.com", "0955-8806093",
+    "灵武市", "淮北市商务局", "不存在的词语组合", "政府开放日活动", "机关事\n\n务局", "政府\n\n信息公开",
+    "个别单位政务公开岗位人员调整频繁", "信息公开数量偏少", "公开", "年", "。",
+]
+
+
+def _truth(term: str) -> dict[str, int]:
+    """Ground truth straight from the files: normalised substring counts."""
+    from indexer.indexing import report_id_for
+
+    out = {}
+    needle = normalize(term)
+    for path in CORPUS.glob("*.txt"):
+        norm = normalize(path.read_text(encoding="utf-8"))
+        if norm.count(needle):
+            out[report_id_for(norm)] = norm.count(needle)
+    return out
+
+
+@pytest.fixture(scope="module")
+def searcher(indexed):
+    s = Searcher(indexed)
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_every_term_obeys_the_contract(searcher, term):
+    query = '"' + term.replace('"', "") + '"'
+    result = searcher.run(query, limit=None)
+    got = {r["report_id"]: r["count"] for r in result["results"]}
+    assert got == _truth(term)
+    assert result["total_occurrences"] == sum(got.values())
+    assert result["total_reports"] == len(got)
+
+
+def test_page_broken_phrases_are_found_and_shown_in_original(searcher):
+    result = searcher.run("监督政务公开工作")
+    assert result["total_occurrences"] >= 1
+    snippet = result["results"][0]["snippets"][0]
+    assert snippet["text"][snippet["match_start"]:snippet["match_end"]] == "监督政务公开工作"
+
+
+def test_snippets_mark_every_occurrence(searcher):
+    result = searcher.run("政府开放日")
+    (report,) = result["results"]
+    assert report["agency"] == "灵武市人民政府" and report["count"] == 2
+    assert len(report["snippets"]) == 2
+    for s in report["snippets"]:
+        assert s["text"][s["match_start"]:s["match_end"]] == "政府开放日"
+
+
+def test_boolean_queries(searcher):
+    both = {r["report_id"] for r in searcher.run("政府开放日 依申请公开", limit=None)["results"]}
+    either = {r["report_id"] for r in searcher.run("政府开放日 OR 机关事务局", limit=None)["results"]}
+    without = {r["report_id"] for r in searcher.run("依申请公开 -政府开放日", limit=None)["results"]}
+    neg = {r["report_id"] for r in searcher.run("NOT 政府开放日", limit=None)["results"]}
+    assert both == set(_truth("政府开放日"))
+    assert either == set(_truth("政府开放日")) | set(_truth("机关事务局"))
+    assert without == set(_truth("依申请公开")) - set(_truth("政府开放日"))
+    assert len(neg) == 4
+    grouped = {r["report_id"] for r in searcher.run("(政府开放日 OR 机关事务局) 行政复议", limit=None)["results"]}
+    assert grouped == (set(_truth("政府开放日")) | set(_truth("机关事务局"))) & set(_truth("行政复议"))
+
+
+def test_filters_and_field_filters_agree(searcher):
+    by_flag = searcher.run("政务公开", SearchFilters(year="2018"), limit=None)
+    by_field = searcher.run("政务公开 year:2018", limit=None)
+    assert {r["report_id"] for r in by_flag["results"]} == {r["report_id"] for r in by_field["results"]}
+    assert {r["year"] for r in by_flag["results"]} == {2018}
+    assert len(by_flag["results"]) == 3
+    ranged = searcher.run("政务公开 year:2019-2020", limit=None)
+    assert {r["year"] for r in ranged["results"]} == {2019, 2020}
+    anhui = searcher.run("政务公开", SearchFilters(province="安徽"), limit=None)
+    assert [r["agency"] for r in anhui["results"]] == ["淮北市商务局"]
+    assert searcher.run("政务公开 agency:沙坡头", limit=None)["results"][0]["agency"] == "沙坡头区机关事务局"
+
+
+def test_section_limit_counts_only_inside_that_kind(searcher):
+    everywhere = searcher.run("政务公开", limit=None)
+    problems = searcher.run("政务公开 section:problems", limit=None)
+    assert problems["total_occurrences"] < everywhere["total_occurrences"]
+    assert all(set(r["sections"]) == {"problems"} for r in problems["results"])
+    assert "8e0de0146e65bdb3" not in {r["report_id"] for r in problems["results"]}  # 淮北 has no problems section
+    chinese_label = searcher.run("政务公开 section:存在的主要问题及改进情况", limit=None)
+    assert chinese_label["total_occurrences"] == problems["total_occurrences"]
+
+
+def test_sorting(searcher):
+    by_count = searcher.run("公开", sort="count", limit=None)["results"]
+    assert [r["count"] for r in by_count] == sorted((r["count"] for r in by_count), reverse=True)
+    by_year = searcher.run("公开", sort="year", limit=None)["results"]
+    assert [r["year"] for r in by_year] == sorted((r["year"] for r in by_year), reverse=True)
+    assert len(searcher.run("公开", limit=2)["results"]) == 2
+
+
+def test_keyword_mode_ranks_by_words(searcher):
+    result = searcher.run("政府开放日", mode="keyword", limit=3)
+    assert result["results"][0]["agency"] == "灵武市人民政府"
+
+
+@pytest.mark.parametrize("query, message", [
+    ('"政府开放日', "unbalanced quote"),
+    ("(政府开放日", "unbalanced parentheses"),
+    ("政府开放日)", "unbalanced parentheses"),
+    ("OR", "needs a term"),
+    ("政府 OR", "needs a term"),
+    ("NOT", "needs a term"),
+    ("-", "needs a term"),
+    ("", "empty query"),
+    ("   ", "empty query"),
+    ("政" * 10000, "too long"),
+    ("year:20x", "not a year"),
+    ("section:nonsense", "unknown section kind"),
+    ("()", "empty parentheses"),
+])
+def test_malformed_queries_get_one_line(query, message):
+    with pytest.raises(QueryError) as err:
+        parse_query(query)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_json_shape(searcher):
+    result = json.loads(json.dumps(searcher.run("不予公开")))
+    assert set(result) >= {"query", "total_reports", "total_occurrences", "results"}
+    first = result["results"][0]
+    assert set(first) >= {"report_id", "source", "agency", "year", "region", "count", "score", "snippets"}
+    assert set(first["snippets"][0]) == {"section_kind", "text", "match_start", "match_end"}
