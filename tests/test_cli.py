@@ -1,0 +1,126 @@
+"""The command line end to end: index summaries, re-runs, JSON shapes, one-line errors."""
+
+import json
+import shutil
+import sys
+
+import pytest
+
+from indexer.cli import main
+from tests.conftest import CORPUS
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    old = sys.argv
+    sys.argv = ["nianbao", *args]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    finally:
+        sys.argv = old
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_index_rerun_update_remove(capsys, corpus_copy, index_dir):
+    d = str(index_dir)
+    code, out, _ = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
+    assert code == 0 and out.startswith("5 added, 0 updated, 0 unchanged, 0 removed, 0 skipped; 5 reports")
+    code, out, _ = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
+    assert out.startswith("0 added, 0 updated, 5 unchanged, 0 removed, 0 skipped; 5 reports")
+
+    changed = corpus_copy / "002_197c637067fde242.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n附记：新增政府开放日一次。\n", encoding="utf-8")
+    (corpus_copy / "004_0f363eaae7a2256d.txt").unlink()
+    (corpus_copy / "empty.txt").write_bytes(b"")
+    code, out, err = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
+    assert code == 0
+    assert out.startswith("0 added, 1 updated, 3 unchanged, 1 removed, 1 skipped; 4 reports")
+    assert "empty.txt: empty file" in err
+    _, out, _ = run(capsys, "--index-dir", d, "search", "政府开放日", "--json")
+    assert {r["agency"] for r in json.loads(out)["results"]} == {"灵武市人民政府", "淮北市商务局"}
+    _, out, _ = run(capsys, "--index-dir", d, "search", "机关事务局", "--json")
+    assert json.loads(out)["total_reports"] == 0
+
+
+def test_indexing_another_folder_keeps_the_first(capsys, tmp_path, index_dir):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    shutil.copy(CORPUS / "000_325a78626e0cba12.txt", a)
+    shutil.copy(CORPUS / "003_b6c5992465737a46.txt", b)
+    run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(a))
+    _, out, _ = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(b))
+    assert "2 reports" in out
+
+
+def test_duplicate_files_are_one_report_with_two_sources(capsys, tmp_path, index_dir):
+    text = (CORPUS / "003_b6c5992465737a46.txt").read_text(encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "docs" / "b 副本.txt").write_bytes(text.encode("gb18030"))
+    _, out, _ = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(tmp_path / "docs"))
+    assert out.startswith("2 added") and "; 1 reports" in out
+    _, out, _ = run(capsys, "--index-dir", str(index_dir), "reports", "--json")
+    (report,) = json.loads(out)
+    _, out, _ = run(capsys, "--index-dir", str(index_dir), "show", report["id"], "--json")
+    assert len(json.loads(out)["sources"]) == 2
+
+
+def test_reports_and_show_json(capsys, indexed):
+    _, out, _ = run(capsys, "--index-dir", str(indexed), "reports", "--json")
+    reports = json.loads(out)
+    assert len(reports) == 5
+    for r in reports:
+        assert set(r) >= {"id", "source", "title", "agency", "year", "region", "template"}
+        assert set(r["region"]) == {"province", "city", "county"}
+    lingwu = next(r for r in reports if r["agency"] == "灵武市人民政府")
+    _, out, _ = run(capsys, "--index-dir", str(indexed), "show", lingwu["id"][:8], "--json")
+    shown = json.loads(out)
+    assert shown["id"] == lingwu["id"]
+    assert [s["kind"] for s in shown["sections"]][1:] == ["overview", "proactive", "requests", "review_litigation",
+                                                           "problems", "other"]
+    assert all(set(s) == {"kind", "heading", "text"} for s in shown["sections"])
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["show", "nonexistent"], 1, "no report with id"),
+    (["search", '"政府开放日'], 2, "bad query: unbalanced quote"),
+    (["search", "政府", "--sort", "size"], 2, "Invalid value"),
+    (["search"], 2, "give a QUERY or --batch FILE"),
+    (["frobnicate"], 2, "No such command"),
+])
+def test_errors_are_one_line(capsys, indexed, args, code, message):
+    got, out, err = run(capsys, "--index-dir", str(indexed), *args)
+    assert got == code
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_index_yet(capsys, tmp_path):
+    code, _, err = run(capsys, "--index-dir", str(tmp_path / "none"), "reports")
+    assert code == 1 and "no index at" in err
+
+
+def test_index_missing_path_and_unreadable_only(capsys, tmp_path, index_dir):
+    code, _, err = run(capsys, "--index-dir", str(index_dir), "index", str(tmp_path / "missing"))
+    assert code == 2 and "no such file or folder" in err
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.txt").write_bytes(bytes(range(256)) * 10)
+    code, out, err = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(tmp_path / "bad"))
+    assert code == 1 and "none of the files could be read" in err and "binary" in err
+
+
+def test_batch_search_table(capsys, indexed, tmp_path):
+    terms = tmp_path / "terms.txt"
+    terms.write_text("政府开放日\n不予公开\n行政复议\n", encoding="utf-8")
+    out_csv = tmp_path / "counts.csv"
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "search", "--batch", str(terms), "--csv", str(out_csv))
+    assert code == 0 and "5 reports × 3 queries" in out
+    import csv
+
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
+    assert len(rows) == 5
+    lingwu = next(r for r in rows if r["agency"] == "灵武市人民政府")
+    assert lingwu["政府开放日"] == "2"
+    assert sum(int(r["政府开放日"]) for r in rows) == 2
