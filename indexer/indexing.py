@@ -175,7 +175,7 @@ def _list_files(paths: Iterable[Path]) -> tuple[list[str], list[Path]]:
     roots = [Path(p).resolve() for p in paths]
     seen: dict[str, None] = {}
     for path in iter_report_files(roots):
-        seen[str(path.resolve() if not path.is_symlink() else path.absolute())] = None
+        seen[str(path.resolve())] = None
     return list(seen), roots
 
 

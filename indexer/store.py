@@ -204,12 +204,10 @@ class Store:
 
     def report(self, report_id: str) -> dict | None:
         """One report with its sections (`show --json`); a unique id prefix is accepted."""
-        rows = self.db.execute(
-            f"SELECT * FROM reports WHERE id LIKE ? AND {self._visible()} LIMIT 2", (report_id + "%",)
-        ).fetchall()
-        if len(rows) != 1:
+        full_id = self.resolve_id(report_id)
+        if full_id is None:
             return None
-        row = rows[0]
+        row = self.db.execute("SELECT * FROM reports WHERE id=?", (full_id,)).fetchone()
         result = report_json(row)
         text = row["text"]
         result["sources"] = [r[0] for r in self.db.execute(
@@ -221,8 +219,11 @@ class Store:
         return result
 
     def resolve_id(self, prefix: str) -> str | None:
+        """The full id for an id or a unique prefix of one; None if unknown or ambiguous."""
+        if not prefix:
+            return None
         rows = self.db.execute(
-            f"SELECT id FROM reports WHERE id LIKE ? AND {self._visible()} LIMIT 2", (prefix + "%",)
+            f"SELECT id FROM reports WHERE substr(id, 1, ?) = ? AND {self._visible()} LIMIT 2", (len(prefix), prefix)
         ).fetchall()
         return rows[0][0] if len(rows) == 1 else None
 
