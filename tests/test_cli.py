@@ -124,3 +124,13 @@ def test_batch_search_table(capsys, indexed, tmp_path):
     lingwu = next(r for r in rows if r["agency"] == "灵武市人民政府")
     assert lingwu["政府开放日"] == "2"
     assert sum(int(r["政府开放日"]) for r in rows) == 2
+
+
+def test_second_writer_fails_with_a_clear_message(capsys, corpus_copy, index_dir):
+    from indexer.indexing import WriteLock
+
+    with WriteLock(index_dir):
+        code, _, err = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(corpus_copy))
+    assert code == 1 and "another `nianbao index`" in err and "is writing to" in err
+    code, out, _ = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(corpus_copy))
+    assert code == 0 and "5 reports" in out
