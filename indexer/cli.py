@@ -175,6 +175,17 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
                 click.echo(f"      [{s['section_kind']}] …{_mark(s['text'], s['match_start'], s['match_end'])}…")
 
 
+@cli.command()
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0: every interface).")
+@click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def app(ctx: click.Context, address: str, port: int) -> None:
+    """Open the search desk (Streamlit) in the browser; an empty index first gets the bundled corpus/."""
+    from .app_launch import launch
+
+    launch(ctx.obj["index_dir"], address, port)
+
+
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:
     header = ["report_id", "source", "agency", "year"] + queries
     rows = [[r["id"], r["source"], r["agency"], r["year"]] + [table[q].get(r["id"], 0) for q in queries] for r in reports]

@@ -1,0 +1,1 @@
+"""The nianbao search desk (Streamlit): `nianbao app`."""

@@ -1,0 +1,57 @@
+"""The nianbao search desk: `nianbao app` runs this file with `streamlit run`.
+
+On a fresh machine the index is empty; the bundled sample reports are then indexed first,
+with a progress bar, so the README's one command shows a working search desk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from indexer.indexing import IndexLockedError, index_paths
+from indexer.progress import LABELS
+from search_app import render, state
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+
+def ensure_corpus() -> None:
+    """Index the bundled `corpus/` when the index holds no report yet."""
+    if state.has_reports() or not state.BUNDLED_CORPUS.is_dir():
+        return
+    with state.write_lock():
+        if state.has_reports():
+            return
+        st.info("首次启动：正在为自带的样本报告建立索引，完成后即可检索。")
+        bar = st.progress(0.0, text="准备中……")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(done / total if total else 1.0, text=f"{LABELS.get(stage, stage)}：{done} / {total}")
+
+        try:
+            index_paths([state.BUNDLED_CORPUS], state.index_dir(), progress=progress, embed=False)
+        except IndexLockedError:
+            st.warning("另一个 nianbao 进程正在写入索引，请稍候刷新页面。")
+            st.stop()
+        st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="年报检索 nianbao", page_icon=":material/search:", layout="wide")
+    render.style()
+    render.guard(ensure_corpus)
+    state.warm_up()
+    pages = [
+        st.Page(PAGES / "search.py", title="检索", icon=":material/search:", url_path="search", default=True),
+        st.Page(PAGES / "report.py", title="报告", icon=":material/description:", url_path="report"),
+        st.Page(PAGES / "compare.py", title="比较", icon=":material/view_column:", url_path="compare"),
+        st.Page(PAGES / "similar.py", title="相似", icon=":material/join_inner:", url_path="similar"),
+        st.Page(PAGES / "stats.py", title="统计", icon=":material/bar_chart:", url_path="stats"),
+        st.Page(PAGES / "corpus.py", title="语料", icon=":material/folder_open:", url_path="corpus"),
+    ]
+    st.navigation(pages).run()
+
+
+main()

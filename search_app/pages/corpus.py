@@ -1,0 +1,160 @@
+"""语料: add reports (upload, or a folder on this machine), see what happened to each file, and the summary.
+
+Uploads are size-limited, checked with the library's reader before anything is stored, and
+kept under sanitised names in `<index_dir>/uploads/`; nothing outside the index directory is
+written because of what a user typed or sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from indexer.indexing import IndexLockedError, IndexSummary, index_paths
+from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
+from indexer.progress import LABELS
+from indexer.store import StoreError
+from search_app import render, state
+
+SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
+STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "skipped": "跳过"}
+def remote() -> bool:
+    """`nianbao app --address` on a non-loopback address: then the server's folders are off limits."""
+    return os.environ.get("NIANBAO_APP_REMOTE") == "1"
+
+
+def run_indexing(paths: list[Path]) -> IndexSummary | None:
+    bar = st.progress(0.0, text="准备中……")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{LABELS.get(stage, stage)}：{done} / {total}")
+
+    try:
+        with state.write_lock():
+            summary = index_paths(paths, state.index_dir(), progress=progress, wait=10,
+                                  embed=state.vectors_available())
+    except IndexLockedError:
+        st.warning("另一个 nianbao 进程正在写入索引，请稍后再试。")
+        return None
+    finally:
+        bar.empty()
+    return summary
+
+
+def show_results(rows: list[dict], summary: IndexSummary | None) -> None:
+    if summary is not None:
+        counts = summary.counts()
+        st.success("，".join(f"{STATUS[k]} {v}" for k, v in counts.items() if v) + f"；索引共 {summary.reports} 份报告。")
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def upload_form() -> None:
+    st.subheader("上传报告")
+    limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
+    with st.form("upload", clear_on_submit=True):
+        files = st.file_uploader(f"PDF、DOCX、HTML 或 TXT（任何中文编码），每个不超过 {limit_mb} MB",
+                                 type=SUFFIXES, accept_multiple_files=True)
+        submitted = st.form_submit_button("加入索引", icon=":material/upload:")
+    if not submitted:
+        return
+    if not files:
+        st.warning("请先选择要上传的文件。")
+        return
+    target = state.uploads_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    saved: dict[str, str] = {}
+    for upload in files:
+        data = upload.getvalue()
+        name = state.safe_upload_name(upload.name)
+        try:
+            if len(data) > DEFAULT_MAX_BYTES:
+                raise IngestError(f"文件太大（{len(data) / 1e6:.1f} MB，上限 {limit_mb} MB）")
+            read_report_bytes(name, data)
+        except IngestError as exc:
+            rows.append({"文件": upload.name, "结果": "跳过", "原因": str(exc)})
+            continue
+        path = (target / name).resolve()
+        if path.parent != target.resolve():
+            rows.append({"文件": upload.name, "结果": "跳过", "原因": "文件名不可用"})
+            continue
+        path.write_bytes(data)
+        saved[str(path)] = upload.name
+    summary = run_indexing([target]) if saved else None
+    if summary is not None:
+        for result in summary.files:
+            if result.path in saved:
+                rows.append({"文件": saved[result.path], "结果": STATUS.get(result.status, result.status),
+                             "原因": result.reason or ""})
+    show_results(rows, summary)
+
+
+def folder_form() -> None:
+    st.subheader("索引本机文件夹")
+    if remote():
+        st.caption("这个检索台对网络开放，出于安全考虑不能读取服务器上的文件夹；请用上传，或在服务器上运行 `nianbao index 文件夹`。")
+        return
+    with st.form("folder"):
+        folder = st.text_input("文件夹路径", placeholder="/home/me/年报")
+        submitted = st.form_submit_button("索引这个文件夹", icon=":material/folder_open:")
+    if not submitted:
+        return
+    path = Path(folder.strip()).expanduser()
+    if not folder.strip() or not path.is_dir():
+        st.error(f"找不到文件夹「{folder.strip()}」。")
+        return
+    summary = run_indexing([path])
+    if summary is None:
+        return
+    if not summary.files:
+        st.warning("这个文件夹里没有 .txt .pdf .docx .html 文件。")
+        return
+    rows = [{"文件": str(Path(r.path).relative_to(path.resolve())) if Path(r.path).is_relative_to(path.resolve())
+             else r.path, "结果": STATUS.get(r.status, r.status), "原因": r.reason or ""} for r in summary.files]
+    show_results(rows, summary)
+
+
+def overview() -> None:
+    st.subheader("语料概况")
+    try:
+        with state.store() as store:
+            reports = store.reports()
+            files = store.files()
+    except StoreError:
+        st.info(render.INDEX_HINT)
+        return
+    skipped = [f for f in files.values() if f.report_id is None]
+    cols = st.columns(4)
+    cols[0].metric("报告", len(reports))
+    cols[1].metric("文件", len(files))
+    cols[2].metric("无法读取的文件", len(skipped))
+    cols[3].metric("语义向量", "已计算" if state.vectors_available() else "未计算")
+    if not reports:
+        st.info(render.INDEX_HINT)
+        return
+    left, right = st.columns(2)
+    years = Counter(str(r["year"] or "不详") for r in reports)
+    provinces = Counter(r["region"]["province"] or "不详" for r in reports)
+    left.bar_chart(pd.DataFrame({"年份": list(years), "报告数": list(years.values())}), x="年份", y="报告数")
+    right.bar_chart(pd.DataFrame({"省份": list(provinces), "报告数": list(provinces.values())}), x="省份", y="报告数")
+    st.dataframe(pd.DataFrame([{"机关": r["agency"], "年份": r["year"], "地区": render.region_label(r["region"]),
+                                "模板": r["template"], "文件": r["source"], "ID": r["id"]} for r in reports]),
+                 hide_index=True, width="stretch")
+    if skipped:
+        with st.expander(f"无法读取的文件（{len(skipped)}）"):
+            st.dataframe(pd.DataFrame([{"文件": f.name, "原因": f.reason} for f in skipped]), hide_index=True)
+
+
+def page() -> None:
+    st.title("语料")
+    upload_form()
+    folder_form()
+    overview()
+
+
+render.guard(page)

@@ -1,0 +1,170 @@
+"""报告: one report's metadata, sections (search terms marked), statistics, neighbours, original file.
+
+Arrives with `?id=<report id>` and, from a search, `&q=<query>`; the query's terms are then
+marked in the sections, by the same normalised-substring rule exact search uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from indexer.fulltext import QueryError, parse_query
+from indexer.fulltext.analysis import words
+from search_app import render, state
+
+MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
+        ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+SIMILAR_SHOWN = 5
+
+
+def highlight_terms(query: str, mode: str) -> list[str]:
+    if not query:
+        return []
+    try:
+        terms = parse_query(query).positive_terms()
+    except QueryError:
+        return []
+    if mode == "keyword":
+        return terms + [w for t in terms for w in words(t)]
+    return terms
+
+
+def choose_report() -> str | None:
+    """Without an id in the URL, let people pick a report from the index."""
+    with state.store() as store:
+        reports = store.reports()
+    if not reports:
+        st.info(render.INDEX_HINT)
+        return None
+    labels = {r["id"]: f"{render.report_label(r)} · {r['source']}" for r in reports}
+    chosen = st.selectbox("选择报告", [None, *labels], format_func=lambda i: "请选择……" if i is None else labels[i])
+    if chosen:
+        st.query_params["id"] = chosen
+    return chosen
+
+
+def metadata(report: dict) -> None:
+    st.title(report["title"] or render.report_label(report))
+    region = render.region_label(report["region"])
+    template = {"new": "2019 年修订模板", "old": "旧模板"}.get(report["template"] or "", "模板不详")
+    st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or "不详")}</b> · 年份：'
+            f'{render.esc(report["year"] or "不详")} · 地区：{render.esc(region)} · {render.esc(template)} · '
+            f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
+
+
+def sections(report: dict, terms: list[str]) -> None:
+    st.subheader("章节")
+    if not report["sections"]:
+        st.info("这份报告没有识别出章节。")
+    for section in report["sections"]:
+        spans = render.term_spans(section["text"], terms)
+        title = f"{render.kind_label(section['kind'])} · {section['heading'] or '（前言）'}"
+        if spans:
+            title += f" · 命中 {len(spans)} 处"
+        with st.expander(title, expanded=bool(spans) or not terms):
+            st.html(f'<div class="nb-section nb-text">{render.highlight(section["text"].strip(), spans)}</div>')
+
+
+def statistics(report_id: str) -> None:
+    st.subheader("统计数据")
+    with state.store() as store:
+        indicators = store.indicators(report_id)
+        failures = store.check_failures(report_id)
+    if not indicators:
+        st.info("这份报告里没有读出统计表。")
+        return
+    failed_keys: dict[str, list[str]] = {}
+    for failure in failures:
+        for key in _cell_keys(failure["cells"]):
+            failed_keys.setdefault(key, []).append(failure["message"])
+    if failures:
+        st.warning(f"{len(failures)} 项勾稽关系校验未通过（表中标 ⚠ 的数字）：\n\n"
+                   + "\n".join(f"- {f['message']}" for f in failures))
+    else:
+        st.success("统计表通过了全部勾稽关系校验。")
+    frame = pd.DataFrame([{"校验": "⚠" if row["key"] in failed_keys else "", "指标": row["label"],
+                           "数值": row["value"], "单位": row["unit"] or "", "备注": row["note"] or "",
+                           "代码": row["key"]} for row in indicators])
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _cell_keys(cells: str) -> list[str]:
+    """Indicator keys named by a failed check's `cells` (JSON: a list of keys or of {key: value})."""
+    try:
+        data = json.loads(cells)
+    except (TypeError, ValueError):
+        return []
+    if isinstance(data, dict):
+        return [str(k) for k in data]
+    keys: list[str] = []
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, str):
+            keys.append(item)
+        elif isinstance(item, dict):
+            keys.append(str(item.get("key") or next(iter(item), "")))
+    return keys
+
+
+def similar(report_id: str) -> None:
+    st.subheader("最相似的报告")
+    if not state.vectors_available():
+        st.info("相似报告需要段落向量，这个索引还没有。可在「语料」页计算向量。")
+        return
+    from indexer.semantic import similar as similar_lib
+
+    with state.using_engine() as engine:
+        found = similar_lib.similar(engine.fulltext.store, report_id, limit=SIMILAR_SHOWN)
+    if not found["results"]:
+        st.info("没有找到相似的报告。")
+    for result in found["results"]:
+        pairs = "、".join(f"{render.kind_label(p['section_kind'])}↔{render.kind_label(p['other_section_kind'])}"
+                         f"（{p['score']:.2f}）" for p in result["section_pairs"][:3])
+        st.page_link("pages/report.py", label=f"{render.report_label(result)} · 相似度 {result['score']:.3f}",
+                     query_params={"id": result["report_id"]}, icon=":material/description:")
+        if pairs:
+            st.caption(f"最相近的章节：{pairs}")
+
+
+def original(report: dict) -> None:
+    """The original file, if a file the index recorded for this report still exists."""
+    for source in report.get("sources", []):
+        path = Path(source)
+        if path.is_file():
+            st.download_button("下载原始文件", data=path.read_bytes(), file_name=path.name,
+                               mime=MIME.get(path.suffix.lower(), "application/octet-stream"),
+                               icon=":material/download:", on_click="ignore")
+            return
+    st.caption("原始文件已不在记录的位置。")
+
+
+def page() -> None:
+    report_id = state.param("id") or choose_report()
+    if not report_id:
+        return
+    with state.store() as store:
+        report = store.report(report_id)
+    if report is None:
+        st.error(f"没有 ID 为「{report_id}」的报告。请从检索结果或报告列表进入。")
+        return
+    query, mode = state.param("q"), state.param("mode", "exact")
+    metadata(report)
+    links = st.columns([1, 1, 1, 3])
+    if query:
+        links[0].page_link("pages/search.py", label="返回检索结果", icon=":material/arrow_back:",
+                           query_params={"q": query, **({"mode": mode} if mode != "exact" else {})})
+    links[1].page_link("pages/compare.py", label="比较存在的问题", icon=":material/view_column:",
+                       query_params={"kind": "problems", "ids": report["id"]})
+    links[2].page_link("pages/similar.py", label="查找相似报告", icon=":material/join_inner:",
+                       query_params={"id": report["id"]})
+    with links[3]:
+        original(report)
+    sections(report, highlight_terms(query, mode))
+    statistics(report["id"])
+    similar(report["id"])
+
+
+render.guard(page)

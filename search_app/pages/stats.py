@@ -1,0 +1,5 @@
+"""Placeholder until the library functions land."""
+
+import streamlit as st
+
+st.info("建设中")

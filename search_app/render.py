@@ -1,0 +1,175 @@
+"""Shared rendering: highlighted text, report labels, downloads, and the page guard.
+
+Report text is untrusted (it comes from whatever files were indexed), so every piece of it
+is HTML-escaped before it is wrapped in markup; matches are shown with `<mark>`.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from indexer.fulltext import QueryError
+from indexer.normalize import normalize_with_map
+from indexer.parse.sections import SECTION_KINDS
+from indexer.store import StoreError
+
+log = logging.getLogger("nianbao.app")
+
+CSS = """
+<style>
+.nb-snippet { margin: 0.25rem 0 0.4rem 0; line-height: 1.7; }
+.nb-kind { display: inline-block; font-size: 0.75rem; color: #555; background: #eef1f5;
+           border-radius: 0.3rem; padding: 0 0.35rem; margin-right: 0.4rem; }
+.nb-text mark, .nb-snippet mark { background: #ffe066; color: inherit; padding: 0 0.1rem; border-radius: 0.15rem; }
+.nb-section { white-space: pre-wrap; line-height: 1.75; font-size: 0.95rem; }
+.nb-para { margin: 0 0 0.6rem 0; line-height: 1.75; font-size: 0.93rem; }
+.nb-para.nb-shared { border-left: 4px solid #f08c00; padding-left: 0.5rem; background: #fff8ec; }
+.nb-para .nb-common { background: #ffd8a8; border-radius: 0.15rem; }
+.nb-counterpart { font-size: 0.78rem; color: #8a5a00; margin-top: 0.15rem; }
+.nb-meta { color: #555; font-size: 0.85rem; }
+.nb-fail { color: #c92a2a; font-weight: 600; }
+</style>
+"""
+
+INDEX_HINT = "索引里还没有报告。请到「语料」页上传报告文件或指定文件夹。"
+
+
+def style() -> None:
+    st.html(CSS)
+
+
+def esc(text: object) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def kind_label(kind: str | None) -> str:
+    return SECTION_KINDS.get(kind or "", kind or "其他")
+
+
+def region_label(region: dict | None) -> str:
+    parts = [v for v in (region or {}).values() if v]
+    return " ".join(dict.fromkeys(parts)) or "地区不详"
+
+
+def report_label(report: dict) -> str:
+    """One line naming a report for people: agency, year, and where."""
+    agency = report.get("agency") or report.get("source") or report.get("id") or report.get("report_id")
+    year = report.get("year") or "年份不详"
+    return f"{agency} · {year}"
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """HTML of `text` with `spans` (offsets into `text`) in `<mark>`; everything escaped."""
+    out: list[str] = []
+    pos = 0
+    for start, end in sorted(spans):
+        if start < pos or end <= start:
+            continue
+        out.append(esc(text[pos:start]))
+        out.append(f"<mark>{esc(text[start:end])}</mark>")
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Where normalised `terms` occur in `text`, as spans of the original text.
+
+    The same rule as exact search (normalised substring), so a phrase broken across a PDF
+    page break is marked in the original text too.
+    """
+    terms = [t for t in dict.fromkeys(terms) if t]
+    if not terms or not text:
+        return []
+    mapping = normalize_with_map(text)
+    norm = mapping.text.lower()
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        needle = term.lower()
+        pos = norm.find(needle)
+        while pos >= 0:
+            spans.append(mapping.span_to_source(pos, pos + len(needle)))
+            pos = norm.find(needle, pos + len(needle))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet_html(snippet: dict) -> str:
+    body = highlight(snippet["text"], [(snippet["match_start"], snippet["match_end"])])
+    return (f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}</span>'
+            f"…{body}…</div>")
+
+
+def marked_text(snippet: dict) -> str:
+    """Plain-text form of a snippet for exports: the match in 【】."""
+    text, start, end = snippet["text"], snippet["match_start"], snippet["match_end"]
+    return f"{text[:start]}【{text[start:end]}】{text[end:]}"
+
+
+def result_rows(results: list[dict], mode: str) -> list[dict]:
+    """Search results as table rows for export: one row per report (full text) or per passage."""
+    if mode in ("exact", "keyword"):
+        return [{"报告ID": r["report_id"], "机关": r["agency"], "年份": r["year"], "省份": r["region"]["province"],
+                 "城市": r["region"]["city"], "区县": r["region"]["county"], "标题": r["title"], "文件": r["source"],
+                 "出现次数": r["count"], "章节": "、".join(kind_label(k) for k in r["sections"]),
+                 "片段": "\n".join(marked_text(s) for s in r["snippets"])} for r in results]
+    return [{"报告ID": r["report_id"], "机关": r["agency"], "年份": r["year"], "文件": r["source"],
+             "章节": kind_label(r["section_kind"]), "得分": round(r["score"], 4), "段落": r["text"]} for r in results]
+
+
+# --- downloads --------------------------------------------------------------------------
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese correctly."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def xlsx_bytes(frame: pd.DataFrame, sheet: str = "results") -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+    return buffer.getvalue()
+
+
+def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key: str) -> None:
+    """CSV and XLSX buttons; the table is only built when a button is pressed."""
+    row = st.container(horizontal=True)
+    row.download_button("导出 CSV", data=lambda: csv_bytes(make_frame()), file_name=f"{basename}.csv",
+                         mime="text/csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")
+    row.download_button("导出 XLSX", data=lambda: xlsx_bytes(make_frame()), file_name=f"{basename}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
+
+
+# --- the page guard ---------------------------------------------------------------------
+
+
+def guard(page: Callable[[], Any]) -> None:
+    """Run a page; any failure becomes a plain message in the page, never a traceback."""
+    try:
+        page()
+    except QueryError as exc:
+        st.error(f"检索式有误：{exc}")
+    except StoreError as exc:
+        if "no index" in str(exc):
+            st.info(INDEX_HINT)
+        else:
+            st.error(f"索引无法打开：{exc}")
+    except Exception as exc:
+        log.error("page failed: %s", "".join(traceback.format_exception(exc)))
+        st.error(f"出错了：{type(exc).__name__}: {exc}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")

@@ -1,0 +1,181 @@
+"""What the pages share: the index directory, resources loaded once per process, and URL state.
+
+The engine (full-text searchers, the corpus table, jieba, the embedding model) is built once
+per process with `st.cache_resource` and warmed in a background thread at start, so the first
+search waits for nothing. Streamlit runs each session in its own thread and the engine keeps
+one SQLite connection, so every use of it goes through `using_engine()`, which serialises.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import streamlit as st
+
+import indexer
+from indexer import home
+from indexer.query import Engine
+from indexer.store import Store, StoreError
+
+log = logging.getLogger("nianbao.app")
+
+BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent.parent / "corpus"
+UPLOADS_DIR = "uploads"
+MAX_NAME = 100
+_UNSAFE_NAME = re.compile(r"[^\w.\-()（）]+")
+
+
+def index_dir() -> Path:
+    """The index directory: NIANBAO_HOME (set by `nianbao app`) or the per-user data dir."""
+    return home.index_dir().resolve()
+
+
+def uploads_dir() -> Path:
+    return index_dir() / UPLOADS_DIR
+
+
+def safe_upload_name(name: str) -> str:
+    """A plain file name that stays inside the uploads folder whatever the browser sent."""
+    base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME.sub("_", base).strip("._") or "upload"
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix.lower()[:8]
+    stem = stem[:MAX_NAME - len(suffix) - 1] or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+# --- resources loaded once per process ---------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_lock(index_path: str) -> threading.Lock:
+    return threading.Lock()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(index_path: str) -> Engine:
+    return Engine(Path(index_path))
+
+
+@st.cache_resource(show_spinner=False)
+def _write_lock(index_path: str) -> threading.Lock:
+    """One indexing run at a time from this process (the library's file lock covers other processes)."""
+    return threading.Lock()
+
+
+class EngineHandle:
+    """The process's engine, held exclusively inside `with`; reusable from other threads (downloads)."""
+
+    def __init__(self) -> None:
+        path = str(index_dir())
+        self.lock = _engine_lock(path)
+        self.engine = _engine(path)
+
+    def __enter__(self) -> Engine:
+        self.lock.acquire()
+        return self.engine
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def using_engine() -> EngineHandle:
+    return EngineHandle()
+
+
+@contextmanager
+def store() -> Iterator[Store]:
+    """A fresh read-only view of the store (a SQLite connection is cheap; a snapshot is consistent)."""
+    opened = Store(index_dir(), create=False)
+    try:
+        with opened.snapshot():
+            yield opened
+    finally:
+        opened.close()
+
+
+def has_reports() -> bool:
+    try:
+        with store() as s:
+            return s.count_reports() > 0
+    except StoreError:
+        return False
+
+
+def write_lock() -> threading.Lock:
+    return _write_lock(str(index_dir()))
+
+
+def _warm(engine: Engine, lock: threading.Lock) -> None:
+    """Load everything a first query would otherwise wait for: corpus table, texts, jieba, model."""
+    started = time.monotonic()
+    try:
+        with lock:
+            engine.search("政府信息公开", mode="exact", limit=1)
+            engine.search("政府信息公开", mode="keyword", limit=1)
+        log.info("full-text search warm in %.2f s", time.monotonic() - started)
+        if vectors_available():
+            with lock:
+                engine.search("政府信息公开", mode="semantic", limit=1)
+            log.info("semantic search warm in %.2f s", time.monotonic() - started)
+    except Exception:  # warming is an optimisation; a failure shows up again, politely, on the first query
+        log.warning("warming the engine failed", exc_info=True)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_thread(index_path: str) -> threading.Thread:
+    thread = threading.Thread(target=_warm, args=(_engine(index_path), _engine_lock(index_path)),
+                              name="nianbao-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_up() -> None:
+    """Start warming the engine once per process, without holding up the page."""
+    _warm_thread(str(index_dir()))
+
+
+def vectors_available() -> bool:
+    """Whether this index has paragraph embeddings (semantic search, similar reports, comparison)."""
+    try:
+        from indexer.semantic import vectors
+    except ImportError:
+        return False
+    probe: Callable[[Path], bool] | None = getattr(vectors, "has_vectors", None)
+    return bool(probe and probe(index_dir()))
+
+
+# --- URL state ---------------------------------------------------------------------------
+
+
+def param(name: str, default: str = "") -> str:
+    value = st.query_params.get(name)
+    return value if value else default
+
+
+def param_list(name: str) -> list[str]:
+    return [v for v in st.query_params.get_all(name) if v]
+
+
+def init_widget(key: str, value: object) -> None:
+    """Give a widget its starting value (from the URL) the first time the page is drawn."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def set_params(params: dict[str, str | list[str] | None]) -> None:
+    """Make the URL say exactly `params` (empty values dropped), without touching it if unchanged."""
+    wanted = {k: v for k, v in params.items() if v not in (None, "", [])}
+    current = {k: (st.query_params.get_all(k) if isinstance(wanted.get(k), list) else st.query_params.get(k))
+               for k in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict(wanted)

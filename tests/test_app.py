@@ -1,0 +1,294 @@
+"""The Streamlit app, page by page, through `streamlit.testing.v1.AppTest` (no browser).
+
+Every page is reached the way a shared link reaches it: the page plus its query parameters.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import CORPUS, SAMPLES
+
+MAIN = Path(__file__).resolve().parent.parent / "search_app" / "main.py"
+LINGWU_GOV = "灵武市人民政府"
+
+
+@pytest.fixture
+def app_index(indexed, monkeypatch) -> Path:
+    monkeypatch.setenv("NIANBAO_HOME", str(indexed))
+    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    return indexed
+
+
+@pytest.fixture
+def writable_index(indexed, tmp_path, monkeypatch) -> Path:
+    """A private copy of the indexed samples, for pages that add reports."""
+    target = tmp_path / "index"
+    shutil.copytree(indexed, target, ignore=shutil.ignore_patterns("index.lock"))
+    monkeypatch.setenv("NIANBAO_HOME", str(target))
+    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    return target
+
+
+def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
+    """Run the app once, then go to `page` with `params` in the URL, like a deep link."""
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    if page is None:
+        at.query_params.update(params)
+        return at.run()
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.query_params.clear()
+    at.query_params.update(params)
+    return at.run()
+
+
+def html_text(at: AppTest) -> str:
+    return "\n".join(str(h.proto.body) for h in at.get("html"))
+
+
+def no_failure(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def report_id(indexed: Path, agency: str) -> str:
+    from indexer.store import Store
+
+    store = Store(indexed, create=False)
+    try:
+        return next(r["id"] for r in store.reports() if r["agency"] == agency)
+    finally:
+        store.close()
+
+
+# --- 检索 ----------------------------------------------------------------------------------
+
+
+def test_search_deep_link_groups_and_highlights(app_index):
+    at = open_page(q="政府开放日")
+    no_failure(at)
+    body = html_text(at)
+    assert LINGWU_GOV in body
+    assert body.count("<mark>政府开放日</mark>") == 2
+    assert "出现 <b>2</b> 次" in body
+    assert any("1 份报告，共 2 处" in c.value for c in at.caption)
+    assert at.text_input[0].value == "政府开放日"
+
+
+def test_search_writes_query_mode_and_facets_to_url(app_index):
+    at = open_page()
+    at.text_input[0].input("依申请公开").run()
+    assert at.query_params.get("q") == "依申请公开"
+    at.radio[0].set_value("keyword").run()
+    assert at.query_params.get("mode") == "keyword"
+    no_failure(at)
+
+
+def test_search_facets_count_and_narrow(app_index):
+    at = open_page(q="依申请公开")
+    no_failure(at)
+    year = next(s for s in at.selectbox if s.label == "年份")
+    assert year.options == ["全部", "2020（1）", "2019（1）", "2018（3）"]
+    year.set_value("2020").run()
+    no_failure(at)
+    assert at.query_params.get("year") == "2020"
+    assert LINGWU_GOV in html_text(at)
+    assert "淮北市商务局" not in html_text(at)
+    assert any(c.value.startswith("1 份报告") for c in at.caption)
+
+
+def test_search_facets_from_url_and_section_filter(app_index):
+    at = open_page(q="依申请公开", province="宁夏回族自治区", section=["problems"])
+    no_failure(at)
+    assert at.multiselect[0].value == ["problems"]
+    body = html_text(at)
+    assert "淮北市商务局" not in body
+    assert "存在的主要问题及改进情况" in body
+
+
+def test_search_query_language_filters(app_index):
+    at = open_page(q="(政府开放日 OR 依申请公开) year:2019-2020")
+    no_failure(at)
+    body = html_text(at)
+    assert LINGWU_GOV in body and "固原市经济技术合作局" in body and "淮北市商务局" not in body
+    at = open_page(q="依申请公开 -政府开放日")
+    no_failure(at)
+    assert LINGWU_GOV not in html_text(at) and "淮北市商务局" in html_text(at)
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("(政府开放日", "parentheses"),
+    ('"政府开放日', "quote"),
+    ("year:20x0 公开", "year"),
+    ("section:nonsense 公开", "section"),
+    ("政府 OR", "OR"),
+])
+def test_search_malformed_query_shows_plain_message(app_index, query, fragment):
+    at = open_page(q=query)
+    assert not at.exception
+    assert len(at.error) == 1
+    assert at.error[0].value.startswith("检索式有误：")
+    assert fragment in at.error[0].value
+
+
+def test_search_without_results_says_so(app_index):
+    at = open_page(q="这个词不会出现在任何报告里")
+    no_failure(at)
+    assert any("没有找到" in i.value for i in at.info)
+
+
+def test_search_semantic_without_vectors_says_so(app_index):
+    at = open_page(q="群众参与政府活动", mode="semantic")
+    no_failure(at)
+    assert any("向量" in i.value for i in at.info)
+
+
+def test_search_sort_and_export_rows(app_index):
+    from search_app import render
+    from indexer.query import Engine
+
+    at = open_page(q="依申请公开", sort="count")
+    no_failure(at)
+    assert at.selectbox[0].value == "count"
+    engine = Engine(app_index)
+    try:
+        found = engine.search("政府开放日", limit=None)["results"]
+    finally:
+        engine.close()
+    rows = render.result_rows(found, "exact")
+    assert rows[0]["机关"] == LINGWU_GOV and rows[0]["出现次数"] == 2
+    assert rows[0]["片段"].count("【政府开放日】") == 2
+    frame = __import__("pandas").DataFrame(rows)
+    assert render.csv_bytes(frame).startswith("\ufeff报告ID".encode())
+    assert render.xlsx_bytes(frame)[:2] == b"PK"
+
+
+def test_highlight_escapes_report_html():
+    from search_app import render
+
+    text = '<script>alert("x")</script>政府开放日&'
+    out = render.highlight(text, render.term_spans(text, ["政府开放日"]))
+    assert "<script>" not in out
+    assert "&lt;script&gt;" in out and "<mark>政府开放日</mark>&amp;" in out
+
+
+def test_term_spans_cross_page_breaks():
+    from search_app import render
+
+    text = "加强监\n\n督政务公开工作"
+    assert [text[a:b] for a, b in render.term_spans(text, ["监督政务"])] == ["监\n\n督政务"]
+
+
+# --- 报告 ----------------------------------------------------------------------------------
+
+
+def test_report_deep_link_marks_search_terms(app_index):
+    rid = report_id(app_index, LINGWU_GOV)
+    at = open_page("report", id=rid, q="政府开放日")
+    no_failure(at)
+    assert at.title[0].value.startswith("灵武市2020年")
+    hit = [e for e in at.expander if "命中 2 处" in e.label]
+    assert len(hit) == 1
+    assert html_text(at).count("<mark>政府开放日</mark>") == 2
+    assert [b.label for b in at.get("download_button")] == ["下载原始文件"]
+
+
+def test_report_unknown_id_is_a_plain_message(app_index):
+    at = open_page("report", id="ffffffffffff")
+    assert not at.exception
+    assert "没有 ID 为" in at.error[0].value
+
+
+def test_report_without_id_offers_a_choice(app_index):
+    at = open_page("report")
+    no_failure(at)
+    assert at.selectbox[0].label == "选择报告"
+    assert len(at.selectbox[0].options) == 6
+
+
+def test_report_similar_without_vectors_says_so(app_index):
+    rid = report_id(app_index, LINGWU_GOV)
+    at = open_page("report", id=rid)
+    no_failure(at)
+    assert any("向量" in i.value for i in at.info)
+
+
+# --- 语料 ----------------------------------------------------------------------------------
+
+
+def test_corpus_summary(app_index):
+    at = open_page("corpus")
+    no_failure(at)
+    assert at.metric[0].value == "5"
+
+
+def test_corpus_upload_adds_report_and_skips_bad_files(writable_index):
+    at = open_page("corpus")
+    text = (CORPUS / SAMPLES["lingwu_gov_2020"]).read_text(encoding="utf-8").replace("灵武市", "青铜峡市")
+    at.file_uploader[0].set_value([
+        ("../../etc/青铜峡 2020.txt", text.encode("gb18030"), "text/plain"),
+        ("broken.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"),
+        ("empty.txt", b"   ", "text/plain"),
+    ])
+    at.button[0].click().run()
+    no_failure(at)
+    table = at.dataframe[0].value
+    results = dict(zip(table["文件"], table["结果"]))
+    assert results == {"../../etc/青铜峡 2020.txt": "新增", "broken.pdf": "跳过", "empty.txt": "跳过"}
+    assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"empty file"}
+    uploads = writable_index / "uploads"
+    assert [p.name for p in uploads.iterdir()] == ["青铜峡_2020.txt"]
+    assert not (writable_index.parent / "etc").exists()
+    assert at.metric[0].value == "6"
+
+
+def test_corpus_folder_indexing(writable_index, tmp_path):
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "a.txt").write_text((CORPUS / SAMPLES["guyuan_2019"]).read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "b.txt").write_text("", encoding="utf-8")
+    at = open_page("corpus")
+    at.text_input[0].input(str(folder))
+    at.button[1].click().run()
+    no_failure(at)
+    results = dict(zip(at.dataframe[0].value["文件"], at.dataframe[0].value["结果"]))
+    assert results == {"a.txt": "新增", "b.txt": "跳过"}
+
+
+def test_corpus_folder_missing_and_remote(writable_index, monkeypatch):
+    at = open_page("corpus")
+    at.text_input[0].input("/no/such/folder")
+    at.button[1].click().run()
+    assert not at.exception
+    assert "找不到文件夹" in at.error[0].value
+    monkeypatch.setenv("NIANBAO_APP_REMOTE", "1")
+    at = open_page("corpus")
+    assert not at.text_input
+    assert any("对网络开放" in c.value for c in at.caption)
+
+
+def test_safe_upload_name_keeps_uploads_inside():
+    from search_app.state import safe_upload_name
+
+    assert safe_upload_name("../../etc/passwd") == "passwd"
+    assert safe_upload_name("..\\..\\报告 2020.PDF") == "报告_2020.pdf"
+    assert safe_upload_name("....") == "upload"
+    assert safe_upload_name("a/<b>;rm -rf.txt") == "b_rm_-rf.txt"
+    assert len(safe_upload_name("长" * 500 + ".txt")) <= 100
+
+
+# --- start ---------------------------------------------------------------------------------
+
+
+def test_empty_index_gets_the_bundled_corpus(tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_HOME", str(tmp_path / "fresh"))
+    at = AppTest.from_file(str(MAIN), default_timeout=120).run()
+    no_failure(at)
+    at.text_input[0].input("政府开放日").run()
+    no_failure(at)
+    assert LINGWU_GOV in html_text(at)
