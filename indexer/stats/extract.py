@@ -14,6 +14,7 @@ Tables are only recognised in tab-separated (or `cell |`) rows; prose is never r
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..normalize import normalize
@@ -43,9 +44,14 @@ from .indicators import (
 NOTE_EMPTY = "空单元格 (empty cell)"
 NOTE_MISSING = "表中未找到该行，或该行没有数值 (row not found, or printed without values)"
 
-_NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*(?:\.\d+)?)(人次|万元|亿元|元|条|件|项|人|个|次|篇)?$")
+_MONEY = ("万元", "亿元", "元")
+# What may stand in a unit column: the template's units, and money in units it does not use.
+_UNIT_CELLS = (*UNITS, "元", "亿元")
+# A number, optionally signed (本年增/减 prints +699) and followed by its unit (24063 万元).
+_NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*(?:\.\d+)?)(%s)?$" % "|".join(sorted(_UNIT_CELLS, key=len, reverse=True)))
 _PLACEHOLDER = re.compile(r"^[-—―─–_/\\*×xX无]+$")
-_MONEY = {"万元", "亿元", "元"}
+# Lines between table rows that carry nothing: page numbers (`- 3 -`, `第 3 页`).
+_PAGE_NUMBER = re.compile(r"^[-—\d第页共/]*$")
 _SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 _ORDINAL = re.compile(r"(?<![\d.])(\d{1,2})[.、](?!\d)")
 # A line without tabs longer than this is prose: the table it followed has ended.
@@ -110,18 +116,21 @@ class _Line:
         return bool(self.cells)
 
 
+def _cells(raw: str) -> tuple[str, ...]:
+    """A table row's normalised cells; () for a line of prose."""
+    if "\t" in raw:
+        return tuple(normalize(cell) for cell in raw.split("\t"))
+    stripped = raw.strip()
+    return (normalize(stripped[:-1]),) if stripped.endswith("|") else ()
+
+
 def _lines(text: str) -> list[_Line]:
-    lines = []
-    for raw in text.splitlines():
-        stripped = raw.strip()
-        if "\t" in raw:
-            cells = tuple(normalize(cell) for cell in raw.split("\t"))
-        elif stripped.endswith("|"):
-            cells = (normalize(stripped[:-1]),)
-        else:
-            cells = ()
-        lines.append(_Line(normalize(raw), cells))
-    return lines
+    return [_Line(normalize(raw), _cells(raw)) for raw in text.splitlines()]
+
+
+def prose(text: str) -> str:
+    """The report's text without its table rows, normalised (page-broken sentences rejoined)."""
+    return normalize("\n".join(raw for raw in text.splitlines() if not _cells(raw)))
 
 
 def _is_value(cell: str) -> bool:
@@ -130,7 +139,7 @@ def _is_value(cell: str) -> bool:
 
 def _split(cells: tuple[str, ...]) -> tuple[str, list[str]]:
     """Label (every cell up to the last text cell, joined) and the cells after it."""
-    last = max((i for i, cell in enumerate(cells) if not _is_value(cell) and cell not in UNITS), default=-1)
+    last = max((i for i, cell in enumerate(cells) if not _is_value(cell) and cell not in _UNIT_CELLS), default=-1)
     return "".join(cells[: last + 1]), list(cells[last + 1 :])
 
 
@@ -155,8 +164,12 @@ def _align(tail: list[str], n: int) -> list[str] | None:
     return trimmed if len(trimmed) == n else None
 
 
-def parse_value(cell: str, unit: str) -> tuple[int | float | None, str | None]:
-    """A normalised cell as a number in `unit`, or None and the reason."""
+def parse_value(cell: str, unit: str, printed: str | None = None) -> tuple[int | float | None, str | None]:
+    """A normalised cell as a number in `unit`, or None and the reason.
+
+    `printed` is the unit the table prints beside the cell; a unit inside the cell (`24063万元`)
+    counts too. Money in another unit is refused rather than scaled: the table may be wrong.
+    """
     if not cell:
         return None, NOTE_EMPTY
     if _PLACEHOLDER.match(cell):
@@ -164,7 +177,8 @@ def parse_value(cell: str, unit: str) -> tuple[int | float | None, str | None]:
     match = _NUMBER.match(cell)
     if not match:
         return None, f"无法识别“{cell}” (not a number)"
-    sign, digits, printed = match.groups()
+    sign, digits, suffix = match.groups()
+    printed = suffix or printed
     if printed and printed != unit and (printed in _MONEY or unit in _MONEY):
         return None, f"单位为{printed}，应为{unit} (unit differs)"
     number = digits.replace(",", "")
@@ -179,8 +193,8 @@ class _Sheet:
         self.cells: dict[str, tuple[int | float | None, str | None, str]] = {}
         self.unmapped: list[UnmappedCell] = []
 
-    def put(self, key: str, raw: str, unit: str | None = None) -> None:
-        value, note = parse_value(raw, unit or INDICATORS[key].unit)
+    def put(self, key: str, raw: str, printed_unit: str | None = None) -> None:
+        value, note = parse_value(raw, INDICATORS[key].unit, printed_unit)
         if key in self.cells:
             old_value, old_note, old_raw = self.cells[key]
             if (old_value, old_note) == (value, note):
@@ -223,6 +237,26 @@ def _detect(lines: list[_Line]) -> str | None:
     return NEW if new >= old else OLD
 
 
+def _table_lines(lines: list[_Line], start: int) -> Iterator[_Line]:
+    """The table from line `start` until prose resumes, without blank lines and page numbers.
+
+    A short line of text inside a table is part of a broken label; it comes back as a row of one
+    cell without values, like a table row whose values are on the next line.
+    """
+    for line in lines[start:]:
+        if line.is_table:
+            yield line
+        elif len(line.text) > _PROSE_LEN:
+            return
+        elif not _PAGE_NUMBER.match(line.text):
+            yield _Line(line.text, (line.text,))
+
+
+def _start(lines: list[_Line], words: tuple[str, ...]) -> int | None:
+    """The first table row containing any of `words`."""
+    return next((i for i, line in enumerate(lines) if line.is_table and any(w in line.text for w in words)), None)
+
+
 def _longest(rows: list[RowSpec], label: str) -> RowSpec | None:
     hits = [row for row in rows if row.anchor and row.anchor in label]
     return max(hits, key=lambda row: len(row.anchor or ""), default=None)
@@ -238,17 +272,12 @@ def _art20_item(label: str) -> str | None:
 
 def _read_art20(lines: list[_Line], sheet: _Sheet) -> None:
     """The 第二十条 sub-tables: each `信息内容` header row says which columns its rows carry."""
-    start = next((i for i, line in enumerate(lines) if line.is_table and ("第二十条" in line.text or line.cells[0] == "信息内容")), None)
+    start = _start(lines, ("第二十条", "信息内容"))
     if start is None:
         return
     columns: list[str | None] | None = None
     pending = ""
-    for line in lines[start:]:
-        if not line.is_table:
-            if len(line.text) > _PROSE_LEN:
-                break
-            pending = line.text or pending
-            continue
+    for line in _table_lines(lines, start):
         if any(word in line.text for word in ("申请人情况", "本年新收", "自然人")):
             break
         label, tail = _split(line.cells)
@@ -258,8 +287,11 @@ def _read_art20(lines: list[_Line], sheet: _Sheet) -> None:
                 header.pop()
             columns = [next((key for anchor, key in ART20_COLUMN_ANCHORS if anchor in cell), None) for cell in header]
             continue
-        if "第二十条" in label or not any(tail):
-            pending = "" if "第二十条" in label else label
+        if "第二十条" in label:
+            pending = ""
+            continue
+        if not any(tail):
+            pending = label
             continue
         item = _art20_item(label)
         if item is None and pending:
@@ -300,19 +332,13 @@ def _match_request(label: str, group: str | None) -> tuple[RowSpec | None, str |
 
 def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
     """The applications table: 7 value columns per row, rows named by label anchors and groups."""
-    words = ("申请人情况", "自然人", "本年新收")
-    start = next((i for i, line in enumerate(lines) if line.is_table and any(w in line.text for w in words)), None)
+    start = _start(lines, ("申请人情况", "自然人", "本年新收"))
     if start is None:
         return
     group: str | None = None
     pending = ""
     columns = [key for key, _ in REQUEST_COLUMNS]
-    for line in lines[start:]:
-        if not line.is_table:
-            if len(line.text) > _PROSE_LEN:
-                break
-            pending = line.text or pending
-            continue
+    for line in _table_lines(lines, start):
         if "行政复议" in line.text and ("行政诉讼" in line.text or "结果维持" in line.text):
             break
         label, tail = _split(line.cells)
@@ -392,25 +418,17 @@ def _match_old(label: str, section: str | None) -> tuple[RowSpec | None, str | N
 
 def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
     """The 统计指标 / 单位 / 统计数 table: label, unit, one value per row, in sections 一 to 九."""
-    start = next(
-        (i for i, line in enumerate(lines) if line.is_table and any(m in line.text for m in _OLD_MARKERS)),
-        None,
-    )
+    start = _start(lines, _OLD_MARKERS)
     if start is None:
         return
     section: str | None = None
     pending = ""
-    for line in lines[start:]:
-        if not line.is_table:
-            if len(line.text) > _PROSE_LEN:
-                break
-            pending = line.text or pending
-            continue
+    for line in _table_lines(lines, start):
         label, tail = _split(line.cells)
         # The unit column: a unit, or a placeholder (——) standing where the unit goes.
         first = next((i for i, cell in enumerate(tail) if cell), None)
         unit = None
-        if first is not None and (tail[first] in UNITS or (_PLACEHOLDER.match(tail[first]) and first < len(tail) - 1)):
+        if first is not None and (tail[first] in _UNIT_CELLS or (_PLACEHOLDER.match(tail[first]) and first < len(tail) - 1)):
             unit, tail = tail[first], tail[first + 1 :]
         if not unit and not any(tail):
             if label and not all(word in _OLD_HEADER_WORDS for word in line.cells if word):
@@ -433,7 +451,7 @@ def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
         elif len(values) > 1:
             sheet.fail(row.key, f"一行有多个数值：{'、'.join(values)} (several values in one row)")
         else:
-            sheet.put(row.key, values[0] if values else "", unit if unit in UNITS else None)
+            sheet.put(row.key, values[0] if values else "", unit if unit in _UNIT_CELLS else None)
 
 
 # --- bytype: one cell per line ------------------------------------------------------------

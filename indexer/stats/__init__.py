@@ -1,0 +1,48 @@
+"""Statistics tables of the annual reports: extraction, consistency checks, JSON shapes, export.
+
+Pure functions over a report's text; storing results and the CLI live elsewhere.
+"""
+
+from __future__ import annotations
+
+from .checks import CHECKS, CheckFailure, run_checks
+from .extract import Indicator, StatsResult, UnmappedCell, detect_template, extract_stats
+
+__all__ = [
+    "CHECKS",
+    "CheckFailure",
+    "Indicator",
+    "StatsResult",
+    "UnmappedCell",
+    "check_to_json",
+    "detect_template",
+    "extract_stats",
+    "run_checks",
+    "to_json",
+]
+
+
+def to_json(report_meta: dict, result: StatsResult) -> dict:
+    """One report's indicators as a JSON-ready dict; report_meta needs report_id, source, agency, year."""
+    return {
+        "report_id": report_meta["report_id"],
+        "source": report_meta["source"],
+        "agency": report_meta["agency"],
+        "year": report_meta["year"],
+        "template": result.template,
+        "indicators": [
+            {"key": ind.key, "label": ind.label, "unit": ind.unit, "value": ind.value, "note": ind.note}
+            for ind in result.indicators
+        ],
+    }
+
+
+def check_to_json(report_meta: dict, failure: CheckFailure) -> dict:
+    """One failed check of one report as a JSON-ready dict."""
+    return {
+        "report_id": report_meta["report_id"],
+        "source": report_meta["source"],
+        "check": failure.check,
+        "cells": [{"key": c["key"], "label": c["label"], "value": c["value"]} for c in failure.cells],
+        "message": failure.message,
+    }
