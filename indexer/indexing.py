@@ -12,6 +12,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -77,6 +78,24 @@ class PreparedReport:
     reason: str | None = None
 
 
+_HELD_LOCK_FDS: set[int] = set()
+
+
+def _drop_locks_in_child() -> None:
+    """A forked child must not share the write lock: flock belongs to the open file, so an
+    orphaned worker of a killed `index` would otherwise keep the index locked forever."""
+    for fd in _HELD_LOCK_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCK_FDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_locks_in_child)
+
+
 class WriteLock:
     """One writer per index directory; the OS drops the lock when its holder dies (even kill -9)."""
 
@@ -105,10 +124,12 @@ class WriteLock:
                 time.sleep(0.2)
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        _HELD_LOCK_FDS.add(self.fd)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
+            _HELD_LOCK_FDS.discard(self.fd)
             os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
@@ -290,10 +311,22 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     return summary
 
 
+def _exit_with_parent() -> None:
+    """Worker initializer: a worker whose `index` was killed exits instead of idling forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _prepare_all(todo: list[tuple[str, str | None, int]], workers: int | None) -> Iterable[PreparedReport]:
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers <= 1 or len(todo) < 40:
         yield from map(_prepare_star, todo)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
         yield from pool.map(_prepare_star, todo, chunksize=8)
