@@ -74,8 +74,9 @@ class FulltextIndex:
             lock.unlink(missing_ok=True)
 
     def report_ids(self) -> set[str]:
+        """Ids of the live documents (the lexicon would still list deleted ones until a merge)."""
         with self.open(GRAMS).searcher() as s:
-            return {t.decode() if isinstance(t, bytes) else t for t in s.lexicon("report_id")}
+            return {fields["report_id"] for fields in s.reader().all_stored_fields()}
 
     def add(self, docs: Iterable[ReportDocs]) -> int:
         """Add reports (replacing any with the same id); one atomic commit per index."""
