@@ -120,6 +120,12 @@ def test_by_type_table_of_002_is_its_own_group():
     assert sum(v.values()) == 1 + 18 + 22 + 27 + 29 + 3 + 30 + 16
 
 
+def test_by_type_table_survives_a_page_break():
+    damaged = text("002").replace("部门文件 |\n", "部门文件 |\n\n- 2 -\n\n")
+    assert damaged != text("002")
+    assert values(extract_stats(damaged)) == values(extract_stats(text("002")))
+
+
 @pytest.mark.parametrize(
     ("sample", "read", "unreadable"),
     [("000", 58, 0), ("001", 198, 0), ("002", 8, 0), ("003", 193, 5), ("004", 58, 5)],
@@ -254,6 +260,23 @@ def test_label_broken_over_two_lines(broken):
     assert result.unmapped == []
 
 
+@pytest.mark.parametrize("cut", [len("其中：主要负责同志参加政府网"), len("其中：主要负责同志参加")])
+def test_label_broken_where_its_second_half_names_a_broader_row(cut):
+    label = "其中：主要负责同志参加政府网站在线访谈次数"
+    table = OLD_HEAD + f"2. 政府网站在线访谈次数\t次\t4\n{label[:cut]}\n{label[cut:]}\t次\t1\n3. 政策解读稿件发布数\t篇\t2\n"
+    v = values(extract_stats(table))
+    assert (v["old.response.online_interviews"], v["old.response.online_interviews.by_leaders"]) == (4, 1)
+    assert v["old.response.interpretations"] == 2
+
+
+def test_broken_first_table_header_still_names_the_columns():
+    body = text("003").replace("信息内容\t上一年项目数量\t本年增 / 减\t处理决定数量", "信息\n内容\t上一年项目数量\t本年增 / 减\t处理决定数量", 1)
+    assert body != text("003")
+    result = extract_stats(body)
+    assert result.get("new.art20.admin_license.decisions").value == 1554
+    assert result.cells_unreadable == 5
+
+
 def test_repeated_labels_are_told_apart_by_their_section():
     table = OLD_HEAD + (
         "四、行政复议数量\t件\t2\n(一) 维持具体行政行为数\t件\t1\n(二) 被依法纠错数\t件\t1\n(三) 其他情形数\t件\t0\n"
@@ -379,8 +402,12 @@ def test_no_tables_means_no_indicators():
 OLD_PROACTIVE = OLD_HEAD + "一、主动公开情况\t\t\n(一) 主动公开政府信息数 (不同渠道和方式公开相同信息计 1 条)\t条\t22\n"
 
 
-def test_prose_contradicting_the_table_is_flagged():
-    report = "2018 年，我局共主动公开政府信息 30 条。\n\n" + OLD_PROACTIVE
+@pytest.mark.parametrize(
+    "prose",
+    ["2018 年，我局共主动公开政府信息 30 条。", "2018 年我局主动公开政府\n\n信息 30 条，未发生泄密事件。"],
+)
+def test_prose_contradicting_the_table_is_flagged(prose):
+    report = prose + "\n\n" + OLD_PROACTIVE
     failures = run_checks(extract_stats(report), report)
     assert [f.check for f in failures] == ["prose.proactive_total"]
     assert "30" in failures[0].message and "22" in failures[0].message
@@ -394,6 +421,7 @@ def test_prose_contradicting_the_table_is_flagged():
         "2018 年主动公开政府信息 30 条，同比增长 20%。",
         "主动公开政府信息 30 条。其中上半年主动公开政府信息 12 条。",
         "我局主动在门户网站公开政务信息 30 条。",
+        "我局未主动公开政府信息 30 条以外的内容。",
     ],
 )
 def test_prose_check_stays_quiet_unless_sure(prose):

@@ -6,8 +6,8 @@ A table check runs only when every cell it needs was read: a cell that is None s
 The prose checks compare a number the report states in words with the same number in its table.
 They are deliberately narrow, because a false alarm costs a journalist more than a miss:
 only two phrasings (``主动公开…信息N条`` for the old template's 主动公开政府信息数, ``收到…申请N件``
-for 收到申请数 / 本年新收), only in sentences without comparisons (同比, 上年, 较 …) or negations,
-and only when the whole report states a single number that way.
+for 收到申请数 / 本年新收), only in sentences without comparisons (同比, 上年, 较 …) and clauses
+without negations (未, 没有 …), and only when the whole report states a single number that way.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def _check_old(c: _Checker) -> None:
 
 
 _SENTENCE_END = re.compile(r"[。;!?]")
-_NOT_PLAIN = re.compile(r"同比|上年|去年|上一年|较|增长|减少|结转|未|没有|无")
+# A sentence comparing years, or a clause with a negation, may state a number that is not this table's.
+_COMPARATIVE = re.compile(r"同比|上年|去年|上一年|较|增长|减少|结转")
+_NEGATION = re.compile(r"未|没有|无|不")
 _PROSE_PATTERNS = {
     "prose.proactive_total": re.compile(r"主动公开(?:各类)?(?:政府|政务)?信息(?:共|总计|合计)?(\d+)条"),
     "prose.requests_received": re.compile(r"收到[^,:;、\d]{0,12}?申请(?:共|总计|合计)?(\d+)件"),
@@ -137,10 +139,12 @@ def _prose_numbers(text: str, pattern: re.Pattern[str]) -> dict[int, str]:
     """Each number the prose states in `pattern`'s phrasing, with the first phrase stating it."""
     numbers: dict[int, str] = {}
     for sentence in _SENTENCE_END.split(prose(text)):
-        if _NOT_PLAIN.search(sentence):
+        if _COMPARATIVE.search(sentence):
             continue
-        for match in pattern.finditer(sentence):
-            numbers.setdefault(int(match.group(1)), match.group(0))
+        for clause in sentence.split(","):
+            if not _NEGATION.search(clause):
+                for match in pattern.finditer(clause):
+                    numbers.setdefault(int(match.group(1)), match.group(0))
     return numbers
 
 

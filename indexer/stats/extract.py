@@ -257,6 +257,20 @@ def _start(lines: list[_Line], words: tuple[str, ...]) -> int | None:
     return next((i for i, line in enumerate(lines) if line.is_table and any(w in line.text for w in words)), None)
 
 
+def _joined_wins(joined: RowSpec | None, alone: RowSpec | None, pending: str, label: str) -> bool:
+    """Whether a row label is the second half of the label left pending on the line before.
+
+    Yes when only the joined text names a row, or when the joined text names a row whose anchor
+    spans the break (`…参加政府网站` + `在线访谈次数`: the second half alone would name a broader row).
+    """
+    if joined is None:
+        return False
+    if alone is None:
+        return True
+    anchor = joined.anchor or ""
+    return anchor not in pending and anchor not in label and anchor in pending + label
+
+
 def _longest(rows: list[RowSpec], label: str) -> RowSpec | None:
     hits = [row for row in rows if row.anchor and row.anchor in label]
     return max(hits, key=lambda row: len(row.anchor or ""), default=None)
@@ -281,11 +295,14 @@ def _read_art20(lines: list[_Line], sheet: _Sheet) -> None:
         if any(word in line.text for word in ("申请人情况", "本年新收", "自然人")):
             break
         label, tail = _split(line.cells)
-        if label.startswith("信息内容"):
-            header = list(line.cells[1:])
-            while header and not header[-1]:
-                header.pop()
-            columns = [next((key for anchor, key in ART20_COLUMN_ANCHORS if anchor in cell), None) for cell in header]
+        named = [next((key for anchor, key in ART20_COLUMN_ANCHORS if anchor in cell), None) for cell in line.cells]
+        if not any(tail) and any(named):
+            # the header row: 信息内容 (or what a line break left of it), then one cell per column
+            first = 1 if named[0] is None else 0
+            width = len(line.cells)
+            while width > first and not line.cells[width - 1]:
+                width -= 1
+            columns = named[first:width]
             continue
         if "第二十条" in label:
             pending = ""
@@ -319,7 +336,9 @@ def _match_request(label: str, group: str | None) -> tuple[RowSpec | None, str |
     if found:
         group = max(found)[1]
     row = _longest([r for r in REQUEST_ROWS if r.group], label)
-    if row is None and group:
+    if row is not None:
+        group = row.group
+    elif group:
         ordinal = _ORDINAL.search(label)
         if ordinal:
             row = next((r for r in REQUEST_ROWS if r.group == group and r.ordinal == int(ordinal.group(1))), None)
@@ -339,7 +358,7 @@ def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
     pending = ""
     columns = [key for key, _ in REQUEST_COLUMNS]
     for line in _table_lines(lines, start):
-        if "行政复议" in line.text and ("行政诉讼" in line.text or "结果维持" in line.text):
+        if "结果维持" in line.text or ("行政复议" in line.text and "行政诉讼" in line.text):
             break
         label, tail = _split(line.cells)
         if not any(tail):
@@ -347,11 +366,12 @@ def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
                 group = _match_request(label, group)[1]
                 pending = label
             continue
-        row, group = _match_request(label, group)
-        if row is None and pending:
-            row, group = _match_request(pending + label, group)
-            label = pending + label
-        pending = ""
+        row, new_group = _match_request(label, group)
+        if pending:
+            joined, joined_group = _match_request(pending + label, group)
+            if _joined_wins(joined, row, pending, label):
+                row, new_group, label = joined, joined_group, pending + label
+        group, pending = new_group, ""
         if row is None:
             sheet.extra(label, tail, "申请情况表中无法识别的行 (row label not recognised)")
             continue
@@ -368,10 +388,8 @@ def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
 
 def _read_review(lines: list[_Line], sheet: _Sheet) -> None:
     """The 行政复议 / 行政诉讼 table: one row of 15 values under a two- or three-line header."""
-    start = next(
-        (i for i, line in enumerate(lines) if line.is_table and "行政复议" in line.text and "行政诉讼" in line.text),
-        None,
-    )
+    starts = (i for i, line in enumerate(lines) if line.is_table and "行政复议" in line.text and "行政诉讼" in line.text)
+    start = next(starts, _start(lines, ("结果维持",)))
     if start is None:
         return
     values: list[str] = []
@@ -435,11 +453,12 @@ def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
                 section = _match_old(label, section)[1]
                 pending = label
             continue
-        row, section, heading = _match_old(label, section)
-        if row is None and pending:
-            row, section, heading = _match_old(pending + label, section)
-            label = pending + label
-        pending = ""
+        row, new_section, heading = _match_old(label, section)
+        if pending:
+            joined, joined_section, joined_heading = _match_old(pending + label, section)
+            if _joined_wins(joined, row, pending, label):
+                row, new_section, heading, label = joined, joined_section, joined_heading, pending + label
+        section, pending = new_section, ""
         values = [cell for cell in tail if cell]
         if row is None:
             note = (
@@ -458,13 +477,16 @@ def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
 
 
 def _read_bytype(lines: list[_Line], sheet: _Sheet) -> bool:
-    """The `信息类型 | 数量 |` table, one cell per line, read as label/value pairs after its header."""
+    """The `信息类型 | 数量 |` table, one cell per line, read as label/value pairs after its header.
+
+    Blank lines and page numbers (a page break) do not end it; any other line of text does.
+    """
     runs: list[list[str]] = []
     run: list[str] = []
     for line in lines:
         if line.is_table and len(line.cells) == 1:
             run.append(line.cells[0])
-        elif run:
+        elif run and not _PAGE_NUMBER.match(line.text):
             runs.append(run)
             run = []
     if run:
