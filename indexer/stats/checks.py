@@ -53,8 +53,13 @@ class CheckFailure:
     message: str = ""
 
 
-def _fmt(value: float | int) -> str:
+def _fmt(value: float | int | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _sum(inds: list[Indicator]) -> float | int:
+    """The sum of read indicators (callers only pass cells whose value is not None)."""
+    return sum(ind.value or 0 for ind in inds)
 
 
 def _cell(ind: Indicator) -> dict:
@@ -62,8 +67,8 @@ def _cell(ind: Indicator) -> dict:
 
 
 def _terms(inds: list[Indicator]) -> str:
-    text = " + ".join(f"{ind.label} {_fmt(ind.value)}" for ind in inds)  # type: ignore[arg-type]
-    return f"{text} = {_fmt(sum(ind.value for ind in inds))}" if len(inds) > 1 else text  # type: ignore[misc]
+    text = " + ".join(f"{ind.label} {_fmt(ind.value)}" for ind in inds)
+    return f"{text} = {_fmt(_sum(inds))}" if len(inds) > 1 else text
 
 
 class _Checker:
@@ -73,16 +78,16 @@ class _Checker:
 
     def read(self, keys: list[str]) -> list[Indicator] | None:
         """The indicators, or None unless all of them exist and were read."""
-        inds = [self.by_key.get(key) for key in keys]
-        if any(ind is None or ind.value is None for ind in inds):
+        inds = [self.by_key[key] for key in keys if key in self.by_key]
+        if len(inds) < len(keys) or any(ind.value is None for ind in inds):
             return None
-        return inds  # type: ignore[return-value]
+        return inds
 
     def equal(self, check: str, left: list[str], right: list[str], context: str = "") -> None:
         lhs, rhs = self.read(left), self.read(right)
         if lhs is None or rhs is None:
             return
-        a, b = sum(i.value for i in lhs), sum(i.value for i in rhs)  # type: ignore[misc]
+        a, b = _sum(lhs), _sum(rhs)
         if not math.isclose(a, b, abs_tol=1e-6):
             message = f"{context}{_terms(lhs)}，但 {_terms(rhs)}（相差 {_fmt(a - b)}）"
             self.failures.append(CheckFailure(check, [_cell(i) for i in lhs + rhs], message))
@@ -116,7 +121,7 @@ def _check_old(c: _Checker) -> None:
         c.equal(f"old.{table}.sum", [f"old.{table}.total"], [f"old.{table}.{k}" for k in ("upheld", "corrected", "other")])
     total = c.read(["old.proactive.total"])
     channels = c.read([f"old.proactive.channel.{k}" for k in ("gazette", "website", "weibo", "wechat", "other")])
-    if total and channels and total[0].value > sum(i.value for i in channels) + 1e-6:  # type: ignore[operator,misc]
+    if total and channels and _sum(total) > _sum(channels) + 1e-6:
         message = f"{_terms(total)} 大于各渠道之和：{_terms(channels)}"
         c.failures.append(CheckFailure("old.proactive.channels_cover", [_cell(i) for i in total + channels], message))
 
