@@ -29,7 +29,8 @@ CSS = """
 .nb-kind { display: inline-block; font-size: 0.75rem; color: #555; background: #eef1f5;
            border-radius: 0.3rem; padding: 0 0.35rem; margin-right: 0.4rem; }
 .nb-text mark, .nb-snippet mark { background: #ffe066; color: inherit; padding: 0 0.1rem; border-radius: 0.15rem; }
-.nb-section { white-space: pre-wrap; line-height: 1.75; font-size: 0.95rem; }
+.nb-table { border-collapse: collapse; margin: 0.3rem 0 0.8rem 0; font-size: 0.85rem; }
+.nb-table td { border: 1px solid #dee2e6; padding: 0.15rem 0.4rem; }
 .nb-para { margin: 0 0 0.6rem 0; line-height: 1.75; font-size: 0.93rem; }
 .nb-para.nb-shared { border-left: 4px solid #f08c00; padding-left: 0.5rem; background: #fff8ec; }
 .nb-para .nb-common { background: #ffd8a8; border-radius: 0.15rem; }

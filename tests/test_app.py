@@ -218,6 +218,37 @@ def test_report_similar_without_vectors_says_so(app_index):
     assert any("向量" in i.value for i in at.info)
 
 
+# --- 统计 ----------------------------------------------------------------------------------
+
+
+def test_stats_page_tables_charts_and_failed_checks(app_index):
+    at = open_page("stats")
+    no_failure(at)
+    assert any(c.value == "5 份报告，其中 5 份读出了统计表。" for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 3
+    table = at.dataframe[0].value
+    assert list(table["机关"]) == [LINGWU_GOV, "固原市经济技术合作局"]
+    assert table.iloc[0]["一、本年新收政府信息公开申请数量 / 总计"] == 7
+    assert "从事政府信息公开工作人员数 = 专职人员数 + 兼职人员数" in html_text(at)
+    assert "沙坡头区机关事务局" in [link.label.split(" · ")[0] for link in at.get("page_link")]
+    assert [b.label for b in at.get("download_button")] == ["导出 CSV", "导出 XLSX"]
+
+
+def test_stats_filters_from_url(app_index):
+    at = open_page("stats", template="old", province="宁夏回族自治区")
+    no_failure(at)
+    assert at.multiselect[3].value == ["old"]
+    assert any(c.value.startswith("2 份报告") for c in at.caption)
+    at.multiselect[3].set_value([]).run()
+    assert "template" not in at.query_params
+
+
+def test_stats_filters_without_reports_say_so(app_index):
+    at = open_page("stats", agency="没有这个机关")
+    no_failure(at)
+    assert any("没有读出统计表" in i.value for i in at.info)
+
+
 # --- 语料 ----------------------------------------------------------------------------------
 
 

@@ -56,17 +56,46 @@ def metadata(report: dict) -> None:
             f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
 
 
+def section_html(paragraphs: list[dict], terms: list[str]) -> tuple[str, int]:
+    """Repaired paragraphs (lines joined across page breaks) and table rows, with terms marked."""
+    parts: list[str] = []
+    hits = 0
+    table: list[str] = []
+    for paragraph in paragraphs:
+        spans = render.term_spans(paragraph["text"], terms)
+        hits += len(spans)
+        if paragraph["kind"] == "table":
+            cells = [c.strip() for c in paragraph["text"].replace("|", "\t").split("\t") if c.strip()]
+            table.append("<tr>" + "".join(f"<td>{render.highlight(c, render.term_spans(c, terms))}</td>"
+                                          for c in cells) + "</tr>")
+            continue
+        if table:
+            parts.append(f'<table class="nb-table">{"".join(table)}</table>')
+            table = []
+        parts.append(f'<p class="nb-para">{render.highlight(paragraph["text"], spans)}</p>')
+    if table:
+        parts.append(f'<table class="nb-table">{"".join(table)}</table>')
+    return f'<div class="nb-text">{"".join(parts)}</div>', hits
+
+
 def sections(report: dict, terms: list[str]) -> None:
     st.subheader("章节")
     if not report["sections"]:
         st.info("这份报告没有识别出章节。")
-    for section in report["sections"]:
-        spans = render.term_spans(section["text"], terms)
-        title = f"{render.kind_label(section['kind'])} · {section['heading'] or '（前言）'}"
-        if spans:
-            title += f" · 命中 {len(spans)} 处"
-        with st.expander(title, expanded=bool(spans) or not terms):
-            st.html(f'<div class="nb-section nb-text">{render.highlight(section["text"].strip(), spans)}</div>')
+    with state.store() as store:
+        rows = [dict(p) for kind in ("prose", "table") for p in store.paragraphs([report["id"]], kind=kind)]
+    by_section: dict[int, list[dict]] = {}
+    for row in sorted(rows, key=lambda p: (p["section_ord"], p["ord"])):
+        by_section.setdefault(row["section_ord"], []).append(row)
+    for number, section in enumerate(report["sections"]):
+        body, hits = section_html(by_section.get(number, []), terms)
+        heading = section["heading"] or "（前言）"
+        label = render.kind_label(section["kind"])
+        title = heading if label in heading else f"{heading} · {label}"
+        if hits:
+            title += f" · 命中 {hits} 处"
+        with st.expander(title, expanded=bool(hits) or not terms):
+            st.html(body)
 
 
 def statistics(report_id: str) -> None:
@@ -152,15 +181,15 @@ def page() -> None:
         return
     query, mode = state.param("q"), state.param("mode", "exact")
     metadata(report)
-    links = st.columns([1, 1, 1, 3])
+    links = st.container(horizontal=True, vertical_alignment="center")
     if query:
-        links[0].page_link("pages/search.py", label="返回检索结果", icon=":material/arrow_back:",
-                           query_params={"q": query, **({"mode": mode} if mode != "exact" else {})})
-    links[1].page_link("pages/compare.py", label="比较存在的问题", icon=":material/view_column:",
-                       query_params={"kind": "problems", "ids": report["id"]})
-    links[2].page_link("pages/similar.py", label="查找相似报告", icon=":material/join_inner:",
-                       query_params={"id": report["id"]})
-    with links[3]:
+        links.page_link("pages/search.py", label="返回检索结果", icon=":material/arrow_back:",
+                        query_params={"q": query, **({"mode": mode} if mode != "exact" else {})})
+    links.page_link("pages/compare.py", label="比较存在的问题", icon=":material/view_column:",
+                    query_params={"kind": "problems", "ids": report["id"]})
+    links.page_link("pages/similar.py", label="查找相似报告", icon=":material/join_inner:",
+                    query_params={"id": report["id"]})
+    with links:
         original(report)
     sections(report, highlight_terms(query, mode))
     statistics(report["id"])

@@ -1,0 +1,165 @@
+"""End to end: `nianbao app` on a free port with an empty index, driven by Debian's Chromium.
+
+The app indexes the bundled corpus on first start; the test then searches, opens the report
+and compares the problem sections, saving a screenshot of each step to `test-artifacts/`.
+Without Chromium or Playwright it is skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+START_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def nianbao_command() -> list[str]:
+    script = Path(sys.executable).parent / "nianbao"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from indexer.cli import main; main()"]
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"nianbao app exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"nianbao app did not answer within {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    port = free_port()
+    log = tmp_path / "app.log"
+    env = {k: v for k, v in os.environ.items() if k != "NIANBAO_HOME"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*nianbao_command(), "--index-dir", str(tmp_path / "index"), "app", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if ARTIFACTS.is_dir():
+            shutil.copy(log, ARTIFACTS / "app.log")
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium chromium-driver fonts-noto-cjk; "
+                    ".ci/run does this)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright Python package is not installed (pip install -e '.[test]')")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def shot(page, name: str) -> None:
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+CAPTIONS = "[...document.querySelectorAll('[data-testid=stCaptionContainer]')].map(e => e.innerText).join('|')"
+
+
+def search(page, query: str) -> float:
+    """Type a query and press Enter; seconds until the page shows that query's results."""
+    before = page.evaluate(CAPTIONS)
+    box = page.get_by_placeholder("例如", exact=False)
+    box.fill(query)
+    started = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(
+        "([q, before]) => { const c = " + CAPTIONS + ";"
+        " return new URLSearchParams(location.search).get('q') === q && c.includes('毫秒') && c !== before; }",
+        arg=[query, before], timeout=20_000)
+    return time.perf_counter() - started
+
+
+def test_search_report_compare_in_chromium(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.set_default_timeout(30_000)
+
+    page.goto(app_url + "/")
+    page.get_by_placeholder("例如", exact=False).wait_for(timeout=START_TIMEOUT_S * 1000)
+    shot(page, "01-start")
+
+    latency = search(page, "政府开放日")
+    card = page.locator(".nb-meta", has_text="灵武市人民政府")
+    card.wait_for()
+    assert "出现 2 次" in card.inner_text()
+    marks = page.locator(".nb-snippet mark")
+    assert marks.count() == 2
+    assert marks.all_inner_texts() == ["政府开放日", "政府开放日"]
+    assert quote("政府开放日") in page.url
+    shot(page, "02-search")
+
+    timings = [latency] + [search(page, q) for q in ("依申请公开", "不予公开 OR 政府开放日", "政府开放日")]
+    (ARTIFACTS / "search-latency.txt").write_text(
+        "".join(f"{t * 1000:.0f} ms\n" for t in timings), encoding="utf-8")
+    assert statistics.median(timings) < 1.0, timings
+
+    page.get_by_role("link", name="灵武市2020年政府信息公开工作年度报告").click()
+    page.get_by_text("命中 2 处").wait_for()
+    assert "/report?" in page.url
+    section_marks = page.locator(".nb-text mark")
+    assert section_marks.count() == 2
+    section_marks.first.scroll_into_view_if_needed()
+    shot(page, "03-report")
+
+    page.get_by_role("link", name="比较存在的问题").click()
+    page.wait_for_url("**/compare?**")
+    columns = page.locator(".nb-column-head")
+    columns.first.wait_for()
+    heads = columns.all_inner_texts()
+    assert len(heads) >= 2 and any("灵武市人民政府" in h for h in heads), heads
+    assert page.locator(".nb-para").count() >= 4
+    shot(page, "04-compare")
+
+    page.goto(app_url + "/?q=" + quote("政府开放日") + "&mode=exact")
+    page.locator(".nb-snippet mark").first.wait_for()
+    assert page.locator(".nb-snippet mark").count() == 2
