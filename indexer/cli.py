@@ -186,6 +186,81 @@ def app(ctx: click.Context, address: str, port: int) -> None:
     launch(ctx.obj["index_dir"], address, port)
 
 
+@cli.command()
+@click.option("--repair", "do_repair", is_flag=True, help="Re-derive from the store whatever disagrees with it.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--wait", default=0.0, help="Seconds to wait for a running `index` to finish.")
+@click.pass_context
+def doctor(ctx: click.Context, do_repair: bool, as_json: bool, wait: float) -> None:
+    """Check that the store, full-text index and vectors agree; --repair fixes what it can."""
+    from dataclasses import asdict
+
+    from .doctor import check, repair
+    from .indexing import IndexLockedError
+
+    try:
+        repaired = repair(ctx.obj["index_dir"], wait) if do_repair else []
+        problems = check(ctx.obj["index_dir"], wait)
+    except IndexLockedError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        _echo_json({"ok": not problems, "repaired": repaired, "problems": [asdict(p) for p in problems]})
+    else:
+        for line in repaired:
+            click.echo(f"repaired: {line}")
+        for p in problems:
+            click.echo(f"{p.part}: {p.message}" + ("" if p.repairable else " (cannot be repaired automatically)"))
+        if not problems:
+            click.echo(f"ok: store, full-text index and vectors agree ({ctx.obj['index_dir']})")
+    if problems:
+        hint = "; run `nianbao doctor --repair`" if any(p.repairable for p in problems) and not do_repair else ""
+        raise CliError(f"{len(problems)} problem(s) found in {ctx.obj['index_dir']}{hint}")
+
+
+@cli.command()
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="One object per report with its indicators.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write one row per report here.")
+@click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an Excel workbook here.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: Path | None, **kw) -> None:
+    """The statistics tables: one row per report, one column per indicator."""
+    from .stats.export import write_csv, write_xlsx
+    from .stats.stored import stats_rows
+
+    rows = stats_rows(_store(ctx), _filters(kw))
+    if csv_path:
+        write_csv(rows, csv_path)
+        click.echo(f"{len(rows)} reports written to {csv_path}")
+    if xlsx_path:
+        write_xlsx(rows, xlsx_path)
+        click.echo(f"{len(rows)} reports written to {xlsx_path}")
+    if as_json:
+        _echo_json(rows)
+    elif not (csv_path or xlsx_path):
+        for row in rows:
+            read = [i for i in row["indicators"] if i["value"] is not None]
+            click.echo(f"{row['report_id']}  {row['year'] or '----'}  {row['agency'] or '-'}  "
+                       f"{row['template'] or '-'}: {len(read)} of {len(row['indicators'])} indicators read")
+
+
+@cli.command()
+@with_filters
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def check(ctx: click.Context, as_json: bool, **kw) -> None:
+    """Every failed consistency check (勾稽关系) of the statistics tables, report by report."""
+    from .stats.stored import check_rows
+
+    failures = check_rows(_store(ctx), _filters(kw))
+    if as_json:
+        _echo_json(failures)
+        return
+    for failure in failures:
+        click.echo(f"{failure['report_id']}  {failure['source']}  [{failure['check']}] {failure['message']}")
+    click.echo(f"{len(failures)} failed checks")
+
+
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:
     header = ["report_id", "source", "agency", "year"] + queries
     rows = [[r["id"], r["source"], r["agency"], r["year"]] + [table[q].get(r["id"], 0) for q in queries] for r in reports]
@@ -225,3 +300,7 @@ def main() -> None:
             raise
         click.echo(f"nianbao: internal error: {type(exc).__name__}: {exc} (set NIANBAO_DEBUG=1 for details)", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -134,3 +134,24 @@ def test_second_writer_fails_with_a_clear_message(capsys, corpus_copy, index_dir
     assert code == 1 and "another `nianbao index`" in err and "is writing to" in err
     code, out, _ = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(corpus_copy))
     assert code == 0 and "5 reports" in out
+
+
+def test_stats_and_check_commands(capsys, indexed, tmp_path):
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "check", "--json")
+    failures = json.loads(out)
+    assert code == 0 and [(f["source"], f["check"]) for f in failures] == [("004_0f363eaae7a2256d.txt", "old.staff.sum")]
+    assert {c["value"] for c in failures[0]["cells"]} == {0, 1}
+    _, out, _ = run(capsys, "--index-dir", str(indexed), "stats", "--json", "--year", "2020")
+    (lingwu,) = json.loads(out)
+    values = {i["key"]: i["value"] for i in lingwu["indicators"]}
+    assert lingwu["agency"] == "灵武市人民政府" and lingwu["template"] == "new"
+    assert values["new.requests.new.total"] == 7 and values["new.requests.total.total"] == 7
+    assert values["new.art20.procurement.amount"] == 24063
+    assert all(set(i) == {"key", "label", "unit", "value", "note"} for i in lingwu["indicators"])
+    csv_path, xlsx_path = tmp_path / "s.csv", tmp_path / "s.xlsx"
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "stats", "--csv", str(csv_path), "--xlsx", str(xlsx_path))
+    assert code == 0 and "5 reports written" in out
+    import openpyxl
+
+    assert openpyxl.load_workbook(xlsx_path).active.max_row == 6
+    assert len(csv_path.read_text(encoding="utf-8-sig").splitlines()) == 6

@@ -129,15 +129,13 @@ def _year(title: str | None, text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def detect_template(text: str, year: int | None) -> str | None:
-    """`new` for the 2019 revision's tables, `old` before; from the tables, else from the year."""
-    norm = normalize(text)
-    if "本年新收政府信息公开申请数量" in norm or "第二十条第(一)项" in norm or "第二十条第(一)" in norm:
-        return "new"
-    if "统计指标" in norm and "统计数" in norm:
-        return "old"
-    if year is None:
-        return None
+def template_of(text: str, year: int | None) -> str | None:
+    """`new` for the 2019 revision's tables, `old` before: from the tables, else from the year covered."""
+    from ..stats import detect_template
+
+    found = detect_template(text)
+    if found or year is None:
+        return found
     return "new" if year >= 2019 else "old"
 
 
@@ -148,4 +146,4 @@ def extract_metadata(text: str) -> Metadata:
     province = city = county = adcode = None
     if agency:
         province, city, county, adcode = resolve_region(agency, normalize(text[:2000]))
-    return Metadata(title, agency, year, province, city, county, adcode, detect_template(text, year))
+    return Metadata(title, agency, year, province, city, county, adcode, template_of(text, year))

@@ -15,6 +15,7 @@ __all__ = [
     "StatsResult",
     "UnmappedCell",
     "check_to_json",
+    "stats_json",
     "detect_template",
     "extract_stats",
     "run_checks",
@@ -22,19 +23,29 @@ __all__ = [
 ]
 
 
-def to_json(report_meta: dict, result: StatsResult) -> dict:
-    """One report's indicators as a JSON-ready dict; report_meta needs report_id, source, agency, year."""
+def _number(value: float | int | None) -> float | int | None:
+    """Counts read back from SQLite as floats are shown as the integers they are."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def stats_json(report_meta: dict, template: str | None, indicators: list[dict]) -> dict:
+    """The `stats --json` shape of one report; indicators are {key, label, unit, value, note} dicts."""
     return {
         "report_id": report_meta["report_id"],
         "source": report_meta["source"],
         "agency": report_meta["agency"],
         "year": report_meta["year"],
-        "template": result.template,
+        "template": template,
         "indicators": [
-            {"key": ind.key, "label": ind.label, "unit": ind.unit, "value": ind.value, "note": ind.note}
-            for ind in result.indicators
+            {"key": i["key"], "label": i["label"], "unit": i["unit"], "value": _number(i["value"]), "note": i["note"]}
+            for i in indicators
         ],
     }
+
+
+def to_json(report_meta: dict, result: StatsResult) -> dict:
+    """One report's indicators as a JSON-ready dict; report_meta needs report_id, source, agency, year."""
+    return stats_json(report_meta, result.template, [vars(ind) for ind in result.indicators])
 
 
 def check_to_json(report_meta: dict, failure: CheckFailure) -> dict:

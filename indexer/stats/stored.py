@@ -1,0 +1,35 @@
+"""Statistics as kept in the store: the rows behind `nianbao stats`, `nianbao check` and the app."""
+
+from __future__ import annotations
+
+import json
+
+from ..fulltext import SearchFilters
+from ..store import Store
+from . import stats_json
+
+
+def _reports(store: Store, filters: SearchFilters | None) -> list[dict]:
+    filters = filters or SearchFilters()
+    return [r for r in store.reports() if filters.accepts(r)]
+
+
+def stats_rows(store: Store, filters: SearchFilters | None = None) -> list[dict]:
+    """One `stats --json` object per visible report passing the filters (reports without tables have none)."""
+    rows = []
+    with store.snapshot():
+        for report in _reports(store, filters):
+            meta = {"report_id": report["id"], **report}
+            rows.append(stats_json(meta, report["template"], [dict(i) for i in store.indicators(report["id"])]))
+    return rows
+
+
+def check_rows(store: Store, filters: SearchFilters | None = None) -> list[dict]:
+    """Every failed check (`check --json`), report by report."""
+    out = []
+    with store.snapshot():
+        for report in _reports(store, filters):
+            for failure in store.check_failures(report["id"]):
+                out.append({"report_id": report["id"], "source": report["source"], "check": failure["check_key"],
+                            "cells": json.loads(failure["cells"]), "message": failure["message"]})
+    return out
