@@ -133,3 +133,28 @@ def test_size_limit(tmp_path):
     path.write_bytes("政务公开".encode() * 1000)
     with pytest.raises(IngestError, match="too large"):
         read_report_file(path, max_bytes=1000)
+
+
+def test_pdf_table_cells_come_out_tab_separated_and_are_read_as_statistics():
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    from indexer.stats import extract_stats
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("STSong-Light", 11)
+    c.drawString(50, 800, "某局2018年政府信息公开工作年度报告 open data")
+    rows = [("统计指标", "单位", "统计数"), ("一、主动公开情况", "", ""), ("（一）主动公开政府信息数", "条", "22"),
+            ("三、依申请公开情况", "", ""), ("（一）收到申请数", "件", "3")]
+    for i, row in enumerate(rows):
+        for x, cell in zip((50, 330, 420), row):
+            c.drawString(x, 760 - 20 * i, cell)
+    c.save()
+    text = read_report_bytes("t.pdf", buf.getvalue())
+    assert "某局2018年政府信息公开工作年度报告 open data" in text
+    assert "（一）主动公开政府信息数\t条\t22" in text
+    values = {i.key: i.value for i in extract_stats(text).indicators}
+    assert values["old.proactive.total"] == 22 and values["old.requests.received"] == 3
