@@ -14,7 +14,10 @@ from indexer.indexing import IndexLockedError, index_paths
 from indexer.progress import LABELS
 from search_app import render, state
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not `pages/`: Streamlit treats a `pages/` folder beside the main script as the legacy
+# multipage layout until the process first calls `st.navigation`, and would then run a
+# deep-linked page without this script.
+PAGES = Path(__file__).resolve().parent / "views"
 
 
 def ensure_corpus() -> None:
@@ -40,9 +43,6 @@ def ensure_corpus() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="年报检索 nianbao", page_icon=":material/search:", layout="wide")
-    render.style()
-    render.guard(ensure_corpus)
-    state.warm_up()
     pages = [
         st.Page(PAGES / "search.py", title="检索", icon=":material/search:", url_path="search", default=True),
         st.Page(PAGES / "report.py", title="报告", icon=":material/description:", url_path="report"),
@@ -51,7 +51,11 @@ def main() -> None:
         st.Page(PAGES / "stats.py", title="统计", icon=":material/bar_chart:", url_path="stats"),
         st.Page(PAGES / "corpus.py", title="语料", icon=":material/folder_open:", url_path="corpus"),
     ]
-    st.navigation(pages).run()
+    current = st.navigation(pages)
+    render.style()
+    render.guard(ensure_corpus)
+    state.warm_up()
+    current.run()
 
 
 main()

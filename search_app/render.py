@@ -6,6 +6,7 @@ is HTML-escaped before it is wrapped in markup; matches are shown with `<mark>`.
 
 from __future__ import annotations
 
+import difflib
 import html
 import io
 import logging
@@ -36,10 +37,12 @@ CSS = """
 .nb-para .nb-common { background: #ffd8a8; border-radius: 0.15rem; }
 .nb-counterpart { font-size: 0.78rem; color: #8a5a00; margin-top: 0.15rem; }
 .nb-meta { color: #555; font-size: 0.85rem; }
+.nb-column-head { font-weight: 700; font-size: 1.05rem; margin-bottom: 0.1rem; }
 .nb-fail { color: #c92a2a; font-weight: 600; }
 </style>
 """
 
+SHARED_MIN_CHARS = 6
 INDEX_HINT = "索引里还没有报告。请到「语料」页上传报告文件或指定文件夹。"
 
 
@@ -67,15 +70,16 @@ def report_label(report: dict) -> str:
     return f"{agency} · {year}"
 
 
-def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """HTML of `text` with `spans` (offsets into `text`) in `<mark>`; everything escaped."""
+def highlight(text: str, spans: Iterable[tuple[int, int]], css_class: str | None = None) -> str:
+    """HTML of `text` with `spans` (offsets into `text`) in `<mark>` (or a classed span); all escaped."""
+    open_tag, close_tag = (f'<span class="{css_class}">', "</span>") if css_class else ("<mark>", "</mark>")
     out: list[str] = []
     pos = 0
     for start, end in sorted(spans):
         if start < pos or end <= start:
             continue
         out.append(esc(text[pos:start]))
-        out.append(f"<mark>{esc(text[start:end])}</mark>")
+        out.append(f"{open_tag}{esc(text[start:end])}{close_tag}")
         pos = end
     out.append(esc(text[pos:]))
     return "".join(out)
@@ -107,6 +111,12 @@ def term_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def shared_spans(text: str, other: str, min_chars: int = SHARED_MIN_CHARS) -> list[tuple[int, int]]:
+    """Runs of `text` that `other` repeats word for word: the wording two passages share."""
+    matcher = difflib.SequenceMatcher(None, text, other, autojunk=False)
+    return [(block.a, block.a + block.size) for block in matcher.get_matching_blocks() if block.size >= min_chars]
 
 
 def snippet_html(snippet: dict) -> str:

@@ -152,7 +152,7 @@ def similar(report_id: str) -> None:
     for result in found["results"]:
         pairs = "、".join(f"{render.kind_label(p['section_kind'])}↔{render.kind_label(p['other_section_kind'])}"
                          f"（{p['score']:.2f}）" for p in result["section_pairs"][:3])
-        st.page_link("pages/report.py", label=f"{render.report_label(result)} · 相似度 {result['score']:.3f}",
+        st.page_link("views/report.py", label=f"{render.report_label(result)} · 相似度 {result['score']:.3f}",
                      query_params={"id": result["report_id"]}, icon=":material/description:")
         if pairs:
             st.caption(f"最相近的章节：{pairs}")
@@ -183,11 +183,11 @@ def page() -> None:
     metadata(report)
     links = st.container(horizontal=True, vertical_alignment="center")
     if query:
-        links.page_link("pages/search.py", label="返回检索结果", icon=":material/arrow_back:",
+        links.page_link("views/search.py", label="返回检索结果", icon=":material/arrow_back:",
                         query_params={"q": query, **({"mode": mode} if mode != "exact" else {})})
-    links.page_link("pages/compare.py", label="比较存在的问题", icon=":material/view_column:",
+    links.page_link("views/compare.py", label="比较存在的问题", icon=":material/view_column:",
                     query_params={"kind": "problems", "ids": report["id"]})
-    links.page_link("pages/similar.py", label="查找相似报告", icon=":material/join_inner:",
+    links.page_link("views/similar.py", label="查找相似报告", icon=":material/join_inner:",
                     query_params={"id": report["id"]})
     with links:
         original(report)
