@@ -41,7 +41,7 @@ def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
         at.query_params.update(params)
         return at.run()
     at.run()
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     at.query_params.clear()
     at.query_params.update(params)
     return at.run()
@@ -100,6 +100,13 @@ def test_search_facets_count_and_narrow(app_index):
     assert LINGWU_GOV in html_text(at)
     assert "淮北市商务局" not in html_text(at)
     assert any(c.value.startswith("1 份报告") for c in at.caption)
+
+
+def test_search_empty_query_shows_help_and_corpus(app_index):
+    at = open_page()
+    no_failure(at)
+    assert any("检索式" in m.value for m in at.markdown)
+    assert any(c.value == "索引里有 5 份报告，2018–2020 年。" for c in at.caption)
 
 
 def test_search_facets_from_url_and_section_filter(app_index):
@@ -216,6 +223,36 @@ def test_report_similar_without_vectors_says_so(app_index):
     at = open_page("report", id=rid)
     no_failure(at)
     assert any("向量" in i.value for i in at.info)
+
+
+# --- 比较 ----------------------------------------------------------------------------------
+
+
+def test_compare_defaults_to_problem_sections_side_by_side(app_index):
+    at = open_page("compare")
+    no_failure(at)
+    assert at.selectbox[0].value == "problems"
+    assert len(at.multiselect[0].value) == 3
+    heads = html_text(at)
+    assert heads.count('class="nb-column-head"') == 3
+    assert "存在的主要问题" in heads or "问题" in heads
+
+
+def test_compare_deep_link_from_one_report_is_topped_up(app_index):
+    rid = report_id(app_index, LINGWU_GOV)
+    at = open_page("compare", ids=rid, kind="problems")
+    no_failure(at)
+    assert at.multiselect[0].value[0] == rid and len(at.multiselect[0].value) == 3
+    assert at.query_params["ids"][0] == rid
+
+
+def test_compare_other_kind_and_unknown_ids(app_index):
+    at = open_page("compare", kind="requests", ids=["nonsense", "ffff"])
+    no_failure(at)
+    assert at.selectbox[0].value == "requests"
+    assert len(at.multiselect[0].value) == 3 and "nonsense" not in at.multiselect[0].value
+    at.multiselect[0].set_value(at.multiselect[0].value[:1]).run()
+    assert any("至少选择两份" in i.value for i in at.info)
 
 
 # --- 统计 ----------------------------------------------------------------------------------

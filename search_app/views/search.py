@@ -180,6 +180,11 @@ def page() -> None:
     if not query.strip():
         state.set_params({})
         st.markdown(HELP)
+        with state.store() as store:
+            reports = store.reports()
+        years = sorted({r["year"] for r in reports if r["year"]})
+        span = f"，{years[0]}–{years[-1]} 年" if years else ""
+        st.caption(f"索引里有 {len(reports)} 份报告{span}。")
         return
     state.set_params({"q": query, "mode": mode if mode != "exact" else None,
                       "sort": sort if sort != "relevance" else None, **chosen, "section": sections,
