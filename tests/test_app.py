@@ -102,6 +102,29 @@ def test_search_facets_count_and_narrow(app_index):
     assert any(c.value.startswith("1 份报告") for c in at.caption)
 
 
+def test_search_pagination(writable_index, tmp_path):
+    from indexer.indexing import index_paths
+
+    more = tmp_path / "more"
+    more.mkdir()
+    for n in range(8):
+        for key, name in SAMPLES.items():
+            (more / f"{n}-{name}").write_text(f"副本{n}\n" + (CORPUS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    index_paths([more], writable_index, embed=False)
+    at = open_page(q="依申请公开")
+    no_failure(at)
+    assert any(c.value.startswith("45 份报告") for c in at.caption)
+    assert "第 1 / 5 页" in "".join(m.value for m in at.markdown)
+    first = html_text(at)
+    next(b for b in at.button if b.label == "下一页").click().run()
+    no_failure(at)
+    assert at.query_params.get("p") == "2"
+    assert "第 2 / 5 页" in "".join(m.value for m in at.markdown)
+    assert html_text(at) != first
+    at = open_page(q="依申请公开", p="5")
+    assert "第 5 / 5 页" in "".join(m.value for m in at.markdown)
+
+
 def test_search_empty_query_shows_help_and_corpus(app_index):
     at = open_page()
     no_failure(at)
