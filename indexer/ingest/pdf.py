@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
@@ -16,6 +17,9 @@ from .base import IngestError
 
 # pdfminer logs every odd object at WARNING; a damaged PDF is reported once, by us.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+_CID = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for a glyph it cannot map to Unicode
+_MAX_UNMAPPED = 0.05  # above this share of glyphs the text is not worth indexing
 
 
 CELL_GAP = 1.5  # a gap wider than this many character heights separates table cells
@@ -51,6 +55,31 @@ def read(data: bytes) -> str:
             raise IngestError("encrypted PDF (password required)") from None
         raise IngestError(f"damaged or truncated PDF ({type(exc).__name__})") from None
     text = "\n\n".join(pages)
+    if _CID.search(text):
+        # Seen with owner-password PDFs: pdfminer leaves "(cid:2610)" where PDFium reads the text.
+        text = _pdfium_text(data) or text
+    unmapped = len(_CID.findall(text))
+    if unmapped:
+        glyphs = unmapped + sum(not c.isspace() for c in _CID.sub("", text))
+        if unmapped > _MAX_UNMAPPED * glyphs:
+            raise IngestError(f"PDF text cannot be decoded ({unmapped} of {glyphs} characters have no Unicode "
+                              "mapping in their font); OCR it first")
+        text = _CID.sub("\ufffd", text)
     if not text.strip():
         raise IngestError("PDF has no text layer (scanned image?); OCR it first")
     return text
+
+
+def _pdfium_text(data: bytes) -> str | None:
+    """The text layer as PDFium (pdfplumber's own dependency) reads it; None if it cannot."""
+    try:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(data)
+        try:
+            pages = [document[i].get_textpage().get_text_range() for i in range(len(document))]
+        finally:
+            document.close()
+    except Exception:  # a second opinion only: pdfminer's answer stands
+        return None
+    return "\n\n".join(page.replace("\r\n", "\n") for page in pages)
