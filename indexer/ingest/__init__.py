@@ -21,7 +21,8 @@ READERS = {
     ".htm": html.read,
 }
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+_MB = 1024 * 1024  # the unit of `nianbao index --max-size`
+DEFAULT_MAX_BYTES = 20 * _MB
 
 
 def is_supported(path: Path) -> bool:
@@ -57,7 +58,7 @@ def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[by
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise IngestError(f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit)")
+            raise IngestError(f"file too large ({size / _MB:.1f} MB > {max_bytes / _MB:.3g} MB limit; see --max-size)")
         data = path.read_bytes()
     except FileNotFoundError:
         raise IngestError("file disappeared before it could be read") from None
