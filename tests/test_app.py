@@ -383,3 +383,23 @@ def test_empty_index_gets_the_bundled_corpus(tmp_path, monkeypatch):
     at.text_input[0].input("政府开放日").run()
     no_failure(at)
     assert LINGWU_GOV in html_text(at)
+
+
+def test_app_command_builds_streamlit_call(tmp_path):
+    from click.testing import CliRunner
+
+    from indexer import app_launch
+    from indexer.cli import cli
+
+    command = app_launch.streamlit_command("127.0.0.1", 8600)
+    assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == MAIN
+    options = dict(zip(command[5::2], command[6::2]))
+    assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8600"
+    assert options["--server.headless"] == "true" and options["--browser.gatherUsageStats"] == "false"
+    env = app_launch.app_environment(tmp_path, "127.0.0.1")
+    assert env["NIANBAO_HOME"] == str(tmp_path.resolve()) and "NIANBAO_APP_REMOTE" not in env
+    assert app_launch.app_environment(tmp_path, "0.0.0.0")["NIANBAO_APP_REMOTE"] == "1"
+    assert app_launch.is_loopback("localhost") and app_launch.is_loopback("::1")
+    assert not app_launch.is_loopback("192.168.1.5")
+    result = CliRunner().invoke(cli, ["app", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output and "--address" in result.output
