@@ -7,6 +7,7 @@ ids are visible, so readers never see a half-written state. Two indexes share th
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,10 @@ class FulltextIndex:
     def clean_temp_files(self) -> None:
         """Remove what a killed writer left; only safe while holding the nianbao write lock."""
         for tmp in self.path.glob("*.tmp"):
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():  # Whoosh builds segments in a `words.tmp` folder
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         for lock in self.path.glob("*_WRITELOCK"):
             lock.unlink(missing_ok=True)
 
