@@ -10,6 +10,7 @@ import difflib
 import html
 import io
 import logging
+import re
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -52,6 +53,14 @@ def style() -> None:
 
 def esc(text: object) -> str:
     return html.escape("" if text is None else str(text))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
+
+
+def md(text: object) -> str:
+    """Text from reports or users made inert inside Markdown (labels, messages)."""
+    return _MARKDOWN.sub(r"\\\1", "" if text is None else str(text))
 
 
 def kind_label(kind: str | None) -> str:
@@ -175,12 +184,12 @@ def guard(page: Callable[[], Any]) -> None:
     try:
         page()
     except QueryError as exc:
-        st.error(f"检索式有误：{exc}")
+        st.error(f"检索式有误：{md(exc)}")
     except StoreError as exc:
         if "no index" in str(exc):
             st.info(INDEX_HINT)
         else:
-            st.error(f"索引无法打开：{exc}")
+            st.error(f"索引无法打开：{md(exc)}")
     except Exception as exc:
         log.error("page failed: %s", "".join(traceback.format_exception(exc)))
-        st.error(f"出错了：{type(exc).__name__}: {exc}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")
+        st.error(f"出错了：{type(exc).__name__}: {md(exc)}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")

@@ -106,7 +106,7 @@ def folder_form() -> None:
         return
     path = Path(folder.strip()).expanduser()
     if not folder.strip() or not path.is_dir():
-        st.error(f"找不到文件夹「{folder.strip()}」。")
+        st.error(f"找不到文件夹「{render.md(folder.strip())}」。")
         return
     summary = run_indexing([path])
     if summary is None:

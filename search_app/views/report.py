@@ -48,7 +48,7 @@ def choose_report() -> str | None:
 
 
 def metadata(report: dict) -> None:
-    st.title(report["title"] or render.report_label(report))
+    st.title(render.md(report["title"] or render.report_label(report)))
     region = render.region_label(report["region"])
     template = {"new": "2019 年修订模板", "old": "旧模板"}.get(report["template"] or "", "模板不详")
     st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or "不详")}</b> · 年份：'
@@ -91,7 +91,7 @@ def sections(report: dict, terms: list[str]) -> None:
         body, hits = section_html(by_section.get(number, []), terms)
         heading = section["heading"] or "（前言）"
         label = render.kind_label(section["kind"])
-        title = heading if label in heading else f"{heading} · {label}"
+        title = render.md(heading if label in heading else f"{heading} · {label}")
         if hits:
             title += f" · 命中 {hits} 处"
         with st.expander(title, expanded=bool(hits) or not terms):
@@ -112,7 +112,7 @@ def statistics(report_id: str) -> None:
             failed_keys.setdefault(key, []).append(failure["message"])
     if failures:
         st.warning(f"{len(failures)} 项勾稽关系校验未通过（表中标 ⚠ 的数字）：\n\n"
-                   + "\n".join(f"- {f['message']}" for f in failures))
+                   + "\n".join(f"- {render.md(f['message'])}" for f in failures))
     else:
         st.success("统计表通过了全部勾稽关系校验。")
     frame = pd.DataFrame([{"校验": "⚠" if row["key"] in failed_keys else "", "指标": row["label"],
@@ -152,7 +152,7 @@ def similar(report_id: str) -> None:
     for result in found["results"]:
         pairs = "、".join(f"{render.kind_label(p['section_kind'])}↔{render.kind_label(p['other_section_kind'])}"
                          f"（{p['score']:.2f}）" for p in result["section_pairs"][:3])
-        st.page_link("views/report.py", label=f"{render.report_label(result)} · 相似度 {result['score']:.3f}",
+        st.page_link("views/report.py", label=f"{render.md(render.report_label(result))} · 相似度 {result['score']:.3f}",
                      query_params={"id": result["report_id"]}, icon=":material/description:")
         if pairs:
             st.caption(f"最相近的章节：{pairs}")
@@ -177,7 +177,7 @@ def page() -> None:
     with state.store() as store:
         report = store.report(report_id)
     if report is None:
-        st.error(f"没有 ID 为「{report_id}」的报告。请从检索结果或报告列表进入。")
+        st.error(f"没有 ID 为「{render.md(report_id)}」的报告。请从检索结果或报告列表进入。")
         return
     query, mode = state.param("q"), state.param("mode", "exact")
     metadata(report)

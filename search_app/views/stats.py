@@ -211,7 +211,7 @@ def failure_list(rows: list[dict], failures: list[dict]) -> None:
     for failure in failing:
         report = by_id[failure["report_id"]]
         with st.container(border=True):
-            st.page_link("views/report.py", label=f"{render.report_label(report)}", icon=":material/description:",
+            st.page_link("views/report.py", label=render.md(render.report_label(report)), icon=":material/description:",
                          query_params={"id": failure["report_id"]})
             st.html(f'<div class="nb-fail">{render.esc(CHECKS.get(failure["check_key"], failure["check_key"]))}</div>'
                     f'<div>{render.esc(failure["message"])}</div>')
