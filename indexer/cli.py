@@ -261,6 +261,27 @@ def check(ctx: click.Context, as_json: bool, **kw) -> None:
     click.echo(f"{len(failures)} failed checks")
 
 
+@cli.command()
+@click.option("--min-chars", default=30, show_default=True, type=click.IntRange(1),
+              help="Only passages sharing at least this many characters.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def copies(ctx: click.Context, min_chars: int, as_json: bool) -> None:
+    """Passages copied between reports of different agencies (text most reports share is left out)."""
+    from .semantic.copies import copies as find_copies
+
+    result = find_copies(_store(ctx), min_chars=min_chars)
+    if as_json:
+        _echo_json(result)
+        return
+    for r in result["results"]:
+        a, b = r["a"], r["b"]
+        click.echo(f"\n{r['chars']} chars, similarity {r['similarity']:.2f}\n"
+                   f"  {a['agency']} {a['year']} [{a['section_kind']}] {a['report_id']}\n"
+                   f"  {b['agency']} {b['year']} [{b['section_kind']}] {b['report_id']}\n    {r['text']}")
+    click.echo(f"{len(result['results'])} copied passages of at least {min_chars} characters")
+
+
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:
     header = ["report_id", "source", "agency", "year"] + queries
     rows = [[r["id"], r["source"], r["agency"], r["year"]] + [table[q].get(r["id"], 0) for q in queries] for r in reports]
