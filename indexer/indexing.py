@@ -20,7 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .fulltext.analysis import gram_field, word_field
+from .fulltext.analysis import word_field
+from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
 from .parse import ParsedReport, parse_report
@@ -150,7 +151,7 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     meta = parsed.metadata
     docs = ReportDocs(
         report_id=report_id,
-        grams=gram_field(norm_text),
+        grams=gram_codes(norm_text),
         sections=[{"section": i, "kind": s.kind, "words": word_field(norm_text[a:b])}
                   for i, (s, (a, b)) in enumerate(zip(parsed.sections, bounds))],
         meta={"year": meta.year, "province": meta.province, "city": meta.city, "county": meta.county,

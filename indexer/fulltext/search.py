@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as wq
 
-from ..normalize import normalize_with_map
+from ..normalize import _GAP, _is_word, _nfkc, normalize_with_map
 from ..store import Store
-from .analysis import term_grams, words
-from .index import GRAMS, WORDS, FulltextIndex
+from .analysis import words
+from .grams import term_codes
+from .index import WORDS, FulltextIndex
 from .query import And, Not, Or, ParsedQuery, QueryError, Term, parse_query, section_kind
 
 SORTS = ("relevance", "year", "count")
 MODES = ("exact", "keyword", "semantic", "hybrid")
 SCAN_FRACTION = 0.3  # above this share of reports holding a term's rarest gram, scan instead
 SNIPPET_CONTEXT = 40
-_TEXT_CACHE_CHARS = 200_000_000
+_TEXT_CACHE_CHARS = 200_000_000  # normalised text kept in memory (~100 M chars for 20,000 reports)
+_RETRIES = 5  # an `index` publishes once per run: a second collision is already unlikely
 
 
 @dataclass
@@ -80,6 +84,20 @@ class _Corpus:
     reports: dict[str, dict]
     bounds: dict[str, list[tuple[int, int, str]]]
     lengths: dict[str, int]
+    avg_length: float = 1.0
+
+
+@dataclass
+class _Hits:
+    """Matching reports with their occurrence counts and scores, as parallel columns."""
+
+    ids: list[str]
+    counts: np.ndarray
+    scores: np.ndarray
+
+
+# (report id, its normalised text) -> the occurrences shown for it: computed for one page only.
+Locate = Callable[[str, str], list[tuple[int, int]]]
 
 
 class Searcher:
@@ -89,9 +107,8 @@ class Searcher:
         self.store = Store(index_dir, create=False)
         self.index = FulltextIndex(index_dir)
         self._corpus: _Corpus | None = None
-        self._texts: dict[str, tuple[str, str]] = {}
-        self._text_chars = 0
-        self._docmap: tuple[object, list[str | None]] | None = None
+        self._norms: dict[str, str] = {}
+        self._norm_chars = 0
 
     def close(self) -> None:
         self.store.close()
@@ -103,55 +120,55 @@ class Searcher:
         if self._corpus is None or self._corpus.gen != gen:
             reports = {r["id"]: r for r in self.store.reports()}
             lengths = {r[0]: r[1] for r in self.store.db.execute("SELECT id, length(norm_text) FROM reports")}
-            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths)
-            self._texts.clear()
-            self._text_chars = 0
+            visible = [lengths.get(i, 0) for i in reports]
+            avg = sum(visible) / len(visible) if visible else 1.0
+            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0)
+            self._norms.clear()
+            self._norm_chars = 0
         return self._corpus
 
-    def texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-        ids = list(ids)
-        missing = [i for i in ids if i not in self._texts]
-        if missing:
-            loaded = self.store.texts(missing)
-            if self._text_chars > _TEXT_CACHE_CHARS:
-                self._texts.clear()
-                self._text_chars = 0
-            for key, value in loaded.items():
-                self._texts[key] = value
-                self._text_chars += len(value[0]) + len(value[1])
-        return {i: self._texts[i] for i in ids if i in self._texts}
+    def norm_texts(self, ids: list[str]) -> Iterator[tuple[str, str]]:
+        """(id, normalised text) for each id, from memory where it fits, else read in chunks.
 
-    def _report_ids_for_docs(self, ix, searcher) -> list[str | None]:
-        """Whoosh doc number → report id for the grams index, cached per index generation."""
-        reader = searcher.reader()
-        key = (ix.latest_generation(), reader.doc_count_all())
-        if self._docmap is None or self._docmap[0] != key:
-            ids: list[str | None] = [None] * reader.doc_count_all()
-            for docnum, stored in reader.iter_docs():
-                ids[docnum] = stored["report_id"]
-            self._docmap = (key, ids)
-        return self._docmap[1]
+        Only normalised text is kept: it is what every query verifies against, and the whole
+        corpus's fits in a few hundred MB. Original text is read for a results page only.
+        """
+        missing = []
+        for report_id in ids:
+            norm = self._norms.get(report_id)
+            if norm is None:
+                missing.append(report_id)
+            else:
+                yield report_id, norm
+        for start in range(0, len(missing), 2000):
+            part = missing[start:start + 2000]
+            rows = self.store.db.execute(
+                f"SELECT id, norm_text FROM reports WHERE id IN ({','.join('?' * len(part))})", part)
+            for report_id, norm in rows:
+                if self._norm_chars < _TEXT_CACHE_CHARS:
+                    self._norms[report_id] = norm
+                    self._norm_chars += len(norm)
+                yield report_id, norm
 
     # --- exact mode ----------------------------------------------------------------------
 
     def _candidates(self, terms: list[str]) -> dict[str, set[str] | None]:
         """term → report ids that may hold it, or None where scanning everything is cheaper."""
         out: dict[str, set[str] | None] = {}
-        ix = self.index.open(GRAMS)
-        with ix.searcher() as s:
-            total = max(s.doc_count(), 1)
-            doc_ids = None
-            for term in terms:
-                grams = term_grams(term)
-                freqs = sorted((s.doc_frequency("grams", g), g) for g in grams)
-                if freqs[0][0] == 0:
-                    out[term] = set()
-                elif freqs[0][0] > SCAN_FRACTION * total:
-                    out[term] = None
-                else:
-                    doc_ids = doc_ids or self._report_ids_for_docs(ix, s)
-                    q = wq.And([wq.Term("grams", g) for _, g in freqs[:4]])
-                    out[term] = {doc_ids[d] for d in s.docs_for_query(q)}
+        grams = self.index.grams
+        total = grams.doc_count()
+        if not total:  # nothing indexed yet (or an index from before the gram index): verify everything
+            return {term: None for term in terms}
+        for term in terms:
+            codes = term_codes(term)
+            freqs = grams.frequencies(codes)
+            order = freqs.argsort(kind="stable")
+            if freqs[order[0]] == 0:
+                out[term] = set()
+            elif freqs[order[0]] > SCAN_FRACTION * total:
+                out[term] = None
+            else:
+                out[term] = grams.holding(codes[order[:4]])
         return out
 
     def run(self, query: str | ParsedQuery, filters: SearchFilters | None = None, *, sort: str = "relevance",
@@ -162,59 +179,91 @@ class Searcher:
         filters = (filters or SearchFilters()).merged(parsed.filters)
         if sort not in SORTS:
             raise QueryError(f"unknown sort '{sort}' (one of: {', '.join(SORTS)})")
-        with self.store.snapshot():
-            corpus = self.corpus()
-            if mode == "keyword":
-                hits = self._keyword(parsed, filters, corpus)
-            elif mode == "exact":
-                hits = self._exact(parsed, filters, corpus)
-            else:
-                raise QueryError(f"unknown mode '{mode}' (one of: exact, keyword)")
-            ordered = _sorted(hits, corpus, sort)
-            page = ordered[offset: None if limit is None else offset + limit]
-            results = [self._result(report_id, occ, score, corpus, snippets) for report_id, occ, score in page]
+        if mode not in ("exact", "keyword"):
+            raise QueryError(f"unknown mode '{mode}' (one of: exact, keyword)")
+        # The Whoosh indexes are opened after the snapshot is taken. An `index` that publishes and
+        # then deletes the replaced reports' documents in between leaves this snapshot's reports
+        # without documents, so when the generation moved under us, run again on the new one.
+        for _ in range(_RETRIES):
+            with self.store.snapshot():
+                corpus = self.corpus()
+                if mode == "keyword":
+                    hits, locate = self._keyword(parsed, filters, corpus)
+                else:
+                    hits, locate = self._exact(parsed, filters, corpus)
+                order = _order(hits, corpus, sort)
+                page = order[offset: None if limit is None else offset + limit]
+                results = self._results(hits, page, locate, corpus, snippets)
+            if self.store.visible_gen() == corpus.gen:
+                break
         return {
             "query": query_text,
             "mode": mode,
-            "total_reports": len(hits),
-            "total_occurrences": sum(len(occ) for _, occ, _ in hits),
+            "total_reports": len(hits.ids),
+            "total_occurrences": int(hits.counts.sum()),
             "results": results,
         }
 
-    def _exact(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> list[tuple[str, list, float]]:
+    def _universe(self, filters: SearchFilters, corpus: _Corpus) -> list[str]:
+        if filters == SearchFilters():
+            return list(corpus.reports)
         universe = [i for i, r in corpus.reports.items() if filters.accepts(r)]
         if filters.sections:
             wanted = set(filters.sections)
             universe = [i for i in universe if any(k in wanted for _, _, k in corpus.bounds.get(i, []))]
+        return universe
+
+    def _exact(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> tuple[_Hits, Locate]:
+        universe = self._universe(filters, corpus)
+        positive = parsed.positive_terms()
+
+        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
+            spans = _allowed_spans(corpus.bounds.get(report_id, []), filters.sections, len(norm))
+            return sorted(o for t in positive for o in _occurrences(norm, t, spans))
+
         if parsed.tree is None:
-            return [(i, [], 0.0) for i in universe]
+            zeros = np.zeros(len(universe))
+            return _Hits(universe, zeros.astype(np.int64), zeros), locate
         terms = list(dict.fromkeys(_all_terms(parsed.tree)))
         candidates = self._candidates(terms)
         allowed = _candidate_set(parsed.tree, candidates)
         check = universe if allowed is None else [i for i in universe if i in allowed]
-        positive = parsed.positive_terms()
-        hits = []
-        doc_freq = {t: 0 for t in positive}
-        for report_id, (_, norm) in self.texts(check).items():
-            spans = _allowed_spans(corpus.bounds.get(report_id, []), filters.sections, len(norm))
-            found = {t: _occurrences(norm, t, spans) for t in terms}
-            if _evaluate(parsed.tree, found):
-                occurrences = sorted(o for t in positive for o in found[t])
-                for t in positive:
-                    doc_freq[t] += bool(found[t])
-                hits.append((report_id, occurrences, found))
-        return [(rid, occ, _bm25(found, positive, doc_freq, len(corpus.reports), corpus.lengths.get(rid, 1),
-                                 _avg_length(corpus))) for rid, occ, found in hits]
+        ids: list[str] = []
+        tfs: list[list[int]] = []
+        if isinstance(parsed.tree, Term) and not filters.sections:
+            term = parsed.tree.text  # the common case, kept to one C-level count per report
+            for report_id, norm in self.norm_texts(check):
+                n = norm.count(term)
+                if n:
+                    ids.append(report_id)
+                    tfs.append([n])
+        else:
+            for report_id, norm in self.norm_texts(check):
+                spans = _allowed_spans(corpus.bounds.get(report_id, []), filters.sections, len(norm))
+                found = {t: _count(norm, t, spans) for t in terms}
+                if _evaluate(parsed.tree, found):
+                    ids.append(report_id)
+                    tfs.append([found[t] for t in positive])
+        tf = np.array(tfs, dtype=np.int64).reshape(len(ids), len(positive))
+        lengths = np.array([corpus.lengths.get(i, 1) for i in ids], dtype=np.float64)
+        scores = _bm25(tf, len(corpus.reports), lengths, corpus.avg_length)
+        return _Hits(ids, tf.sum(axis=1), scores), locate
 
     # --- keyword mode --------------------------------------------------------------------
 
-    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> list[tuple[str, list, float]]:
+    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> tuple[_Hits, Locate]:
         query_words = sorted({w for t in parsed.positive_terms() for w in words(t)})
+        per_report: dict[str, tuple[float, list[int]]] = {}
+
+        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
+            bounds = corpus.bounds.get(report_id, [])
+            spans = [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
+            return sorted(o for w in query_words for o in _occurrences(norm, w, spans, fold_case=True))
+
         if not query_words:
-            return []
+            return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
         restrict = [wq.Term("kind", k) for k in filters.sections]
         whoosh_filter = wq.Or(restrict) if restrict else None
-        per_report: dict[str, tuple[float, list[int]]] = {}
         with self.index.open(WORDS).searcher() as s:
             results = s.search(wq.Or([wq.Term("words", w) for w in query_words]), limit=500, filter=whoosh_filter)
             for hit in results:
@@ -223,19 +272,31 @@ class Searcher:
                     continue
                 best, sections = per_report.get(report_id, (0.0, []))
                 per_report[report_id] = (max(best, hit.score), sections + [hit["section"]])
-        hits = []
-        texts = self.texts(per_report)
-        for report_id, (score, section_ords) in per_report.items():
-            norm = texts[report_id][1]
-            bounds = corpus.bounds.get(report_id, [])
-            spans = [bounds[o][:2] for o in section_ords if o < len(bounds)]
-            occurrences = sorted(o for w in query_words for o in _occurrences(norm, w, spans, fold_case=True))
-            hits.append((report_id, occurrences, score))
-        return hits
+        ids, counts = [], []
+        for report_id, norm in self.norm_texts(list(per_report)):
+            ids.append(report_id)
+            counts.append(len(locate(report_id, norm)))
+        scores = np.array([per_report[i][0] for i in ids], dtype=np.float64)
+        return _Hits(ids, np.array(counts, dtype=np.int64), scores), locate
 
     # --- results -------------------------------------------------------------------------
 
-    def _result(self, report_id: str, occurrences: list, score: float, corpus: _Corpus, with_snippets: bool) -> dict:
+    def _results(self, hits: _Hits, page: list[int], locate: Locate, corpus: _Corpus, with_snippets: bool) -> list[dict]:
+        ids = [hits.ids[i] for i in page]
+        norms = dict(self.norm_texts(ids))
+        occurrences = {i: locate(i, norms[i]) for i in ids}
+        originals = {}
+        if with_snippets:
+            shown = [i for i in ids if occurrences[i]]
+            for chunk in range(0, len(shown), 500):
+                part = shown[chunk:chunk + 500]
+                originals.update(self.store.db.execute(
+                    f"SELECT id, text FROM reports WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+        return [self._result(hits.ids[i], occurrences[hits.ids[i]], float(hits.scores[i]), corpus,
+                             originals.get(hits.ids[i]), norms[hits.ids[i]]) for i in page]
+
+    def _result(self, report_id: str, occurrences: list, score: float, corpus: _Corpus, text: str | None,
+                norm: str) -> dict:
         report = corpus.reports[report_id]
         bounds = corpus.bounds.get(report_id, [])
         kinds = [_kind_at(bounds, start) for start, _ in occurrences]
@@ -251,11 +312,10 @@ class Searcher:
             "sections": sorted(set(kinds), key=kinds.index),
             "snippets": [],
         }
-        if with_snippets and occurrences:
-            text, _ = self.texts([report_id])[report_id]
-            mapping = normalize_with_map(text)
+        if text is not None and occurrences:
+            source = _source_map(text, norm)
             result["snippets"] = [
-                _snippet(text, *mapping.span_to_source(start, end), kind)
+                _snippet(text, *_span_to_source(source, start, end), kind)
                 for (start, end), kind in zip(occurrences, kinds)
             ]
         return result
@@ -318,6 +378,11 @@ def _occurrences(norm: str, term: str, spans: list[tuple[int, int]], fold_case: 
     return out
 
 
+def _count(norm: str, term: str, spans: list[tuple[int, int]]) -> int:
+    """len(_occurrences(norm, term, spans)), without building the list: str.count is non-overlapping too."""
+    return sum(norm.count(term, start, end) for start, end in spans)
+
+
 def _kind_at(bounds: list[tuple[int, int, str]], pos: int) -> str:
     for start, end, kind in bounds:
         if start <= pos < end:
@@ -325,36 +390,86 @@ def _kind_at(bounds: list[tuple[int, int, str]], pos: int) -> str:
     return "other"
 
 
-def _avg_length(corpus: _Corpus) -> float:
-    return (sum(corpus.lengths.values()) / len(corpus.lengths)) if corpus.lengths else 1.0
-
-
-def _bm25(found: dict[str, list], terms: list[str], doc_freq: dict[str, int], n_docs: int, length: int,
-          avg_length: float, k1: float = 1.2, b: float = 0.75) -> float:
-    """BM25 over exact occurrence counts: relevance for exact search, from the contract's own counts."""
-    score = 0.0
-    for term in terms:
-        tf = len(found[term])
-        if not tf:
-            continue
-        df = max(doc_freq.get(term, 1), 1)
+def _bm25(tf: np.ndarray, n_docs: int, lengths: np.ndarray, avg_length: float,
+          k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+    """BM25 over exact occurrence counts (hits × positive terms): relevance from the contract's own counts."""
+    scores = np.zeros(tf.shape[0])
+    norm = k1 * (1 - b + b * lengths / avg_length)
+    for column in tf.T:
+        df = max(int((column > 0).sum()), 1)
         idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-        score += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_length))
-    return score
+        scores = scores + np.where(column > 0, idf * column * (k1 + 1) / (column + norm), 0.0)
+    return scores
 
 
-def _sorted(hits: list[tuple[str, list, float]], corpus: _Corpus, sort: str) -> list[tuple[str, list, float]]:
-    def year(rid: str) -> int:
-        return corpus.reports[rid]["year"] or 0
-
+def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
+    """Positions in `hits`, best first; ties broken by report id so pages are stable."""
+    if not hits.ids:
+        return []
+    ids = np.array(hits.ids)
     if sort == "year":
-        return sorted(hits, key=lambda h: (-year(h[0]), -h[2], h[0]))
-    if sort == "count":
-        return sorted(hits, key=lambda h: (-len(h[1]), -h[2], h[0]))
-    return sorted(hits, key=lambda h: (-h[2], -len(h[1]), h[0]))
+        years = np.array([corpus.reports[i]["year"] or 0 for i in hits.ids])
+        keys = (ids, -hits.scores, -years)
+    elif sort == "count":
+        keys = (ids, -hits.scores, -hits.counts)
+    else:
+        keys = (ids, -hits.counts, -hits.scores)
+    return np.lexsort(keys).tolist()
 
 
 _NEWLINES = re.compile(r"\s*\n\s*")
+
+
+_GAP_CHARS = np.array(sorted({c for c in range(0x3001) if _GAP.fullmatch(chr(c))} |
+                             {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}), dtype=np.uint32)
+
+
+def _source_map(text: str, norm: str) -> np.ndarray:
+    """normalize_with_map(text).source, computed with numpy: snippets need it for every shown report.
+
+    Same rule: per-character NFKC unless the whole text is NFKC already, then every whitespace
+    run dropped except one space between two alphabetic words. Falls back to the reference
+    implementation if the result disagrees in length with the stored normalised text.
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        nfkc, source = text, np.arange(len(text))
+    else:
+        table = {}
+        widths = {}
+        for char in set(text):
+            if ord(char) > 0x7F:
+                out = _nfkc(char)
+                if out != char:
+                    table[ord(char)] = out
+                if len(out) != 1:
+                    widths[char] = len(out)
+        nfkc = text.translate(table) if table else text
+        if widths:
+            counts = np.ones(len(text), dtype=np.int64)
+            wide = re.compile("|".join(map(re.escape, widths)))
+            for match in wide.finditer(text):
+                counts[match.start()] = widths[match.group()]
+            source = np.repeat(np.arange(len(text)), counts)
+        else:
+            source = np.arange(len(text))
+    chars = np.frombuffer(nfkc.encode("utf-32-le"), dtype=np.uint32)
+    keep = ~np.isin(chars, _GAP_CHARS)
+    edges = np.diff(np.concatenate([[1], keep.view(np.int8), [1]]))
+    for start, end in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
+        if 0 < start and end < len(nfkc) and _is_word(nfkc[start - 1]) and _is_word(nfkc[end]):
+            keep[start] = True
+    source = source[keep]
+    if len(source) != len(norm):
+        return np.array(normalize_with_map(text).source, dtype=np.int64)
+    return source
+
+
+def _span_to_source(source: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Normalized.span_to_source over a source map."""
+    if start >= end:
+        pos = int(source[start]) if start < len(source) else (int(source[-1]) + 1 if len(source) else 0)
+        return pos, pos
+    return int(source[start]), int(source[end - 1]) + 1
 
 
 def _snippet(text: str, start: int, end: int, kind: str) -> dict:

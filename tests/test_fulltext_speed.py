@@ -1,0 +1,119 @@
+"""The fast paths of full-text search give exactly what the reference code gives.
+
+The gram index (numpy), the snippet source map (numpy) and jieba-next replace slower code
+for speed only; these tests pin them to the reference behaviour.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from indexer.fulltext.grams import GramIndex, gram_codes, term_codes
+from indexer.fulltext.search import _source_map
+from indexer.normalize import normalize, normalize_with_map
+from tests.conftest import CORPUS
+
+TRICKY = [
+    "",
+    "  \n\n ",
+    "open  data 政府\n\n信息公开 2018 年 活动 24 次",
+    "（一）【2020】①②… ＡＢＣ　全角空格\u00a0不换行\u200b零宽\ufeff",
+    "e\u0301 café ﬁ ㈠ ㍿ 𝐀𝐁 x\u3000y",
+    "plain ascii only, already normalised",
+    "已经规范的中文文本没有全角标点",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY + [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))])
+def test_source_map_equals_normalize_with_map(text):
+    reference = normalize_with_map(text)
+    assert _source_map(text, reference.text).tolist() == reference.source
+
+
+def test_source_map_on_random_mixtures():
+    rng = random.Random(3)
+    alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        reference = normalize_with_map(text)
+        assert _source_map(text, reference.text).tolist() == reference.source, repr(text)
+
+
+def _check(index: GramIndex, texts: dict[str, str], live: set[str], rng: random.Random, alphabet: str) -> None:
+    assert index.report_ids() == live
+    assert index.doc_count() == len(live)
+    for _ in range(200):
+        term = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5)))
+        truth = {k for k in live if term in texts[k]}
+        found = index.holding(term_codes(term))
+        assert truth <= found, term
+        if len(term) <= 2:
+            assert found == truth, term
+        for code, freq in zip(term_codes(term), index.frequencies(term_codes(term))):
+            assert freq >= sum(code in set(gram_codes(texts[k]).tolist()) for k in live)
+
+
+def test_gram_index_candidates_hold_every_match(tmp_path, monkeypatch):
+    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 40)
+    rng = random.Random(1)
+    alphabet = "政府信息公开依申请不予开放日ab 12"
+    texts = {f"r{i:03d}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for i in range(150)}
+    items = list(texts.items())
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v)) for k, v in items[:90])
+    index.add((k, gram_codes(v)) for k, v in items[70:])  # overlap: kept once
+    index.delete(["r003", "r120", "missing"])
+    live = set(texts) - {"r003", "r120"}
+    _check(index, texts, live, rng, alphabet)
+    _check(GramIndex(tmp_path), texts, live, rng, alphabet)  # what a second process reads
+    index.add([("r003", gram_codes(texts["r003"]))])
+    _check(GramIndex(tmp_path), texts, live | {"r003"}, rng, alphabet)
+    index.optimize()
+    _check(GramIndex(tmp_path), texts, live | {"r003"}, rng, alphabet)
+
+
+def test_gram_index_clean_removes_what_a_killed_writer_left(tmp_path):
+    index = GramIndex(tmp_path)
+    index.add([("a", gram_codes("政府开放日"))])
+    (tmp_path / "grams-orphan.npz").write_bytes(b"x")
+    (tmp_path / "grams-half.npz.tmp").write_bytes(b"x")
+    (tmp_path / "grams.json.0123.tmp").write_text("{")
+    index.clean()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "grams.json") == \
+        [s["name"] for s in index.snapshot().toc["segments"]]
+    assert GramIndex(tmp_path).holding(term_codes("开放")) == {"a"}
+
+
+def test_gram_codes_cover_single_characters_and_spaces():
+    codes = set(gram_codes("a b政").tolist())
+    assert {ord("a"), ord(" "), ord("政")} <= codes
+    assert set(term_codes(" b").tolist()) <= codes
+    assert term_codes("政").tolist() == [ord("政")]
+    assert len(term_codes("x" * 100)) == 1  # only the first PREFIX_CHARS, unique
+    assert isinstance(gram_codes(""), np.ndarray) and gram_codes("").size == 0
+
+
+def test_jieba_next_segments_like_jieba(tmp_path):
+    jieba_next = pytest.importorskip("jieba_next", reason="jieba-next has wheels for Linux x86-64 only")
+    import logging
+    import warnings
+    from importlib import resources
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba_next.set_log_level(logging.WARNING)
+    with resources.as_file(resources.files("indexer") / "data" / "userdict.txt") as userdict:
+        reference, fast = jieba.Tokenizer(), jieba_next.Tokenizer(cache_dir=tmp_path)
+        reference.tmp_dir = str(tmp_path)  # jieba's default is a fixed name in /tmp
+        for tk in (reference, fast):
+            tk.load_userdict(str(userdict))
+    for path in sorted(CORPUS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        for piece in (normalize(text), text):
+            assert fast.lcut(piece, HMM=True) == reference.lcut(piece, HMM=True)
