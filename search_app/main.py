@@ -6,13 +6,15 @@ with a progress bar, so the README's one command shows a working search desk.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import streamlit as st
 
 from indexer.indexing import IndexLockedError, index_paths
-from indexer.progress import LABELS
 from search_app import render, state
+
+log = logging.getLogger("nianbao.app")
 
 # Not `pages/`: Streamlit treats a `pages/` folder beside the main script as the legacy
 # multipage layout until the process first calls `st.navigation`, and would then run a
@@ -21,24 +23,30 @@ PAGES = Path(__file__).resolve().parent / "views"
 
 
 def ensure_corpus() -> None:
-    """Index the bundled `corpus/` when the index holds no report yet."""
+    """Index the bundled `corpus/` when the index holds no report yet, then compute its vectors.
+
+    Vectors come second and apart: if the model cannot load, search still works and the
+    similar and compare pages say how to compute them later.
+    """
     if state.has_reports() or not state.BUNDLED_CORPUS.is_dir():
         return
     with state.write_lock():
         if state.has_reports():
             return
-        st.info("首次启动：正在为自带的样本报告建立索引，完成后即可检索。")
-        bar = st.progress(0.0, text="准备中……")
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=f"{LABELS.get(stage, stage)}：{done} / {total}")
-
+        st.info("首次启动：正在为自带的样本报告建立索引、计算语义向量，完成后即可检索。")
+        progress, done = state.progress_bar()
         try:
             index_paths([state.BUNDLED_CORPUS], state.index_dir(), progress=progress, embed=False)
         except IndexLockedError:
             st.warning("另一个 nianbao 进程正在写入索引，请稍候刷新页面。")
             st.stop()
-        st.rerun()
+    if state.semantic_installed() and not state.vectors_available():
+        try:
+            state.compute_vectors(progress)
+        except Exception:  # the model is optional at first start; the pages say how to compute vectors later
+            log.warning("computing vectors for the bundled corpus failed", exc_info=True)
+    done()
+    st.rerun()
 
 
 def main() -> None:

@@ -21,7 +21,9 @@ import streamlit as st
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize_with_map
 from indexer.parse.sections import SECTION_KINDS
+from indexer.indexing import IndexLockedError
 from indexer.store import StoreError
+from search_app import state
 
 log = logging.getLogger("nianbao.app")
 
@@ -149,6 +151,59 @@ def result_rows(results: list[dict], mode: str) -> list[dict]:
                  "片段": "\n".join(marked_text(s) for s in r["snippets"])} for r in results]
     return [{"报告ID": r["report_id"], "机关": r["agency"], "年份": r["year"], "文件": r["source"],
              "章节": kind_label(r["section_kind"]), "得分": round(r["score"], 4), "段落": r["text"]} for r in results]
+
+
+# --- vectors ---------------------------------------------------------------------------
+
+VECTORS_HINT = ("在命令行运行 `nianbao index 报告文件夹`（默认同时计算向量）"
+                "，或点下面的按钮为已索引的报告计算（每秒约一百段，样本报告约半分钟）。")
+
+
+def offer_vectors(what: str, key: str) -> None:
+    """Say that `what` needs paragraph vectors, and offer to compute them here."""
+    st.info(f"{what}需要段落向量，这个索引还没有计算。{VECTORS_HINT}")
+    if not state.semantic_installed():
+        st.caption("这个安装缺少语义模块（indexer.semantic），无法计算向量。")
+        return
+    if not st.button("计算向量", key=key, icon=":material/calculate:"):
+        return
+    progress, done = state.progress_bar()
+    try:
+        state.compute_vectors(progress)
+    except IndexLockedError:
+        st.warning("另一个 nianbao 进程正在写入索引，请稍后再试。")
+        return
+    finally:
+        done()
+    st.rerun()
+
+
+# --- reasons ---------------------------------------------------------------------------
+
+REASONS = (
+    ("empty file", "文件是空的"),
+    ("no text found", "没有读出文字"),
+    ("binary", "不是文字文件"),
+    ("undecodable", "文字编码无法识别"),
+    ("invalid", "文字编码有误"),
+    ("unsupported file type", "不支持这种文件类型（只收 PDF、DOCX、HTML、TXT）"),
+    ("not a readable DOCX", "不是可读的 DOCX 文件"),
+    ("not a PDF", "不是 PDF 文件"),
+    ("encrypted PDF", "PDF 设了密码"),
+    ("damaged or truncated PDF", "PDF 已损坏或不完整"),
+    ("PDF text cannot be decoded", "PDF 里的文字无法解码"),
+    ("PDF has no text layer", "PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）"),
+    ("file too large", "文件太大"),
+)
+
+
+def reason_label(reason: object) -> str:
+    """A reader's reason (English, as the command line prints it) in Chinese, the original kept after it."""
+    text = "" if reason is None else str(reason)
+    for prefix, label in REASONS:
+        if text.startswith(prefix):
+            return f"{label}（{text}）"
+    return text
 
 
 # --- downloads --------------------------------------------------------------------------

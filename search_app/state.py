@@ -21,6 +21,9 @@ import streamlit as st
 
 import indexer
 from indexer import home
+from indexer.indexing import WriteLock
+from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
+from indexer.progress import LABELS
 from indexer.query import Engine
 from indexer.store import Store, StoreError
 
@@ -28,6 +31,9 @@ log = logging.getLogger("nianbao.app")
 
 BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent.parent / "corpus"
 UPLOADS_DIR = "uploads"
+# Files uploaded only to be compared (相似): kept apart from `uploads/`, which the corpus page
+# indexes as a whole, and deleted once compared.
+PROBE_DIR = "similar-uploads"
 MAX_NAME = 100
 _UNSAFE_NAME = re.compile(r"[^\w.\-()（）]+")
 
@@ -41,6 +47,10 @@ def uploads_dir() -> Path:
     return index_dir() / UPLOADS_DIR
 
 
+def probe_dir() -> Path:
+    return index_dir() / PROBE_DIR
+
+
 def safe_upload_name(name: str) -> str:
     """A plain file name that stays inside the uploads folder whatever the browser sent."""
     base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
@@ -51,6 +61,26 @@ def safe_upload_name(name: str) -> str:
     suffix = suffix.lower()[:8]
     stem = stem[:MAX_NAME - len(suffix) - 1] or "upload"
     return f"{stem}.{suffix}" if suffix else stem
+
+
+def save_upload(name: str, data: bytes, folder: Path) -> Path:
+    """Check an uploaded file with the library's reader, then store it under a sanitised name in `folder`.
+
+    Raises `IngestError` (the reason in words) for a file too big, unreadable, or unnamable;
+    nothing is written then.
+    """
+    limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
+    if len(data) > DEFAULT_MAX_BYTES:
+        raise IngestError(f"文件太大（{len(data) / 1e6:.1f} MB，上限 {limit_mb} MB）")
+    safe = safe_upload_name(name)
+    read_report_bytes(safe, data)
+    folder = folder.resolve()
+    path = (folder / safe).resolve()
+    if path.parent != folder:
+        raise IngestError("文件名不可用")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
 
 
 # --- resources loaded once per process ---------------------------------------------------
@@ -158,6 +188,41 @@ def vectors_available() -> bool:
         return False
     probe: Callable[[Path], bool] | None = getattr(vectors, "has_vectors", None)
     return bool(probe and probe(index_dir()))
+
+
+def semantic_installed() -> bool:
+    """Whether this installation can compute vectors at all (the semantic layer is importable)."""
+    try:
+        from indexer.semantic import vectors
+    except ImportError:
+        return False
+    return hasattr(vectors, "update_vectors")
+
+
+def progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
+    """A Streamlit progress bar as the library's `(stage, done, total)` callback, and its remover."""
+    bar = st.progress(0.0, text="准备中……")
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{LABELS.get(stage, stage)}：{done} / {total}")
+
+    return update, bar.empty
+
+
+def compute_vectors(progress: Callable[[str, int, int], None] | None = None, wait: float = 10) -> None:
+    """Embed every paragraph that lacks a vector, as `nianbao index` does after reading files.
+
+    Raises `IndexLockedError` when another writer holds the index past `wait` seconds.
+    """
+    from indexer.semantic.vectors import update_vectors
+
+    with write_lock(), WriteLock(index_dir(), wait):
+        opened = Store(index_dir())
+        try:
+            update_vectors(index_dir(), opened, progress=progress)
+        finally:
+            opened.close()
+    _engine.clear()
 
 
 # --- URL state ---------------------------------------------------------------------------

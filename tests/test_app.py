@@ -278,6 +278,69 @@ def test_compare_other_kind_and_unknown_ids(app_index):
     assert any("至少选择两份" in i.value for i in at.info)
 
 
+# --- 相似 ----------------------------------------------------------------------------------
+
+
+def test_similar_without_vectors_offers_them_and_still_shows_copies(app_index):
+    rid = report_id(app_index, LINGWU_GOV)
+    at = open_page("similar", id=rid)
+    no_failure(at)
+    assert at.selectbox[0].value == rid
+    assert any("相似报告需要段落向量" in i.value for i in at.info)
+    from search_app.state import semantic_installed
+
+    if semantic_installed():
+        assert [b.label for b in at.button] == ["计算向量"]
+    else:
+        assert any("缺少语义模块" in c.value for c in at.caption)
+    assert any(s.value == "机关之间复制的段落" for s in at.subheader)
+    assert at.query_params["id"] == rid
+
+
+def test_similar_unknown_id_is_a_plain_message(app_index):
+    at = open_page("similar", id="ffffffffffff")
+    assert not at.exception
+    assert "没有 ID 为" in at.error[0].value
+    assert at.selectbox[0].value is None
+
+
+def add_copied_report(index_dir: Path, folder: Path) -> None:
+    """灵武市人民政府's report, reissued word for word by another agency: copied passages to find."""
+    from indexer.indexing import index_paths
+
+    folder.mkdir()
+    text = (CORPUS / SAMPLES["lingwu_gov_2020"]).read_text(encoding="utf-8").replace("灵武市", "青铜峡市")
+    (folder / "qingtongxia.txt").write_text(text, encoding="utf-8")
+    index_paths([folder], index_dir, embed=False)
+
+
+def test_similar_copied_passages_show_both_sides_highlighted(writable_index, tmp_path):
+    add_copied_report(writable_index, tmp_path / "copied")
+    rid = report_id(writable_index, LINGWU_GOV)
+    at = open_page("similar", id=rid, min="40")
+    no_failure(at)
+    assert at.number_input[0].value == 40
+    assert any(c.value.startswith("找到 ") for c in at.caption)
+    body = html_text(at)
+    assert "青铜峡市人民政府" in body and LINGWU_GOV in body
+    heads = [chunk.split("<")[0] for chunk in body.split('class="nb-column-head">')[1:]]
+    assert heads[:2] == [f"{LINGWU_GOV} · 2020", "青铜峡市人民政府 · 2020"]
+    assert body.count('<span class="nb-common">(二) 改进措施。一是压实工作责任。') == 2
+    targets = {link.proto.query_string for link in at.get("page_link") if link.label == "打开报告"}
+    assert len(targets) == 2
+    at.number_input[0].set_value(2000).run()
+    no_failure(at)
+    assert at.query_params["min"] == "2000"
+    assert any("没有找到至少 2000 字" in i.value for i in at.info)
+
+
+def test_similar_no_copies_in_the_samples_says_so(app_index):
+    at = open_page("similar", id=report_id(app_index, LINGWU_GOV), min="abc")
+    no_failure(at)
+    assert at.number_input[0].value == 30
+    assert any("没有找到至少 30 字" in i.value for i in at.info)
+
+
 # --- 统计 ----------------------------------------------------------------------------------
 
 
@@ -331,7 +394,7 @@ def test_corpus_upload_adds_report_and_skips_bad_files(writable_index):
     table = at.dataframe[0].value
     results = dict(zip(table["文件"], table["结果"]))
     assert results == {"../../etc/青铜峡 2020.txt": "新增", "broken.pdf": "跳过", "empty.txt": "跳过"}
-    assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"empty file"}
+    assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"文件是空的（empty file）"}
     uploads = writable_index / "uploads"
     assert [p.name for p in uploads.iterdir()] == ["青铜峡_2020.txt"]
     assert not (writable_index.parent / "etc").exists()

@@ -15,8 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from indexer.indexing import IndexLockedError, IndexSummary, index_paths
-from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
-from indexer.progress import LABELS
+from indexer.ingest import DEFAULT_MAX_BYTES, IngestError
 from indexer.store import StoreError
 from search_app import render, state
 
@@ -28,11 +27,7 @@ def remote() -> bool:
 
 
 def run_indexing(paths: list[Path]) -> IndexSummary | None:
-    bar = st.progress(0.0, text="准备中……")
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{LABELS.get(stage, stage)}：{done} / {total}")
-
+    progress, done = state.progress_bar()
     try:
         with state.write_lock():
             summary = index_paths(paths, state.index_dir(), progress=progress, wait=10,
@@ -41,7 +36,7 @@ def run_indexing(paths: list[Path]) -> IndexSummary | None:
         st.warning("另一个 nianbao 进程正在写入索引，请稍后再试。")
         return None
     finally:
-        bar.empty()
+        done()
     return summary
 
 
@@ -66,31 +61,21 @@ def upload_form() -> None:
         st.warning("请先选择要上传的文件。")
         return
     target = state.uploads_dir()
-    target.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     saved: dict[str, str] = {}
     for upload in files:
-        data = upload.getvalue()
-        name = state.safe_upload_name(upload.name)
         try:
-            if len(data) > DEFAULT_MAX_BYTES:
-                raise IngestError(f"文件太大（{len(data) / 1e6:.1f} MB，上限 {limit_mb} MB）")
-            read_report_bytes(name, data)
+            path = state.save_upload(upload.name, upload.getvalue(), target)
         except IngestError as exc:
-            rows.append({"文件": upload.name, "结果": "跳过", "原因": str(exc)})
+            rows.append({"文件": upload.name, "结果": "跳过", "原因": render.reason_label(exc)})
             continue
-        path = (target / name).resolve()
-        if path.parent != target.resolve():
-            rows.append({"文件": upload.name, "结果": "跳过", "原因": "文件名不可用"})
-            continue
-        path.write_bytes(data)
         saved[str(path)] = upload.name
     summary = run_indexing([target]) if saved else None
     if summary is not None:
         for result in summary.files:
             if result.path in saved:
                 rows.append({"文件": saved[result.path], "结果": STATUS.get(result.status, result.status),
-                             "原因": result.reason or ""})
+                             "原因": render.reason_label(result.reason)})
     show_results(rows, summary)
 
 
@@ -114,8 +99,9 @@ def folder_form() -> None:
     if not summary.files:
         st.warning("这个文件夹里没有 .txt .pdf .docx .html 文件。")
         return
-    rows = [{"文件": str(Path(r.path).relative_to(path.resolve())) if Path(r.path).is_relative_to(path.resolve())
-             else r.path, "结果": STATUS.get(r.status, r.status), "原因": r.reason or ""} for r in summary.files]
+    root = path.resolve()
+    rows = [{"文件": str(Path(r.path).relative_to(root)) if Path(r.path).is_relative_to(root) else r.path,
+             "结果": STATUS.get(r.status, r.status), "原因": render.reason_label(r.reason)} for r in summary.files]
     show_results(rows, summary)
 
 
@@ -147,7 +133,8 @@ def overview() -> None:
                  hide_index=True, width="stretch")
     if skipped:
         with st.expander(f"无法读取的文件（{len(skipped)}）"):
-            st.dataframe(pd.DataFrame([{"文件": f.name, "原因": f.reason} for f in skipped]), hide_index=True)
+            st.dataframe(pd.DataFrame([{"文件": f.name, "原因": render.reason_label(f.reason)} for f in skipped]),
+                         hide_index=True)
 
 
 def page() -> None:

@@ -1,5 +1,198 @@
-"""Placeholder until the library functions land."""
+"""相似: the reports closest to one report (or to an uploaded file), and passages copied between agencies.
+
+Ranking and copied passages come from the library (`indexer.semantic.similar`,
+`indexer.semantic.copies`), the functions the command line uses; this page lays them out.
+An uploaded file is compared without being indexed: it is stored under a sanitised name in
+`<index dir>/similar-uploads/` only while it is read, then deleted. Copied passages need no
+vectors; similar reports do.
+"""
+
+from __future__ import annotations
+
+import hashlib
 
 import streamlit as st
 
-st.info("建设中")
+from indexer.ingest import DEFAULT_MAX_BYTES, IngestError
+from indexer.normalize import normalize
+from search_app import render, state
+
+SHOWN = 10
+PAIRS_SHOWN = 3
+MIN_CHARS = 30
+COPIES_SHOWN = 20
+SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
+SOURCES = {"index": "已索引的报告", "upload": "上传一个文件"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_copies(index_path: str, generation: int, min_chars: int) -> dict:
+    """Copied passages across the whole index; recomputed only when the index changes."""
+    from indexer.semantic.copies import copies
+
+    with state.store() as store:
+        return copies(store, min_chars=min_chars)
+
+
+def generation() -> int:
+    with state.store() as store:
+        return store.visible_gen()
+
+
+def choose_report(reports: list[dict]) -> str | None:
+    labels = {r["id"]: f"{render.report_label(r)} · {render.region_label(r['region'])}" for r in reports}
+    wanted = state.param("id")
+    if wanted and wanted not in labels:
+        st.error(f"没有 ID 为「{render.md(wanted)}」的报告。请从下面的列表里选择。")
+        wanted = ""
+    state.init_widget("similar_id", wanted or None)
+    chosen = st.selectbox("报告", [None, *labels], key="similar_id",
+                          format_func=lambda i: "请选择……" if i is None else labels[i])
+    return chosen
+
+
+def compare_upload(upload) -> dict | None:
+    """`similar_file` on an uploaded file: checked, stored inside the index directory, compared, deleted."""
+    from indexer.semantic.similar import similar_file
+
+    data = upload.getvalue()
+    key = ("similar_upload", upload.name, hashlib.sha256(data).hexdigest())
+    if st.session_state.get("similar_upload_key") == key:
+        return st.session_state["similar_upload_result"]
+    try:
+        path = state.save_upload(upload.name, data, state.probe_dir())
+    except IngestError as exc:
+        st.error(f"无法读取「{render.md(upload.name)}」：{render.md(render.reason_label(exc))}")
+        return None
+    try:
+        with st.spinner("正在读取并比较这个文件……"):
+            with state.using_engine() as engine:
+                found = similar_file(engine.fulltext.store, path, limit=SHOWN)
+    except IngestError as exc:
+        st.error(f"无法读取「{render.md(upload.name)}」：{render.md(render.reason_label(exc))}")
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    st.session_state["similar_upload_key"] = key
+    st.session_state["similar_upload_result"] = found
+    return found
+
+
+def pairs_html(pairs: list[dict]) -> str:
+    items = "".join(
+        f'<li><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}</span>↔'
+        f'<span class="nb-kind" style="margin-left:0.4rem">{render.esc(render.kind_label(p["other_section_kind"]))}</span>'
+        f'{p["score"]:.3f}</li>' for p in pairs[:PAIRS_SHOWN])
+    return f'<div class="nb-meta">最相近的章节（本报告 ↔ 对方）：<ul class="nb-pairs">{items}</ul></div>' if items else ""
+
+
+def show_similar(found: dict, source_id: str | None) -> None:
+    results = found.get("results") or []
+    if not results:
+        st.info("没有找到相似的报告：索引里可能只有这一份，或其他报告还没有向量。")
+        return
+    st.caption(f"按整体相似度排列的 {len(results)} 份报告；相似度为段落向量的余弦相似度（1 为完全相同）。")
+    for rank, result in enumerate(results, 1):
+        with st.container(border=True):
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.page_link("views/report.py", label=f"**{rank}. {render.md(render.report_label(result))}**",
+                          query_params={"id": result["report_id"]}, icon=":material/description:")
+            pairs = result.get("section_pairs") or []
+            if source_id and pairs:
+                row.page_link("views/compare.py", label="并排比较", icon=":material/view_column:",
+                              query_params={"kind": pairs[0]["section_kind"], "ids": [source_id, result["report_id"]]})
+            st.html(f'<div class="nb-meta">相似度 <b>{result["score"]:.3f}</b> · {render.esc(result["source"])}</div>'
+                    + pairs_html(pairs))
+
+
+def copy_side_html(side: dict, text: str, other: str) -> str:
+    paragraph = side["paragraph_text"]
+    spans = render.term_spans(paragraph, [normalize(text)]) or render.shared_spans(paragraph, other)
+    return (f'<div class="nb-column-head">{render.esc(render.report_label(side))}</div>'
+            f'<div class="nb-meta"><span class="nb-kind">{render.esc(render.kind_label(side["section_kind"]))}</span>'
+            f'{render.esc(side["source"])}</div>'
+            f'<p class="nb-para">{render.highlight(paragraph, spans, "nb-common")}</p>')
+
+
+def show_copy(copy: dict, report_id: str | None) -> None:
+    """One copied passage: both locations side by side, the chosen report (if any) on the left."""
+    first, second = (copy["b"], copy["a"]) if copy["b"]["report_id"] == report_id else (copy["a"], copy["b"])
+    with st.container(border=True):
+        st.caption(f"共有 {copy['chars']} 字 · 段落相似度 {copy['similarity']:.3f}")
+        for column, side, other in zip(st.columns(2, gap="medium"), (first, second), (second, first)):
+            with column:
+                st.html(copy_side_html(side, copy["text"], other["paragraph_text"]))
+                st.page_link("views/report.py", label="打开报告", icon=":material/description:",
+                             query_params={"id": side["report_id"]})
+
+
+def copied_passages(report_id: str | None) -> None:
+    st.subheader("机关之间复制的段落")
+    min_param = state.param("min", str(MIN_CHARS))
+    state.init_widget("similar_min", int(min_param) if min_param.isdigit() and int(min_param) >= 10 else MIN_CHARS)
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    min_chars = int(left.number_input("至少共有多少字", min_value=10, max_value=2000, step=10, key="similar_min"))
+    if min_chars != MIN_CHARS:
+        st.query_params["min"] = str(min_chars)
+    elif "min" in st.query_params:
+        del st.query_params["min"]
+    only_this = bool(report_id) and right.toggle("只看与所选报告有关的", value=True, key="similar_only")
+    with st.spinner("正在查找复制的段落……"):
+        found = load_copies(str(state.index_dir()), generation(), min_chars)
+    results = found.get("results") or []
+    if only_this:
+        results = [c for c in results if report_id in (c["a"]["report_id"], c["b"]["report_id"])]
+    if not results:
+        scope = "所选报告与其他机关之间" if only_this else "不同机关的报告之间"
+        st.info(f"{scope}没有找到至少 {min_chars} 字相同的段落。可以把字数调低再试。")
+        return
+    shown = results[:COPIES_SHOWN]
+    more = f"，显示字数最多的 {len(shown)} 处" if len(results) > len(shown) else ""
+    st.caption(f"找到 {len(results)} 处{more}。橙底文字是两段共有的措辞。")
+    for copy in sorted(shown, key=lambda c: -c["chars"]):
+        show_copy(copy, report_id)
+
+
+def similar_reports(source: str, report_id: str | None) -> None:
+    """The ranked neighbours of the chosen report or of an uploaded file (needs vectors)."""
+    if not state.vectors_available():
+        render.offer_vectors("相似报告", key="similar_vectors")
+        return
+    found: dict | None = None
+    if source == "index":
+        if not report_id:
+            st.caption("选一份报告，看与它最相似的报告和它们最相近的章节。")
+            return
+        from indexer.semantic.similar import similar
+
+        with state.using_engine() as engine:
+            found = similar(engine.fulltext.store, report_id, limit=SHOWN)
+    else:
+        limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
+        upload = st.file_uploader(f"PDF、DOCX、HTML 或 TXT，不超过 {limit_mb} MB；只用来比较，不加入索引",
+                                  type=SUFFIXES, key="similar_upload")
+        if upload is not None:
+            found = compare_upload(upload)
+    if found is not None:
+        st.subheader(f"与「{render.md(render.report_label(found.get('report') or {}))}」最相似的报告")
+        show_similar(found, report_id)
+
+
+def page() -> None:
+    st.title("相似")
+    with state.store() as store:
+        reports = store.reports()
+    if not reports:
+        st.info(render.INDEX_HINT)
+        return
+    state.init_widget("similar_source", "index")
+    source = st.radio("比较对象", list(SOURCES), key="similar_source", horizontal=True, format_func=SOURCES.get,
+                      label_visibility="collapsed")
+    report_id = choose_report(reports) if source == "index" else None
+    state.set_params({"id": report_id, "min": state.param("min") or None} if source == "index" else {})
+    similar_reports(source, report_id)
+    if source == "index":
+        copied_passages(report_id)
+
+
+render.guard(page)
