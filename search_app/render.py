@@ -156,7 +156,7 @@ def result_rows(results: list[dict], mode: str) -> list[dict]:
 # --- vectors ---------------------------------------------------------------------------
 
 VECTORS_HINT = ("在命令行运行 `nianbao index 报告文件夹`（默认同时计算向量）"
-                "，或点下面的按钮为已索引的报告计算（每秒约一百段，样本报告约半分钟）。")
+                "，或点下面的按钮为已索引的报告计算（五份样本报告约一分钟，第一次还要准备模型）。")
 
 
 def offer_vectors(what: str, key: str) -> None:

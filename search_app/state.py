@@ -8,6 +8,7 @@ one SQLite connection, so every use of it goes through `using_engine()`, which s
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 import threading
@@ -159,7 +160,7 @@ def _warm(engine: Engine, lock: threading.Lock) -> None:
             engine.search("政府信息公开", mode="exact", limit=1)
         words("政府信息公开")
         log.info("full-text search warm in %.2f s", time.monotonic() - started)
-        if vectors_available():
+        if vectors_available("search"):
             with lock:
                 engine.search("政府信息公开", mode="semantic", limit=1)
             log.info("semantic search warm in %.2f s", time.monotonic() - started)
@@ -180,14 +181,20 @@ def warm_up() -> None:
     _warm_thread(str(index_dir()))
 
 
-def vectors_available() -> bool:
-    """Whether this index has paragraph embeddings (semantic search, similar reports, comparison)."""
+def vectors_available(feature: str | None = None) -> bool:
+    """Whether this index has paragraph embeddings and, if named, the semantic `feature` module exists.
+
+    `feature` is a module of `indexer.semantic` (search, similar, compare): a page uses the
+    library's function only when it is installed, and otherwise shows what it can without it.
+    """
     try:
         from indexer.semantic import vectors
     except ImportError:
         return False
     probe: Callable[[Path], bool] | None = getattr(vectors, "has_vectors", None)
-    return bool(probe and probe(index_dir()))
+    if not (probe and probe(index_dir())):
+        return False
+    return feature is None or importlib.util.find_spec(f"indexer.semantic.{feature}") is not None
 
 
 def semantic_installed() -> bool:

@@ -34,6 +34,34 @@ def writable_index(indexed, tmp_path, monkeypatch) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def indexed_vectors(indexed, tmp_path_factory) -> Path:
+    """The indexed samples with their paragraph vectors (the bundled model loads in seconds)."""
+    pytest.importorskip("indexer.semantic.vectors", reason="the semantic layer (indexer.semantic.vectors) is not installed")
+    from indexer.semantic.vectors import update_vectors
+    from indexer.store import Store
+
+    target = tmp_path_factory.mktemp("index-vectors")
+    shutil.copytree(indexed, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("index.lock"))
+    store = Store(target)
+    try:
+        update_vectors(target, store)
+    finally:
+        store.close()
+    return target
+
+
+@pytest.fixture
+def vectors_index(indexed_vectors, monkeypatch) -> Path:
+    monkeypatch.setenv("NIANBAO_HOME", str(indexed_vectors))
+    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    return indexed_vectors
+
+
+def needs(module: str) -> None:
+    pytest.importorskip(f"indexer.semantic.{module}", reason=f"indexer.semantic.{module} is not installed yet")
+
+
 def open_page(page: str | None = None, **params: str | list[str]) -> AppTest:
     """Run the app once, then go to `page` with `params` in the URL, like a deep link."""
     at = AppTest.from_file(str(MAIN), default_timeout=60)
@@ -176,6 +204,17 @@ def test_search_semantic_without_vectors_says_so(app_index):
     at = open_page(q="群众参与政府活动", mode="semantic")
     no_failure(at)
     assert any("向量" in i.value for i in at.info)
+
+
+def test_search_semantic_with_vectors_finds_passages(vectors_index):
+    needs("search")
+    at = open_page(q="群众参观政府机关、与官员座谈", mode="semantic")
+    no_failure(at)
+    assert any(c.value.endswith("毫秒") and "段" in c.value for c in at.caption)
+    assert 'class="nb-snippet"' in html_text(at)
+    at = open_page(q="政府开放日", mode="hybrid")
+    no_failure(at)
+    assert LINGWU_GOV in html_text(at)
 
 
 def test_search_sort_and_export_rows(app_index):
@@ -339,6 +378,70 @@ def test_similar_no_copies_in_the_samples_says_so(app_index):
     no_failure(at)
     assert at.number_input[0].value == 30
     assert any("没有找到至少 30 字" in i.value for i in at.info)
+
+
+def test_similar_with_vectors_ranks_reports_and_links_them(vectors_index):
+    needs("similar")
+    rid = report_id(vectors_index, LINGWU_GOV)
+    at = open_page("similar", id=rid)
+    no_failure(at)
+    assert at.subheader[0].value.startswith("与「") and LINGWU_GOV in at.subheader[0].value
+    ranked = [link for link in at.get("page_link") if link.label.startswith("**")]
+    assert [link.label[:5] for link in ranked] == ["**1. ", "**2. ", "**3. ", "**4. "]
+    assert {link.label[5:].split(" · ")[0] for link in ranked} == {
+        "灵武市商务和经济技术合作局", "固原市经济技术合作局", "淮北市商务局", "沙坡头区机关事务局"}
+    assert all(f"id={rid}" not in link.proto.query_string for link in ranked)
+    body = html_text(at)
+    assert 'class="nb-pairs"' in body and "相似度 <b>0." in body
+    compare = [link for link in at.get("page_link") if link.label.startswith("并排比较「")]
+    assert compare and f"ids={rid}" in compare[0].proto.query_string
+
+
+def test_similar_upload_bad_file_is_a_plain_message(vectors_index):
+    needs("similar")
+    at = open_page("similar")
+    at.radio[0].set_value("upload").run()
+    no_failure(at)
+    at.file_uploader[0].set_value(("../../坏文件.pdf", b"%PDF-1.4 not really a pdf", "application/pdf")).run()
+    assert not at.exception
+    assert at.error[0].value.startswith("无法读取「") and "PDF" in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    assert not list((vectors_index / "similar-uploads").glob("*"))
+    assert not (vectors_index / "uploads").exists()
+
+
+def test_similar_upload_compares_without_indexing(vectors_index):
+    needs("similar")
+    text = (CORPUS / SAMPLES["lingwu_gov_2020"]).read_text(encoding="utf-8").replace("灵武市", "青铜峡市")
+    at = open_page("similar")
+    at.radio[0].set_value("upload").run()
+    at.file_uploader[0].set_value(("青铜峡 2020.txt", text.encode("gb18030"), "text/plain")).run()
+    no_failure(at)
+    ranked = [link.label for link in at.get("page_link") if link.label.startswith("**1. ")]
+    assert ranked and LINGWU_GOV in ranked[0]
+    assert not list((vectors_index / "similar-uploads").glob("*"))
+    from indexer.store import Store
+
+    store = Store(vectors_index, create=False)
+    try:
+        assert store.count_reports() == 5
+    finally:
+        store.close()
+
+
+def test_report_page_lists_similar_reports(vectors_index):
+    needs("similar")
+    at = open_page("report", id=report_id(vectors_index, LINGWU_GOV))
+    no_failure(at)
+    assert any("相似度" in link.label for link in at.get("page_link"))
+
+
+def test_compare_with_vectors_marks_shared_passages(vectors_index):
+    needs("compare")
+    at = open_page("compare")
+    no_failure(at)
+    assert html_text(at).count('class="nb-column-head"') == 3
+    assert any("橙色边框" in c.value for c in at.caption)
 
 
 # --- 统计 ----------------------------------------------------------------------------------

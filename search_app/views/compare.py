@@ -43,7 +43,7 @@ def default_ids(reports: list[dict]) -> list[str]:
 
 def comparison(ids: list[str], kind: str) -> dict:
     """The library's comparison when vectors exist; otherwise the sections alone, unpaired."""
-    if state.vectors_available():
+    if state.vectors_available("compare"):
         from indexer.semantic.compare import compare
 
         with state.using_engine() as engine:
@@ -92,7 +92,7 @@ def page() -> None:
         st.info("请至少选择两份报告。")
         return
     result = comparison(list(ids), kind)
-    if not state.vectors_available():
+    if not state.vectors_available("compare"):
         st.caption("这个索引还没有段落向量，所以只并排显示原文，不标出相近段落；可在「语料」页计算向量。")
     else:
         st.caption("橙色边框的段落在其他报告里有相近段落，橙底文字是双方共有的措辞。")

@@ -120,6 +120,8 @@ def overview() -> None:
     cols[1].metric("文件", len(files))
     cols[2].metric("无法读取的文件", len(skipped))
     cols[3].metric("语义向量", "已计算" if state.vectors_available() else "未计算")
+    if reports and not state.vectors_available():
+        render.offer_vectors("语义检索、相似报告和段落比较", key="corpus_vectors")
     if not reports:
         st.info(render.INDEX_HINT)
         return

@@ -141,7 +141,10 @@ def _cell_keys(cells: str) -> list[str]:
 def similar(report_id: str) -> None:
     st.subheader("最相似的报告")
     if not state.vectors_available():
-        st.info("相似报告需要段落向量，这个索引还没有。可在「语料」页计算向量。")
+        st.info("相似报告需要段落向量，这个索引还没有。可在「相似」或「语料」页计算向量。")
+        return
+    if not state.vectors_available("similar"):
+        st.info("这个安装还没有相似报告功能（indexer.semantic.similar）。")
         return
     from indexer.semantic import similar as similar_lib
 

@@ -190,7 +190,7 @@ def page() -> None:
                       "sort": sort if sort != "relevance" else None, **chosen, "section": sections,
                       "p": str(st.session_state["search_page"]) if st.session_state["search_page"] > 1 else None})
     parse_query(query)
-    if mode in ("semantic", "hybrid") and not state.vectors_available():
+    if mode in ("semantic", "hybrid") and not state.vectors_available("search"):
         st.info("语义和混合检索需要段落向量，这个索引还没有。请在「语料」页计算向量，或改用精确、关键词模式。")
         return
 

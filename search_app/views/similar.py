@@ -98,9 +98,11 @@ def show_similar(found: dict, source_id: str | None) -> None:
             row.page_link("views/report.py", label=f"**{rank}. {render.md(render.report_label(result))}**",
                           query_params={"id": result["report_id"]}, icon=":material/description:")
             pairs = result.get("section_pairs") or []
-            if source_id and pairs:
-                row.page_link("views/compare.py", label="并排比较", icon=":material/view_column:",
-                              query_params={"kind": pairs[0]["section_kind"], "ids": [source_id, result["report_id"]]})
+            same = [p["section_kind"] for p in pairs if p["section_kind"] == p["other_section_kind"]]
+            if source_id and same:
+                row.page_link("views/compare.py", label=f"并排比较「{render.kind_label(same[0])}」",
+                              icon=":material/view_column:",
+                              query_params={"kind": same[0], "ids": [source_id, result["report_id"]]})
             st.html(f'<div class="nb-meta">相似度 <b>{result["score"]:.3f}</b> · {render.esc(result["source"])}</div>'
                     + pairs_html(pairs))
 
@@ -158,15 +160,23 @@ def similar_reports(source: str, report_id: str | None) -> None:
     if not state.vectors_available():
         render.offer_vectors("相似报告", key="similar_vectors")
         return
+    if not state.vectors_available("similar"):
+        st.info("这个安装还没有相似报告功能（indexer.semantic.similar）。")
+        return
     found: dict | None = None
     if source == "index":
         if not report_id:
             st.caption("选一份报告，看与它最相似的报告和它们最相近的章节。")
             return
-        from indexer.semantic.similar import similar
+        from indexer.semantic.similar import UnknownReportError, similar
 
-        with state.using_engine() as engine:
-            found = similar(engine.fulltext.store, report_id, limit=SHOWN)
+        try:
+            with state.using_engine() as engine:
+                found = similar(engine.fulltext.store, report_id, limit=SHOWN)
+        except UnknownReportError:
+            st.info("这份报告还没有段落向量（它是在上次计算向量之后加入的）。")
+            render.offer_vectors("相似报告", key="similar_vectors_missing")
+            return
     else:
         limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
         upload = st.file_uploader(f"PDF、DOCX、HTML 或 TXT，不超过 {limit_mb} MB；只用来比较，不加入索引",
@@ -174,6 +184,8 @@ def similar_reports(source: str, report_id: str | None) -> None:
         if upload is not None:
             found = compare_upload(upload)
     if found is not None:
+        if found["report"].get("in_index"):
+            st.caption("这个文件已在索引中；结果里不含它自己。")
         st.subheader(f"与「{render.md(render.report_label(found.get('report') or {}))}」最相似的报告")
         show_similar(found, report_id)
 
