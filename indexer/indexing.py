@@ -17,16 +17,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .fulltext.analysis import word_field
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
+from .fulltext.sourcemap import norm_bounds
 from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
 from .parse import ParsedReport, parse_report
 from .stats import extract_stats, run_checks
-from .store import FileRecord, Store, section_norm_bounds
+from .store import FileRecord, Store
 
 BATCH_REPORTS = 400
 LOCK_FILE = "index.lock"
@@ -141,10 +142,16 @@ def report_id_for(norm_text: str) -> str:
     return hashlib.sha256(norm_text.encode()).hexdigest()[:16]
 
 
+def _as_dict(item: object) -> dict:
+    """A dataclass's fields as a dict, sharing its values: `asdict`'s deep copy of every
+    indicator and check cell cost more than the rest of the statistics (nothing mutates them)."""
+    return dict(vars(item))
+
+
 def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     """Parse a report's text into everything the store and indexes need."""
     parsed = parse_report(text)
-    norm_text, bounds = section_norm_bounds(text, parsed.sections)
+    norm_text, bounds = norm_bounds(text, parsed.sections)
     report_id = report_id_for(norm_text)
     record.report_id = report_id
     stats = extract_stats(text)
@@ -159,8 +166,8 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     )
     return PreparedReport(
         path=record.path, record=record, parsed=parsed, report_id=report_id, norm_text=norm_text, bounds=bounds,
-        indicators=[asdict(i) for i in stats.indicators],
-        failures=[asdict(f) for f in run_checks(stats, text)],
+        indicators=[_as_dict(i) for i in stats.indicators],
+        failures=[_as_dict(f) for f in run_checks(stats, text)],
         docs=docs,
     )
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from indexer.fulltext.grams import GramIndex, gram_codes, term_codes
-from indexer.fulltext.search import _source_map
+from indexer.fulltext.sourcemap import norm_bounds, source_map
 from indexer.normalize import normalize, normalize_with_map
 from tests.conftest import CORPUS
 
@@ -27,19 +27,27 @@ TRICKY = [
 ]
 
 
+@pytest.fixture
+def no_fallback(monkeypatch):
+    """The numpy path must give the map itself, not by falling back to the reference."""
+    def fail(text):
+        raise AssertionError(f"source_map fell back on {text[:40]!r}")
+    monkeypatch.setattr("indexer.fulltext.sourcemap.normalize_with_map", fail)
+
+
 @pytest.mark.parametrize("text", TRICKY + [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))])
-def test_source_map_equals_normalize_with_map(text):
+def test_source_map_equals_normalize_with_map(text, no_fallback):
     reference = normalize_with_map(text)
-    assert _source_map(text, reference.text).tolist() == reference.source
+    assert source_map(text, reference.text).tolist() == reference.source
 
 
-def test_source_map_on_random_mixtures():
+def test_source_map_on_random_mixtures(no_fallback):
     rng = random.Random(3)
     alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ"
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         reference = normalize_with_map(text)
-        assert _source_map(text, reference.text).tolist() == reference.source, repr(text)
+        assert source_map(text, reference.text).tolist() == reference.source, repr(text)
 
 
 def _check(index: GramIndex, texts: dict[str, str], live: set[str], rng: random.Random, alphabet: str) -> None:
@@ -117,3 +125,45 @@ def test_jieba_next_segments_like_jieba(tmp_path):
         text = path.read_text(encoding="utf-8")
         for piece in (normalize(text), text):
             assert fast.lcut(piece, HMM=True) == reference.lcut(piece, HMM=True)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.txt")))
+def test_norm_bounds_equal_the_store_rule(name, no_fallback):
+    from indexer.parse import parse_report
+    from indexer.store import section_norm_bounds
+
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    sections = parse_report(text).sections
+    assert norm_bounds(text, sections) == section_norm_bounds(text, sections)
+    spaced = text.replace("\n", " \n ").replace("。", "。 a 1 ")  # more gaps and alphabetic neighbours
+    sections = parse_report(spaced).sections
+    assert norm_bounds(spaced, sections) == section_norm_bounds(spaced, sections)
+
+
+def test_nfkc_with_source_is_the_per_character_rule():
+    from indexer.normalize import _nfkc, nfkc_with_source
+
+    rng = random.Random(5)
+    alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ㍿㈠ＡＢ，：e\u0301"
+    for size in [0, 1, 5, 255, 256, 257, 700] * 40:  # both the short and the numpy path
+        text = "".join(rng.choice(alphabet) for _ in range(size))
+        out, source = nfkc_with_source(text)
+        assert out == "".join(_nfkc(c) if ord(c) > 0x7F else c for c in text)
+        expected = [i for i, c in enumerate(text) for _ in (_nfkc(c) if ord(c) > 0x7F else c)]
+        assert (list(range(len(text))) if source is None else source.tolist()) == expected
+
+
+def test_cpca_lookup_equals_transform():
+    """metadata._cpca_adcode skips cpca.transform's pandas frame; the adcode must not change."""
+    import warnings
+
+    from indexer.parse.metadata import _cpca_adcode, _gazetteer
+
+    cpca = _gazetteer()[0]
+    names = ["灵武市商务和经济技术合作局", "沙坡头区机关事务局", "淮北市商务局", "固原市经济技术合作局", "朝阳区人民政府",
+             "北京市朝阳区教育局", "大丰区卫生健康委员会", "商务局", "市辖区", "", "open data"]
+    for name in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adcode = cpca.transform([name]).iloc[0]["adcode"]
+        assert _cpca_adcode(name) == (adcode[:6] if isinstance(adcode, str) else None), name

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,11 +17,11 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from ..normalize import _GAP, _is_word, _nfkc, normalize_with_map
 from ..store import Store
 from .analysis import words
 from .grams import term_codes
 from .index import WORDS, FulltextIndex
+from .sourcemap import source_map, span_to_source
 from .query import And, Not, Or, ParsedQuery, QueryError, Term, parse_query, section_kind
 
 SORTS = ("relevance", "year", "count")
@@ -313,9 +312,9 @@ class Searcher:
             "snippets": [],
         }
         if text is not None and occurrences:
-            source = _source_map(text, norm)
+            source = source_map(text, norm)
             result["snippets"] = [
-                _snippet(text, *_span_to_source(source, start, end), kind)
+                _snippet(text, *span_to_source(source, start, end), kind)
                 for (start, end), kind in zip(occurrences, kinds)
             ]
         return result
@@ -418,58 +417,6 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
 
 
 _NEWLINES = re.compile(r"\s*\n\s*")
-
-
-_GAP_CHARS = np.array(sorted({c for c in range(0x3001) if _GAP.fullmatch(chr(c))} |
-                             {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF}), dtype=np.uint32)
-
-
-def _source_map(text: str, norm: str) -> np.ndarray:
-    """normalize_with_map(text).source, computed with numpy: snippets need it for every shown report.
-
-    Same rule: per-character NFKC unless the whole text is NFKC already, then every whitespace
-    run dropped except one space between two alphabetic words. Falls back to the reference
-    implementation if the result disagrees in length with the stored normalised text.
-    """
-    if unicodedata.is_normalized("NFKC", text):
-        nfkc, source = text, np.arange(len(text))
-    else:
-        table = {}
-        widths = {}
-        for char in set(text):
-            if ord(char) > 0x7F:
-                out = _nfkc(char)
-                if out != char:
-                    table[ord(char)] = out
-                if len(out) != 1:
-                    widths[char] = len(out)
-        nfkc = text.translate(table) if table else text
-        if widths:
-            counts = np.ones(len(text), dtype=np.int64)
-            wide = re.compile("|".join(map(re.escape, widths)))
-            for match in wide.finditer(text):
-                counts[match.start()] = widths[match.group()]
-            source = np.repeat(np.arange(len(text)), counts)
-        else:
-            source = np.arange(len(text))
-    chars = np.frombuffer(nfkc.encode("utf-32-le"), dtype=np.uint32)
-    keep = ~np.isin(chars, _GAP_CHARS)
-    edges = np.diff(np.concatenate([[1], keep.view(np.int8), [1]]))
-    for start, end in zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)):
-        if 0 < start and end < len(nfkc) and _is_word(nfkc[start - 1]) and _is_word(nfkc[end]):
-            keep[start] = True
-    source = source[keep]
-    if len(source) != len(norm):
-        return np.array(normalize_with_map(text).source, dtype=np.int64)
-    return source
-
-
-def _span_to_source(source: np.ndarray, start: int, end: int) -> tuple[int, int]:
-    """Normalized.span_to_source over a source map."""
-    if start >= end:
-        pos = int(source[start]) if start < len(source) else (int(source[-1]) + 1 if len(source) else 0)
-        return pos, pos
-    return int(source[start]), int(source[end - 1]) + 1
 
 
 def _snippet(text: str, start: int, end: int, kind: str) -> dict:

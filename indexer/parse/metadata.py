@@ -74,18 +74,32 @@ def _names_for(adcode: str) -> tuple[str | None, str | None, str | None]:
             county.name if county else None)
 
 
+@lru_cache(maxsize=4096)
+def _cpca_adcode(agency: str) -> str | None:
+    """cpca's adcode for a name, as `cpca.transform([agency])` gives it.
+
+    transform wraps one record per name in a pandas frame, which cost ~10 ms a report, more
+    than the rest of parsing; the record comes from `_get_one_addr` (cpca is pinned at 0.5.5),
+    so that is called directly where it exists.
+    """
+    cpca = _gazetteer()[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if hasattr(cpca, "_get_one_addr"):
+            adcode = cpca._get_one_addr(agency, False, {})["adcode"]
+        else:
+            adcode = cpca.transform([agency]).iloc[0]["adcode"]
+    return adcode[:6] if isinstance(adcode, str) else None
+
+
 def resolve_region(agency: str, context: str = "") -> tuple[str | None, str | None, str | None, str | None]:
     """(province, city, county, adcode) for an agency name; ambiguous names stay None.
 
     cpca picks one of several same-named districts (朝阳区 is in Beijing and Changchun);
     we accept its pick only if the agency name or the report's opening text names the parent.
     """
-    cpca, by_name, _ = _gazetteer()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        row = cpca.transform([agency]).iloc[0]
-    adcode = row["adcode"]
-    adcode = adcode[:6] if isinstance(adcode, str) else None
+    _, by_name, _ = _gazetteer()
+    adcode = _cpca_adcode(agency)
     if not isinstance(adcode, str) or not adcode:
         return None, None, None, None
     province, city, county = _names_for(adcode)
