@@ -124,13 +124,14 @@ def _near_duplicates(texts: list[str], piece_jaccard: float) -> list[list[int]]:
     with lsh.insertion_session() as session:
         for i, h in enumerate(hashes):
             session.insert(i, h)
-    neighbours: list[list[int]] = []
+    neighbours: list[list[int]] = [[i] for i in range(len(texts))]
     for i, h in enumerate(hashes):
-        found = [i]
         for j in lsh.query(h):
-            if j != i and len(shingles[i] & shingles[j]) / len(shingles[i] | shingles[j]) >= piece_jaccard:
-                found.append(j)
-        neighbours.append(found)
+            if j > i:  # each pair verified once, recorded both ways
+                common = len(shingles[i] & shingles[j])
+                if common / (len(shingles[i]) + len(shingles[j]) - common) >= piece_jaccard:
+                    neighbours[i].append(j)
+                    neighbours[j].append(i)
     return neighbours
 
 
