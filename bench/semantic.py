@@ -39,6 +39,7 @@ MODES = ("keyword", "semantic", "hybrid")
 OVERLAP = 12       # consecutive characters a result must share with a gold substring
 MAX_SHARED = 2     # longest run a query may share with its gold paragraph
 LIMIT = 20
+TARGETS = {"semantic R@5": 0.90, "section-pair top-1": 0.90}  # issue 4
 
 
 def longest_run(a: str, b: str) -> int:
@@ -227,6 +228,9 @@ def main() -> None:
     print(f"section pairs top-1: {sp['top1']:.3f} ({sp['n']} pairs)")
     for p in sp["wrong"]:
         print(f"  {p['a']} -> {p['b']}: {p['top1']} ranked first, not {p['kind']}")
+    measured = {"semantic R@5": out["modes"]["semantic"]["R@5"], "section-pair top-1": sp["top1"]}
+    for name, target in TARGETS.items():
+        print(f"target {name} >= {target:.2f}: {measured[name]:.3f} {'met' if measured[name] >= target else 'MISSED'}")
     e = out["embedding"]
     print(f"embedding while indexing: {e['embedded']} passages in {e['seconds']:.1f} s = "
           f"{e['passages_per_s']:.1f} passages/s ({e['model']}, {e['precision']}, {e['cpus']} CPUs, "
