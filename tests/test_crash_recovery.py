@@ -1,0 +1,174 @@
+"""`nianbao index` killed with SIGKILL at random moments.
+
+After every kill the store and the full-text index must open and agree on every published
+report (leftovers of the killed run aside, which `index` and `doctor --repair` clear),
+readers must see the last published corpus, the killed run's workers must not linger
+holding the lock, and the next plain `index` must finish the work and clean up.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from indexer.doctor import check
+from indexer.fulltext.index import FULLTEXT_DIR, FulltextIndex
+from indexer.indexing import LOCK_FILE, report_id_for
+from indexer.ingest import read_report_file
+from indexer.normalize import normalize_with_map
+from tests.conftest import ROOT
+from tests.test_doctor import assert_search_agrees, visible_texts
+
+# What a killed run may leave behind; the next `index` (or `doctor --repair`) removes all of it.
+CRASH_LEFTOVERS = {"unpublished", "temp_files", "fulltext_extra"}
+KILLS = 20
+# Killed runs write in batches this small, so one run commits several times and kills land
+# between and inside commits, not only while files are parsed.
+BATCH = 4
+INITIAL, ADDED, REVISED, DELETED = 40, 3, 1, 1  # the first runs parse in worker processes (>= 40 files)
+_RUNNER = ("import sys; import indexer.indexing as ix; ix.BATCH_REPORTS = int(sys.argv.pop(1)); "
+           "from indexer.cli import main; main()")
+SEED = int(os.environ.get("NIANBAO_CRASH_SEED", "20261125"))
+
+
+def synthetic_reports(out_dir: Path, n: int, seed: int = 7) -> list[Path]:
+    """n distinct, realistic reports from bench/synth.py's generator (deterministic from the seed)."""
+    spec = importlib.util.spec_from_file_location("nianbao_bench_synth", ROOT / "bench" / "synth.py")
+    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(module)
+    module.generate(out_dir, n, seed, workers=1)
+    return sorted(out_dir.glob("*.txt"))
+
+
+def _index_command(index_dir: Path, corpus: Path) -> list[str]:
+    return [sys.executable, "-c", _RUNNER, str(BATCH), "--index-dir", str(index_dir), "index", "--no-embed", "-q",
+            str(corpus)]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def _plain_run(index_dir: Path, corpus: Path) -> float:
+    started = time.monotonic()
+    done = subprocess.run(_index_command(index_dir, corpus), capture_output=True, text=True, env=_env(),
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return time.monotonic() - started
+
+
+def _killed_run(index_dir: Path, corpus: Path, delay: float) -> tuple[bool, float]:
+    """Start `index`, SIGKILL it after `delay` s; (finished first, seconds). Its workers must exit too."""
+    started = time.monotonic()
+    proc = subprocess.Popen(_index_command(index_dir, corpus), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
+    deadline = started + delay
+    children: dict[int, psutil.Process] = {}
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            children.update({c.pid: c for c in psutil.Process(proc.pid).children(recursive=True)})
+        except psutil.NoSuchProcess:
+            pass
+        time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+    finished = proc.poll() is not None
+    if not finished:
+        proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate()
+    seconds = time.monotonic() - started
+    assert not finished or proc.returncode == 0, err.decode()
+    _, alive = psutil.wait_procs(list(children.values()), timeout=5)
+    for orphan in alive:
+        orphan.kill()
+    assert not alive, f"workers of the killed index outlived it: {[p.pid for p in alive]}"
+    return finished, seconds
+
+
+def _expected_ids(corpus: Path) -> set[str]:
+    return {report_id_for(normalize_with_map(read_report_file(p)[1]).text) for p in corpus.glob("*.txt")}
+
+
+def _mutate(corpus: Path, pool: list[Path], rng: random.Random, step: int) -> None:
+    """Add reports from the pool, revise some (a revision is a new report id), delete some."""
+    present = sorted(corpus.glob("*.txt"))
+    for path in [p for p in pool if not (corpus / p.name).exists()][:ADDED]:
+        shutil.copy(path, corpus / path.name)
+    for path in rng.sample(present, REVISED):
+        with path.open("a", encoding="utf-8") as f:
+            f.write(f"\n修订标记{step}：本报告已更正。\n")
+    for path in rng.sample(present, DELETED):
+        path.unlink()
+
+
+def _startup_seconds() -> float:
+    """How long the index command takes to import before it touches the index."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import indexer.cli, indexer.indexing, indexer.fulltext.search"],
+                   check=True, env=_env(), cwd=ROOT)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_index_killed_at_random_moments_recovers(tmp_path):
+    rng = random.Random(SEED)
+    pool = synthetic_reports(tmp_path / "pool", INITIAL + 40 * ADDED, seed=5)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for path in pool[:INITIAL]:
+        shutil.copy(path, corpus / path.name)
+
+    # Kills are spread over a whole run: startup, then parsing and writing the pending files.
+    startup = _startup_seconds()
+    per_file = 0.15  # refined from every run that finishes
+    published: set[str] = set()
+    pending = INITIAL
+    kills = step = 0
+    terms = ["政府信息公开", "依申请公开", "修订标记"]
+    while kills < KILLS:
+        step += 1
+        if step > 1:
+            _mutate(corpus, pool, rng, step)
+            pending += ADDED + REVISED
+            terms.append(f"修订标记{step}")
+        target = _expected_ids(corpus)
+        if step % 5 == 0:
+            seconds, finished = _plain_run(index_dir, corpus), True
+        else:
+            delay = rng.uniform(0.7 * startup, startup + 1.2 * per_file * pending)
+            finished, seconds = _killed_run(index_dir, corpus, delay)
+            kills += not finished
+        if finished:
+            per_file = max((seconds - startup) / max(pending, 1), 0.01)
+        if not (index_dir / "store.sqlite").exists():
+            assert not finished and not published
+            continue
+        problems = check(index_dir)
+        visible, texts = visible_texts(index_dir)
+        if finished:
+            assert visible == target
+            assert [p.kind for p in problems] == []
+            assert list((index_dir / FULLTEXT_DIR).glob("*.tmp")) == []
+            assert (index_dir / LOCK_FILE).read_text() == ""
+        else:
+            assert {p.kind for p in problems} <= CRASH_LEFTOVERS, problems
+            assert visible in (published, target)
+        if visible == target:
+            published, pending = visible, 0
+        assert_search_agrees(index_dir, texts, terms[:3] + terms[-2:])
+
+    _plain_run(index_dir, corpus)
+    visible, texts = visible_texts(index_dir)
+    assert visible == _expected_ids(corpus)
+    assert check(index_dir) == []
+    assert FulltextIndex(index_dir).report_ids() == visible
+    assert (index_dir / LOCK_FILE).read_text() == ""
+    assert_search_agrees(index_dir, texts, terms)
