@@ -41,6 +41,14 @@ CSS = """
 .nb-counterpart { font-size: 0.78rem; color: #8a5a00; margin-top: 0.15rem; }
 .nb-meta { color: #555; font-size: 0.85rem; }
 .nb-column-head { font-weight: 700; font-size: 1.05rem; margin-bottom: 0.1rem; }
+.nb-pairs { margin-top: 0.2rem; }
+.nb-pair { display: inline-block; margin: 0.15rem 1rem 0.15rem 0; white-space: nowrap; }
+.nb-pair .nb-kind { margin: 0 0.25rem; }
+/* Streamlit's file uploader speaks English; its button and hint in Chinese (the label gives the limits). */
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p { font-size: 0; }
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p::after { content: "选择文件"; font-size: 0.875rem; }
+[data-testid=stFileUploaderDropzoneInstructions] span { font-size: 0; }
+[data-testid=stFileUploaderDropzoneInstructions] span::after { content: "或把文件拖到这里"; font-size: 0.8rem; }
 .nb-fail { color: #c92a2a; font-weight: 600; }
 </style>
 """

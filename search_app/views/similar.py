@@ -79,11 +79,12 @@ def compare_upload(upload) -> dict | None:
 
 
 def pairs_html(pairs: list[dict]) -> str:
+    """The best-matching section pairs on one line: this report's section ↔ the other's, with the score."""
     items = "".join(
-        f'<li><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}</span>↔'
-        f'<span class="nb-kind" style="margin-left:0.4rem">{render.esc(render.kind_label(p["other_section_kind"]))}</span>'
-        f'{p["score"]:.3f}</li>' for p in pairs[:PAIRS_SHOWN])
-    return f'<div class="nb-meta">最相近的章节（本报告 ↔ 对方）：<ul class="nb-pairs">{items}</ul></div>' if items else ""
+        f'<span class="nb-pair"><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}</span>↔'
+        f'<span class="nb-kind">{render.esc(render.kind_label(p["other_section_kind"]))}</span>'
+        f'{p["score"]:.3f}</span>' for p in pairs[:PAIRS_SHOWN])
+    return f'<div class="nb-meta nb-pairs">最相近的章节（本报告↔对方）：{items}</div>' if items else ""
 
 
 def show_similar(found: dict, source_id: str | None) -> None:
@@ -98,7 +99,7 @@ def show_similar(found: dict, source_id: str | None) -> None:
             row.page_link("views/report.py", label=f"**{rank}. {render.md(render.report_label(result))}**",
                           query_params={"id": result["report_id"]}, icon=":material/description:")
             pairs = result.get("section_pairs") or []
-            same = [p["section_kind"] for p in pairs if p["section_kind"] == p["other_section_kind"]]
+            same = [p["section_kind"] for p in pairs if p["section_kind"] == p["other_section_kind"] != "other"]
             if source_id and same:
                 row.page_link("views/compare.py", label=f"并排比较「{render.kind_label(same[0])}」",
                               icon=":material/view_column:",
