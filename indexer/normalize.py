@@ -45,20 +45,21 @@ class Normalized:
         return self.source[start], self.source[end - 1] + 1
 
 
-_NFKC_SEEN: set[str] = set()
 _NFKC_TABLE: dict[int, str] = {}  # characters whose NFKC form differs, for str.translate
+_SEEN = np.zeros(0x110000, dtype=bool)  # code points already looked at
+_CHANGES = np.zeros(0x110000, dtype=bool)  # code points in _NFKC_TABLE
 _LONG = 256  # above this many characters, numpy beats per-character str work
 
 
-def _learn(chars: Iterable[str]) -> None:
-    """Add the characters not seen before to the table of those NFKC changes."""
-    for char in chars:
-        if char not in _NFKC_SEEN:
-            if ord(char) > 0x7F:
-                out = _nfkc(char)
-                if out != char:
-                    _NFKC_TABLE[ord(char)] = out
-            _NFKC_SEEN.add(char)
+def _learn(codes: Iterable[int]) -> None:
+    """Record which of these code points (distinct, not seen before) NFKC changes."""
+    for code in codes:
+        if code > 0x7F:
+            out = _nfkc(chr(code))
+            if out != chr(code):
+                _NFKC_TABLE[code] = out
+                _CHANGES[code] = True
+        _SEEN[code] = True
 
 
 def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
@@ -66,24 +67,26 @@ def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
     the source index of each output character (None: output and input align one to one).
 
     Equal to joining `_nfkc(c)` per character, without a Python step per character: a report's
-    text is thousands of characters but only a few hundred distinct ones.
+    text is thousands of characters but only a few hundred distinct ones, learnt once.
     """
     if len(text) < _LONG:
-        _learn(set(text))
+        _learn(code for code in map(ord, set(text)) if not _SEEN[code])
         out = text.translate(_NFKC_TABLE)
         if len(out) == len(text):
             return out, None
         return out, np.repeat(np.arange(len(text)), [len(_NFKC_TABLE.get(ord(c), c)) for c in text])
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    distinct = np.unique(codes[codes > 0x7F])
-    _learn(map(chr, distinct.tolist()))
-    changed = [c for c in distinct.tolist() if c in _NFKC_TABLE]
-    if not changed:
+    unseen = codes[~_SEEN[codes]]
+    if unseen.size:
+        _learn(np.unique(unseen).tolist())
+    changes = _CHANGES[codes]
+    if not changes.any():
         return text, None
+    changed = np.unique(codes[changes]).tolist()
     keys = np.array(changed, dtype=np.uint32)
     outs = [_NFKC_TABLE[c] for c in changed]
     idx = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
-    hit = keys[idx] == codes
+    hit = changes
     widths = np.array([len(o) for o in outs], dtype=np.int64)
     if (widths == 1).all():
         values = np.array([ord(o) for o in outs], dtype=np.uint32)

@@ -167,3 +167,13 @@ def test_cpca_lookup_equals_transform():
             warnings.simplefilter("ignore")
             adcode = cpca.transform([name]).iloc[0]["adcode"]
         assert _cpca_adcode(name) == (adcode[:6] if isinstance(adcode, str) else None), name
+
+
+def test_gap_table_is_the_gap_rule():
+    from indexer.fulltext.sourcemap import _GAP_LUT
+    from indexer.normalize import _GAP
+
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        assert bool(_GAP.fullmatch(chr(code))) == bool(_GAP_LUT[min(code, len(_GAP_LUT) - 1)]), hex(code)

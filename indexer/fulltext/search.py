@@ -132,6 +132,10 @@ class Searcher:
         Only normalised text is kept: it is what every query verifies against, and the whole
         corpus's fits in a few hundred MB. Original text is read for a results page only.
         """
+        norms = self._norms
+        if all(i in norms for i in ids):  # the usual case once the corpus has been read
+            yield from ((i, norms[i]) for i in ids)
+            return
         missing = []
         for report_id in ids:
             norm = self._norms.get(report_id)
@@ -227,23 +231,23 @@ class Searcher:
         candidates = self._candidates(terms)
         allowed = _candidate_set(parsed.tree, candidates)
         check = universe if allowed is None else [i for i in universe if i in allowed]
-        ids: list[str] = []
-        tfs: list[list[int]] = []
         if isinstance(parsed.tree, Term) and not filters.sections:
             term = parsed.tree.text  # the common case, kept to one C-level count per report
-            for report_id, norm in self.norm_texts(check):
-                n = norm.count(term)
-                if n:
-                    ids.append(report_id)
-                    tfs.append([n])
+            texts = dict(self.norm_texts(check))
+            counts = np.array([texts[i].count(term) for i in check], dtype=np.int64)
+            matched = np.flatnonzero(counts)
+            ids = [check[k] for k in matched.tolist()]
+            tf = counts[matched].reshape(len(ids), 1)
         else:
+            ids = []
+            tfs: list[list[int]] = []
             for report_id, norm in self.norm_texts(check):
                 spans = _allowed_spans(corpus.bounds.get(report_id, []), filters.sections, len(norm))
                 found = {t: _count(norm, t, spans) for t in terms}
                 if _evaluate(parsed.tree, found):
                     ids.append(report_id)
                     tfs.append([found[t] for t in positive])
-        tf = np.array(tfs, dtype=np.int64).reshape(len(ids), len(positive))
+            tf = np.array(tfs, dtype=np.int64).reshape(len(ids), len(positive))
         lengths = np.array([corpus.lengths.get(i, 1) for i in ids], dtype=np.float64)
         scores = _bm25(tf, len(corpus.reports), lengths, corpus.avg_length)
         return _Hits(ids, tf.sum(axis=1), scores), locate
@@ -257,7 +261,8 @@ class Searcher:
         def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
             bounds = corpus.bounds.get(report_id, [])
             spans = [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
-            return sorted(o for w in query_words for o in _occurrences(norm, w, spans, fold_case=True))
+            lowered = norm.lower()  # once per report, not once per word
+            return sorted(o for w in query_words for o in _occurrences(lowered, w, spans))
 
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
@@ -364,9 +369,8 @@ def _allowed_spans(bounds: list[tuple[int, int, str]], kinds: list[str], length:
     return [(start, end) for start, end, kind in bounds if kind in kinds]
 
 
-def _occurrences(norm: str, term: str, spans: list[tuple[int, int]], fold_case: bool = False) -> list[tuple[int, int]]:
+def _occurrences(haystack: str, term: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Non-overlapping occurrences of `term` lying wholly inside one of `spans`."""
-    haystack = norm.lower() if fold_case else norm
     out = []
     size = len(term)
     for start, end in spans:

@@ -15,6 +15,10 @@ import numpy as np
 from ..normalize import _GAP, _is_word, nfkc_with_source, normalize, normalize_with_map
 
 
+# What _GAP matches, by code point: whitespace ends at U+3000; U+FEFF is the one gap above it.
+_GAP_LUT = np.array([bool(_GAP.fullmatch(chr(c))) for c in range(0x3001)] + [False] * (0xFEFF - 0x3001) + [True, False])
+
+
 def source_map(text: str, norm: str) -> np.ndarray:
     """normalize_with_map(text).source, computed with numpy: snippets need it for every shown report.
 
@@ -28,23 +32,19 @@ def source_map(text: str, norm: str) -> np.ndarray:
         nfkc, source = nfkc_with_source(text)
     if source is None:
         source = np.arange(len(text))
-    runs = np.array([m.span() for m in _GAP.finditer(nfkc)], dtype=np.int64).reshape(-1, 2)
-    if not len(runs):
-        return source if len(source) == len(norm) else np.array(normalize_with_map(text).source, dtype=np.int64)
-    starts, ends = runs[:, 0], runs[:, 1]
+    chars = np.frombuffer(nfkc.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    gap = _GAP_LUT[np.minimum(chars, len(_GAP_LUT) - 1)]
+    edges = np.diff(gap.view(np.int8), prepend=0, append=0)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     # A run keeps one space only between two alphabetic characters (code points below U+2E80).
-    chars = np.frombuffer(nfkc.encode("utf-32-le"), dtype=np.uint32)
     inside = (starts > 0) & (ends < len(nfkc))
     before = np.where(inside, chars[np.maximum(starts - 1, 0)], 0xFFFF)
     after = np.where(inside, chars[np.minimum(ends, len(nfkc) - 1)], 0xFFFF)
     maybe = np.flatnonzero(inside & (before < 0x2E80) & (after < 0x2E80))
-    spaced = [i for i in maybe.tolist() if _is_word(nfkc[starts[i] - 1]) and _is_word(nfkc[ends[i]])]
-    drop_from = starts.copy()
-    drop_from[spaced] += 1
-    delta = np.zeros(len(nfkc) + 1, dtype=np.int64)
-    np.add.at(delta, drop_from, 1)
-    np.add.at(delta, ends, -1)
-    source = source[np.cumsum(delta[:-1]) == 0]
+    spaced = [starts[i] for i in maybe.tolist() if _is_word(nfkc[starts[i] - 1]) and _is_word(nfkc[ends[i]])]
+    keep = ~gap
+    keep[spaced] = True
+    source = source[keep]
     if len(source) != len(norm):
         return np.array(normalize_with_map(text).source, dtype=np.int64)
     return source
