@@ -336,6 +336,22 @@ def test_similar_without_vectors_offers_them_and_still_shows_copies(app_index):
     assert at.query_params["id"] == rid
 
 
+def test_similar_computes_vectors_on_request(writable_index, indexed_vectors):
+    from indexer.semantic.vectors import CACHE_FILE, VECTORS_DIR, has_vectors
+
+    # the embedding cache of an index with vectors: the button then computes nothing anew
+    (writable_index / VECTORS_DIR).mkdir()
+    shutil.copy(indexed_vectors / VECTORS_DIR / CACHE_FILE, writable_index / VECTORS_DIR / CACHE_FILE)
+    rid = report_id(writable_index, LINGWU_GOV)
+    at = open_page("similar", id=rid)
+    assert not has_vectors(writable_index)
+    next(b for b in at.button if b.label == "计算向量").click().run()
+    no_failure(at)
+    assert has_vectors(writable_index)
+    assert not [i for i in at.info if "需要段落向量" in i.value]
+    assert len([link for link in at.get("page_link") if link.label.startswith("**")]) == 4
+
+
 def test_similar_unknown_id_is_a_plain_message(app_index):
     at = open_page("similar", id="ffffffffffff")
     assert not at.exception
@@ -543,12 +559,18 @@ def test_safe_upload_name_keeps_uploads_inside():
 
 
 def test_empty_index_gets_the_bundled_corpus(tmp_path, monkeypatch):
+    from search_app.state import semantic_installed
+
     monkeypatch.setenv("NIANBAO_HOME", str(tmp_path / "fresh"))
-    at = AppTest.from_file(str(MAIN), default_timeout=120).run()
+    at = AppTest.from_file(str(MAIN), default_timeout=300).run()
     no_failure(at)
     at.text_input[0].input("政府开放日").run()
     no_failure(at)
     assert LINGWU_GOV in html_text(at)
+    if semantic_installed():
+        from indexer.semantic.vectors import has_vectors
+
+        assert has_vectors(tmp_path / "fresh"), "the first start should compute vectors for similar and compare"
 
 
 def test_app_command_builds_streamlit_call(tmp_path):
