@@ -100,6 +100,7 @@ def test_vectors_cover_every_report_and_agree_with_the_store(sem_index, store):
     assert has_vectors(sem_index)
     vs = load_vectors(sem_index)
     assert sorted(vs.report_ids) == sorted(store.report_ids())
+    assert vs.section_vectors.shape == (len(vs.sections), 384) and vs.centres.shape == (2, 384)
     assert vs.count == vs.matrix.shape[0] > 100 and vs.dim == 384
     norms = np.linalg.norm(vs.rows(np.arange(vs.count)), axis=1)
     assert np.allclose(norms, 1, atol=1e-3)
@@ -218,7 +219,7 @@ def test_a_model_change_re_embeds_instead_of_mixing(sem_index, tmp_path, model):
     try:
         update = update_vectors(index_dir, s, model=str(other))
         assert update.written and update.reused == 0 and update.cached == 0
-        assert update.embedded == update.passages == first.count
+        assert update.passages == first.count and update.embedded > update.passages  # the headings too
         second = load_vectors(index_dir)
         assert second.model_id == str(other) != first.model_id
         # Same weights under another name: the recomputed vectors match, but were recomputed.

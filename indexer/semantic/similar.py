@@ -20,7 +20,18 @@ from ..normalize import normalize
 from ..parse import parse_report
 from ..store import Store
 from .passages import iter_passages
-from .vectors import CACHE_FILE, KINDS, VECTORS_DIR, EmbeddingCache, VectorSet, get_model, load_vectors, text_key
+from .vectors import (
+    CACHE_FILE,
+    KINDS,
+    VECTORS_DIR,
+    EmbeddingCache,
+    VectorSet,
+    VectorsError,
+    get_model,
+    load_vectors,
+    section_vector,
+    text_key,
+)
 
 if TYPE_CHECKING:
     from .model import Embedder
@@ -133,13 +144,16 @@ def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedde
             for s_ord, section in enumerate(parsed.sections)
             for p_ord, p in enumerate(section.paragraphs) if p.kind == "prose"]
     passages = list(iter_passages(rows))
-    vectors = _embed_read_only(store.index_dir, vs, [normalize(p.text) for p in passages], model)
     sections: dict[int, list[int]] = {}
     for i, p in enumerate(passages):
         sections.setdefault(p.section_ord, []).append(i)
     keys = sorted(sections)
-    section_vectors = np.array([vectors[sections[k]].mean(axis=0) for k in keys], dtype=np.float32).reshape(-1, vs.dim)
-    section_vectors /= np.maximum(np.linalg.norm(section_vectors, axis=1, keepdims=True), 1e-12)
+    headings = [normalize(parsed.sections[k].heading) for k in keys]
+    embedded = _embed_read_only(store.index_dir, vs, [p.norm for p in passages] + [h for h in headings if h], model)
+    vectors, heading_vectors = embedded[:len(passages)], iter(embedded[len(passages):])
+    section_vectors = np.array(
+        [section_vector(vectors[sections[k]].mean(axis=0), next(heading_vectors) if h else None, vs.centres)
+         for k, h in zip(keys, headings)], dtype=np.float32).reshape(-1, vs.dim)
     profile = _Profile(vectors, keys, [parsed.sections[k].kind for k in keys], section_vectors)
     with store.snapshot():
         in_index = store.resolve_id(own_id) == own_id
@@ -166,7 +180,7 @@ def _embed_read_only(index_dir: Path, vs: VectorSet, norms: list[str], model: st
     if todo:
         embedder = get_model(model if model is not None else vs.model_name)
         if embedder.model_id != vs.model_id:
-            raise UnknownReportError(f"the index's vectors were made with {vs.model_id}, not {embedder.model_id}")
+            raise VectorsError(f"the index's vectors were made with {vs.model_id}, not {embedder.model_id}")
         out[todo] = embedder.embed_passages([norms[i] for i in todo])
     for i, k in enumerate(keys):
         if k in found:
