@@ -82,6 +82,16 @@ def test_paragraph_broken_by_a_page_break_is_repaired():
     assert text[paragraphs[0].start:paragraphs[0].end].startswith("机关事务局按照要求")
 
 
+@pytest.mark.parametrize("sample, start, end", [
+    ("lingwu_gov_2020", "3. 积极开展“政府开放日”活动。2020年，共组织开展", "“政府开放日”活动 24 次"),
+    ("shapotou_2018", "二是加强信息化制度建设。进一步细化局机关公开事项，", "实行单位主要负责人审查制度"),
+])
+def test_numbered_line_holding_a_sentence_runs_on_across_a_page_break(sample, start, end):
+    text = sample_text(sample)
+    paragraph = next(p for p in split_paragraphs(text) if p.text.startswith(start))
+    assert end in paragraph.text
+
+
 @pytest.mark.parametrize("heading, kind", [
     ("五、存在的主要问题及改进情况", "problems"),
     ("十、存在问题及下一步打算", "problems"),

@@ -106,6 +106,12 @@ def _join_lines(lines: list[str]) -> str:
     return out
 
 
+def _is_item_title(line: str) -> bool:
+    """A short numbered line with no sentence in it (`（一）主动公开情况`) stands alone; one that
+    already holds a sentence (`3. 积极开展“政府开放日”活动。2020年，共组织开展`) runs on."""
+    return bool(_ITEM_START.match(line)) and len(normalize(line)) <= 30 and not any(c in line for c in _SENTENCE_END)
+
+
 def split_paragraphs(text: str, offset: int = 0) -> list[Paragraph]:
     """Prose lines joined across line and page breaks until a sentence ends; table rows apart."""
     paragraphs: list[Paragraph] = []
@@ -133,8 +139,7 @@ def split_paragraphs(text: str, offset: int = 0) -> list[Paragraph]:
         if _ITEM_START.match(stripped):
             flush()
         lines.append((stripped, *span))
-        short_item = _ITEM_START.match(stripped) and len(normalize(stripped)) <= 30
-        if stripped.endswith(_SENTENCE_END) or (short_item and not stripped.endswith(_SENTENCE_END)):
+        if stripped.endswith(_SENTENCE_END) or _is_item_title(stripped):
             flush()
     flush()
     return paragraphs
