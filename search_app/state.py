@@ -134,12 +134,25 @@ def store() -> Iterator[Store]:
         opened.close()
 
 
+@st.cache_resource(show_spinner=False)
+def _known_non_empty() -> set[str]:
+    """Index directories this process has seen holding reports: no store is opened to ask again."""
+    return set()
+
+
 def has_reports() -> bool:
+    """Whether the index holds a report; asked on every page run, so a yes is remembered."""
+    path = str(index_dir())
+    if path in _known_non_empty():
+        return True
     try:
         with store() as s:
-            return s.count_reports() > 0
+            found = s.count_reports() > 0
     except StoreError:
         return False
+    if found:
+        _known_non_empty().add(path)
+    return found
 
 
 def write_lock() -> threading.Lock:

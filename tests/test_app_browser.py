@@ -160,11 +160,14 @@ def walk(page, app_url: str) -> None:
     assert quote("政府开放日") in page.url
     shot(page, "02-search")
 
-    timings = [latency] + [search(page, q) for q in ("依申请公开", "不予公开 OR 政府开放日", "政府开放日")]
-    report = "".join(f"{t * 1000:.0f} ms\n" for t in timings)
-    (ARTIFACTS / "search-latency.txt").write_text(report, encoding="utf-8")
-    print(f"search latency in Chromium, Enter to results drawn: {', '.join(f'{t * 1000:.0f} ms' for t in timings)}")
-    assert statistics.median(timings) < 1.0, timings
+    queries = ("依申请公开", "不予公开 OR 政府开放日", "行政复议", "政府开放日", "信息公开 year:2020", "不予公开", "政府开放日")
+    timings = [latency] + [search(page, q) for q in queries]
+    load = os.getloadavg()[0]
+    line = (f"search latency in Chromium, Enter to results drawn: {', '.join(f'{t * 1000:.0f}' for t in timings)} ms; "
+            f"median {statistics.median(timings) * 1000:.0f} ms; load average {load:.1f} on {os.cpu_count()} CPUs")
+    (ARTIFACTS / "search-latency.txt").write_text(line + "\n", encoding="utf-8")
+    print(line)
+    assert statistics.median(timings) < 1.0, line
 
     page.get_by_role("link", name="灵武市2020年政府信息公开工作年度报告").click()
     page.get_by_text("命中 2 处").wait_for()
