@@ -167,13 +167,16 @@ VECTORS_HINT = ("在命令行运行 `nianbao index 报告文件夹`（默认同�
                 "，或点下面的按钮为已索引的报告计算（五份样本报告约一分钟，第一次还要准备模型）。")
 
 
-def offer_vectors(what: str, key: str) -> None:
-    """Say that `what` needs paragraph vectors, and offer to compute them here."""
-    st.info(f"{what}需要段落向量，这个索引还没有计算。{VECTORS_HINT}")
+def offer_vectors(what: str, key: str, problem: str | None = None) -> None:
+    """Say that `what` needs paragraph vectors (or that the index's are unusable), and offer to compute them."""
+    if problem:
+        st.warning(f"这个索引的段落向量无法使用，需要重新计算（{md(problem)}）。")
+    else:
+        st.info(f"{what}需要段落向量，这个索引还没有计算。{VECTORS_HINT}")
     if not state.semantic_installed():
         st.caption("这个安装缺少语义模块（indexer.semantic），无法计算向量。")
         return
-    if not st.button("计算向量", key=key, icon=":material/calculate:"):
+    if not st.button("重新计算向量" if problem else "计算向量", key=key, icon=":material/calculate:"):
         return
     progress, done = state.progress_bar()
     try:
@@ -242,6 +245,15 @@ def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key:
 # --- the page guard ---------------------------------------------------------------------
 
 
+def _is_vectors_error(exc: Exception) -> bool:
+    """Unusable vectors (an older format, another model): people can recompute them, so they are offered that."""
+    try:
+        from indexer.semantic.vectors import VectorsError
+    except ImportError:
+        return False
+    return isinstance(exc, VectorsError)
+
+
 def guard(page: Callable[[], Any]) -> None:
     """Run a page; any failure becomes a plain message in the page, never a traceback."""
     try:
@@ -254,5 +266,9 @@ def guard(page: Callable[[], Any]) -> None:
         else:
             st.error(f"索引无法打开：{md(exc)}")
     except Exception as exc:
+        if _is_vectors_error(exc):
+            log.warning("unusable vectors: %s", exc)
+            offer_vectors("", key="guard_vectors", problem=str(exc))
+            return
         log.error("page failed: %s", "".join(traceback.format_exception(exc)))
         st.error(f"出错了：{type(exc).__name__}: {md(exc)}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")

@@ -352,6 +352,26 @@ def test_similar_computes_vectors_on_request(writable_index, indexed_vectors):
     assert len([link for link in at.get("page_link") if link.label.startswith("**")]) == 4
 
 
+def test_unusable_vectors_are_offered_for_recomputing(indexed_vectors, tmp_path, monkeypatch):
+    import json
+
+    from indexer.semantic.vectors import CURRENT, VECTORS_DIR
+
+    target = tmp_path / "index"
+    shutil.copytree(indexed_vectors, target, ignore=shutil.ignore_patterns("index.lock"))
+    monkeypatch.setenv("NIANBAO_HOME", str(target))
+    generation = target / VECTORS_DIR / (target / VECTORS_DIR / CURRENT).read_text().strip()
+    meta = json.loads((generation / "meta.json").read_text())
+    (generation / "meta.json").write_text(json.dumps({**meta, "format": -1}))
+    at = open_page("report", id=report_id(target, LINGWU_GOV))
+    assert not at.exception and not at.error
+    assert any("段落向量无法使用" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "重新计算向量").click().run()
+    no_failure(at)
+    assert not at.warning
+    assert any("相似度" in link.label for link in at.get("page_link"))
+
+
 def test_similar_unknown_id_is_a_plain_message(app_index):
     at = open_page("similar", id="ffffffffffff")
     assert not at.exception
