@@ -9,6 +9,7 @@ same `indexing.repair` every `index` run starts with.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from collections import Counter
@@ -81,6 +82,7 @@ def repair(index_dir: Path, wait: float = 0.0) -> list[str]:
                 actions.append(f"removed {len(extra)} reports from the full-text index that the store does not hold")
             if missing:
                 actions.append(f"added {len(missing)} reports to the full-text index from the store")
+            actions += _repair_vectors(index_dir, store)
         finally:
             store.close()
     return actions
@@ -217,6 +219,86 @@ def _fulltext_problems(index_dir: Path, visible: set[str], sections: Counter) ->
     return problems
 
 
+def _vectors_module():
+    """The semantic layer's vectors module, or None where it is not installed (vectors are optional)."""
+    try:
+        from .semantic import vectors
+    except ImportError:
+        return None
+    return vectors if hasattr(vectors, "vectors_status") else None
+
+
+def _vector_leftovers(vectors, index_dir: Path) -> list[str]:
+    """Folders and pointer files of a vectors write that a kill interrupted (never renamed into place)."""
+    root = index_dir / vectors.VECTORS_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in [*root.glob(".tmp-*"), *root.glob(f".{vectors.CURRENT}.*.tmp")])
+
+
 def _vector_problems(index_dir: Path, store: Store) -> list[Problem]:
-    """Vectors are checked by the semantic layer when it is installed; absent vectors are no problem."""
-    return []
+    """Vectors agree when they cover exactly the store's published reports; absent vectors
+    (indexing with --no-embed) are no problem. Report ids are content hashes, so the same id
+    is the same version of a report."""
+    vectors = _vectors_module()
+    if vectors is None:
+        return []
+    problems = []
+    leftovers = _vector_leftovers(vectors, index_dir)
+    if leftovers:
+        problems.append(Problem("vectors", "vectors_temp_files", f"{len(leftovers)} temporary vector folders left "
+                                "by an interrupted run", True, leftovers))
+    status = vectors.vectors_status(index_dir, store)
+    if not status["present"]:
+        return problems
+    if status["error"]:
+        return problems + [Problem("vectors", "vectors_unreadable", f"the vectors cannot be read ({status['error']})",
+                                   True)]
+    if status["missing"]:
+        problems.append(Problem("vectors", "vectors_missing", f"{len(status['missing'])} reports have no vectors "
+                                "(meaning and hybrid search miss them)", True, status["missing"]))
+    if status["extra"]:
+        problems.append(Problem("vectors", "vectors_extra", f"{len(status['extra'])} reports have vectors but are "
+                                "not among the store's published reports", True, status["extra"]))
+    return problems
+
+
+def _built_with(vectors, index_dir: Path) -> str | None:
+    """The model the current vectors were made with, from their meta.json even when the rest of
+    the generation is unreadable, so a rebuild takes what it can from the cache; None (the
+    configured model) when even that is lost."""
+    try:
+        return vectors.load_vectors(index_dir).model_name
+    except vectors.VectorsError:
+        pass
+    try:
+        root = index_dir / vectors.VECTORS_DIR
+        current = (root / vectors.CURRENT).read_text(encoding="utf-8").strip()
+        return json.loads((root / current / "meta.json").read_text(encoding="utf-8"))["model_name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _repair_vectors(index_dir: Path, store: Store) -> list[str]:
+    """Bring existing vectors in step with the (repaired) store: unchanged reports keep their
+    rows, the rest come from the embedding cache or the model they were built with."""
+    vectors = _vectors_module()
+    if vectors is None:
+        return []
+    actions = []
+    leftovers = _vector_leftovers(vectors, index_dir)
+    for name in leftovers:
+        path = index_dir / vectors.VECTORS_DIR / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if leftovers:
+        actions.append(f"removed {len(leftovers)} temporary vector folders left by an interrupted run")
+    status = vectors.vectors_status(index_dir, store)
+    if not status["present"] or not (status["error"] or status["missing"] or status["extra"]):
+        return actions
+    update = vectors.update_vectors(index_dir, store, model=_built_with(vectors, index_dir))
+    actions.append(f"rebuilt the vectors from the store: {update.passages} passages, {update.reused} kept, "
+                   f"{update.cached} from the cache, {update.embedded} embedded")
+    return actions

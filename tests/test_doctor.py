@@ -15,6 +15,8 @@ from indexer.fulltext.search import Searcher
 from indexer.indexing import LOCK_FILE, WriteLock
 from indexer.normalize import normalize
 from indexer.store import Store
+from tests import fake_model
+from tests.conftest import CORPUS
 from tests.test_cli import run
 
 
@@ -180,3 +182,56 @@ def test_doctor_waits_for_a_running_index_or_says_so(capsys, indexed):
 def test_doctor_without_an_index(capsys, tmp_path):
     code, _, err = run(capsys, "--index-dir", str(tmp_path / "none"), "doctor")
     assert code == 1 and "no index at" in err and err.count("\n") == 1
+
+
+# --- vectors (the optional third component), with a stand-in model -------------------------
+
+
+@pytest.fixture
+def embedded(tmp_path) -> tuple[Path, Path]:
+    """(corpus folder, index) of the samples with vectors from the fake model."""
+    from indexer.indexing import index_paths
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = tmp_path / "index"
+    index_paths([corpus], index_dir, embed=True, model=fake_model.install())
+    return corpus, index_dir
+
+
+def test_doctor_checks_vectors_against_the_store(embedded):
+    from indexer.indexing import index_paths
+
+    corpus, index_dir = embedded
+    assert check(index_dir) == []
+    before = set(visible_texts(index_dir)[0])
+    (corpus / "000_325a78626e0cba12.txt").unlink()
+    (corpus / "new.txt").write_text((CORPUS / "001_c5ec5838828042f2.txt").read_text(encoding="utf-8") + "\n附记。\n",
+                                    encoding="utf-8")
+    index_paths([corpus], index_dir, embed=False)  # --no-embed leaves the vectors behind the store
+    after = set(visible_texts(index_dir)[0])
+    problems = {p.kind: p for p in check(index_dir)}
+    assert set(problems) == {"vectors_missing", "vectors_extra"}
+    assert problems["vectors_missing"].ids == sorted(after - before)
+    assert problems["vectors_extra"].ids == sorted(before - after)
+    (index_dir / "vectors" / ".tmp-killed").mkdir()
+    assert "vectors_temp_files" in {p.kind for p in check(index_dir)}
+
+    actions = repair(index_dir)
+    assert any("temporary vector folders" in a for a in actions)
+    assert any("rebuilt the vectors" in a for a in actions), actions
+    assert check(index_dir) == []
+
+
+def test_doctor_rebuilds_unreadable_vectors_from_the_cache(embedded):
+    from indexer.semantic import vectors
+
+    _, index_dir = embedded
+    current = (index_dir / "vectors" / "CURRENT").read_text(encoding="utf-8").strip()
+    vectors._LOADED.clear()  # as in a fresh `nianbao doctor` process
+    (index_dir / "vectors" / current / "vectors.npy").write_bytes(b"\x93NUMPY garbage")
+    (problem,) = check(index_dir)
+    assert problem.kind == "vectors_unreadable" and problem.repairable
+    actions = repair(index_dir)
+    assert any("rebuilt the vectors" in a and " 0 embedded" in a for a in actions), actions
+    assert check(index_dir) == []
