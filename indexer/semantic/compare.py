@@ -69,25 +69,45 @@ def compare(store: Store, ids: Sequence[str] | None, kind: str) -> dict:
             entries.append((report, "\n".join(text[s["start"]:s["end"]].strip() for s in sections), paragraphs,
                             _paragraph_vectors(vs, report_id, ords)))
 
+    counterparts = _counterparts(entries)
     out = []
-    for report, text, paragraphs, vectors in entries:
-        items = []
-        for p in paragraphs:
-            vec = vectors.get((p["section_ord"], p["ord"]))
-            counterparts = []
-            if vec is not None:
-                for other, _, other_paragraphs, other_vectors in entries:
-                    if other["id"] == report["id"] or not other_vectors:
-                        continue
-                    keys = list(other_vectors)
-                    scores = np.array([other_vectors[k] for k in keys]) @ vec
-                    best = int(scores.argmax())
-                    if scores[best] >= COUNTERPART_THRESHOLD:
-                        texts = {(q["section_ord"], q["ord"]): q["text"] for q in other_paragraphs}
-                        counterparts.append({"report_id": other["id"], "text": texts[keys[best]],
-                                             "score": round(float(scores[best]), 4)})
-            counterparts.sort(key=lambda c: -c["score"])
-            items.append({"text": p["text"], "counterparts": counterparts[:MAX_COUNTERPARTS]})
+    for e, (report, text, paragraphs, _) in enumerate(entries):
+        items = [{"text": p["text"], "counterparts": counterparts.get((e, p["section_ord"], p["ord"]), [])}
+                 for p in paragraphs]
         out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
                     "year": report["year"], "text": text, "paragraphs": items})
     return {"section_kind": kind, "reports": out}
+
+
+def _counterparts(entries: list) -> dict[tuple[int, int, int], list[dict]]:
+    """(entry, section ord, paragraph ord) → its best paragraph in each other report, best first.
+
+    One matrix product per report against every compared paragraph, then the best per other
+    report by ``maximum.reduceat`` over their contiguous columns: all of a corpus's problem
+    sections compare in seconds, not in a loop over report pairs.
+    """
+    keys = [(e, k) for e, entry in enumerate(entries) for k in entry[3]]
+    if not keys:
+        return {}
+    matrix = np.array([entries[e][3][k] for e, k in keys], dtype=np.float32)
+    owners = np.array([e for e, _ in keys])
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(owners)) + 1])
+    texts = [{(q["section_ord"], q["ord"]): q["text"] for q in entry[2]} for entry in entries]
+    out: dict[tuple[int, int, int], list[dict]] = {}
+    for g, start in enumerate(starts):
+        end = starts[g + 1] if g + 1 < len(starts) else len(keys)
+        sims = matrix[start:end] @ matrix.T
+        best = np.maximum.reduceat(sims, starts, axis=1)
+        best[:, g] = -np.inf
+        for i in range(end - start):
+            chosen = [j for j in np.argsort(-best[i])[:MAX_COUNTERPARTS] if best[i, j] >= COUNTERPART_THRESHOLD]
+            found = []
+            for j in chosen:
+                lo = starts[j]
+                hi = starts[j + 1] if j + 1 < len(starts) else len(keys)
+                other, other_key = keys[lo + int(np.argmax(sims[i, lo:hi]))]
+                found.append({"report_id": entries[other][0]["id"], "text": texts[other][other_key],
+                              "score": round(float(best[i, j]), 4)})
+            e, key = keys[start + i]
+            out[(e, *key)] = found
+    return out

@@ -82,6 +82,7 @@ class SemanticSearcher:
         self.index_dir = Path(index_dir)
         self.store = store
         self.model = model
+        self._masks: dict[tuple[str, int, str], np.ndarray | None] = {}
 
     def vectors(self) -> VectorSet:
         """The current vectors, whose model must be the one asked for (if any was)."""
@@ -102,6 +103,8 @@ class SemanticSearcher:
         import torch
 
         model = get_model(self.model if self.model is not None else vs.model_name)
+        if model.model_id != vs.model_id:
+            raise VectorsError(f"the vectors were made with {vs.model_id}, not {model.model_id}: re-index to use it")
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -110,7 +113,19 @@ class SemanticSearcher:
             torch.set_num_threads(threads)
 
     def _allowed(self, vs: VectorSet, filters: SearchFilters) -> np.ndarray | None:
-        """Rows of visible reports passing the filters; None when every row passes."""
+        """Rows of visible reports passing the filters; None when every row passes.
+
+        Kept per (vectors, published generation, filters): reading every report's metadata
+        costs more than the search itself at 10,000 reports, and repeats with each page.
+        """
+        key = (str(vs.path), self.store.visible_gen(), repr(filters))
+        if key not in self._masks:
+            if len(self._masks) >= 32:
+                self._masks.clear()
+            self._masks[key] = self._compute_allowed(vs, filters)
+        return self._masks[key]
+
+    def _compute_allowed(self, vs: VectorSet, filters: SearchFilters) -> np.ndarray | None:
         reports = {r["id"]: r for r in self.store.reports()}
         keep = np.array([rid in reports and filters.accepts(reports[rid]) for rid in vs.report_ids], dtype=bool)
         allowed = keep[vs.passages["report"]] if len(vs.passages) else np.zeros(0, dtype=bool)

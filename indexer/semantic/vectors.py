@@ -108,7 +108,9 @@ def _model_identity(model: str | Embedder | None) -> tuple[str, str | None]:
     from .model import DEFAULT_MODEL, Embedder, model_id_for
 
     if isinstance(model, Embedder):
-        return model.model_id, None
+        # An id is the name it was loaded by, except the default model's, which names its source.
+        name = DEFAULT_MODEL if model.model_id == model_id_for(DEFAULT_MODEL) else model.model_id
+        return model.model_id, name
     name = model or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
     return model_id_for(name), name
 
