@@ -135,6 +135,7 @@ def search(page, query: str) -> float:
 def test_search_report_compare_in_chromium(browser, app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.set_default_timeout(30_000)
+    (ARTIFACTS / "failure.png").unlink(missing_ok=True)
     try:
         walk(page, app_url)
     except BaseException:
