@@ -16,6 +16,7 @@ from ..normalize import normalize
 from ..parse.sections import SECTION_KINDS
 
 MAX_QUERY_CHARS = 1000
+MAX_NESTING = 50  # parentheses; the parser and the tree walks recurse once per level
 FILTER_FIELDS = ("year", "section", "province", "city", "county", "agency", "template")
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂"}
 
@@ -117,6 +118,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
         self.filters: dict[str, list[str]] = {}
 
     def peek(self) -> str | None:
@@ -175,10 +177,14 @@ class _Parser:
         if kind == "(":
             if self.peek() == ")":
                 raise QueryError("empty parentheses")
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(f"parentheses nested more than {MAX_NESTING} deep")
             inner = self.or_expr()
             if self.peek() != ")":
                 raise QueryError("unbalanced parentheses: '(' is never closed")
             self.take()
+            self.depth -= 1
             return inner
         if kind == ")":
             raise QueryError("unbalanced parentheses: ')' without a matching '('")
