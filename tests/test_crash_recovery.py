@@ -1,9 +1,12 @@
 """`nianbao index` killed with SIGKILL at random moments.
 
-After every kill the store and the full-text index must open and agree on every published
-report (leftovers of the killed run aside, which `index` and `doctor --repair` clear),
-readers must see the last published corpus, the killed run's workers must not linger
-holding the lock, and the next plain `index` must finish the work and clean up.
+After every kill the store, the full-text index and the vectors must open and agree on
+every published report (leftovers of the killed run aside, which `index` and `doctor
+--repair` clear), readers must see the last published corpus, the killed run's workers
+must not linger holding the lock, and the next plain `index` must finish the work and
+clean up. Vectors come from a stand-in model (tests/fake_model.py) that costs a few
+milliseconds a passage: the real one would spend the test's time loading and embedding,
+while what a kill can break is the bookkeeping, which is the same for any model.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,23 +25,29 @@ from pathlib import Path
 import psutil
 import pytest
 
-from indexer.doctor import check
+from indexer.doctor import check, repair
 from indexer.fulltext.index import FULLTEXT_DIR, FulltextIndex
 from indexer.indexing import LOCK_FILE, report_id_for
 from indexer.ingest import read_report_file
 from indexer.normalize import normalize_with_map
 from tests.conftest import ROOT
+from tests.fake_model import FAKE_MODEL
 from tests.test_doctor import assert_search_agrees, visible_texts
 
 # What a killed run may leave behind; the next `index` (or `doctor --repair`) removes all of it.
-CRASH_LEFTOVERS = {"unpublished", "temp_files", "fulltext_extra"}
+CRASH_LEFTOVERS = {"unpublished", "temp_files", "fulltext_extra", "vectors_missing", "vectors_extra",
+                   "vectors_temp_files"}
+# The semantic layer removes the temp folder of a killed vectors write only once it is ten
+# minutes old (indexer/semantic/vectors.py, _remove_leftovers), so a run soon after a kill
+# still has it; `doctor --repair` removes it. Empty this set once `index` cleans it too.
+AFTER_A_FINISHED_RUN = {"vectors_temp_files"}
 KILLS = 20
 # Killed runs write in batches this small, so one run commits several times and kills land
 # between and inside commits, not only while files are parsed.
 BATCH = 4
 INITIAL, ADDED, REVISED, DELETED = 40, 3, 1, 1  # the first runs parse in worker processes (>= 40 files)
 _RUNNER = ("import sys; import indexer.indexing as ix; ix.BATCH_REPORTS = int(sys.argv.pop(1)); "
-           "from indexer.cli import main; main()")
+           "from tests import fake_model; fake_model.install(delay=0.003); from indexer.cli import main; main()")
 SEED = int(os.environ.get("NIANBAO_CRASH_SEED", "20261125"))
 
 
@@ -51,8 +61,8 @@ def synthetic_reports(out_dir: Path, n: int, seed: int = 7) -> list[Path]:
 
 
 def _index_command(index_dir: Path, corpus: Path) -> list[str]:
-    return [sys.executable, "-c", _RUNNER, str(BATCH), "--index-dir", str(index_dir), "index", "--no-embed", "-q",
-            str(corpus)]
+    return [sys.executable, "-c", _RUNNER, str(BATCH), "--index-dir", str(index_dir), "index", "--embed",
+            "--model", FAKE_MODEL, "-q", str(corpus)]
 
 
 def _env() -> dict[str, str]:
@@ -67,19 +77,59 @@ def _plain_run(index_dir: Path, corpus: Path) -> float:
     return time.monotonic() - started
 
 
-def _killed_run(index_dir: Path, corpus: Path, delay: float) -> tuple[bool, float]:
-    """Start `index`, SIGKILL it after `delay` s; (finished first, seconds). Its workers must exit too."""
+class _Moment:
+    """When to kill: `delay` seconds after `event` is first seen (None: after the start).
+
+    Killing at a uniformly random time mostly lands while files are parsed; the write steps
+    (a batch committed to the gram index, the publish, the vectors written) are short, so
+    most kills wait for one of them and strike within the next instant."""
+
+    def __init__(self, index_dir: Path, event: str | None, delay: float) -> None:
+        self.index_dir, self.event, self.delay = index_dir, event, delay
+        self.toc = index_dir / FULLTEXT_DIR / "grams.json"
+        self.base = (self._toc_stamp(), self._gen())
+
+    def _toc_stamp(self) -> int | None:
+        try:
+            return self.toc.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _gen(self) -> int | None:
+        try:
+            db = sqlite3.connect(f"file:{self.index_dir / 'store.sqlite'}?mode=ro", uri=True, timeout=1)
+            try:
+                return int(db.execute("SELECT value FROM meta WHERE key='visible_gen'").fetchone()[0])
+            finally:
+                db.close()
+        except (sqlite3.Error, TypeError):
+            return None
+
+    def seen(self) -> bool:
+        if self.event is None:
+            return True
+        if self.event == "commit":
+            return self._toc_stamp() != self.base[0]
+        if self.event == "publish":
+            return self._gen() != self.base[1]
+        return any((self.index_dir / "vectors").glob(".tmp-*"))
+
+
+def _killed_run(index_dir: Path, corpus: Path, moment: _Moment) -> tuple[bool, float]:
+    """Start `index`, SIGKILL it at `moment`; (finished first, seconds). Its workers must exit too."""
     started = time.monotonic()
     proc = subprocess.Popen(_index_command(index_dir, corpus), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=_env(), cwd=ROOT)
-    deadline = started + delay
+    deadline = None
     children: dict[int, psutil.Process] = {}
-    while time.monotonic() < deadline and proc.poll() is None:
+    while proc.poll() is None and (deadline is None or time.monotonic() < deadline):
+        if deadline is None and moment.seen():
+            deadline = time.monotonic() + moment.delay
         try:
             children.update({c.pid: c for c in psutil.Process(proc.pid).children(recursive=True)})
         except psutil.NoSuchProcess:
             pass
-        time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+        time.sleep(0.005)
     finished = proc.poll() is not None
     if not finished:
         proc.send_signal(signal.SIGKILL)
@@ -143,8 +193,12 @@ def test_index_killed_at_random_moments_recovers(tmp_path):
         if step % 5 == 0:
             seconds, finished = _plain_run(index_dir, corpus), True
         else:
-            delay = rng.uniform(0.7 * startup, startup + 1.2 * per_file * pending)
-            finished, seconds = _killed_run(index_dir, corpus, delay)
+            event = rng.choice([None, None, "commit", "publish", "vectors"])
+            if event is None:
+                moment = _Moment(index_dir, None, rng.uniform(0.7 * startup, startup + 1.2 * per_file * pending))
+            else:
+                moment = _Moment(index_dir, event, rng.uniform(0.0, 0.15))
+            finished, seconds = _killed_run(index_dir, corpus, moment)
             kills += not finished
         if finished:
             per_file = max((seconds - startup) / max(pending, 1), 0.01)
@@ -155,7 +209,7 @@ def test_index_killed_at_random_moments_recovers(tmp_path):
         visible, texts = visible_texts(index_dir)
         if finished:
             assert visible == target
-            assert [p.kind for p in problems] == []
+            assert {p.kind for p in problems} <= AFTER_A_FINISHED_RUN, problems
             assert list((index_dir / FULLTEXT_DIR).glob("*.tmp")) == []
             assert (index_dir / LOCK_FILE).read_text() == ""
         else:
@@ -168,7 +222,10 @@ def test_index_killed_at_random_moments_recovers(tmp_path):
     _plain_run(index_dir, corpus)
     visible, texts = visible_texts(index_dir)
     assert visible == _expected_ids(corpus)
+    assert {p.kind for p in check(index_dir)} <= AFTER_A_FINISHED_RUN
+    repair(index_dir)
     assert check(index_dir) == []
     assert FulltextIndex(index_dir).report_ids() == visible
+    assert not list((index_dir / "vectors").glob(".tmp-*"))
     assert (index_dir / LOCK_FILE).read_text() == ""
     assert_search_agrees(index_dir, texts, terms)
