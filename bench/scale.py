@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"pipeline: not timed (--index {index_dir}, as built before)")
     else:
         result.update(pipeline_stage(corpus, index_dir, args.workers))
-    with PeakRSS() as rss:
-        export_s, rows = stats_export(index_dir, workdir / "stats.csv")
+    with PeakRSS() as rss, tempfile.TemporaryDirectory() as scratch:
+        export_s, rows = stats_export(index_dir, Path(scratch) / "stats.csv")
     result["stats_export_s"] = export_s
     print(f"statistics export (stats --csv): {export_s:.1f} s for {rows} reports, peak RSS {rss.peak / 2**20:.0f} MB")
 
