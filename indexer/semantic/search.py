@@ -41,23 +41,29 @@ _OPERATORS = re.compile(r"(?<!\S)(?:OR|AND|NOT)(?!\S)")
 
 
 def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]:
-    """The stored text of each passage row (its chunk of the paragraph)."""
+    """The stored text of each passage row: its chunk of the paragraph, after the short prose
+    paragraphs merged into it (one line each)."""
     rows = [int(r) for r in rows]
-    keys = {(vs.report_ids[vs.passages["report"][r]], int(vs.passages["section"][r]), int(vs.passages["para"][r]))
-            for r in rows}
+    keys = {(vs.report_ids[vs.passages["report"][r]], int(vs.passages["section"][r]), int(vs.passages["first"][r]),
+             int(vs.passages["para"][r])) for r in rows}
     texts: dict[tuple[str, int, int], str] = {}
+    prose: set[tuple[str, int, int]] = set()
     ordered = sorted(keys)
     for i in range(0, len(ordered), 300):
         part = ordered[i:i + 300]
-        clause = " OR ".join("(report_id=? AND section_ord=? AND ord=?)" for _ in part)
-        for r in store.db.execute(f"SELECT report_id, section_ord, ord, text FROM paragraphs WHERE {clause}",
+        clause = " OR ".join("(report_id=? AND section_ord=? AND ord BETWEEN ? AND ?)" for _ in part)
+        for r in store.db.execute(f"SELECT report_id, section_ord, ord, kind, text FROM paragraphs WHERE {clause}",
                                   [v for key in part for v in key]):
-            texts[(r[0], r[1], r[2])] = r[3]
+            texts[(r[0], r[1], r[2])] = r[4]
+            if r[3] == "prose":
+                prose.add((r[0], r[1], r[2]))
     out = []
     for r in rows:
         p = vs.passages[r]
-        text = texts.get((vs.report_ids[p["report"]], int(p["section"]), int(p["para"])), "")
-        out.append(text[int(p["start"]):int(p["end"])])
+        report, section, para = vs.report_ids[p["report"]], int(p["section"]), int(p["para"])
+        merged = [texts[(report, section, o)].strip() for o in range(int(p["first"]), para)
+                  if (report, section, o) in prose]
+        out.append("\n".join([*merged, texts.get((report, section, para), "")[int(p["start"]):int(p["end"])]]))
     return out
 
 

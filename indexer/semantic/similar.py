@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..ingest import read_report_file
-from ..normalize import normalize
 from ..parse import parse_report
 from ..store import Store
-from .passages import iter_passages
+from .passages import heading_context, iter_passages
 from .vectors import (
     CACHE_FILE,
     KINDS,
@@ -27,6 +26,7 @@ from .vectors import (
     EmbeddingCache,
     VectorSet,
     VectorsError,
+    embed_documents,
     get_model,
     load_vectors,
     section_vector,
@@ -143,13 +143,14 @@ def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedde
     rows = [{"report_id": own_id, "section_ord": s_ord, "ord": p_ord, "text": p.text, "section_kind": section.kind}
             for s_ord, section in enumerate(parsed.sections)
             for p_ord, p in enumerate(section.paragraphs) if p.kind == "prose"]
-    passages = list(iter_passages(rows))
+    passages = list(iter_passages(rows, headings={(own_id, k): s.heading for k, s in enumerate(parsed.sections)}))
     sections: dict[int, list[int]] = {}
     for i, p in enumerate(passages):
         sections.setdefault(p.section_ord, []).append(i)
     keys = sorted(sections)
-    headings = [normalize(parsed.sections[k].heading) for k in keys]
-    embedded = _embed_read_only(store.index_dir, vs, [p.norm for p in passages] + [h for h in headings if h], model)
+    headings = [heading_context(parsed.sections[k].heading).rstrip("：") for k in keys]
+    embedded = _embed_read_only(store.index_dir, vs, [p.embed_text for p in passages] + [h for h in headings if h],
+                                model)
     vectors, heading_vectors = embedded[:len(passages)], iter(embedded[len(passages):])
     section_vectors = np.array(
         [section_vector(vectors[sections[k]].mean(axis=0), next(heading_vectors) if h else None, vs.centres)
@@ -181,7 +182,7 @@ def _embed_read_only(index_dir: Path, vs: VectorSet, norms: list[str], model: st
         embedder = get_model(model if model is not None else vs.model_name)
         if embedder.model_id != vs.model_id:
             raise VectorsError(f"the index's vectors were made with {vs.model_id}, not {embedder.model_id}")
-        out[todo] = embedder.embed_passages([norms[i] for i in todo])
+        out[todo] = embed_documents(embedder, [norms[i] for i in todo])
     for i, k in enumerate(keys):
         if k in found:
             out[i] = found[k]

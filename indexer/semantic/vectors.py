@@ -34,9 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..normalize import normalize
 from ..parse import SECTION_KINDS
-from .passages import CHUNKER_VERSION, Passage, iter_passages
+from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, heading_context, iter_passages
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -59,18 +58,21 @@ __all__ = [
 VECTORS_DIR = "vectors"
 CURRENT = "CURRENT"
 CACHE_FILE = "cache.sqlite"
-FORMAT = 2
+FORMAT = 3
+"""3: passages record the first (merged short) paragraph they show."""
 ANN_THRESHOLD = 200_000
 """Passages above which queries go through the ANN index (exact search of 200k rows is ~30 ms)."""
 SUBSET_EXACT = 20_000
 """Above the ANN threshold, a filter leaving at most this many rows is answered exactly from
 those rows (gathering more rows from the memory-mapped matrix costs more than the ANN search)."""
-EMBED_BATCH = 256
-"""Texts embedded between two cache commits and progress updates."""
+EMBED_BATCH = 64
+"""Texts embedded between two cache commits and progress updates: small enough that the app's
+first-start bar moves (with 256, a few reports went from 0/N to N/N in one step)."""
 
 KINDS: tuple[str, ...] = tuple(SECTION_KINDS)
 PASSAGE_DTYPE = np.dtype([("report", "<i4"), ("section", "<i4"), ("para", "<i4"), ("start", "<i4"),
-                          ("end", "<i4"), ("kind", "<i2")])
+                          ("end", "<i4"), ("kind", "<i2"), ("first", "<i4")])
+"""``first``: the first paragraph the passage shows, ``para`` or an earlier short one merged into it."""
 SECTION_DTYPE = np.dtype([("report", "<i4"), ("section", "<i4"), ("kind", "<i2")])
 
 ProgressFn = Callable[[str, int, int], None]
@@ -119,7 +121,15 @@ def _model_identity(model: str | Embedder | None) -> tuple[str, str | None]:
 
 
 def text_key(norm: str) -> bytes:
-    return hashlib.blake2b(norm.encode(), digest_size=16).digest()
+    """Cache key of a text as embedded for the index: :data:`EMBED_RECIPE` (the prompt choice)
+    and the text itself, heading and merged context included."""
+    return hashlib.blake2b(f"{EMBED_RECIPE}\x00{norm}".encode(), digest_size=16).digest()
+
+
+def embed_documents(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Index-side embedding (e5: the symmetric prompt); stand-in models with only ``embed_passages`` work too."""
+    embed = getattr(embedder, "embed_documents", None) or embedder.embed_passages
+    return embed(list(texts))
 
 
 class EmbeddingCache:
@@ -522,6 +532,7 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         report_ids = store.report_ids()
         rows = store.paragraphs()
         section_rows = store.db.execute("SELECT report_id, ord, heading FROM sections").fetchall()
+    section_headings = {(r, o): h for r, o, h in section_rows}
     try:
         current = load_vectors(index_dir) if has_vectors(index_dir) else None
     except VectorsError:
@@ -532,7 +543,7 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         update.seconds = time.monotonic() - started
         return update
 
-    passages = list(iter_passages(rows))
+    passages = list(iter_passages(rows, headings=section_headings))
     index = {r: i for i, r in enumerate(report_ids)}
     by_report: dict[str, list[int]] = {}
     for i, p in enumerate(passages):
@@ -547,9 +558,10 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
                     vectors[i] = vec
                 update.reused += len(members)
     todo = [i for i, v in enumerate(vectors) if v is None]
-    norms = {i: passages[i].norm for i in todo}
+    norms = {i: passages[i].embed_text for i in todo}
     keys = {i: text_key(norms[i]) for i in todo}
-    heading_norms = {(index[r], o): normalize(h) for r, o, h in section_rows if r in index and normalize(h)}
+    heading_norms = {(index[r], o): heading_context(h).rstrip("：") for r, o, h in section_rows
+                     if r in index and heading_context(h)}
     heading_keys = {k: text_key(n) for k, n in heading_norms.items()}
     cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
     try:
@@ -579,7 +591,8 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
     kinds = {k: i for i, k in enumerate(KINDS)}
     for i, p in enumerate(passages):
-        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end, kinds.get(p.section_kind, kinds["other"]))
+        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
+                    kinds.get(p.section_kind, kinds["other"]), p.first)
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
                   matrix=matrix, extra={"embedded": update.embedded}, headings=headings)
     update.passages = len(passages)
@@ -593,14 +606,15 @@ def _embed_missing(missing: dict[bytes, str], model: str | Embedder | None, mode
     embedder = get_model(model)
     if embedder.model_id != model_id:
         raise VectorsError(f"model {embedder.model_id} loaded where {model_id} was asked for")
-    items = list(missing.items())
+    # Longest first across all batches, so each model batch pads to similar lengths.
+    items = sorted(missing.items(), key=lambda item: -len(item[1]))
     out: dict[bytes, np.ndarray] = {}
     started = time.monotonic()
     if progress:
         progress("embed", 0, len(items))
     for start in range(0, len(items), EMBED_BATCH):
         batch = items[start:start + EMBED_BATCH]
-        vecs = embedder.embed_passages([text for _, text in batch])
+        vecs = embed_documents(embedder, [text for _, text in batch])
         got = {key: vec.astype(np.float16) for (key, _), vec in zip(batch, vecs)}
         cache.put(model_id, got)
         out.update(got)
