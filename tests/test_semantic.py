@@ -138,6 +138,33 @@ def test_cache_makes_a_fresh_index_of_known_text_free(sem_index, tmp_path, monke
         s.close()
 
 
+def test_embedding_reports_progress_batch_by_batch(tmp_path):
+    """The app's first-start bar must move while embedding, not jump from 0/N to N/N."""
+    from tests import fake_model
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = tmp_path / "index"
+    index_paths([corpus], index_dir, embed=False)
+    calls: list[tuple[int, int]] = []
+    s = Store(index_dir, create=False)
+    try:
+        update = update_vectors(index_dir, s, model=fake_model.install(),
+                                progress=lambda stage, done, total: calls.append((done, total)))
+    finally:
+        s.close()
+    total = calls[-1][1]
+    assert calls[0] == (0, total) and calls[-1] == (total, total) and total == update.embedded
+    assert len(calls) >= 3 and all(b[0] - a[0] <= vectors_mod.EMBED_BATCH for a, b in zip(calls, calls[1:]))
+
+
+def test_merged_short_paragraphs_are_shown_with_the_passage_they_join(engine):
+    """Short paragraphs are embedded in front of the next one and shown with it; headings are never shown."""
+    found = engine.search("单位业务单一，部门文件制发较少", mode="semantic", limit=5)["results"]
+    merged = next(r for r in found if "单位业务单一" in r["text"])
+    assert "人员不足" in merged["text"] and "存在的问题与不足" not in merged["text"]
+
+
 def test_removed_reports_are_dropped(sem_index, tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
