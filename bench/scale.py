@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> dict:
     with PeakRSS() as rss, tempfile.TemporaryDirectory() as scratch:
         export_s, rows = stats_export(index_dir, Path(scratch) / "stats.csv")
     result["stats_export_s"] = export_s
+    result["stats_export_peak_rss_mb"] = rss.peak / 2**20
     print(f"statistics export (stats --csv): {export_s:.1f} s for {rows} reports, peak RSS {rss.peak / 2**20:.0f} MB")
 
     with PeakRSS() as rss:
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"~{guess['seconds'] / 60:.0f} min at {guess['rate']:.0f} passages/s, "
               f"vectors ~{guess['vectors_mb']:.0f} MB + cache ~{guess['cache_mb']:.0f} MB")
 
-    peak = max(result.get("pipeline_peak_rss_mb", 0), result["search_peak_rss_mb"],
+    peak = max(result.get("pipeline_peak_rss_mb", 0), result["stats_export_peak_rss_mb"], result["search_peak_rss_mb"],
                result.get("embed", {}).get("peak_rss_mb", 0))
     result["peak_rss_mb"] = peak
     pipeline = result.get("pipeline_s")
@@ -280,7 +281,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["targets_met"] = verdicts
     print(f"targets: pipeline <= 5 min {'not timed' if pipeline is None else 'met' if verdicts['pipeline_s'] else 'MISSED'}; "
           f"app search <= 1 s (first queries and p95) {'met' if verdicts['search_s'] else 'MISSED'}; "
-          f"peak RSS <= 2 GB {'met' if verdicts['peak_rss_mb'] else 'MISSED'} ({peak:.0f} MB)")
+          f"peak RSS <= 2 GB {'met' if verdicts['peak_rss_mb'] else 'MISSED'} ({peak:.0f} MB over the stages run)")
     print(f"load average at the end: {loadavg()}")
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
