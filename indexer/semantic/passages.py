@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from ..normalize import normalize
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 """Recorded with the vectors: a change to the chunking or to the embedded text re-embeds
-instead of mixing. 2: short paragraphs merged forward, section heading in front."""
+instead of mixing. 2: short paragraphs merged forward, section heading in front.
+3: windows of two sentences (:func:`windows`)."""
 
 EMBED_RECIPE = "sym-heading-merge/1"
 """How the embedded text is made (the symmetric ``query: `` prompt for e5, heading in front,
@@ -67,6 +68,18 @@ class Passage:
     def embed_text(self) -> str:
         """What the model embeds (after its prompt): context, then the normalised chunk."""
         return self.context + self.norm
+
+
+def windows(passage: Passage) -> list[str]:
+    """Extra texts embedded for a passage of three or more sentences: each two consecutive
+    sentences, with the passage's context in front. A query scores the passage by its best
+    vector (the passage's or a window's), so one sentence of a long passage can match alone.
+    Measured on bench/eval_semantic.json: semantic R@5 0.857 -> 0.929, R@1 0.619 -> 0.643."""
+    norm = passage.norm
+    sentences = [norm[a:b] for a, b in _pieces(norm, _SENTENCE)]
+    if len(sentences) <= 2:
+        return []
+    return [passage.context + a + b for a, b in zip(sentences, sentences[1:])]
 
 
 def heading_context(heading: str | None) -> str:

@@ -7,7 +7,10 @@ Layout (``<index dir>/vectors/``):
 - ``g<ns>/``: one generation, never changed once written: ``meta.json`` (model, report ids,
   counts), ``vectors.npy`` (float16, one row per passage, unit length), ``passages.npy``
   (where each row's text lies in the store), section and report vectors (means of their
-  passages, renormalised), and above :data:`ANN_THRESHOLD` passages ``ann.faiss``.
+  passages, renormalised), ``windows.npy`` / ``window_owner.npy`` (two-sentence windows of
+  longer passages and the passage row each belongs to: exact search scores a passage by its
+  best vector, its own or a window's; the ANN path uses passage rows only), and above
+  :data:`ANN_THRESHOLD` passages ``ann.faiss``.
 - ``CURRENT``: the name of the generation readers use, replaced atomically (``os.replace``)
   once a generation is complete. A reader never sees a half-written state, and a killed run
   leaves the previous generation in use.
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..parse import SECTION_KINDS
-from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, heading_context, iter_passages
+from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, heading_context, iter_passages, windows
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -212,6 +215,8 @@ class VectorSet:
     sections: np.ndarray  # SECTION_DTYPE
     section_vectors: np.ndarray  # float32
     centres: np.ndarray  # float32 (2, dim): mean passage, mean heading (see section_vector)
+    window_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # passage row of each window
+    window_matrix: np.ndarray | None = None  # float16, one row per window (passages.windows)
     _dense: np.ndarray | None = field(default=None, repr=False)
     _ann: Any = field(default=None, repr=False)
     _report_index: dict[str, int] | None = field(default=None, repr=False)
@@ -275,6 +280,9 @@ class VectorSet:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if not self.meta.get("ann"):
             scores = self.dense() @ query
+            if self.window_matrix is not None and len(self.window_owner):
+                # A passage scores its best vector: its own or one of its windows'.
+                np.maximum.at(scores, self.window_owner, np.asarray(self.window_matrix, dtype=np.float32) @ query)
             if allowed is not None:
                 scores = np.where(allowed, scores, -np.inf)
             return _top(scores, np.arange(self.count), k)
@@ -336,6 +344,9 @@ def load_vectors(index_dir: Path) -> VectorSet:
                 section_vectors=np.load(gen / "section_vectors.npy"),
                 centres=np.load(gen / "centres.npy"),
             )
+            if (gen / "windows.npy").is_file():
+                vs.window_matrix = np.load(gen / "windows.npy")
+                vs.window_owner = np.load(gen / "window_owner.npy")
         except (OSError, ValueError, KeyError) as exc:
             raise VectorsError(f"cannot read the vectors in {gen}: {exc}") from None
         for old in [k for k in _LOADED if Path(k).parent == gen.resolve().parent]:
@@ -441,7 +452,8 @@ def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> di
 
 def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, report_ids: Sequence[str],
                   passages: np.ndarray, matrix: np.ndarray, extra: dict | None = None,
-                  headings: dict[tuple[int, int], np.ndarray] | None = None) -> Path:
+                  headings: dict[tuple[int, int], np.ndarray] | None = None,
+                  window_owner: np.ndarray | None = None, window_matrix: np.ndarray | None = None) -> Path:
     """Write a complete generation and make it current in one rename; returns its folder.
 
     ``passages`` (PASSAGE_DTYPE) must be grouped by report and section, in ``report_ids``
@@ -455,6 +467,9 @@ def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, rep
         matrix16 = np.asarray(matrix, dtype=np.float16)
         np.save(tmp / "vectors.npy", matrix16)
         np.save(tmp / "passages.npy", passages)
+        if window_owner is not None and window_matrix is not None and len(window_owner):
+            np.save(tmp / "windows.npy", np.asarray(window_matrix, dtype=np.float16))
+            np.save(tmp / "window_owner.npy", np.asarray(window_owner, dtype=np.int32))
         reports, sections, section_vectors, centres = _derived(matrix16, passages, len(report_ids), headings)
         np.save(tmp / "centres.npy", centres)
         np.save(tmp / "reports.npy", reports)
@@ -560,13 +575,15 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     todo = [i for i, v in enumerate(vectors) if v is None]
     norms = {i: passages[i].embed_text for i in todo}
     keys = {i: text_key(norms[i]) for i in todo}
+    window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
+    window_keys = [text_key(text) for _, text in window_items]
     heading_norms = {(index[r], o): heading_context(h).rstrip("：") for r, o, h in section_rows
                      if r in index and heading_context(h)}
     heading_keys = {k: text_key(n) for k, n in heading_norms.items()}
     cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
     try:
         dim = current.dim if same_model else None
-        found = cache.get(model_id, [*keys.values(), *heading_keys.values()], dim)
+        found = cache.get(model_id, [*keys.values(), *heading_keys.values(), *window_keys], dim)
         missing: dict[bytes, str] = {}
         for i in todo:
             if keys[i] in found:
@@ -576,6 +593,9 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         for k, key in heading_keys.items():
             if key not in found:
                 missing.setdefault(key, heading_norms[k])
+        for (_, text), key in zip(window_items, window_keys):
+            if key not in found:
+                missing.setdefault(key, text)
         if missing:
             found.update(_embed_missing(missing, model, model_id, cache, progress, update))
         for i in todo:
@@ -594,7 +614,9 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
                     kinds.get(p.section_kind, kinds["other"]), p.first)
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
-                  matrix=matrix, extra={"embedded": update.embedded}, headings=headings)
+                  matrix=matrix, extra={"embedded": update.embedded}, headings=headings,
+                  window_owner=np.array([i for i, _ in window_items], dtype=np.int32),
+                  window_matrix=np.array([found[k] for k in window_keys], dtype=np.float16).reshape(-1, matrix.shape[1]))
     update.passages = len(passages)
     update.written = True
     update.seconds = time.monotonic() - started
