@@ -249,7 +249,7 @@ def test_a_model_change_re_embeds_instead_of_mixing(sem_index, tmp_path, model):
     try:
         update = update_vectors(index_dir, s, model=str(other))
         assert update.written and update.reused == 0 and update.cached == 0
-        assert update.passages == first.count and update.embedded > update.passages  # the headings too
+        assert update.passages == first.count and update.embedded > update.passages  # the windows too
         second = load_vectors(index_dir)
         assert second.model_id == str(other) != first.model_id
         # Same weights under another name: the recomputed vectors match, but were recomputed.

@@ -18,7 +18,7 @@ import numpy as np
 from ..ingest import read_report_file
 from ..parse import parse_report
 from ..store import Store
-from .passages import heading_context, iter_passages
+from .passages import iter_passages
 from .vectors import (
     CACHE_FILE,
     KINDS,
@@ -148,13 +148,9 @@ def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedde
     for i, p in enumerate(passages):
         sections.setdefault(p.section_ord, []).append(i)
     keys = sorted(sections)
-    headings = [heading_context(parsed.sections[k].heading).rstrip("：") for k in keys]
-    embedded = _embed_read_only(store.index_dir, vs, [p.embed_text for p in passages] + [h for h in headings if h],
-                                model)
-    vectors, heading_vectors = embedded[:len(passages)], iter(embedded[len(passages):])
-    section_vectors = np.array(
-        [section_vector(vectors[sections[k]].mean(axis=0), next(heading_vectors) if h else None, vs.centres)
-         for k, h in zip(keys, headings)], dtype=np.float32).reshape(-1, vs.dim)
+    vectors = _embed_read_only(store.index_dir, vs, [p.embed_text for p in passages], model)
+    section_vectors = np.array([section_vector(vectors[sections[k]].mean(axis=0), vs.centres) for k in keys],
+                               dtype=np.float32).reshape(-1, vs.dim)
     profile = _Profile(vectors, keys, [parsed.sections[k].kind for k in keys], section_vectors)
     with store.snapshot():
         in_index = store.resolve_id(own_id) == own_id

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..parse import SECTION_KINDS
-from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, heading_context, iter_passages, windows
+from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, iter_passages, windows
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -61,8 +61,9 @@ __all__ = [
 VECTORS_DIR = "vectors"
 CURRENT = "CURRENT"
 CACHE_FILE = "cache.sqlite"
-FORMAT = 3
-"""3: passages record the first (merged short) paragraph they show."""
+FORMAT = 4
+"""3: passages record the first (merged short) paragraph they show. 4: section vectors
+centred on the mean section, no heading vector (centres[1] is that mean)."""
 ANN_THRESHOLD = 200_000
 """Passages above which queries go through the ANN index (exact search of 200k rows is ~30 ms)."""
 SUBSET_EXACT = 20_000
@@ -214,7 +215,7 @@ class VectorSet:
     report_vectors: np.ndarray  # float32, zero rows for reports without passages
     sections: np.ndarray  # SECTION_DTYPE
     section_vectors: np.ndarray  # float32
-    centres: np.ndarray  # float32 (2, dim): mean passage, mean heading (see section_vector)
+    centres: np.ndarray  # float32 (2, dim): mean passage, mean centred section (see section_vector)
     window_owner: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # passage row of each window
     window_matrix: np.ndarray | None = None  # float16, one row per window (passages.windows)
     _dense: np.ndarray | None = field(default=None, repr=False)
@@ -370,26 +371,24 @@ def _group_sums(matrix: np.ndarray, keys: np.ndarray, n_groups: int, inverse: np
     return sums
 
 
-def section_vector(content_mean: np.ndarray, heading: np.ndarray | None, centres: np.ndarray) -> np.ndarray:
-    """A section's vector: its passages' mean and its heading's vector, each minus the corpus mean.
+def section_vector(content_mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """A section's vector: its passages' mean minus the corpus mean passage, made unit length,
+    minus the mean of all sections' such vectors.
 
     Why centred: every passage of this genre shares one dominant direction, so plain means of
     sections all lie within ~0.02 of each other and a big overview section is "closest" to
     everything (on the samples a problems section found the other reports' problems section
-    first in 1 of 12 pairs). Minus the corpus mean 7 of 12; with the heading (存在的主要问题…,
-    centred likewise) 10 of 12.
+    first in 1 of 12 pairs). Minus the corpus mean 7 of 12; with the heading inside every
+    passage (passages.py) 10 of 12; minus the mean section too 11 of 12 (a separate heading
+    vector no longer helps: 10 of 12).
     """
-    vec = _unit(content_mean - centres[0])
-    if heading is not None and np.any(heading):
-        vec = vec + _unit(np.asarray(heading, dtype=np.float32) - centres[1])
-    return _unit(vec)
+    return _unit(_unit(content_mean - centres[0]) - centres[1])
 
 
 def _derived(matrix: np.ndarray, passages: np.ndarray, n_reports: int,
-             headings: dict[tuple[int, int], np.ndarray] | None = None,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Report vectors (passage means), the section table, section vectors (:func:`section_vector`)
-    and the centres (corpus mean passage, mean heading) that section vectors subtract."""
+    and the centres (corpus mean passage, mean centred section) that section vectors subtract."""
     dim = matrix.shape[1]
     keys = passages["report"].astype(np.int64) * (1 << 20) + passages["section"]
     if len(keys) and np.any(np.diff(keys) < 0):
@@ -407,22 +406,15 @@ def _derived(matrix: np.ndarray, passages: np.ndarray, n_reports: int,
     has = np.linalg.norm(reports, axis=1) > 0
     reports[has] = _unit(reports[has])
 
-    headings = headings or {}
-    heading_rows = np.zeros((len(uniq), dim), dtype=np.float32)
-    for i, (report, section) in enumerate(zip(table["report"].tolist(), table["section"].tolist())):
-        vec = headings.get((report, section))
-        if vec is not None:
-            heading_rows[i] = vec
-    present = np.any(heading_rows, axis=1)
     centres = np.zeros((2, dim), dtype=np.float32)
     if len(matrix):
         centres[0] = section_sums.sum(axis=0) / len(matrix)
-    if present.any():
-        centres[1] = heading_rows[present].mean(axis=0)
     means = section_sums / np.maximum(np.bincount(inverse, minlength=len(uniq)), 1)[:, None].astype(np.float32)
+    if len(uniq):
+        centres[1] = _unit(means - centres[0]).mean(axis=0)
     section_vectors = np.zeros((len(uniq), dim), dtype=np.float32)
     for i in range(len(uniq)):
-        section_vectors[i] = section_vector(means[i], heading_rows[i] if present[i] else None, centres)
+        section_vectors[i] = section_vector(means[i], centres)
     return reports, table, section_vectors, centres
 
 
@@ -452,12 +444,11 @@ def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> di
 
 def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, report_ids: Sequence[str],
                   passages: np.ndarray, matrix: np.ndarray, extra: dict | None = None,
-                  headings: dict[tuple[int, int], np.ndarray] | None = None,
                   window_owner: np.ndarray | None = None, window_matrix: np.ndarray | None = None) -> Path:
     """Write a complete generation and make it current in one rename; returns its folder.
 
     ``passages`` (PASSAGE_DTYPE) must be grouped by report and section, in ``report_ids``
-    order; ``headings`` maps (report index, section ord) to the heading's vector.
+    order.
     """
     root = _vectors_dir(Path(index_dir))
     root.mkdir(parents=True, exist_ok=True)
@@ -470,7 +461,7 @@ def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, rep
         if window_owner is not None and window_matrix is not None and len(window_owner):
             np.save(tmp / "windows.npy", np.asarray(window_matrix, dtype=np.float16))
             np.save(tmp / "window_owner.npy", np.asarray(window_owner, dtype=np.int32))
-        reports, sections, section_vectors, centres = _derived(matrix16, passages, len(report_ids), headings)
+        reports, sections, section_vectors, centres = _derived(matrix16, passages, len(report_ids))
         np.save(tmp / "centres.npy", centres)
         np.save(tmp / "reports.npy", reports)
         np.save(tmp / "sections.npy", sections)
@@ -520,7 +511,7 @@ class VectorUpdate:
     passages: int = 0
     reused: int = 0  # passages copied from the previous generation (unchanged reports)
     cached: int = 0  # passages found in the embedding cache
-    embedded: int = 0  # texts the model embedded now: passages and section headings
+    embedded: int = 0  # texts the model embedded now: passages and their windows
     seconds: float = 0.0
     embed_seconds: float = 0.0
     written: bool = False
@@ -577,22 +568,16 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     keys = {i: text_key(norms[i]) for i in todo}
     window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
     window_keys = [text_key(text) for _, text in window_items]
-    heading_norms = {(index[r], o): heading_context(h).rstrip("：") for r, o, h in section_rows
-                     if r in index and heading_context(h)}
-    heading_keys = {k: text_key(n) for k, n in heading_norms.items()}
     cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
     try:
         dim = current.dim if same_model else None
-        found = cache.get(model_id, [*keys.values(), *heading_keys.values(), *window_keys], dim)
+        found = cache.get(model_id, [*keys.values(), *window_keys], dim)
         missing: dict[bytes, str] = {}
         for i in todo:
             if keys[i] in found:
                 update.cached += 1
             else:
                 missing.setdefault(keys[i], norms[i])
-        for k, key in heading_keys.items():
-            if key not in found:
-                missing.setdefault(key, heading_norms[k])
         for (_, text), key in zip(window_items, window_keys):
             if key not in found:
                 missing.setdefault(key, text)
@@ -602,7 +587,6 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
             vectors[i] = found[keys[i]]
     finally:
         cache.close()
-    headings = {k: np.asarray(found[key], dtype=np.float32) for k, key in heading_keys.items()}
 
     if passages:
         matrix = np.vstack([np.asarray(v, dtype=np.float16) for v in vectors])
@@ -614,7 +598,7 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
                     kinds.get(p.section_kind, kinds["other"]), p.first)
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
-                  matrix=matrix, extra={"embedded": update.embedded}, headings=headings,
+                  matrix=matrix, extra={"embedded": update.embedded},
                   window_owner=np.array([i for i, _ in window_items], dtype=np.int32),
                   window_matrix=np.array([found[k] for k in window_keys], dtype=np.float16).reshape(-1, matrix.shape[1]))
     update.passages = len(passages)
