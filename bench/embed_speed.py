@@ -39,12 +39,12 @@ def corpus_passages(corpus: Path, max_chars: int = 300, min_chars: int = 10) -> 
 
 def measure(embedder: Embedder, passages: list[str], batch_size: int, repeat: int) -> tuple[float, np.ndarray]:
     """Best passages/s over ``repeat`` runs after one warm-up batch, and the vectors."""
-    embedder.embed_passages(passages[:batch_size], batch_size=batch_size)
+    embedder.embed_documents(passages[:batch_size], batch_size=batch_size)
     best = float("inf")
     vectors = np.empty((0, embedder.dim), dtype=np.float32)
     for _ in range(repeat):
         start = time.perf_counter()
-        vectors = embedder.embed_passages(passages, batch_size=batch_size)
+        vectors = embedder.embed_documents(passages, batch_size=batch_size)
         best = min(best, time.perf_counter() - start)
     return len(passages) / best, vectors
 

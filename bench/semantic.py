@@ -159,7 +159,7 @@ def measure(args: argparse.Namespace, spec: dict, index_dir: Path) -> dict:
 
     # The model is loaded and warm before the clock starts; the fresh index has an empty embedding cache.
     embedder = load_model(args.model)
-    embedder.embed_passages(["热身"])
+    embedder.embed_documents(["热身"])
     update = update_vectors(index_dir, store, model=embedder)
 
     engine = Engine(index_dir, model=embedder)
@@ -232,8 +232,8 @@ def main() -> None:
     for name, target in TARGETS.items():
         print(f"target {name} >= {target:.2f}: {measured[name]:.3f} {'met' if measured[name] >= target else 'MISSED'}")
     e = out["embedding"]
-    print(f"embedding while indexing: {e['embedded']} passages in {e['seconds']:.1f} s = "
-          f"{e['passages_per_s']:.1f} passages/s ({e['model']}, {e['precision']}, {e['cpus']} CPUs, "
+    print(f"embedding while indexing: {e['embedded']} texts (passages, windows) in {e['seconds']:.1f} s = "
+          f"{e['passages_per_s']:.1f} texts/s ({e['model']}, {e['precision']}, {e['cpus']} CPUs, "
           f"load average {e['load_average']:.1f})")
     for m in out["misses"]:
         print(f"\n[{m['mode']}] {m['id']} rank {m['rank']}: {m['query']}")
