@@ -78,6 +78,9 @@ def repair(index_dir: Path, wait: float = 0.0) -> list[str]:
             extra, missing = repair_fulltext(store, fulltext)
             if temp_files:
                 actions.append(f"removed {temp_files} temporary full-text files left by an interrupted run")
+            if "vectors_temp_files" in by_kind:  # removed by repair_fulltext, like every index run
+                actions.append(f"removed {len(by_kind['vectors_temp_files'].ids)} temporary vector folders "
+                               "left by an interrupted run")
             if extra:
                 actions.append(f"removed {len(extra)} reports from the full-text index that the store does not hold")
             if missing:
@@ -286,15 +289,6 @@ def _repair_vectors(index_dir: Path, store: Store) -> list[str]:
     if vectors is None:
         return []
     actions = []
-    leftovers = _vector_leftovers(vectors, index_dir)
-    for name in leftovers:
-        path = index_dir / vectors.VECTORS_DIR / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    if leftovers:
-        actions.append(f"removed {len(leftovers)} temporary vector folders left by an interrupted run")
     status = vectors.vectors_status(index_dir, store)
     if not status["present"] or not (status["error"] or status["missing"] or status["extra"]):
         return actions

@@ -243,7 +243,10 @@ def repair(store: Store, fulltext: FulltextIndex) -> tuple[list[str], list[str]]
 
     Returns (ids removed from the index, ids the index lacks). Must hold the write lock.
     """
+    from .semantic.vectors import remove_temp_folders
+
     fulltext.clean_temp_files()
+    remove_temp_folders(fulltext.path.parent)
     store.discard_unpublished()
     visible = set(store.report_ids())
     indexed = fulltext.report_ids()

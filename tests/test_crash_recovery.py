@@ -37,10 +37,8 @@ from tests.test_doctor import assert_search_agrees, visible_texts
 # What a killed run may leave behind; the next `index` (or `doctor --repair`) removes all of it.
 CRASH_LEFTOVERS = {"unpublished", "temp_files", "fulltext_extra", "vectors_missing", "vectors_extra",
                    "vectors_temp_files"}
-# The semantic layer removes the temp folder of a killed vectors write only once it is ten
-# minutes old (indexer/semantic/vectors.py, _remove_leftovers), so a run soon after a kill
-# still has it; `doctor --repair` removes it. Empty this set once `index` cleans it too.
-AFTER_A_FINISHED_RUN = {"vectors_temp_files"}
+# A finished run leaves nothing behind: it removes what the killed runs left.
+AFTER_A_FINISHED_RUN: set[str] = set()
 KILLS = 20
 # Killed runs write in batches this small, so one run commits several times and kills land
 # between and inside commits, not only while files are parsed.

@@ -56,6 +56,7 @@ __all__ = [
     "vectors_status",
     "section_vector",
     "write_vectors",
+    "remove_temp_folders",
 ]
 
 VECTORS_DIR = "vectors"
@@ -452,7 +453,7 @@ def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, rep
     """
     root = _vectors_dir(Path(index_dir))
     root.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(root)
+    remove_temp_folders(index_dir)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
         matrix16 = np.asarray(matrix, dtype=np.float16)
@@ -486,15 +487,14 @@ def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, rep
     return gen
 
 
-def _remove_leftovers(root: Path, max_age_s: float = 600.0) -> None:
-    """Temporary folders of killed runs (old, never renamed into place)."""
-    now = time.time()
+def remove_temp_folders(index_dir: Path) -> None:
+    """Temporary folders of killed runs. Callers hold nianbao's write lock, so no live writer
+    owns one: every `.tmp-*` folder is a leftover, however recent."""
+    root = _vectors_dir(Path(index_dir))
     for leftover in root.glob(".tmp-*"):
-        try:
-            if now - leftover.stat().st_mtime > max_age_s:
-                shutil.rmtree(leftover, ignore_errors=True)
-        except OSError:
-            continue
+        shutil.rmtree(leftover, ignore_errors=True)
+    for pointer in root.glob(f".{CURRENT}.*.tmp"):
+        pointer.unlink(missing_ok=True)
 
 
 def _remove_old_generations(root: Path, keep: str) -> None:
