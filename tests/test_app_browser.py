@@ -3,7 +3,9 @@
 The app indexes the bundled corpus on first start (and computes its vectors); the test then
 searches, opens the report, compares the problem sections and visits the similar, statistics
 and corpus pages, saving a screenshot of each step to `$NIANBAO_ARTIFACTS` (default
-`test-artifacts/`) and the measured search latency to `search-latency.txt` there.
+`test-artifacts/`) and the measured search latency, with the machine load, to
+`search-latency.txt` there: a number to read (README, Performance), not a pass/fail timing,
+which a busy CI machine would turn into a flaky test.
 Without Chromium or Playwright it is skipped, with the reason.
 """
 
@@ -175,7 +177,6 @@ def walk(page, app_url: str) -> None:
             f"median {statistics.median(timings) * 1000:.0f} ms; load average {load:.1f} on {os.cpu_count()} CPUs")
     (ARTIFACTS / "search-latency.txt").write_text(line + "\n", encoding="utf-8")
     print(line)
-    assert statistics.median(timings) < 1.0, line
 
     page.get_by_role("link", name="灵武市2020年政府信息公开工作年度报告").click()
     page.get_by_text("命中 2 处").wait_for()
