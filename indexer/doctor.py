@@ -233,10 +233,7 @@ def _vectors_module():
 
 def _vector_leftovers(vectors, index_dir: Path) -> list[str]:
     """Folders and pointer files of a vectors write that a kill interrupted (never renamed into place)."""
-    root = index_dir / vectors.VECTORS_DIR
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in [*root.glob(".tmp-*"), *root.glob(f".{vectors.CURRENT}.*.tmp")])
+    return [p.name for p in vectors.temp_files(index_dir)]
 
 
 def _vector_problems(index_dir: Path, store: Store) -> list[Problem]:

@@ -57,6 +57,7 @@ __all__ = [
     "section_vector",
     "write_vectors",
     "remove_temp_folders",
+    "temp_files",
 ]
 
 VECTORS_DIR = "vectors"
@@ -487,14 +488,20 @@ def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, rep
     return gen
 
 
-def remove_temp_folders(index_dir: Path) -> None:
-    """Temporary folders of killed runs. Callers hold nianbao's write lock, so no live writer
-    owns one: every `.tmp-*` folder is a leftover, however recent."""
+def temp_files(index_dir: Path) -> list[Path]:
+    """Folders and CURRENT pointer files of a vectors write that a kill interrupted."""
     root = _vectors_dir(Path(index_dir))
-    for leftover in root.glob(".tmp-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for pointer in root.glob(f".{CURRENT}.*.tmp"):
-        pointer.unlink(missing_ok=True)
+    return sorted([*root.glob(".tmp-*"), *root.glob(f".{CURRENT}.*.tmp")])
+
+
+def remove_temp_folders(index_dir: Path) -> None:
+    """Temporary files of killed runs. Callers hold nianbao's write lock, so no live writer
+    owns one: every one is a leftover, however recent."""
+    for leftover in temp_files(index_dir):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _remove_old_generations(root: Path, keep: str) -> None:
