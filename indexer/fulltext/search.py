@@ -108,9 +108,24 @@ class Searcher:
         self._corpus: _Corpus | None = None
         self._norms: dict[str, str] = {}
         self._norm_chars = 0
+        self._words_searcher = None
 
     def close(self) -> None:
+        if self._words_searcher is not None:
+            self._words_searcher.close()
         self.store.close()
+
+    def _words(self):
+        """The words index's searcher, kept open and reopened only after an `index` committed:
+        opening its segments costs about 100 ms at 20,000 reports."""
+        current = self._words_searcher
+        if current is None:
+            current = self.index.open(WORDS).searcher()
+        elif not current.up_to_date():
+            current.close()
+            current = self.index.open(WORDS).searcher()
+        self._words_searcher = current
+        return current
 
     # --- corpus state ------------------------------------------------------------------
 
@@ -268,14 +283,14 @@ class Searcher:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
         restrict = [wq.Term("kind", k) for k in filters.sections]
         whoosh_filter = wq.Or(restrict) if restrict else None
-        with self.index.open(WORDS).searcher() as s:
-            results = s.search(wq.Or([wq.Term("words", w) for w in query_words]), limit=500, filter=whoosh_filter)
-            for hit in results:
-                report_id = hit["report_id"]
-                if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
-                    continue
-                best, sections = per_report.get(report_id, (0.0, []))
-                per_report[report_id] = (max(best, hit.score), sections + [hit["section"]])
+        results = self._words().search(wq.Or([wq.Term("words", w) for w in query_words]), limit=500,
+                                       filter=whoosh_filter)
+        for hit in results:
+            report_id = hit["report_id"]
+            if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
+                continue
+            best, sections = per_report.get(report_id, (0.0, []))
+            per_report[report_id] = (max(best, hit.score), sections + [hit["section"]])
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
