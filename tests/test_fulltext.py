@@ -79,6 +79,15 @@ def test_boolean_queries(searcher):
     assert grouped == (set(_truth("政府开放日")) | set(_truth("机关事务局"))) & set(_truth("行政复议"))
 
 
+@pytest.mark.parametrize("query", ["积极开展“政府开放日”活动", "“政府开放日”活动", "“政府开放日”"])
+def test_chinese_quotes_inside_a_pasted_phrase_are_text(searcher, query):
+    """A sentence pasted with its quotation marks is one phrase; whole-term quotes still quote."""
+    result = searcher.run(query, limit=None)
+    expected = _truth(query.strip("“”") if query.startswith("“") and query.endswith("”") else query)
+    assert expected and {r["report_id"]: r["count"] for r in result["results"]} == expected
+    assert result["total_occurrences"] == sum(expected.values())
+
+
 def test_filters_and_field_filters_agree(searcher):
     by_flag = searcher.run("政务公开", SearchFilters(year="2018"), limit=None)
     by_field = searcher.run("政务公开 year:2018", limit=None)

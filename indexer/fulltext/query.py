@@ -2,6 +2,7 @@
 
     政府开放日 依申请公开          both, anywhere in the report
     "政府 开放日" OR 开放日活动     quoted strings are one term (spaces inside are normalised away)
+    坚持“以公开为常态”原则          Chinese quotes inside a term are text, so a pasted sentence is one term
     不予公开 -行政复议 year:2018-2020 section:problems province:宁夏
 
 Errors are `QueryError` with a one-line explanation naming what is wrong.
@@ -19,6 +20,8 @@ MAX_QUERY_CHARS = 1000
 MAX_NESTING = 50  # parentheses; the parser and the tree walks recurse once per level
 FILTER_FIELDS = ("year", "section", "province", "city", "county", "agency", "template")
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂"}
+_QUERY_QUOTES = ('"', "＂")
+"""Always the query's quotes; the Chinese ones only where they wrap a whole term."""
 
 
 class QueryError(ValueError):
@@ -71,6 +74,22 @@ class ParsedQuery:
         return out
 
 
+def _word_end(query: str, i: int) -> int:
+    """Where a plain word starting at `i` ends: at whitespace, a parenthesis or an ASCII quote.
+
+    Chinese quotation marks inside a word are text, as in a pasted sentence
+    (坚持“以公开为常态、不公开为例外”原则): the span up to the closing mark is taken whole.
+    """
+    n = len(query)
+    while i < n and not query[i].isspace() and query[i] not in "()（）" and query[i] not in _QUERY_QUOTES:
+        if query[i] in _QUOTES:
+            close = query.find(_QUOTES[query[i]], i + 1)
+            if close > 0:
+                i = close
+        i += 1
+    return i
+
+
 def _tokens(query: str) -> list[tuple[str, str]]:
     """(kind, value) pairs: 'term', 'quoted', 'field', '(', ')', 'OR', 'AND', 'NOT', '-'."""
     tokens: list[tuple[str, str]] = []
@@ -86,15 +105,17 @@ def _tokens(query: str) -> list[tuple[str, str]]:
             close = query.find(_QUOTES[c], i + 1)
             if close < 0:
                 raise QueryError(f"unbalanced quote: {c} at position {i + 1} is never closed")
-            tokens.append(("quoted", query[i + 1:close]))
-            i = close + 1
+            end = close + 1 if c in _QUERY_QUOTES else _word_end(query, close + 1)
+            if end == close + 1:
+                tokens.append(("quoted", query[i + 1:close]))
+            else:  # “放管服”改革: Chinese quotes glued to text are part of the term
+                tokens.append(("term", query[i:end]))
+            i = end
         elif c == "-" and i + 1 < n and not query[i + 1].isspace() and (i == 0 or query[i - 1].isspace() or query[i - 1] in "(（"):
             tokens.append(("-", c))
             i += 1
         else:
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in "()（）" and query[j] not in _QUOTES:
-                j += 1
+            j = _word_end(query, i)
             word = query[i:j]
             i = j
             if word.strip("-") == "":
