@@ -168,6 +168,14 @@ class Searcher:
                     self._norm_chars += len(norm)
                 yield report_id, norm
 
+    def texts_of(self, ids: list[str]) -> list[str]:
+        """Normalised texts in the order of `ids`: one C-level lookup each once they are cached."""
+        try:
+            return list(map(self._norms.__getitem__, ids))
+        except KeyError:
+            texts = dict(self.norm_texts(ids))
+            return [texts[i] for i in ids]
+
     # --- exact mode ----------------------------------------------------------------------
 
     def _candidates(self, terms: list[str]) -> dict[str, set[str] | None]:
@@ -248,8 +256,7 @@ class Searcher:
         check = universe if allowed is None else [i for i in universe if i in allowed]
         if isinstance(parsed.tree, Term) and not filters.sections:
             term = parsed.tree.text  # the common case, kept to one C-level count per report
-            texts = dict(self.norm_texts(check))
-            counts = np.array([texts[i].count(term) for i in check], dtype=np.int64)
+            counts = np.fromiter((text.count(term) for text in self.texts_of(check)), np.int64, len(check))
             matched = np.flatnonzero(counts)
             ids = [check[k] for k in matched.tolist()]
             tf = counts[matched].reshape(len(ids), 1)
