@@ -50,6 +50,18 @@ def test_every_term_obeys_the_contract(searcher, term):
     assert result["total_reports"] == len(got)
 
 
+@pytest.mark.parametrize("query", TERMS[:30] + ["政府开放日 section:problems", "公开 OR 行政复议 -灵武防疫",
+                                   "公开 section:overview", "公公", "2018 年 section:requests"])
+def test_listings_agree_with_full_results(searcher, query):
+    """Without snippets the sections holding a match are found per section; they must be the
+    sections of the located occurrences, and the counts the same."""
+    listing = searcher.run(query, limit=None, snippets=False)["results"]
+    full = searcher.run(query, limit=None)["results"]
+    assert [(r["report_id"], r["count"], r["sections"]) for r in listing] == \
+           [(r["report_id"], r["count"], r["sections"]) for r in full]
+    assert all(r["count"] == len(r["snippets"]) for r in full)
+
+
 def test_page_broken_phrases_are_found_and_shown_in_original(searcher):
     result = searcher.run("监督政务公开工作")
     assert result["total_occurrences"] >= 1
@@ -151,3 +163,16 @@ def test_json_shape(searcher):
     first = result["results"][0]
     assert set(first) >= {"report_id", "source", "agency", "year", "region", "count", "score", "snippets"}
     assert set(first["snippets"][0]) == {"section_kind", "text", "match_start", "match_end"}
+
+
+def test_a_match_across_a_section_boundary_belongs_to_the_section_it_starts_in():
+    from indexer.fulltext.search import _cells, _kinds_inside, _kinds_starting
+
+    bounds = [(2, 5, "overview"), (5, 10, "problems")]
+    norm = "题目开放日政府开放日"  # 日政府 starts in overview (4) and ends in problems
+    cells = _cells(bounds, len(norm))
+    assert _kinds_starting(norm, ["日政府"], cells) == ["overview"]
+    assert _kinds_starting(norm, ["题目"], cells) == ["other"]
+    assert _kinds_starting(norm, ["题目", "开放日"], cells) == ["other", "overview", "problems"]
+    assert _kinds_inside(norm, ["日政府"], bounds, ["problems"]) == []
+    assert _kinds_inside(norm, ["开放日"], bounds, ["problems"]) == ["problems"]
