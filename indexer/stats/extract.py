@@ -13,8 +13,9 @@ Tables are only recognised in tab-separated (or `cell |`) rows; prose is never r
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..normalize import normalize
@@ -124,8 +125,11 @@ def _cells(raw: str) -> tuple[str, ...]:
     return (normalize(stripped[:-1]),) if stripped.endswith("|") else ()
 
 
-def _lines(text: str) -> list[_Line]:
-    return [_Line(normalize(raw), _cells(raw)) for raw in text.splitlines()]
+@functools.lru_cache(maxsize=2)
+def _lines(text: str) -> tuple[_Line, ...]:
+    """Every line, normalised; remembered because parsing asks for the template first and
+    extraction asks again for the same text (a tenth of a worker's time per report)."""
+    return tuple(_Line(normalize(raw), _cells(raw)) for raw in text.splitlines())
 
 
 def prose(text: str) -> str:
@@ -220,7 +224,7 @@ class _Sheet:
         return out
 
 
-def _score(lines: list[_Line], markers: tuple[str, ...]) -> int:
+def _score(lines: Sequence[_Line], markers: tuple[str, ...]) -> int:
     table = [line.text for line in lines if line.is_table]
     return sum(any(marker in text for text in table) for marker in markers)
 
@@ -230,14 +234,14 @@ def detect_template(text: str) -> str | None:
     return _detect(_lines(text))
 
 
-def _detect(lines: list[_Line]) -> str | None:
+def _detect(lines: Sequence[_Line]) -> str | None:
     new, old = _score(lines, _NEW_MARKERS), _score(lines, _OLD_MARKERS)
     if not new and not old:
         return None
     return NEW if new >= old else OLD
 
 
-def _table_lines(lines: list[_Line], start: int) -> Iterator[_Line]:
+def _table_lines(lines: Sequence[_Line], start: int) -> Iterator[_Line]:
     """The table from line `start` until prose resumes, without blank lines and page numbers.
 
     A short line of text inside a table is part of a broken label; it comes back as a row of one
@@ -252,7 +256,7 @@ def _table_lines(lines: list[_Line], start: int) -> Iterator[_Line]:
             yield _Line(line.text, (line.text,))
 
 
-def _start(lines: list[_Line], words: tuple[str, ...]) -> int | None:
+def _start(lines: Sequence[_Line], words: tuple[str, ...]) -> int | None:
     """The first table row containing any of `words`."""
     return next((i for i, line in enumerate(lines) if line.is_table and any(w in line.text for w in words)), None)
 
@@ -284,7 +288,7 @@ def _art20_item(label: str) -> str | None:
     return max(hits)[1] if hits else None
 
 
-def _read_art20(lines: list[_Line], sheet: _Sheet) -> None:
+def _read_art20(lines: Sequence[_Line], sheet: _Sheet) -> None:
     """The 第二十条 sub-tables: each `信息内容` header row says which columns its rows carry."""
     start = _start(lines, ("第二十条", "信息内容"))
     if start is None:
@@ -349,7 +353,7 @@ def _match_request(label: str, group: str | None) -> tuple[RowSpec | None, str |
     return row, group
 
 
-def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
+def _read_requests(lines: Sequence[_Line], sheet: _Sheet) -> None:
     """The applications table: 7 value columns per row, rows named by label anchors and groups."""
     start = _start(lines, ("申请人情况", "自然人", "本年新收"))
     if start is None:
@@ -386,7 +390,7 @@ def _read_requests(lines: list[_Line], sheet: _Sheet) -> None:
             break
 
 
-def _read_review(lines: list[_Line], sheet: _Sheet) -> None:
+def _read_review(lines: Sequence[_Line], sheet: _Sheet) -> None:
     """The 行政复议 / 行政诉讼 table: one row of 15 values under a two- or three-line header."""
     starts = (i for i, line in enumerate(lines) if line.is_table and "行政复议" in line.text and "行政诉讼" in line.text)
     start = next(starts, _start(lines, ("结果维持",)))
@@ -434,7 +438,7 @@ def _match_old(label: str, section: str | None) -> tuple[RowSpec | None, str | N
     return row, section, heading
 
 
-def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
+def _read_old(lines: Sequence[_Line], sheet: _Sheet) -> None:
     """The 统计指标 / 单位 / 统计数 table: label, unit, one value per row, in sections 一 to 九."""
     start = _start(lines, _OLD_MARKERS)
     if start is None:
@@ -476,7 +480,7 @@ def _read_old(lines: list[_Line], sheet: _Sheet) -> None:
 # --- bytype: one cell per line ------------------------------------------------------------
 
 
-def _read_bytype(lines: list[_Line], sheet: _Sheet) -> bool:
+def _read_bytype(lines: Sequence[_Line], sheet: _Sheet) -> bool:
     """The `信息类型 | 数量 |` table, one cell per line, read as label/value pairs after its header.
 
     Blank lines and page numbers (a page break) do not end it; any other line of text does.
@@ -506,7 +510,7 @@ def _read_bytype(lines: list[_Line], sheet: _Sheet) -> bool:
     return found
 
 
-def _edition(lines: list[_Line]) -> str:
+def _edition(lines: Sequence[_Line]) -> str:
     return EDITION_2021 if _score(lines, _EDITION_2021_MARKERS) else EDITION_2019
 
 
