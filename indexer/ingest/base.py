@@ -15,6 +15,8 @@ def check_text(text: str) -> str:
     if not stripped:
         raise IngestError("no text found")
     sample = stripped[:20000]
+    if "".join(sample.split()).isprintable():  # the usual case, checked in C: no Cc, Cn, Co or Cs at all
+        return text
     bad = sum(
         1
         for c in sample
