@@ -1,8 +1,9 @@
-"""Passages per second for the default embedding model, fp32 against the auto-chosen precision.
+"""Passages per second for the default embedding model: torch fp32, ONNX Runtime fp32 and int8, auto.
 
-Why: bf16 is about 3x faster than fp32 on CPUs with native bf16 but slower on others, so the
-precision is picked from the CPU flags; this shows what that choice buys on this machine
-and how close its vectors stay to fp32.
+Why: the backend and precision are chosen per machine (bf16 on CPUs with native bf16, else
+ONNX Runtime's fused fp32 graph; int8 on request); this shows what each buys here and how
+close its vectors stay to torch fp32. Other work on the machine skews the numbers, so the
+load average is printed with each one.
 
     python bench/embed_speed.py [--corpus DIR] [--batch-size 32] [--repeat 3]
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.semantic.model import Embedder, choose_precision, ensure_default_model, load_model
+from indexer.semantic.model import BACKEND_ENV, Embedder, choose_precision, ensure_default_model, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +50,13 @@ def measure(embedder: Embedder, passages: list[str], batch_size: int, repeat: in
     return len(passages) / best, vectors
 
 
+def _set_backend(backend: str | None) -> None:
+    if backend is None:
+        os.environ.pop(BACKEND_ENV, None)
+    else:
+        os.environ[BACKEND_ENV] = backend
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
@@ -64,21 +72,28 @@ def main() -> None:
     folder = ensure_default_model()
     print(f"model folder {folder} ready in {time.perf_counter() - start:.1f} s")
 
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on the machine skews the numbers)")
+    print(f"{os.cpu_count()} CPUs; other work on the machine skews the numbers, so each carries the load average")
     auto = choose_precision("cpu")
+    variants = {"torch fp32": ("torch", "fp32"), "onnx fp32": ("onnx", "fp32"), "onnx int8": ("onnx", "int8"),
+                f"auto ({auto})": (None, None)}
     results: dict[str, tuple[float, np.ndarray]] = {}
-    for precision in dict.fromkeys(["fp32", auto]):
-        embedder = load_model(precision=precision, device="cpu")
-        results[precision] = measure(embedder, passages, args.batch_size, args.repeat)
-        print(f"{precision:>5}: {results[precision][0]:7.1f} passages/s  (batch {args.batch_size}, "
-              f"max_seq_length {embedder.max_seq_length})")
-    if auto == "fp32":
-        print("auto-chosen precision is fp32 (no amx_bf16/avx512_bf16 on this CPU)")
-    else:
-        cosines = np.sum(results["fp32"][1] * results[auto][1], axis=1)
-        speedup = results[auto][0] / results["fp32"][0]
-        print(f"auto-chosen {auto}: {speedup:.2f}x fp32; cosine to fp32 min {cosines.min():.6f}, mean {cosines.mean():.6f}")
-
+    saved = os.environ.get(BACKEND_ENV)
+    for label, (backend, precision) in variants.items():
+        try:
+            _set_backend(backend or saved)
+            embedder = load_model(precision=precision, device="cpu")
+        except (ImportError, ValueError) as exc:
+            print(f"{label:>14}: unavailable ({exc})")
+            continue
+        finally:
+            _set_backend(saved)
+        before = os.getloadavg()[0]
+        results[label] = measure(embedder, passages, args.batch_size, args.repeat)
+        cosines = np.sum(results["torch fp32"][1] * results[label][1], axis=1)
+        print(f"{label:>14}: {results[label][0]:7.1f} passages/s  ({results[label][0] / results['torch fp32'][0]:.2f}x "
+              f"torch fp32; cosine to it min {cosines.min():.5f}, mean {cosines.mean():.5f}; load "
+              f"{before:.2f}->{os.getloadavg()[0]:.2f}; {embedder.backend}/{embedder.precision}, "
+              f"batch {args.batch_size}, max_seq_length {embedder.max_seq_length}, id {embedder.model_id})")
 
 if __name__ == "__main__":
     main()

