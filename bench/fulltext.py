@@ -237,7 +237,7 @@ def run(reports: int, workdir: Path, *, seed: int = 7, repeat: int = 5, workers:
     log(f"size: full-text index {result['index_mb']} MB, store {result['store_mb']} MB")
 
     phrases = {"phrase_common": COMMON_PHRASES, "phrase_rare": rare_phrases(infos)}
-    searcher = Searcher(index_dir)
+    searcher = Searcher(index_dir, remember=0)  # every timed query from scratch, none remembered
     timings: dict[str, dict[str, list[float]]] = {}
     with PeakRSS() as rss:
         started = time.perf_counter()

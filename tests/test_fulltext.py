@@ -176,3 +176,18 @@ def test_a_match_across_a_section_boundary_belongs_to_the_section_it_starts_in()
     assert _kinds_starting(norm, ["题目", "开放日"], cells) == ["other", "overview", "problems"]
     assert _kinds_inside(norm, ["日政府"], bounds, ["problems"]) == []
     assert _kinds_inside(norm, ["开放日"], bounds, ["problems"]) == ["problems"]
+
+
+def test_remembered_queries_answer_like_fresh_ones(indexed, searcher):
+    """The app asks for each query twice (facets, then a page); remembered matches must not change answers."""
+    fresh = Searcher(indexed, remember=0)
+    try:
+        for query, filters in [("政务公开", None), ("政务公开", SearchFilters(year="2018")), ("政务公开", None),
+                               ("政务公开 section:problems", None), ("政府开放日 OR 机关事务局", None)]:
+            for limit, snippets in [(None, False), (3, True)]:
+                assert searcher.run(query, filters, limit=limit, snippets=snippets) == \
+                       fresh.run(query, filters, limit=limit, snippets=snippets)
+        searcher.forget()
+        assert searcher.run("政务公开", limit=3) == fresh.run("政务公开", limit=3)
+    finally:
+        fresh.close()
