@@ -191,3 +191,10 @@ def test_remembered_queries_answer_like_fresh_ones(indexed, searcher):
         assert searcher.run("政务公开", limit=3) == fresh.run("政务公开", limit=3)
     finally:
         fresh.close()
+
+
+def test_overlapping_section_bounds_cannot_stall_the_section_search():
+    from indexer.fulltext.search import _cells, _kinds_starting
+
+    cells = _cells([(0, 10, "overview"), (5, 8, "problems")], 12)  # bounds a parser should never give
+    assert set(_kinds_starting("一二三四五六七八九十开放", ["十"], cells)) <= {"overview", "problems"}

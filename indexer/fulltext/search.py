@@ -498,7 +498,7 @@ def _kinds_starting(norm: str, terms: list[str], cells: list[tuple[int, int, str
         while pos >= 0:
             cell = bisect.bisect_right(starts, pos) - 1
             holding.add(cell)
-            pos = norm.find(term, cells[cell][1])
+            pos = norm.find(term, max(cells[cell][1], pos + 1))  # always forward, even on odd bounds
     return list(dict.fromkeys(cells[cell][2] for cell in sorted(holding)))
 
 
