@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -135,13 +136,22 @@ class Searcher:
         """The words index's searcher, kept open and reopened only after an `index` committed:
         opening its segments costs about 100 ms at 20,000 reports."""
         current = self._words_searcher
-        if current is None:
-            current = self.index.open(WORDS).searcher()
-        elif not current.up_to_date():
+        if current is not None and current.up_to_date():
+            return current
+        if current is not None:
             current.close()
-            current = self.index.open(WORDS).searcher()
-        self._words_searcher = current
-        return current
+        self._words_searcher = None
+        for attempt in range(_RETRIES):
+            try:
+                self._words_searcher = self.index.open(WORDS).searcher()
+                break
+            except FileNotFoundError:
+                # An `index` committed between Whoosh listing the tables of contents and reading
+                # the newest, and removed it: the next listing finds the newer one.
+                if attempt == _RETRIES - 1:
+                    raise
+                time.sleep(0.05)
+        return self._words_searcher
 
     # --- corpus state ------------------------------------------------------------------
 
