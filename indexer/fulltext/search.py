@@ -105,9 +105,9 @@ class _Hits:
     scores: np.ndarray
 
 
-# (report id, its normalised text) -> the occurrences shown for it: computed for one page only.
 Locate = Callable[[str, str], list[tuple[int, int]]]
-"""(report id, normalised text) → the query's occurrences as (start, end), in text order."""
+"""(report id, normalised text) → the query's occurrences as (start, end), in text order;
+computed only for the reports a page shows."""
 Kinds = Callable[[str, str], list[str]]
 """(report id, normalised text) → kinds of the sections holding an occurrence, in text order."""
 
