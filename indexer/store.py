@@ -239,6 +239,10 @@ class Store:
                 out[r[0]] = (r[1], r[2])
         return out
 
+    def norm_texts(self) -> Iterator[tuple[str, str]]:
+        """(report id, normalised text) of every visible report, in storage order."""
+        yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE {self._visible()}")
+
     def sections(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (report_id,)).fetchall()
 

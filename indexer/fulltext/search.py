@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,14 @@ class SearchFilters:
         return not (self.template and report["template"] != self.template)
 
 
+class _Cells(NamedTuple):
+    """A report cut into its sections and, as "other", the text outside them (see `_cells`)."""
+
+    starts: list[int]
+    ends: list[int]
+    kinds: list[str]
+
+
 @dataclass
 class _Corpus:
     """What every query needs about the visible reports; rebuilt when the store publishes."""
@@ -87,9 +96,9 @@ class _Corpus:
     bounds: dict[str, list[tuple[int, int, str]]]
     lengths: dict[str, int]
     avg_length: float = 1.0
-    cells: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)  # see _cells, filled lazily
+    cells: dict[str, _Cells] = field(default_factory=dict)  # see _cells, filled lazily
 
-    def cells_of(self, report_id: str, length: int) -> list[tuple[int, int, str]]:
+    def cells_of(self, report_id: str, length: int) -> _Cells:
         cells = self.cells.get(report_id)
         if cells is None:
             cells = self.cells[report_id] = _cells(self.bounds.get(report_id, []), length)
@@ -158,14 +167,20 @@ class Searcher:
     def corpus(self) -> _Corpus:
         gen = self.store.visible_gen()
         if self._corpus is None or self._corpus.gen != gen:
-            reports = {r["id"]: r for r in self.store.reports()}
-            lengths = {r[0]: r[1] for r in self.store.db.execute("SELECT id, length(norm_text) FROM reports")}
-            visible = [lengths.get(i, 0) for i in reports]
-            avg = sum(visible) / len(visible) if visible else 1.0
-            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0)
             self._norms.clear()
             self._norm_chars = 0
             self._recent.clear()
+            reports = {r["id"]: r for r in self.store.reports()}
+            # BM25 needs every text's length, and SQLite's length() reads every text to count its
+            # characters: reading them here instead costs the same and fills the text cache.
+            lengths = {}
+            for report_id, norm in self.store.norm_texts():
+                lengths[report_id] = len(norm)
+                if self._norm_chars < _TEXT_CACHE_CHARS:
+                    self._norms[report_id] = norm
+                    self._norm_chars += len(norm)
+            avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
+            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0)
         return self._corpus
 
     def norm_texts(self, ids: list[str]) -> Iterator[tuple[str, str]]:
@@ -296,13 +311,16 @@ class Searcher:
             return sorted(o for t in positive for o in _occurrences(norm, t, spans))
 
         def kinds(report_id: str, norm: str) -> list[str]:
+            terms = positive if present is None else [t for t in positive if present[t][row_of[report_id]]]
             if filters.sections:
-                return _kinds_inside(norm, positive, corpus.bounds.get(report_id, []), filters.sections)
-            return _kinds_starting(norm, positive, corpus.cells_of(report_id, len(norm)))
+                return _kinds_inside(norm, terms, corpus.bounds.get(report_id, []), filters.sections)
+            return _kinds_starting(norm, terms, corpus.cells_of(report_id, len(norm)))
 
         # Without a section limit, a self-overlapping term (公公) is counted from the text's start,
         # which a search from each section's start could disagree with; those locate every occurrence.
         cheap_kinds = kinds if filters.sections or not any(map(_self_overlapping, positive)) else None
+        present: dict[str, list[bool]] | None = None
+        row_of: dict[str, int] = {}
         if parsed.tree is None:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
@@ -320,6 +338,9 @@ class Searcher:
         matched = np.flatnonzero(_matching(parsed.tree, counts))
         ids = [check[k] for k in matched.tolist()]
         tf = np.stack([counts[t][matched] for t in positive], axis=1) if positive else np.zeros((len(ids), 0), np.int64)
+        if len(positive) > 1:  # a term a report lacks would be searched for through its whole text
+            row_of = dict(zip(ids, range(len(ids))))
+            present = {t: (tf[:, k] > 0).tolist() for k, t in enumerate(positive)}
         lengths = np.array([corpus.lengths.get(i, 1) for i in ids], dtype=np.float64)
         scores = _bm25(tf, len(corpus.reports), lengths, corpus.avg_length)
         return _Hits(ids, tf.sum(axis=1), scores), locate, cheap_kinds
@@ -485,31 +506,42 @@ def _remembered(kinds: Kinds) -> Kinds:
     return remembered
 
 
-def _cells(bounds: list[tuple[int, int, str]], length: int) -> list[tuple[int, int, str]]:
+def _cells(bounds: list[tuple[int, int, str]], length: int) -> _Cells:
     """The sections and, as "other", the text outside them: `_kind_at` for every position."""
-    cells, position = [], 0
+    starts: list[int] = []
+    ends: list[int] = []
+    kinds: list[str] = []
+    position = 0
     for start, end, kind in bounds:
         if start > position:
-            cells.append((position, start, "other"))
-        cells.append((start, end, kind))
+            starts.append(position)
+            ends.append(start)
+            kinds.append("other")
+        starts.append(start)
+        ends.append(end)
+        kinds.append(kind)
         position = max(position, end)
     if position < length:
-        cells.append((position, length, "other"))
-    return cells
+        starts.append(position)
+        ends.append(length)
+        kinds.append("other")
+    return _Cells(starts, ends, kinds)
 
 
-def _kinds_starting(norm: str, terms: list[str], cells: list[tuple[int, int, str]]) -> list[str]:
+def _kinds_starting(norm: str, terms: list[str], cells: _Cells) -> list[str]:
     """The kinds `_kind_at` gives the occurrences of `terms` (by where each starts), in text order;
     after a match the search jumps to the next cell, so it costs a search per cell holding one."""
-    starts = [start for start, _, _ in cells]
+    starts, ends, kinds = cells
     holding = set()
     for term in terms:
         pos = norm.find(term)
         while pos >= 0:
             cell = bisect.bisect_right(starts, pos) - 1
             holding.add(cell)
-            pos = norm.find(term, max(cells[cell][1], pos + 1))  # always forward, even on odd bounds
-    return list(dict.fromkeys(cells[cell][2] for cell in sorted(holding)))
+            pos = norm.find(term, max(ends[cell], pos + 1))  # always forward, even on odd bounds
+    if len(holding) == 1:
+        return [kinds[holding.pop()]]
+    return list(dict.fromkeys([kinds[cell] for cell in sorted(holding)]))
 
 
 def _kinds_inside(norm: str, terms: list[str], bounds: list[tuple[int, int, str]], limit: list[str]) -> list[str]:
