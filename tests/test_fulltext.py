@@ -198,3 +198,24 @@ def test_overlapping_section_bounds_cannot_stall_the_section_search():
 
     cells = _cells([(0, 10, "overview"), (5, 8, "problems")], 12)  # bounds a parser should never give
     assert set(_kinds_starting("一二三四五六七八九十开放", ["十"], cells)) <= {"overview", "problems"}
+
+
+def test_keyword_mode_finds_words_whatever_their_case(tmp_path):
+    """jieba words are lower-cased, so a text's capitals are matched through a lowered copy."""
+    from indexer.indexing import index_paths
+
+    source = tmp_path / "corpus"
+    source.mkdir()
+    sample = next(iter(sorted(CORPUS.glob("*.txt")))).read_text(encoding="utf-8")
+    (source / "app.txt").write_text(sample + "\n本机关开通政务APP，APP下载量逐年增加，app 使用便捷。\n", encoding="utf-8")
+    index_paths([source], tmp_path / "index", embed=False)
+    s = Searcher(tmp_path / "index")
+    try:
+        for query in ("APP", "app", "App"):
+            result = s.run(query, mode="keyword")
+            assert result["total_reports"] == 1
+            assert result["results"][0]["count"] == 3
+            assert [snippet["text"][snippet["match_start"]:snippet["match_end"]]
+                    for snippet in result["results"][0]["snippets"]] == ["APP", "APP", "app"]
+    finally:
+        s.close()

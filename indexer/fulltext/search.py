@@ -18,12 +18,13 @@ from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
-from whoosh import query as wq
+from whoosh.searching import Searcher as WhooshSearcher
 
 from ..store import Store
 from .analysis import words
 from .grams import term_codes
 from .index import WORDS, FulltextIndex
+from .ranking import Ranker
 from .sourcemap import source_map, span_to_source
 from .query import And, Not, Or, ParsedQuery, QueryError, Term, parse_query, section_kind
 
@@ -133,26 +134,27 @@ class Searcher:
         self._corpus: _Corpus | None = None
         self._norms: dict[str, str] = {}
         self._norm_chars = 0
-        self._words_searcher = None
+        self._words_searcher: tuple[WhooshSearcher, Ranker] | None = None
         self._recent: dict[tuple, tuple[_Hits, Locate, Kinds | None]] = {}
 
     def close(self) -> None:
         if self._words_searcher is not None:
-            self._words_searcher.close()
+            self._words_searcher[0].close()
         self.store.close()
 
-    def _words(self):
-        """The words index's searcher, kept open and reopened only after an `index` committed:
-        opening its segments costs about 100 ms at 20,000 reports."""
+    def _words(self) -> tuple[WhooshSearcher, Ranker]:
+        """The words index's searcher and its BM25F ranker, kept open and reopened only after an
+        `index` committed: opening its segments costs about 100 ms at 20,000 reports."""
         current = self._words_searcher
-        if current is not None and current.up_to_date():
+        if current is not None and current[0].up_to_date():
             return current
         if current is not None:
-            current.close()
+            current[0].close()
         self._words_searcher = None
         for attempt in range(_RETRIES):
             try:
-                self._words_searcher = self.index.open(WORDS).searcher()
+                searcher = self.index.open(WORDS).searcher()
+                self._words_searcher = (searcher, Ranker(searcher, "words"))
                 break
             except FileNotFoundError:
                 # An `index` committed between Whoosh listing the tables of contents and reading
@@ -350,25 +352,25 @@ class Searcher:
     def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> tuple[_Hits, Locate]:
         query_words = sorted({w for t in parsed.positive_terms() for w in words(t)})
         per_report: dict[str, tuple[float, list[int]]] = {}
+        cased = any(w != w.upper() for w in query_words)
 
         def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
             bounds = corpus.bounds.get(report_id, [])
             spans = [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
-            lowered = norm.lower()  # once per report, not once per word
+            # Words are lower-cased; a text needs lowering only for words with letters (a copy per report).
+            lowered = norm.lower() if cased else norm
             return sorted(o for w in query_words for o in _occurrences(lowered, w, spans))
 
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
-        restrict = [wq.Term("kind", k) for k in filters.sections]
-        whoosh_filter = wq.Or(restrict) if restrict else None
-        results = self._words().search(wq.Or([wq.Term("words", w) for w in query_words]), limit=500,
-                                       filter=whoosh_filter)
-        for hit in results:
+        searcher, ranker = self._words()
+        for score, docnum in ranker.top(query_words, 500, ("kind", filters.sections) if filters.sections else None):
+            hit = searcher.stored_fields(docnum)
             report_id = hit["report_id"]
             if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
                 continue
             best, sections = per_report.get(report_id, (0.0, []))
-            per_report[report_id] = (max(best, hit.score), sections + [hit["section"]])
+            per_report[report_id] = (max(best, score), sections + [hit["section"]])
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
