@@ -7,9 +7,9 @@ field length, BM25F's B and K1, the weights and field lengths it stored; only th
 into numpy. Ties go to the lower document number, as in Whoosh's collector.
 tests/test_fulltext.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
 
-Whoosh has no public call that hands out a block of postings, so `_postings` reads the
-whoosh3 posting format's blocks (pinned: whoosh3==3.54.0) and `_lengths` the stored length
-bytes of a segment; both are checked against Whoosh's own answers by that test.
+Whoosh has no public call that hands out a block of postings or a column at once, so
+`_postings` reads the whoosh3 posting format's blocks (pinned: whoosh3==3.54.0) and `_lengths`
+a segment's length bytes in one read; both are checked against Whoosh's answers by that test.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _lengths(reader, fieldname: str) -> np.ndarray:
     count = reader.doc_count_all()
     if column is None:
         return np.ones(count)
-    stored = np.frombuffer(bytes(column.load()), dtype=np.uint8)
+    stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)  # one byte each
     codes = np.zeros(count, dtype=np.uint8)
     codes[: len(stored)] = stored[:count]
     return _BYTE_LENGTHS[codes]
