@@ -5,7 +5,7 @@ length lookup), and a keyword query at 20,000 reports scores 100,000 section pos
 per common word: 200-800 ms a query. The scores here are Whoosh's own: its idf and average
 field length, BM25F's B and K1, the weights and field lengths it stored; only the loop moves
 into numpy. Ties go to the lower document number, as in Whoosh's collector.
-tests/test_fulltext.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
+tests/test_keyword_ranking.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
 
 Whoosh has no public call that hands out a block of postings or a column at once, so
 `_postings` reads the whoosh3 posting format's blocks (pinned: whoosh3==3.54.0) and `_lengths`

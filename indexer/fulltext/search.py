@@ -14,8 +14,8 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from whoosh.searching import Searcher as WhooshSearcher
@@ -307,6 +307,8 @@ class Searcher:
                corpus: _Corpus) -> tuple[_Hits, Locate, Kinds | None]:
         universe = self._universe(filters, corpus)
         positive = parsed.positive_terms()
+        present: dict[str, list[bool]] | None = None  # with several terms: which hit holds which
+        row_of: dict[str, int] = {}
 
         def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
             spans = _allowed_spans(corpus.bounds.get(report_id, []), filters.sections, len(norm))
@@ -321,8 +323,6 @@ class Searcher:
         # Without a section limit, a self-overlapping term (公公) is counted from the text's start,
         # which a search from each section's start could disagree with; those locate every occurrence.
         cheap_kinds = kinds if filters.sections or not any(map(_self_overlapping, positive)) else None
-        present: dict[str, list[bool]] | None = None
-        row_of: dict[str, int] = {}
         if parsed.tree is None:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
@@ -541,8 +541,6 @@ def _kinds_starting(norm: str, terms: list[str], cells: _Cells) -> list[str]:
             cell = bisect.bisect_right(starts, pos) - 1
             holding.add(cell)
             pos = norm.find(term, max(ends[cell], pos + 1))  # always forward, even on odd bounds
-    if len(holding) == 1:
-        return [kinds[holding.pop()]]
     return list(dict.fromkeys([kinds[cell] for cell in sorted(holding)]))
 
 
