@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -336,14 +337,14 @@ class Searcher:
             counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
                       for t in terms}
         else:  # one C-level count per term and report: nearly all of a common phrase's time
-            counts = {t: np.fromiter((n.count(t) for n in texts), np.int64, len(check)) for t in terms}
+            counts = {t: np.fromiter(map(str.count, texts, repeat(t)), np.int64, len(check)) for t in terms}
         matched = np.flatnonzero(_matching(parsed.tree, counts))
         ids = [check[k] for k in matched.tolist()]
         tf = np.stack([counts[t][matched] for t in positive], axis=1) if positive else np.zeros((len(ids), 0), np.int64)
         if len(positive) > 1:  # a term a report lacks would be searched for through its whole text
             row_of = dict(zip(ids, range(len(ids))))
             present = {t: (tf[:, k] > 0).tolist() for k, t in enumerate(positive)}
-        lengths = np.array([corpus.lengths.get(i, 1) for i in ids], dtype=np.float64)
+        lengths = np.fromiter(map(corpus.lengths.__getitem__, ids), np.float64, len(ids))
         scores = _bm25(tf, len(corpus.reports), lengths, corpus.avg_length)
         return _Hits(ids, tf.sum(axis=1), scores), locate, cheap_kinds
 
