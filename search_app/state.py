@@ -160,10 +160,11 @@ def write_lock() -> threading.Lock:
 
 
 def _warm(engine: Engine, lock: threading.Lock) -> None:
-    """Load everything a first query would otherwise wait for: corpus table, texts, jieba, model.
+    """Load everything a first query would otherwise wait for: corpus table, texts, jieba, the
+    words index, the model.
 
-    The engine lock is held only for the exact query, so a search arriving meanwhile waits
-    for that (tens of milliseconds), not for jieba or the embedding model.
+    The engine lock is held only for the queries, so a search arriving meanwhile waits for
+    one of those, not for jieba's dictionary or the embedding model to load.
     """
     from indexer.fulltext.analysis import words
 
@@ -172,6 +173,8 @@ def _warm(engine: Engine, lock: threading.Lock) -> None:
         with lock:
             engine.search("政府信息公开", mode="exact", limit=1)
         words("政府信息公开")
+        with lock:
+            engine.search("政府信息公开", mode="keyword", limit=1)
         log.info("full-text search warm in %.2f s", time.monotonic() - started)
         if vectors_available("search"):
             with lock:
