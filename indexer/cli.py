@@ -106,8 +106,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
 @click.pass_context
 def reports(ctx: click.Context, as_json: bool) -> None:
     """List the indexed reports."""
-    store = _store(ctx)
-    with store.snapshot():
+    with _store(ctx) as store, store.snapshot():
         rows = store.reports()
     if as_json:
         _echo_json(rows)
@@ -123,8 +122,7 @@ def reports(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, report_id: str, as_json: bool) -> None:
     """Show one report (an id or a unique id prefix) with its sections."""
-    store = _store(ctx)
-    with store.snapshot():
+    with _store(ctx) as store, store.snapshot():
         report = store.report(report_id)
     if report is None:
         raise CliError(f"no report with id '{report_id}' (see `nianbao reports`)")
@@ -191,16 +189,14 @@ def similar(ctx: click.Context, target: str, limit: int, as_json: bool) -> None:
     from .semantic.similar import UnknownReportError, similar as similar_reports, similar_file
     from .semantic.vectors import VectorsError
 
-    store = _store(ctx)
     try:
-        if Path(target).is_file():
-            found = similar_file(store, Path(target), limit=limit)
-        else:
-            found = similar_reports(store, target, limit=limit)
+        with _store(ctx) as store:
+            if Path(target).is_file():
+                found = similar_file(store, Path(target), limit=limit)
+            else:
+                found = similar_reports(store, target, limit=limit)
     except (UnknownReportError, VectorsError, IngestError) as exc:
         raise CliError(f"{target}: {exc}" if isinstance(exc, IngestError) else str(exc)) from None
-    finally:
-        store.close()
     if as_json:
         _echo_json(found)
         return
@@ -222,16 +218,15 @@ def compare(ctx: click.Context, kind: str, ids: tuple[str, ...], as_json: bool) 
     from .semantic.compare import compare as compare_sections
     from .semantic.vectors import VectorsError
 
-    store = _store(ctx)
     try:
-        unknown = [i for i in ids if store.resolve_id(i) is None]
-        if unknown:
-            raise click.BadParameter(f"no report with id {', '.join(unknown)} (see `nianbao reports`)", param_hint="--report")
-        found = compare_sections(store, list(ids), kind)
+        with _store(ctx) as store:
+            unknown = [i for i in ids if store.resolve_id(i) is None]
+            if unknown:
+                raise click.BadParameter(f"no report with id {', '.join(unknown)} (see `nianbao reports`)",
+                                         param_hint="--report")
+            found = compare_sections(store, list(ids), kind)
     except VectorsError as exc:
         raise CliError(str(exc)) from None
-    finally:
-        store.close()
     if as_json:
         _echo_json(found)
         return
@@ -299,7 +294,8 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
     from .stats.export import write_csv, write_xlsx
     from .stats.stored import stats_rows
 
-    rows = stats_rows(_store(ctx), _filters(kw))
+    with _store(ctx) as store:
+        rows = stats_rows(store, _filters(kw))
     if csv_path:
         write_csv(rows, csv_path)
         click.echo(f"{len(rows)} reports written to {csv_path}")
@@ -323,7 +319,8 @@ def check(ctx: click.Context, as_json: bool, **kw) -> None:
     """Every failed consistency check (勾稽关系) of the statistics tables, report by report."""
     from .stats.stored import check_rows
 
-    failures = check_rows(_store(ctx), _filters(kw))
+    with _store(ctx) as store:
+        failures = check_rows(store, _filters(kw))
     if as_json:
         _echo_json(failures)
         return
@@ -341,7 +338,8 @@ def copies(ctx: click.Context, min_chars: int, as_json: bool) -> None:
     """Passages copied between reports of different agencies (text most reports share is left out)."""
     from .semantic.copies import copies as find_copies
 
-    result = find_copies(_store(ctx), min_chars=min_chars)
+    with _store(ctx) as store:
+        result = find_copies(store, min_chars=min_chars)
     if as_json:
         _echo_json(result)
         return

@@ -63,8 +63,7 @@ def repair(index_dir: Path, wait: float = 0.0) -> list[str]:
         by_kind = {p.kind: p for p in problems}
         if any(p.part == "store" and not p.repairable for p in problems):
             return actions  # a damaged store is not ours to rewrite: rebuilding from it would lose data
-        store = Store(index_dir, create=False)
-        try:
+        with Store(index_dir, create=False) as store:
             actions += _repair_store(store, by_kind)
             fulltext_dir = index_dir / FULLTEXT_DIR
             if "fulltext_unreadable" in by_kind:
@@ -86,8 +85,6 @@ def repair(index_dir: Path, wait: float = 0.0) -> list[str]:
             if missing:
                 actions.append(f"added {len(missing)} reports to the full-text index from the store")
             actions += _repair_vectors(index_dir, store)
-        finally:
-            store.close()
     return actions
 
 
@@ -127,7 +124,7 @@ def _check_locked(index_dir: Path) -> list[Problem]:
     except StoreError as exc:
         return [Problem("store", "store_unreadable", f"{exc}; restore {STORE_FILE} from a backup or delete "
                         f"{index_dir} and index again", False)]
-    try:
+    with store:
         problems = _store_problems(store)
         if any(not p.repairable for p in problems):
             return problems
@@ -138,8 +135,6 @@ def _check_locked(index_dir: Path) -> list[Problem]:
         problems += _fulltext_problems(index_dir, visible, sections)
         problems += _vector_problems(index_dir, store)
         return problems
-    finally:
-        store.close()
 
 
 def _store_problems(store: Store) -> list[Problem]:

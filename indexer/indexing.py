@@ -224,18 +224,14 @@ def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFA
     """Index files and folders into `index_dir`; returns what happened to each file."""
     started = time.monotonic()
     index_dir = Path(index_dir)
-    with WriteLock(index_dir, wait):
-        store = Store(index_dir)
+    with WriteLock(index_dir, wait), Store(index_dir) as store:
         fulltext = FulltextIndex(index_dir)
-        try:
-            summary = _run(store, fulltext, paths, max_bytes, workers, progress)
-            if embed:
-                from .semantic.vectors import update_vectors
+        summary = _run(store, fulltext, paths, max_bytes, workers, progress)
+        if embed:
+            from .semantic.vectors import update_vectors
 
-                update_vectors(index_dir, store, model=model, progress=progress)
-            summary.reports = store.count_reports()
-        finally:
-            store.close()
+            update_vectors(index_dir, store, model=model, progress=progress)
+        summary.reports = store.count_reports()
     summary.seconds = time.monotonic() - started
     return summary
 

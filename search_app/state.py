@@ -126,12 +126,8 @@ def using_engine() -> EngineHandle:
 @contextmanager
 def store() -> Iterator[Store]:
     """A fresh read-only view of the store (a SQLite connection is cheap; a snapshot is consistent)."""
-    opened = Store(index_dir(), create=False)
-    try:
-        with opened.snapshot():
-            yield opened
-    finally:
-        opened.close()
+    with Store(index_dir(), create=False) as opened, opened.snapshot():
+        yield opened
 
 
 @st.cache_resource(show_spinner=False)
@@ -240,11 +236,8 @@ def compute_vectors(progress: Callable[[str, int, int], None] | None = None, wai
     from indexer.semantic.vectors import update_vectors
 
     with write_lock(), WriteLock(index_dir(), wait):
-        opened = Store(index_dir())
-        try:
+        with Store(index_dir()) as opened:
             update_vectors(index_dir(), opened, progress=progress)
-        finally:
-            opened.close()
     _engine.clear()
 
 
