@@ -5,7 +5,7 @@ ONNX Runtime's fused fp32 graph; int8 on request); this shows what each buys her
 close its vectors stay to torch fp32. Other work on the machine skews the numbers, so the
 load average is printed with each one.
 
-    python bench/embed_speed.py [--corpus DIR] [--batch-size 32] [--repeat 3]
+    python bench/embed_speed.py [--corpus DIR] [--batch-size N] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def corpus_passages(corpus: Path, max_chars: int = 300, min_chars: int = 10) -> 
     return passages
 
 
-def measure(embedder: Embedder, passages: list[str], batch_size: int, repeat: int) -> tuple[float, np.ndarray]:
+def measure(embedder: Embedder, passages: list[str], batch_size: int | None, repeat: int) -> tuple[float, np.ndarray]:
     """Best passages/s over ``repeat`` runs after one warm-up batch, and the vectors."""
-    embedder.embed_documents(passages[:batch_size], batch_size=batch_size)
+    embedder.embed_documents(passages[:batch_size or embedder.batch_size], batch_size=batch_size)
     best = float("inf")
     vectors = np.empty((0, embedder.dim), dtype=np.float32)
     for _ in range(repeat):
@@ -60,7 +60,7 @@ def _set_backend(backend: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None, help="texts per model call (default: the backend's own)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
@@ -93,7 +93,7 @@ def main() -> None:
         print(f"{label:>14}: {results[label][0]:7.1f} passages/s  ({results[label][0] / results['torch fp32'][0]:.2f}x "
               f"torch fp32; cosine to it min {cosines.min():.5f}, mean {cosines.mean():.5f}; load "
               f"{before:.2f}->{os.getloadavg()[0]:.2f}; {embedder.backend}/{embedder.precision}, "
-              f"batch {args.batch_size}, max_seq_length {embedder.max_seq_length}, id {embedder.model_id})")
+              f"batch {args.batch_size or embedder.batch_size}, max_seq_length {embedder.max_seq_length}, id {embedder.model_id})")
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKEND_ENV",
+    "BATCH_SIZES",
     "Backend",
     "DEFAULT_MAX_SEQ_LENGTH",
     "DEFAULT_MODEL",
@@ -720,6 +721,11 @@ def choose_backend(precision: Precision, device: str = "cpu", default_model: boo
     return "torch"
 
 
+BATCH_SIZES: dict[Backend, int] = {"onnx": 8, "torch": 32}
+"""Texts per model call, measured with bench/embed_speed.py on 2 AVX2 cores: ONNX Runtime gave
+73/78/77/71/67/58 passages/s in batches of 4/8/12/16/24/32, torch 54/60/60 in batches of 8/16/32."""
+
+
 class Embedder:
     """A loaded sentence-embedding model with the prefixes and normalisation our index relies on."""
 
@@ -730,17 +736,18 @@ class Embedder:
         self.precision = precision
         self.prompts = prompts
         self.backend = backend
+        self.batch_size = BATCH_SIZES[backend]
         self.dim: int = int(model.get_embedding_dimension())
 
     @property
     def max_seq_length(self) -> int | None:
         return self.model.max_seq_length
 
-    def embed_passages(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """Embed documents (``passage: `` prefix for e5): float32 rows of unit length, in input order."""
         return self._embed(texts, "passage", batch_size, progress)
 
-    def embed_documents(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         """Embed texts for the index (passages, headings) with the ``index`` prompt: for e5 the
         symmetric ``query: ``, since our queries are paraphrases of passages, not questions.
 
@@ -748,11 +755,11 @@ class Embedder:
         ``query: `` on both sides 0.62 / 0.79 (the e5 card recommends it for symmetric tasks)."""
         return self._embed(texts, "index", batch_size, progress)
 
-    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Embed search queries (``query: `` prefix for e5): float32 rows of unit length, in input order."""
         return self._embed(texts, "query", batch_size, False)
 
-    def _embed(self, texts: Sequence[str], kind: str, batch_size: int, progress: bool) -> np.ndarray:
+    def _embed(self, texts: Sequence[str], kind: str, batch_size: int | None, progress: bool) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("pass a list of texts, not a single string")
         texts = list(texts)
@@ -763,7 +770,7 @@ class Embedder:
         vectors = self.model.encode(
             [texts[i] for i in order],
             prompt=self.prompts[kind],
-            batch_size=batch_size,
+            batch_size=batch_size or self.batch_size,
             show_progress_bar=progress,
             convert_to_numpy=True,
             normalize_embeddings=False,
