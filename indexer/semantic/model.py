@@ -10,9 +10,9 @@ vectors (see ``tests/test_model_conversion.py``).
 
 On CPUs without native bf16 the default model runs in ONNX Runtime instead of torch: the same
 fp32 weights, exported once to ONNX with attention, GELU and layer norms fused by ONNX
-Runtime's BERT optimizer, give the same vectors (cosine to torch >= 0.99999), 1.15-1.2x
-faster on 2 idle AVX2 cores and up to 1.7x while other processes share them (bench/embed_speed.py).
-``precision="int8"`` (or ``NIANBAO_PRECISION=int8``) adds dynamic int8 quantisation, about 1.4x
+Runtime's BERT optimizer, give the same vectors (cosine to torch >= 0.99999), 1.3-1.4x
+faster on 2 AVX2 cores in batches of 8 (bench/embed_speed.py; see BATCH_SIZES).
+``precision="int8"`` (or ``NIANBAO_PRECISION=int8``) adds dynamic int8 quantisation, about 1.6x
 torch fp32, with vectors only near fp32 (cosine >= 0.99), so they carry their own model id.
 ``NIANBAO_BACKEND=torch`` (with ``NIANBAO_PRECISION=fp32``) forces plain sentence-transformers fp32.
 
@@ -703,7 +703,7 @@ def choose_precision(device: str = "cpu") -> Precision:
 
 def choose_backend(precision: Precision, device: str = "cpu", default_model: bool = True) -> Backend:
     """``onnx`` (ONNX Runtime) for the default model in fp32 or int8 on the CPU when onnxruntime
-    is installed: fp32 there gives torch's vectors 1.15-1.7x faster on 2 AVX2 cores. Otherwise,
+    is installed: fp32 there gives torch's vectors 1.3-1.4x faster on 2 AVX2 cores. Otherwise,
     or with ``NIANBAO_BACKEND=torch``, ``torch`` (sentence-transformers)."""
     forced = os.environ.get(BACKEND_ENV, "").strip().lower()
     if forced not in ("", "torch", "onnx"):
