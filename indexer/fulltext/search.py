@@ -99,6 +99,9 @@ class _Corpus:
     lengths: dict[str, int]
     avg_length: float = 1.0
     cells: dict[str, _Cells] = field(default_factory=dict)  # see _cells, filled lazily
+    ids: list[str] = field(default_factory=list)  # every visible report: the unfiltered universe
+    texts: list[str] | None = None  # their normalised texts in that order, when all are cached
+    rank: dict[str, int] = field(default_factory=dict)  # place in id order: ties go to the lower id
 
     def cells_of(self, report_id: str, length: int) -> _Cells:
         cells = self.cells.get(report_id)
@@ -183,7 +186,11 @@ class Searcher:
                     self._norms[report_id] = norm
                     self._norm_chars += len(norm)
             avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
-            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0)
+            ids = list(reports)
+            cached = all(i in self._norms for i in ids)
+            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0, ids=ids,
+                                   texts=[self._norms[i] for i in ids] if cached else None,
+                                   rank={i: k for k, i in enumerate(sorted(ids))})
         return self._corpus
 
     def norm_texts(self, ids: list[str]) -> Iterator[tuple[str, str]]:
@@ -297,7 +304,7 @@ class Searcher:
 
     def _universe(self, filters: SearchFilters, corpus: _Corpus) -> list[str]:
         if filters == SearchFilters():
-            return list(corpus.reports)
+            return corpus.ids
         universe = [i for i, r in corpus.reports.items() if filters.accepts(r)]
         if filters.sections:
             wanted = set(filters.sections)
@@ -331,7 +338,7 @@ class Searcher:
         candidates = self._candidates(terms)
         allowed = _candidate_set(parsed.tree, candidates)
         check = universe if allowed is None else [i for i in universe if i in allowed]
-        texts = self.texts_of(check)
+        texts = corpus.texts if check is corpus.ids and corpus.texts is not None else self.texts_of(check)
         if filters.sections:
             spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(check, texts)]
             counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
@@ -574,7 +581,7 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
     """Positions in `hits`, best first; ties broken by report id so pages are stable."""
     if not hits.ids:
         return []
-    ids = np.array(hits.ids)
+    ids = np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
     if sort == "year":
         years = np.array([corpus.reports[i]["year"] or 0 for i in hits.ids])
         keys = (ids, -hits.scores, -years)
