@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from whoosh.searching import Searcher as WhooshSearcher
 
 from ..store import Store
 from .analysis import words
@@ -138,27 +137,26 @@ class Searcher:
         self._corpus: _Corpus | None = None
         self._norms: dict[str, str] = {}
         self._norm_chars = 0
-        self._words_searcher: tuple[WhooshSearcher, Ranker] | None = None
+        self._ranker: Ranker | None = None
         self._recent: dict[tuple, tuple[_Hits, Locate, Kinds | None]] = {}
 
     def close(self) -> None:
-        if self._words_searcher is not None:
-            self._words_searcher[0].close()
+        if self._ranker is not None:
+            self._ranker.searcher.close()
         self.store.close()
 
-    def _words(self) -> tuple[WhooshSearcher, Ranker]:
-        """The words index's searcher and its BM25F ranker, kept open and reopened only after an
+    def _words(self) -> Ranker:
+        """The BM25F ranker over the words index's searcher, kept open and reopened only after an
         `index` committed: opening its segments costs about 100 ms at 20,000 reports."""
-        current = self._words_searcher
-        if current is not None and current[0].up_to_date():
+        current = self._ranker
+        if current is not None and current.searcher.up_to_date():
             return current
         if current is not None:
-            current[0].close()
-        self._words_searcher = None
+            current.searcher.close()
+        self._ranker = None
         for attempt in range(_RETRIES):
             try:
-                searcher = self.index.open(WORDS).searcher()
-                self._words_searcher = (searcher, Ranker(searcher, "words"))
+                self._ranker = Ranker(self.index.open(WORDS).searcher(), "words")
                 break
             except FileNotFoundError:
                 # An `index` committed between Whoosh listing the tables of contents and reading
@@ -166,7 +164,7 @@ class Searcher:
                 if attempt == _RETRIES - 1:
                     raise
                 time.sleep(0.05)
-        return self._words_searcher
+        return self._ranker
 
     # --- corpus state ------------------------------------------------------------------
 
@@ -371,9 +369,9 @@ class Searcher:
 
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
-        searcher, ranker = self._words()
+        ranker = self._words()
         for score, docnum in ranker.top(query_words, 500, ("kind", filters.sections) if filters.sections else None):
-            hit = searcher.stored_fields(docnum)
+            hit = ranker.searcher.stored_fields(docnum)
             report_id = hit["report_id"]
             if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
                 continue
