@@ -180,9 +180,7 @@ class Searcher:
             lengths = {}
             for report_id, norm in self.store.norm_texts():
                 lengths[report_id] = len(norm)
-                if self._norm_chars < _TEXT_CACHE_CHARS:
-                    self._norms[report_id] = norm
-                    self._norm_chars += len(norm)
+                self._cache_text(report_id, norm)
             avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
             ids = list(reports)
             cached = all(i in self._norms for i in ids)
@@ -213,10 +211,14 @@ class Searcher:
             rows = self.store.db.execute(
                 f"SELECT id, norm_text FROM reports WHERE id IN ({','.join('?' * len(part))})", part)
             for report_id, norm in rows:
-                if self._norm_chars < _TEXT_CACHE_CHARS:
-                    self._norms[report_id] = norm
-                    self._norm_chars += len(norm)
+                self._cache_text(report_id, norm)
                 yield report_id, norm
+
+    def _cache_text(self, report_id: str, norm: str) -> None:
+        """Keep a normalised text in memory while the cache has room."""
+        if self._norm_chars < _TEXT_CACHE_CHARS:
+            self._norms[report_id] = norm
+            self._norm_chars += len(norm)
 
     def texts_of(self, ids: list[str]) -> list[str]:
         """Normalised texts in the order of `ids`: one C-level lookup each once they are cached."""
