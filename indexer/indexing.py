@@ -16,11 +16,11 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .fulltext.analysis import word_field
+from .fulltext.analysis import word_counts
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
@@ -161,7 +161,7 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     docs = ReportDocs(
         report_id=report_id,
         grams=gram_codes(norm_text),
-        sections=[{"section": i, "kind": s.kind, "words": word_field(norm_text[a:b])}
+        sections=[{"section": i, "kind": s.kind, "words": word_counts(norm_text[a:b])}
                   for i, (s, (a, b)) in enumerate(zip(parsed.sections, bounds))],
         meta={"year": meta.year, "province": meta.province, "city": meta.city, "county": meta.county,
               "agency": meta.agency, "template": meta.template},
@@ -287,30 +287,38 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     gen = store.visible_gen() + 1
     records: list[FileRecord] = []
     batch: list[PreparedReport] = []
+    # Whoosh (pure Python) writes the full-text index in a thread while the main thread stores
+    # the next batch and the workers parse it; written in turn, the workers sat idle half the time.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fulltext")
+    writing: Future | None = None  # the batch being written: one at a time
 
     def flush() -> None:
-        fresh = [p for p in batch if p.parsed is not None]
-        store.add_reports(fresh, gen)
-        fulltext.add(p.docs for p in fresh)
+        nonlocal writing
+        store.add_reports(batch, gen)
+        if writing is not None:
+            writing.result()  # raises the writer's error here
+        writing = writer.submit(fulltext.add, [p.docs for p in batch])
         batch.clear()
 
-    for done, prepared in enumerate(_prepare_all(todo, workers), 1):
-        records.append(prepared.record)
-        previous = known.get(prepared.path)
-        if prepared.reason:
-            summary.files.append(FileResult(prepared.path, "skipped", prepared.reason))
-        elif prepared.parsed is None:
-            summary.files.append(FileResult(prepared.path, "unchanged", None, previous.report_id))
-            prepared.record.report_id = previous.report_id
-        else:
-            status = "updated" if previous and previous.report_id else "added"
-            summary.files.append(FileResult(prepared.path, status, None, prepared.report_id))
-            batch.append(prepared)
-            if len(batch) >= BATCH_REPORTS:
-                flush()
-        if progress:
-            progress("read", done, len(todo))
-    flush()
+    with writer:
+        for done, prepared in enumerate(_prepare_all(todo, workers), 1):
+            records.append(prepared.record)
+            previous = known.get(prepared.path)
+            if prepared.reason:
+                summary.files.append(FileResult(prepared.path, "skipped", prepared.reason))
+            elif prepared.parsed is None:
+                summary.files.append(FileResult(prepared.path, "unchanged", None, previous.report_id))
+                prepared.record.report_id = previous.report_id
+            else:
+                status = "updated" if previous and previous.report_id else "added"
+                summary.files.append(FileResult(prepared.path, status, None, prepared.report_id))
+                batch.append(prepared)
+                if len(batch) >= BATCH_REPORTS:
+                    flush()
+            if progress:
+                progress("read", done, len(todo))
+        flush()
+        writing.result()
 
     listed = set(files)
     gone = [p for p in known if p not in listed and _under(p, roots)]

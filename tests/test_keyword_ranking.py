@@ -5,11 +5,15 @@ segments) with some reports deleted again, so segment offsets and deleted docume
 """
 
 import pytest
+from whoosh import index as windex
 from whoosh import query as wq
+from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.fields import TEXT
 
-from indexer.fulltext.analysis import word_field, words
+from indexer.fulltext.analysis import word_counts, words
 from indexer.fulltext.grams import gram_codes
-from indexer.fulltext.index import WORDS, FulltextIndex, ReportDocs
+from indexer.fulltext import index as fulltext_index
+from indexer.fulltext.index import FULLTEXT_DIR, WORDS, CountedText, FulltextIndex, ReportDocs, _words_schema
 from indexer.fulltext.ranking import Ranker
 from indexer.store import Store
 
@@ -24,15 +28,17 @@ def words_searcher(indexed, tmp_path_factory):
     with store.snapshot():
         bounds = store.section_bounds()
         for report_id, (_text, norm) in store.texts(store.report_ids()).items():
-            sections = [{"section": i, "kind": kind, "words": word_field(norm[a:b])}
+            sections = [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
                         for i, (a, b, kind) in enumerate(bounds.get(report_id, []))]
             reports.append((report_id, norm, sections))
     store.close()
     index = FulltextIndex(tmp_path_factory.mktemp("ranking"))
-    for copy in range(4):  # one commit, one segment each
-        index.add(ReportDocs(f"{report_id}-{copy}", gram_codes(norm), sections, {"year": 2020 + copy})
-                  for report_id, norm, sections in reports)
-    index.delete([f"{reports[0][0]}-1", f"{reports[2][0]}-2", f"{reports[1][0]}-0"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fulltext_index, "SMALL_SEGMENT_DOCS", 0)  # keep the small segments apart
+        for copy in range(4):  # one commit, one segment each
+            index.add(ReportDocs(f"{report_id}-{copy}", gram_codes(norm), sections, {"year": 2020 + copy})
+                      for report_id, norm, sections in reports)
+        index.delete([f"{reports[0][0]}-1", f"{reports[2][0]}-2", f"{reports[1][0]}-0"])
     searcher = index.open(WORDS).searcher()
     assert len(searcher.reader().leaf_readers()) > 1
     assert searcher.doc_count() < searcher.doc_count_all()  # deleted documents are still in the segments
@@ -53,3 +59,66 @@ def test_ranker_equals_whoosh_bm25f(words_searcher, query, kinds, limit):
     assert [score for score, _ in got] == pytest.approx([score for score, _ in expected], rel=1e-12)
     if query in ("公开", "年") and not kinds:
         assert len(got) == limit or len(got) > 20  # the query really ranks many documents
+
+
+def _postings(index: FulltextIndex) -> tuple[list, list]:
+    with index.open(WORDS).searcher() as searcher:
+        reader = searcher.reader()
+        terms = [(t, list(reader.postings("words", t).items_as("weight"))) for t in reader.lexicon("words")]
+        lengths = [reader.doc_field_length(d, "words") for d in range(reader.doc_count_all())]
+    return terms, lengths
+
+
+def _sample_docs(indexed, suffix: str = "") -> list[ReportDocs]:
+    with Store(indexed, create=False) as store, store.snapshot():
+        bounds = store.section_bounds()
+        texts = store.texts(store.report_ids())
+    return [ReportDocs(rid + suffix, gram_codes(norm),
+                       [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
+                        for i, (a, b, kind) in enumerate(bounds.get(rid, []))], {})
+            for rid, (_text, norm) in texts.items()]
+
+
+def test_counted_words_index_like_text(indexed, tmp_path):
+    """Terms counted in the workers give the postings, weights and lengths that Whoosh's own TEXT
+    field gives the same words as a string; an index made before CountedText still takes them."""
+    docs = _sample_docs(indexed)
+    counted = FulltextIndex(tmp_path / "counted")
+    counted.add(docs)
+    old_schema = _words_schema()
+    old_schema.remove("words")
+    old_schema.add("words", TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False))
+    (tmp_path / "old" / FULLTEXT_DIR).mkdir(parents=True)
+    windex.create_in(tmp_path / "old" / FULLTEXT_DIR, old_schema, indexname=WORDS)
+    old = FulltextIndex(tmp_path / "old")
+    assert not isinstance(old.open(WORDS).schema["words"], CountedText)
+    assert isinstance(counted.open(WORDS).schema["words"], CountedText)
+    old.add(docs)
+    terms, lengths = _postings(counted)
+    assert len(terms) > 1000 and sum(lengths) > 5_000
+    assert (terms, lengths) == _postings(old)
+
+
+def _segment_docs(index: FulltextIndex) -> list[tuple[int, int]]:
+    """(documents, deleted documents) per segment of the words index."""
+    return [(seg.doc_count_all(), seg.deleted_count()) for seg in index.open(WORDS)._segments()]
+
+
+def test_words_merge_small_segments_only(indexed, tmp_path, monkeypatch):
+    """Each run's commit folds small segments into its own and compacts mostly deleted ones, but
+    never rewrites the large segments a full build writes batch by batch."""
+    index = FulltextIndex(tmp_path)
+    for copy in range(3):  # an incremental run of five reports each time
+        index.add(_sample_docs(indexed, f"-{copy}"))
+    docs = sum(len(d.sections) for d in _sample_docs(indexed))
+    assert _segment_docs(index) == [(3 * docs, 0)]  # the second commit merged, the third too
+
+    monkeypatch.setattr(fulltext_index, "SMALL_SEGMENT_DOCS", docs)  # now a five-report batch is large
+    index.add(_sample_docs(indexed, "-3"))
+    index.add(_sample_docs(indexed, "-4"))
+    assert _segment_docs(index) == [(3 * docs, 0), (docs, 0), (docs, 0)]
+
+    ids = [d.report_id for d in _sample_docs(indexed, "-3")]
+    index.delete(ids[:3])  # more than half of that segment's documents
+    remaining = sum(len(d.sections) for d in _sample_docs(indexed, "-3")[3:])
+    assert sorted(_segment_docs(index)) == sorted([(3 * docs, 0), (docs, 0), (remaining, 0)])

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import warnings
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -52,5 +53,6 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in tokenizer().lcut(text, HMM=True) if _WORD.search(w)]
 
 
-def word_field(text: str) -> str:
-    return " ".join(w.replace(" ", SPACE_MARK) for w in words(text))
+def word_counts(text: str) -> dict[str, int]:
+    """A section's words-field terms and how often each occurs (see index.CountedText)."""
+    return Counter(w.replace(" ", SPACE_MARK) for w in words(text))
