@@ -64,7 +64,7 @@ def _observe(searcher: Searcher, index_dir: Path, fresh: bool) -> dict[str, tupl
     return {key: _answer(searcher, index_dir, key, fresh) for key in KEYS}
 
 
-def _reader(index_dir: str, fresh: bool, stop, results) -> None:
+def _reader(index_dir: str, fresh: bool, ready, stop, results) -> None:
     """Loop searches until told to stop; report every (key, answer) and every exception.
 
     Each search is its own snapshot, so each answer (not a round of them) must come from one
@@ -78,6 +78,7 @@ def _reader(index_dir: str, fresh: bool, stop, results) -> None:
                 seen.append((key, _answer(searcher, Path(index_dir), key, fresh)))
             except Exception as exc:  # the test's point: nothing may escape
                 errors.append(f"{key}: {type(exc).__name__}: {exc}")
+        ready.set()  # a first round is done: the writers may start
     searcher.close()
     results.put((seen, errors))
 
@@ -132,12 +133,15 @@ def test_searches_during_index_see_the_old_or_the_new_corpus(tmp_path):
 
     ctx = multiprocessing.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
-    readers = [ctx.Process(target=_reader, args=(str(index_dir), fresh, stop, results)) for fresh in (False, True)]
+    ready = [ctx.Event() for _ in range(2)]
+    readers = [ctx.Process(target=_reader, args=(str(index_dir), fresh, is_ready, stop, results))
+               for fresh, is_ready in zip((False, True), ready)]
     for reader in readers:
         reader.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
-        time.sleep(3)  # the readers' imports
+        # Index runs once took longer than the readers' imports and first round; now they may not.
+        assert all(is_ready.wait(timeout=120) for is_ready in ready), "a reader never finished a round"
         for state in (new, old, new):
             _write_state(corpus, state)
             run = subprocess.run([sys.executable, "-m", "indexer.cli", "--index-dir", str(index_dir), "index",
