@@ -9,7 +9,7 @@ report the gram index lacks, which repair adds again (replacing its words docume
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,7 @@ class CountedText(TEXT):
     the index: this class must stay importable under this name.
     """
 
-    def index(self, value, **kwargs):
+    def index(self, value: dict[str, int] | str, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
         if not isinstance(value, dict):
             yield from super().index(value, **kwargs)
             return
