@@ -50,9 +50,12 @@ def tokenizer():
 
 def words(text: str) -> list[str]:
     """jieba words of normalised text, lower-cased, punctuation dropped."""
-    return [w.lower() for w in tokenizer().lcut(text, HMM=True) if _WORD.search(w)]
+    return list(map(str.lower, filter(_WORD.search, tokenizer().lcut(text, HMM=True))))
 
 
 def word_counts(text: str) -> dict[str, int]:
     """A section's words-field terms and how often each occurs (see index.CountedText)."""
-    return Counter(w.replace(" ", SPACE_MARK) for w in words(text))
+    found = words(text)
+    if " " in text:  # only text with a space can give a word holding one
+        found = [w.replace(" ", SPACE_MARK) for w in found]
+    return Counter(found)
