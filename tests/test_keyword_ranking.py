@@ -4,6 +4,8 @@ The index is built from the samples' real sections, added in several commits (se
 segments) with some reports deleted again, so segment offsets and deleted documents count.
 """
 
+from dataclasses import replace
+
 import pytest
 from whoosh import index as windex
 from whoosh import query as wq
@@ -21,24 +23,26 @@ QUERIES = ["政府信息公开 申请", "政府开放日", "行政复议", "政�
            "不予公开 依申请公开 政府信息公开", "灵武防疫", "没有这个词语"]
 
 
+def _sample_docs(indexed, suffix: str = "") -> list[ReportDocs]:
+    with Store(indexed, create=False) as store, store.snapshot():
+        bounds = store.section_bounds()
+        texts = store.texts(store.report_ids())
+    return [ReportDocs(rid + suffix, gram_codes(norm),
+                       [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
+                        for i, (a, b, kind) in enumerate(bounds.get(rid, []))], {})
+            for rid, (_text, norm) in texts.items()]
+
+
 @pytest.fixture(scope="module")
 def words_searcher(indexed, tmp_path_factory):
-    store = Store(indexed, create=False)
-    reports = []
-    with store.snapshot():
-        bounds = store.section_bounds()
-        for report_id, (_text, norm) in store.texts(store.report_ids()).items():
-            sections = [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
-                        for i, (a, b, kind) in enumerate(bounds.get(report_id, []))]
-            reports.append((report_id, norm, sections))
-    store.close()
+    reports = _sample_docs(indexed)
     index = FulltextIndex(tmp_path_factory.mktemp("ranking"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fulltext_index, "SMALL_SEGMENT_DOCS", 0)  # keep the small segments apart
         for copy in range(4):  # one commit, one segment each
-            index.add(ReportDocs(f"{report_id}-{copy}", gram_codes(norm), sections, {"year": 2020 + copy})
-                      for report_id, norm, sections in reports)
-        index.delete([f"{reports[0][0]}-1", f"{reports[2][0]}-2", f"{reports[1][0]}-0"])
+            index.add(replace(doc, report_id=f"{doc.report_id}-{copy}", meta={"year": 2020 + copy})
+                      for doc in reports)
+        index.delete([f"{reports[0].report_id}-1", f"{reports[2].report_id}-2", f"{reports[1].report_id}-0"])
     searcher = index.open(WORDS).searcher()
     assert len(searcher.reader().leaf_readers()) > 1
     assert searcher.doc_count() < searcher.doc_count_all()  # deleted documents are still in the segments
@@ -67,16 +71,6 @@ def _postings(index: FulltextIndex) -> tuple[list, list]:
         terms = [(t, list(reader.postings("words", t).items_as("weight"))) for t in reader.lexicon("words")]
         lengths = [reader.doc_field_length(d, "words") for d in range(reader.doc_count_all())]
     return terms, lengths
-
-
-def _sample_docs(indexed, suffix: str = "") -> list[ReportDocs]:
-    with Store(indexed, create=False) as store, store.snapshot():
-        bounds = store.section_bounds()
-        texts = store.texts(store.report_ids())
-    return [ReportDocs(rid + suffix, gram_codes(norm),
-                       [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
-                        for i, (a, b, kind) in enumerate(bounds.get(rid, []))], {})
-            for rid, (_text, norm) in texts.items()]
 
 
 def test_counted_words_index_like_text(indexed, tmp_path):
