@@ -168,6 +168,7 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
                   for i, (s, (a, b)) in enumerate(zip(parsed.sections, bounds))],
         meta={"year": meta.year, "province": meta.province, "city": meta.city, "county": meta.county,
               "agency": meta.agency, "template": meta.template},
+        text=norm_text,
     )
     return PreparedReport(
         path=record.path, record=record, parsed=parsed, report_id=report_id, norm_text=norm_text, bounds=bounds,

@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from indexer.fulltext.grams import GramIndex, gram_codes, term_codes
+from indexer.fulltext.grams import GramIndex, TextView, gram_codes, self_overlapping, term_codes
 from indexer.fulltext.sourcemap import norm_bounds, source_map
 from indexer.normalize import normalize, normalize_with_map
 from tests.conftest import CORPUS
@@ -71,21 +71,58 @@ def test_gram_index_candidates_hold_every_match(tmp_path, monkeypatch):
     texts = {f"r{i:03d}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for i in range(150)}
     items = list(texts.items())
     index = GramIndex(tmp_path)
-    index.add((k, gram_codes(v)) for k, v in items[:90])
-    index.add((k, gram_codes(v)) for k, v in items[70:])  # overlap: kept once
+    index.add((k, gram_codes(v), v) for k, v in items[:90])
+    index.add((k, gram_codes(v), v) for k, v in items[70:])  # overlap: kept once
     index.delete(["r003", "r120", "missing"])
     live = set(texts) - {"r003", "r120"}
     _check(index, texts, live, rng, alphabet)
     _check(GramIndex(tmp_path), texts, live, rng, alphabet)  # what a second process reads
-    index.add([("r003", gram_codes(texts["r003"]))])
+    index.add([("r003", gram_codes(texts["r003"]), texts["r003"])])
     _check(GramIndex(tmp_path), texts, live | {"r003"}, rng, alphabet)
-    index.optimize()
+    index.optimize(texts)
     _check(GramIndex(tmp_path), texts, live | {"r003"}, rng, alphabet)
+
+
+def _counts_check(index: GramIndex, texts: dict[str, str], seen: set[str], terms: list[str]) -> int:
+    """`count` equals str.count on every report the view sees; returns how many terms were checked."""
+    rows = {k: row for row, k in enumerate(sorted(seen))}
+    view = TextView(rows, lambda ids: [texts[i] for i in ids], keep_chars=100_000)
+    checked = 0
+    for term in terms:
+        if 2 <= len(term) <= 32 and not self_overlapping(term):
+            assert index.count(term, view).tolist() == [texts[k].count(term) for k in rows], term
+            checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.5, 2.0])
+def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, fraction):
+    """Positions kept for every bigram, for the default share, for a few, and for none."""
+    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 40)
+    monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", fraction)
+    rng = random.Random(7)
+    alphabet = "政府开放日信息公ab"
+    texts = {f"r{i:03d}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for i in range(120)}
+    texts["wide"] = "政府" + "𝐀政" * 3 + "府开放日"  # beyond U+FFFF: the segment's array takes 4 bytes a character
+    texts["far"] = "开放日" + "x" * 70_000 + "开放日政府" + "y" * 66_000 + "开放日"  # gaps stored in full
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v), v) for k, v in texts.items())
+    index.delete(["r005", "r077"])
+    terms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(2, 5))) for _ in range(300)]
+    terms += ["开放日", "日政府", "𝐀政", "政𝐀", "府开放日", "放日x", "开放日政府"]
+    live = set(texts) - {"r005", "r077"}
+    assert _counts_check(index, texts, live, terms) > 200
+    assert _counts_check(GramIndex(tmp_path), texts, live - {"r010", "far"}, terms) > 200  # a view that lacks two
+    assert index.count("开放日", TextView({"far": 0}, lambda ids: [texts[i] for i in ids], keep_chars=0)).tolist() == [3]
+    deleted = TextView({"r005": 0}, lambda ids: [texts[i] for i in ids], keep_chars=0)
+    assert texts["r005"].count("信开") and index.count("信开", deleted).tolist() == [0]
+    with pytest.raises(ValueError):
+        index.count("公公", TextView({}, list, keep_chars=0))
 
 
 def test_gram_index_clean_removes_what_a_killed_writer_left(tmp_path):
     index = GramIndex(tmp_path)
-    index.add([("a", gram_codes("政府开放日"))])
+    index.add([("a", gram_codes("政府开放日"), "政府开放日")])
     (tmp_path / "grams-orphan.npz").write_bytes(b"x")
     (tmp_path / "grams-half.npz.tmp").write_bytes(b"x")
     (tmp_path / "grams.json.0123.tmp").write_text("{")

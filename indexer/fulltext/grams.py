@@ -1,10 +1,16 @@
-"""The gram index: which reports hold each character and each character bigram.
+"""The gram index: which reports hold each character and each character bigram, and where.
 
-It only narrows exact search to candidate reports (verification against the text decides),
-so it needs document sets, not positions or scores. Whoosh spent about 25 ms per report
-writing a report's ~3,100 gram postings one Python call at a time (the largest cost of a
-build), stored 9 KB per report and intersected long posting lists slowly; numpy arrays do
-the same job in well under a millisecond per report and a few KB.
+Document sets narrow exact search to candidate reports (verification against the text decides).
+Whoosh spent about 25 ms per report writing a report's ~3,100 gram postings one Python call at
+a time (the largest cost of a build), stored 9 KB per report and intersected long posting lists
+slowly; numpy arrays do the same job in well under a millisecond per report and a few KB.
+
+A phrase whose every bigram is in most reports has no selective candidates, and counting it
+with `str.count` in every report took ~90 ms at 20,000 reports. So a segment also keeps the
+positions of its common bigrams (those in at least POSITION_FRACTION of its reports): `count`
+takes the term's bigram with the fewest positions and compares the term's other characters
+at those positions in one array of the segment's text. Positions are stored as 16-bit gaps,
+and segments are compressed (zlib), which halves them: ~2.5 MB per 400 reports in all.
 
 A gram is a 64-bit code: a character is its code point, a bigram is `first << 21 | second`
 (code points fit in 21 bits and no text holds U+0000 before another character, so the two
@@ -20,8 +26,10 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +41,12 @@ SEGMENT_SUFFIX = ".npz"
 # enough to be selective, few enough to keep the query small. Verification does the rest.
 PREFIX_CHARS = 32
 SEGMENT_DOCS = 2048  # bitmaps stay small (256 bytes) and doc numbers fit in uint16
+POSITION_FRACTION = 0.3  # bigrams in fewer reports narrow candidates well enough
 _SHIFT = np.uint64(21)
+_BIGRAM = 1 << 21  # codes from here on are bigrams
+_GAP = 0xFFFF  # a gap this large or larger is stored in full among the exceptions
 _ARRAYS = ("ids", "terms", "counts", "dense", "starts", "docs", "bits")
+_POSITION_ARRAYS = ("lengths", "pterms", "pstarts", "gaps", "big_at", "big_gap")
 
 
 def gram_codes(text: str) -> np.ndarray:
@@ -54,6 +66,21 @@ def term_codes(term: str) -> np.ndarray:
     return np.unique((chars[:-1] << _SHIFT) | chars[1:])
 
 
+def _chars(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _empty_positions() -> dict[str, np.ndarray]:
+    """The position arrays of a segment written before positions were kept: none."""
+    return {"lengths": np.zeros(0, np.int64), "pterms": np.zeros(0, np.uint64), "pstarts": np.zeros(1, np.int64),
+            "gaps": np.zeros(0, np.uint16), "big_at": np.zeros(0, np.int64), "big_gap": np.zeros(0, np.int64)}
+
+
+def self_overlapping(term: str) -> bool:
+    """Whether two occurrences of `term` can overlap (it begins the way it ends, as 公公 or 1.1)."""
+    return any(term[:k] == term[-k:] for k in range(1, len(term)))
+
+
 @dataclass
 class _Segment:
     name: str
@@ -64,10 +91,63 @@ class _Segment:
     starts: np.ndarray  # listed terms: docs[starts[i]:starts[i + 1]]
     docs: np.ndarray  # local doc numbers (uint16)
     bits: np.ndarray  # one packed bitmap row per dense term
+    # Positions in the segment's text (its reports' texts joined in doc order):
+    lengths: np.ndarray  # text length per doc
+    pterms: np.ndarray  # sorted bigram codes whose positions are kept
+    pstarts: np.ndarray  # their positions: gaps[pstarts[i]:pstarts[i + 1]], each from the one before
+    gaps: np.ndarray  # uint16; _GAP marks a gap stored in full at the same place in big_gap
+    big_at: np.ndarray  # sorted places in `gaps` holding _GAP
+    big_gap: np.ndarray
 
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """Where each doc's text ends in the segment's text."""
+        return np.cumsum(self.lengths)
+
+    @cached_property
+    def id_list(self) -> list[str]:
+        return self.ids.tolist()
+
+    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray) -> None:
+        """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`."""
+        slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
+        if not len(self.terms) or (self.terms[slot] != codes).any():
+            return
+        rows = view.rows_of(self)
+        kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
+        has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
+        if not has.any():  # no position kept for the term's bigrams here: count in each report holding them
+            docs = self.holding(codes[np.argsort(self.counts[slot])[:4]])
+            docs = docs[rows[docs] >= 0]
+            texts = view.texts([self.id_list[d] for d in docs.tolist()])
+            out[rows[docs]] = np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
+            return
+        sizes = np.where(has, self.pstarts[kept + 1] - self.pstarts[kept], np.iinfo(np.int64).max)
+        k = int(sizes.argmin())  # the term's kept bigram with the fewest positions, at offset k
+        start = self.positions(int(kept[k])) - k
+        doc = np.searchsorted(self.ends, start + k, side="right")
+        inside = (start >= self.ends[doc] - self.lengths[doc]) & (start + len(term) <= self.ends[doc])
+        start, doc = start[inside], doc[inside]
+        text, wanted = view.array(self), _chars(term)
+        for j in range(len(term)):
+            if j != k and j != k + 1 and len(start):
+                same = text[start + j] == wanted[j]
+                start, doc = start[same], doc[same]
+        counts = np.bincount(doc, minlength=self.size)
+        hit = np.flatnonzero(counts * (rows >= 0))
+        out[rows[hit]] = counts[hit]
+
+    def positions(self, t: int) -> np.ndarray:
+        """Positions of the kept bigram pterms[t], ascending."""
+        first, last = self.pstarts[t], self.pstarts[t + 1]
+        gaps = self.gaps[first:last].astype(np.int64)
+        lo, hi = np.searchsorted(self.big_at, [first, last])
+        gaps[self.big_at[lo:hi] - first] = self.big_gap[lo:hi]
+        return np.cumsum(gaps)
 
     def frequencies(self, codes: np.ndarray) -> np.ndarray:
         idx = np.searchsorted(self.terms, codes)
@@ -93,23 +173,9 @@ class _Segment:
                 mask &= listed
         return np.flatnonzero(mask)
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(gram codes, local doc numbers) of every posting, for rewriting the segment."""
-        listed = np.flatnonzero(self.dense < 0)
-        counts = np.diff(self.starts)[listed]
-        codes = [np.repeat(self.terms[listed], counts)]
-        docs = [self.docs[self.starts[0]:self.starts[-1]].astype(np.int64)]
-        dense_terms = np.flatnonzero(self.dense >= 0)
-        if len(dense_terms):
-            matrix = np.unpackbits(self.bits, axis=1, count=self.size)
-            rows, cols = np.nonzero(matrix)
-            codes.append(self.terms[dense_terms][rows])
-            docs.append(cols.astype(np.int64))
-        return np.concatenate(codes), np.concatenate(docs)
 
-
-def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray) -> _Segment:
-    """A segment from postings (gram code, local doc number); doc numbers index `ids`."""
+def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts: list[str]) -> _Segment:
+    """A segment from postings (gram code, local doc number) and the texts; doc numbers index `ids`."""
     n = len(ids)
     order = np.lexsort((docs, codes))
     codes, docs = codes[order], docs[order]
@@ -123,7 +189,31 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray) -> _S
     listed_counts = np.where(is_dense, 0, counts)
     starts = np.concatenate([[0], np.cumsum(listed_counts)]).astype(np.uint32)
     return _Segment(name, np.array(ids, dtype=str), terms, counts.astype(np.uint32), dense, starts,
-                    docs[~posting_dense].astype(np.uint16), np.packbits(matrix, axis=1))
+                    docs[~posting_dense].astype(np.uint16), np.packbits(matrix, axis=1),
+                    **_positions(texts, terms[(counts >= POSITION_FRACTION * n) & (terms >= _BIGRAM)]))
+
+
+def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
+    """The position arrays for the `common` bigrams (sorted codes, each in some text)."""
+    lengths = np.fromiter(map(len, texts), np.int64, len(texts))
+    chars = _chars("".join(texts)).astype(np.uint64)
+    codes = (chars[:-1] << _SHIFT) | chars[1:]
+    ends = np.cumsum(lengths)
+    inside = np.ones(len(codes), dtype=bool)  # a bigram across two reports is no bigram
+    inside[ends[(ends > 0) & (ends < len(chars))] - 1] = False
+    slot = np.searchsorted(common, codes)
+    found = inside & (slot < len(common))
+    found[found] = common[slot[found]] == codes[found]
+    where, slot = np.flatnonzero(found), slot[found]
+    # A stable sort by bigram keeps each bigram's positions ascending (radix sort on 16 bits).
+    where = where[np.argsort(slot.astype(np.uint16) if len(common) <= 0xFFFF else slot, kind="stable")]
+    pstarts = np.concatenate([[0], np.cumsum(np.bincount(slot, minlength=len(common)))])
+    gaps = np.diff(where, prepend=0)
+    firsts = pstarts[:-1]
+    gaps[firsts] = where[firsts]
+    big_at = np.flatnonzero(gaps >= _GAP)
+    return {"lengths": lengths, "pterms": common, "pstarts": pstarts, "gaps": np.minimum(gaps, _GAP).astype(np.uint16),
+            "big_at": big_at, "big_gap": gaps[big_at]}
 
 
 @dataclass
@@ -138,6 +228,45 @@ class _Snapshot:
     @property
     def live(self) -> set[str]:
         return self.present - self.deleted
+
+
+class TextView:
+    """The reports a search may see (one store generation's visible reports) as `GramIndex.count`
+    reads them: each one's row in the count arrays, its text, and each segment's texts joined
+    into one array of code points, built on first use."""
+
+    def __init__(self, rows: dict[str, int], texts: Callable[[list[str]], list[str]], keep_chars: int) -> None:
+        """`rows`: report id → row, for every report the search may see; `texts`: the normalised
+        texts of such ids, in order. Arrays are kept until they hold `keep_chars` characters,
+        then built for each query."""
+        self.rows = rows
+        self.texts = texts
+        self.keep_chars = keep_chars
+        self._rows: dict[str, np.ndarray] = {}
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def rows_of(self, segment: _Segment) -> np.ndarray:
+        """The row of each of the segment's docs, -1 for a report the search may not see."""
+        found = self._rows.get(segment.name)
+        if found is None:
+            found = self._rows[segment.name] = np.fromiter(map(self.rows.get, segment.id_list, repeat(-1)),
+                                                          np.int64, segment.size)
+        return found
+
+    def array(self, segment: _Segment) -> np.ndarray:
+        found = self._arrays.get(segment.name)
+        if found is None:
+            rows = self.rows_of(segment)
+            texts = iter(self.texts([i for i, row in zip(segment.id_list, rows.tolist()) if row >= 0]))
+            # An unseen report keeps its place, filled with U+0000, which no normalised term holds.
+            joined = "".join([next(texts) if row >= 0 else "\0" * n
+                              for row, n in zip(rows.tolist(), segment.lengths.tolist())])
+            narrow = joined.encode("utf-16-le")  # half the memory where no character is beyond U+FFFF
+            found = np.frombuffer(narrow, np.uint16) if len(narrow) == 2 * len(joined) else _chars(joined)
+            if self.keep_chars >= len(joined):
+                self.keep_chars -= len(joined)
+                self._arrays[segment.name] = found
+        return found
 
 
 class GramIndex:
@@ -191,7 +320,8 @@ class GramIndex:
 
     def _load(self, name: str) -> _Segment:
         with np.load(self.path / name, allow_pickle=False) as data:
-            return _Segment(name, **{k: data[k] for k in _ARRAYS})
+            positions = {k: data[k] for k in _POSITION_ARRAYS} if "pterms" in data else _empty_positions()
+            return _Segment(name, **{k: data[k] for k in _ARRAYS}, **positions)
 
     def report_ids(self) -> set[str]:
         return self.snapshot().live
@@ -213,41 +343,62 @@ class GramIndex:
         found = {str(i) for s in snap.segments for i in s.ids[s.holding(codes)]}
         return found - snap.deleted if snap.deleted else found
 
+    def count(self, term: str, view: TextView) -> np.ndarray:
+        """Occurrences of `term` in each report of `view` (by its row), as `text.count(term)` gives
+        them, for a term of 2 to PREFIX_CHARS characters that cannot overlap itself (where
+        counting each start would differ from `str.count`)."""
+        if not 2 <= len(term) <= PREFIX_CHARS or self_overlapping(term):
+            raise ValueError(f"count needs 2 to {PREFIX_CHARS} characters that cannot overlap: {term!r}")
+        chars = _chars(term).astype(np.uint64)
+        codes = (chars[:-1] << _SHIFT) | chars[1:]
+        snap = self.snapshot()
+        out = np.zeros(len(view.rows), dtype=np.int64)
+        for segment in snap.segments:
+            segment.count(term, codes, view, out)
+        for report_id in snap.deleted:  # none is visible while the index agrees with the store
+            if report_id in view.rows:
+                out[view.rows[report_id]] = 0
+        return out
+
     # --- writing (under nianbao's write lock) ------------------------------------------------
 
     def _save(self, segment: _Segment) -> None:
         tmp = self.path / f"{segment.name}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez(fh, **{k: getattr(segment, k) for k in _ARRAYS})
+            np.savez_compressed(fh, **{k: getattr(segment, k) for k in _ARRAYS + _POSITION_ARRAYS})
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / segment.name)
 
-    def add(self, docs: Iterable[tuple[str, np.ndarray]]) -> None:
-        """Add (report id, gram codes) pairs in one commit; a report already present is kept once."""
+    def add(self, docs: Iterable[tuple[str, np.ndarray, str]]) -> None:
+        """Add (report id, gram codes, normalised text) in one commit; a report already present is kept once."""
         snap = self.snapshot()
         toc = snap.toc
         deleted = set(snap.deleted)
         present = snap.live
-        fresh: dict[str, np.ndarray] = {}
-        for report_id, codes in docs:
+        fresh: dict[str, tuple[np.ndarray, str]] = {}
+        for report_id, codes, text in docs:
             if report_id in deleted:
                 deleted.discard(report_id)  # ids are content hashes: the old postings are this report's
                 present.add(report_id)
             if report_id not in present:
-                fresh[report_id] = codes
-        items = list(fresh.items())
+                fresh[report_id] = (codes, text)
+        names = self._write_segments([(i, codes, text) for i, (codes, text) in fresh.items()])
+        if names or deleted != set(toc["deleted"]):
+            self._write_toc({**toc, "segments": toc["segments"] + names, "deleted": sorted(deleted)})
+
+    def _write_segments(self, items: list[tuple[str, np.ndarray, str]]) -> list[dict]:
+        """Segments of at most SEGMENT_DOCS reports, saved; their entries for the table of contents."""
         names = []
         for start in range(0, len(items), SEGMENT_DOCS):
             chunk = items[start:start + SEGMENT_DOCS]
-            lengths = [len(codes) for _, codes in chunk]
-            segment = _build(f"{SEGMENT_PREFIX}{uuid.uuid4().hex}{SEGMENT_SUFFIX}", [i for i, _ in chunk],
-                             np.concatenate([c for _, c in chunk]) if chunk else np.empty(0, np.uint64),
-                             np.repeat(np.arange(len(chunk)), lengths))
+            segment = _build(f"{SEGMENT_PREFIX}{uuid.uuid4().hex}{SEGMENT_SUFFIX}", [i for i, _, _ in chunk],
+                             np.concatenate([c for _, c, _ in chunk]),
+                             np.repeat(np.arange(len(chunk)), [len(c) for _, c, _ in chunk]),
+                             [text for _, _, text in chunk])
             self._save(segment)
             names.append({"name": segment.name, "docs": segment.size})
-        if names or deleted != set(toc["deleted"]):
-            self._write_toc({**toc, "segments": toc["segments"] + names, "deleted": sorted(deleted)})
+        return names
 
     def delete(self, report_ids: Iterable[str]) -> None:
         snap = self.snapshot()
@@ -256,37 +407,15 @@ class GramIndex:
         if doomed - set(toc["deleted"]):
             self._write_toc({**toc, "deleted": sorted(set(toc["deleted"]) | doomed)})
 
-    def optimize(self) -> None:
-        """Rewrite the segments without deleted reports, packed into as few segments as fit."""
+    def optimize(self, texts: Mapping[str, str]) -> None:
+        """Rewrite the segments without deleted reports, packed into as few segments as fit;
+        `texts` holds the normalised text of every live report."""
         snap = self.snapshot()
-        toc, segments, deleted = snap.toc, snap.segments, snap.deleted
-        groups: list[list[_Segment]] = [[]]
-        for segment in segments:
-            live = sum(str(i) not in deleted for i in segment.ids)
-            if groups[-1] and sum(s.size for s in groups[-1]) + live > SEGMENT_DOCS:
-                groups.append([])
-            groups[-1].append(segment)
-        if len(segments) <= 1 and not deleted:
+        if len(snap.segments) <= 1 and not snap.deleted:
             return
-        names = []
-        for group in groups:
-            ids: list[str] = []
-            codes, numbers = [], []
-            for segment in group:
-                seg_codes, seg_docs = segment.pairs()
-                keep_docs = np.array([str(i) not in deleted for i in segment.ids], dtype=bool)
-                renumber = np.cumsum(keep_docs) - 1 + len(ids)
-                mask = keep_docs[seg_docs]
-                codes.append(seg_codes[mask])
-                numbers.append(renumber[seg_docs[mask]])
-                ids += [str(i) for i, keep in zip(segment.ids, keep_docs) if keep]
-            if not ids:
-                continue
-            merged = _build(f"{SEGMENT_PREFIX}{uuid.uuid4().hex}{SEGMENT_SUFFIX}", ids,
-                            np.concatenate(codes), np.concatenate(numbers))
-            self._save(merged)
-            names.append({"name": merged.name, "docs": merged.size})
-        self._write_toc({**toc, "segments": names, "deleted": []})
+        live = [str(i) for s in snap.segments for i in s.ids if str(i) not in snap.deleted]
+        names = self._write_segments([(i, gram_codes(texts[i]), texts[i]) for i in live])
+        self._write_toc({**snap.toc, "segments": names, "deleted": []})
         self.clean()
 
     def clean(self) -> None:

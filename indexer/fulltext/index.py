@@ -9,7 +9,7 @@ report the gram index lacks, which repair adds again (replacing its words docume
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,7 @@ class ReportDocs:
     grams: np.ndarray  # grams.gram_codes of the normalised text
     sections: list[dict]  # {section, kind, words: analysis.word_counts of its text}
     meta: dict  # year, province, city, county, agency, template
+    text: str  # the normalised text, for the gram index's positions
 
 
 class FulltextIndex:
@@ -141,7 +142,7 @@ class FulltextIndex:
             ww.cancel()
             raise
         ww.commit(mergetype=merge_small)
-        self.grams.add((doc.report_id, doc.grams) for doc in docs)
+        self.grams.add((doc.report_id, doc.grams, doc.text) for doc in docs)
         return len(docs)
 
     def delete(self, report_ids: Iterable[str]) -> None:
@@ -153,9 +154,10 @@ class FulltextIndex:
         writer.commit(mergetype=merge_small)
         self.grams.delete(ids)
 
-    def optimize(self) -> None:
+    def optimize(self, texts: Mapping[str, str]) -> None:
+        """Merge every segment into one; `texts`: the normalised text of each live report."""
         self.open(WORDS).optimize()
-        self.grams.optimize()
+        self.grams.optimize(texts)
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())

@@ -1,9 +1,12 @@
-"""Running a query: candidates from the gram index, verification against the normalised text.
+"""Running a query: the gram index counts or narrows, the normalised text verifies.
 
 The matching contract: a report matches a term iff the normalised term is a substring of the
 report's normalised text (within the chosen section kinds); counts are non-overlapping
-occurrences under the same rule. The gram index only narrows the reports to verify; when a
-term's rarest gram is in most reports, scanning every report is faster and is what we do.
+occurrences under the same rule. Most terms are counted by the gram index itself, from the
+positions of their bigrams checked against the text (`GramIndex.count`); a single character, a
+term longer than PREFIX_CHARS, one that can overlap itself (公公) and any term limited to some
+sections are counted with `str.count` in the candidate reports the gram index gives, or in
+every report where its rarest gram is in most of them (then faster than any index).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from ..store import Store
 from .analysis import words
-from .grams import term_codes
+from .grams import PREFIX_CHARS, TextView, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
 from .ranking import Ranker
 from .sourcemap import source_map, span_to_source
@@ -98,9 +101,10 @@ class _Corpus:
     lengths: dict[str, int]
     avg_length: float = 1.0
     cells: dict[str, _Cells] = field(default_factory=dict)  # see _cells, filled lazily
-    ids: list[str] = field(default_factory=list)  # every visible report: the unfiltered universe
+    ids: list[str] = field(default_factory=list)  # every visible report, sorted: the unfiltered universe
     texts: list[str] | None = None  # their normalised texts in that order, when all are cached
-    rank: dict[str, int] = field(default_factory=dict)  # place in id order: ties go to the lower id
+    rank: dict[str, int] = field(default_factory=dict)  # place in `ids`: ties go to the lower id
+    view: TextView | None = None  # these reports as the gram index counts in them (rows are ranks)
 
     def cells_of(self, report_id: str, length: int) -> _Cells:
         cells = self.cells.get(report_id)
@@ -182,11 +186,12 @@ class Searcher:
                 lengths[report_id] = len(norm)
                 self._cache_text(report_id, norm)
             avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
-            ids = list(reports)
+            ids = sorted(reports)
             cached = all(i in self._norms for i in ids)
+            rank = {i: k for k, i in enumerate(ids)}
             self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0, ids=ids,
-                                   texts=[self._norms[i] for i in ids] if cached else None,
-                                   rank={i: k for k, i in enumerate(sorted(ids))})
+                                   texts=[self._norms[i] for i in ids] if cached else None, rank=rank,
+                                   view=TextView(rank, self.texts_of, _TEXT_CACHE_CHARS))
         return self._corpus
 
     def norm_texts(self, ids: list[str]) -> Iterator[tuple[str, str]]:
@@ -230,14 +235,26 @@ class Searcher:
 
     # --- exact mode ----------------------------------------------------------------------
 
-    def _candidates(self, terms: list[str]) -> dict[str, set[str] | None]:
+    def _counted(self, terms: list[str], corpus: _Corpus) -> dict[str, np.ndarray]:
+        """term → occurrences in each report (in corpus.ids order), for the terms the gram index
+        counts (2 to PREFIX_CHARS characters that cannot overlap themselves)."""
+        if not self.index.grams.doc_count():  # nothing indexed yet, or an index from before the gram index
+            return {}
+        return {term: self.index.grams.count(term, corpus.view) for term in terms
+                if 2 <= len(term) <= PREFIX_CHARS and not self_overlapping(term)}
+
+    def _candidates(self, terms: list[str], counted: dict[str, np.ndarray], corpus: _Corpus) -> dict[str, set[str] | None]:
         """term → report ids that may hold it, or None where scanning everything is cheaper."""
         out: dict[str, set[str] | None] = {}
         grams = self.index.grams
         total = grams.doc_count()
-        if not total:  # nothing indexed yet (or an index from before the gram index): verify everything
-            return {term: None for term in terms}
         for term in terms:
+            if term in counted:
+                out[term] = {corpus.ids[k] for k in np.flatnonzero(counted[term]).tolist()}
+                continue
+            if not total:  # nothing indexed yet (or an index from before the gram index): verify everything
+                out[term] = None
+                continue
             codes = term_codes(term)
             freqs = grams.frequencies(codes)
             order = freqs.argsort(kind="stable")
@@ -330,22 +347,34 @@ class Searcher:
 
         # Without a section limit, a self-overlapping term (公公) is counted from the text's start,
         # which a search from each section's start could disagree with; those locate every occurrence.
-        cheap_kinds = kinds if filters.sections or not any(map(_self_overlapping, positive)) else None
+        cheap_kinds = kinds if filters.sections or not any(map(self_overlapping, positive)) else None
         if parsed.tree is None:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
         terms = list(dict.fromkeys(_all_terms(parsed.tree)))
-        candidates = self._candidates(terms)
-        allowed = _candidate_set(parsed.tree, candidates)
-        check = universe if allowed is None else [i for i in universe if i in allowed]
-        texts = corpus.texts if check is corpus.ids and corpus.texts is not None else self.texts_of(check)
-        if filters.sections:
-            spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(check, texts)]
-            counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
-                      for t in terms}
-        else:  # one C-level count per term and report: nearly all of a common phrase's time
-            counts = {t: np.fromiter(map(str.count, texts, repeat(t)), np.int64, len(check)) for t in terms}
-        matched = np.flatnonzero(_matching(parsed.tree, counts))
+        counted = self._counted(terms, corpus)
+        if not filters.sections and len(counted) == len(terms):
+            # Every term counted from the gram index's positions, in every report at once.
+            check, counts = corpus.ids, counted
+            keep = _matching(parsed.tree, counts)
+            if universe is not corpus.ids:
+                allowed = np.zeros(len(check), dtype=bool)
+                allowed[list(map(corpus.rank.__getitem__, universe))] = True
+                keep &= allowed
+        else:
+            allowed = _candidate_set(parsed.tree, self._candidates(terms, counted, corpus))
+            check = universe if allowed is None else [i for i in universe if i in allowed]
+            texts = corpus.texts if check is corpus.ids and corpus.texts is not None else self.texts_of(check)
+            if filters.sections:
+                spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(check, texts)]
+                counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
+                          for t in terms}
+            else:  # one C-level count per report where the index did not count: a scan
+                rows = np.fromiter(map(corpus.rank.__getitem__, check), np.int64, len(check))
+                counts = {t: counted[t][rows] if t in counted else
+                          np.fromiter(map(str.count, texts, repeat(t)), np.int64, len(check)) for t in terms}
+            keep = _matching(parsed.tree, counts)
+        matched = np.flatnonzero(keep)
         ids = [check[k] for k in matched.tolist()]
         tf = np.stack([counts[t][matched] for t in positive], axis=1) if positive else np.zeros((len(ids), 0), np.int64)
         if len(positive) > 1:  # a term a report lacks would be searched for through its whole text
@@ -498,11 +527,6 @@ def _result(report: dict, count: int, score: float, kinds: list[str]) -> dict:
         "sections": kinds,
         "snippets": [],
     }
-
-
-def _self_overlapping(term: str) -> bool:
-    """Whether two occurrences of `term` can overlap (it begins the way it ends, as 公公 or 1.1)."""
-    return any(term[:k] == term[-k:] for k in range(1, len(term)))
 
 
 def _remembered(kinds: Kinds) -> Kinds:
