@@ -81,6 +81,12 @@ def self_overlapping(term: str) -> bool:
     return any(term[:k] == term[-k:] for k in range(1, len(term)))
 
 
+def countable(term: str) -> bool:
+    """Whether `GramIndex.count` counts `term`: 2 to PREFIX_CHARS characters that cannot overlap
+    themselves (counting each start would differ from `str.count` there)."""
+    return 2 <= len(term) <= PREFIX_CHARS and not self_overlapping(term)
+
+
 @dataclass
 class _Segment:
     name: str
@@ -344,10 +350,9 @@ class GramIndex:
         return found - snap.deleted if snap.deleted else found
 
     def count(self, term: str, view: TextView) -> np.ndarray:
-        """Occurrences of `term` in each report of `view` (by its row), as `text.count(term)` gives
-        them, for a term of 2 to PREFIX_CHARS characters that cannot overlap itself (where
-        counting each start would differ from `str.count`)."""
-        if not 2 <= len(term) <= PREFIX_CHARS or self_overlapping(term):
+        """Occurrences of a `countable` term in each report of `view` (by its row), as
+        `text.count(term)` gives them."""
+        if not countable(term):
             raise ValueError(f"count needs 2 to {PREFIX_CHARS} characters that cannot overlap: {term!r}")
         chars = _chars(term).astype(np.uint64)
         codes = (chars[:-1] << _SHIFT) | chars[1:]

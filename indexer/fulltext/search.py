@@ -3,10 +3,11 @@
 The matching contract: a report matches a term iff the normalised term is a substring of the
 report's normalised text (within the chosen section kinds); counts are non-overlapping
 occurrences under the same rule. Most terms are counted by the gram index itself, from the
-positions of their bigrams checked against the text (`GramIndex.count`); a single character, a
-term longer than PREFIX_CHARS, one that can overlap itself (公公) and any term limited to some
-sections are counted with `str.count` in the candidate reports the gram index gives, or in
-every report where its rarest gram is in most of them (then faster than any index).
+positions of their bigrams checked against the text (`GramIndex.count`). Terms it does not
+count (see `grams.countable`: a single character, a long term, one that can overlap itself as
+公公) and terms limited to some sections are counted with `str.count` in the candidate reports
+the gram index gives, or in every report where its rarest gram is in most of them (then faster
+than any index).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from ..store import Store
 from .analysis import words
-from .grams import PREFIX_CHARS, TextView, self_overlapping, term_codes
+from .grams import TextView, countable, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
 from .ranking import Ranker
 from .sourcemap import source_map, span_to_source
@@ -236,12 +237,10 @@ class Searcher:
     # --- exact mode ----------------------------------------------------------------------
 
     def _counted(self, terms: list[str], corpus: _Corpus) -> dict[str, np.ndarray]:
-        """term → occurrences in each report (in corpus.ids order), for the terms the gram index
-        counts (2 to PREFIX_CHARS characters that cannot overlap themselves)."""
+        """term → occurrences in each report (in corpus.ids order), for the terms the gram index counts."""
         if not self.index.grams.doc_count():  # nothing indexed yet, or an index from before the gram index
             return {}
-        return {term: self.index.grams.count(term, corpus.view) for term in terms
-                if 2 <= len(term) <= PREFIX_CHARS and not self_overlapping(term)}
+        return {term: self.index.grams.count(term, corpus.view) for term in terms if countable(term)}
 
     def _candidates(self, terms: list[str], counted: dict[str, np.ndarray], corpus: _Corpus) -> dict[str, set[str] | None]:
         """term → report ids that may hold it, or None where scanning everything is cheaper."""
