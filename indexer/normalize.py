@@ -147,6 +147,16 @@ def _gap_replacement(gap: re.Match[str]) -> str:
 
 def normalize(text: str) -> str:
     """The normalised form of `text`; equal to `normalize_with_map(text).text`, faster."""
+    return _normalize_line(text) if len(text) <= _LINE else _normalize(text)
+
+
+def _normalize(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = nfkc_with_source(text)[0]
     return _GAP.sub(_gap_replacement, text)
+
+
+# Lines are remembered: sections, statistics and metadata each normalise a report's lines, and
+# reports share most of theirs (headings, table rows, boilerplate). ~20 MB when full.
+_LINE = 200
+_normalize_line = lru_cache(maxsize=1 << 16)(_normalize)
