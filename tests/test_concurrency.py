@@ -202,3 +202,13 @@ def test_a_search_that_overlaps_a_publish_answers_from_one_corpus(tmp_path, monk
     searcher.close()
     assert len(after) == 1 and after[0]["report_id"] != old["report_id"]
     assert [r["report_id"] for r in during] in ([old["report_id"]], [after[0]["report_id"]])
+
+
+def test_opening_the_index_does_not_read_a_table_of_contents_a_commit_may_delete(indexed, monkeypatch):
+    """A new searcher (every CLI search) opened Whoosh's newest table of contents just to learn that
+    the index exists; an `index` committing in another process deleted it in between now and then."""
+    def deleted_meanwhile(*args, **kwargs):
+        raise FileNotFoundError("_words_6.toc")
+
+    monkeypatch.setattr("whoosh.index.open_dir", deleted_meanwhile)
+    assert run_search(indexed, "政府信息公开", limit=1)["total_reports"] == 5

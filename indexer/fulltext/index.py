@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import index as windex
+from whoosh.index import TOC
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.query import Term, Or
@@ -99,7 +100,9 @@ class FulltextIndex:
         self.path = Path(index_dir) / FULLTEXT_DIR
         self.path.mkdir(parents=True, exist_ok=True)
         self.grams = GramIndex(self.path)
-        if not windex.exists_in(self.path, WORDS):
+        # Whoosh's exists_in opens the newest table of contents, which a commit in another process
+        # may delete between listing and reading it (FileNotFoundError); a listing is enough.
+        if not any(self.path.glob(TOC._filename(WORDS, "*"))):
             windex.create_in(self.path, _words_schema(), indexname=WORDS)
 
     def open(self, name: str):
