@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from indexer.fulltext.grams import GramIndex, TextView, countable, gram_codes, term_codes
+from indexer.fulltext.grams import _ARRAYS, GramIndex, TextView, countable, gram_codes, term_codes
 from indexer.fulltext.sourcemap import norm_bounds, source_map
 from indexer.normalize import normalize, normalize_with_map
 from tests.conftest import CORPUS
@@ -118,6 +118,20 @@ def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, 
     assert texts["r005"].count("信开") and index.count("信开", deleted).tolist() == [0]
     with pytest.raises(ValueError):
         index.count("公公", TextView({}, list, keep_chars=0))
+
+
+def test_gram_segments_written_before_positions_still_count(tmp_path):
+    """A segment file from before positions were kept (its first seven arrays, uncompressed)."""
+    rng = random.Random(5)
+    texts = {f"r{i:02d}": "".join(rng.choice("政府开放日信息公") for _ in range(60)) for i in range(30)}
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v), v) for k, v in texts.items())
+    segment = index.snapshot().segments[0]
+    assert len(segment.pterms)  # the new format keeps positions here
+    np.savez(tmp_path / segment.name, **{k: getattr(segment, k) for k in _ARRAYS})
+    old = GramIndex(tmp_path).snapshot().segments[0]
+    assert len(old.pterms) == 0 and old.holding(term_codes("开放")).size
+    assert _counts_check(GramIndex(tmp_path), texts, set(texts), ["开放日", "政府", "信息公开", "日政"]) == 4
 
 
 def test_gram_index_clean_removes_what_a_killed_writer_left(tmp_path):
