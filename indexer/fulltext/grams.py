@@ -49,25 +49,30 @@ _ARRAYS = ("ids", "terms", "counts", "dense", "starts", "docs", "bits")
 _POSITION_ARRAYS = ("lengths", "pterms", "pstarts", "gaps", "big_at", "big_gap")
 
 
+def _chars(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _bigrams(chars: np.ndarray) -> np.ndarray:
+    """The code of each character bigram, in text order (`chars`: uint64 code points)."""
+    return (chars[:-1] << _SHIFT) | chars[1:]
+
+
 def gram_codes(text: str) -> np.ndarray:
     """Sorted unique codes of every character and every character bigram of `text`."""
-    chars = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    chars = _chars(text).astype(np.uint64)
     if chars.size < 2:
         return np.unique(chars)
-    return np.unique(np.concatenate([chars, (chars[:-1] << _SHIFT) | chars[1:]]))
+    return np.unique(np.concatenate([chars, _bigrams(chars)]))
 
 
 def term_codes(term: str) -> np.ndarray:
     """The gram codes a report must hold to possibly contain `term`: the bigrams of its first
     PREFIX_CHARS characters (or its one character), unique, sorted."""
-    chars = np.frombuffer(term[:PREFIX_CHARS].encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    chars = _chars(term[:PREFIX_CHARS]).astype(np.uint64)
     if chars.size < 2:
         return chars
-    return np.unique((chars[:-1] << _SHIFT) | chars[1:])
-
-
-def _chars(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return np.unique(_bigrams(chars))
 
 
 def _empty_positions() -> dict[str, np.ndarray]:
@@ -203,7 +208,7 @@ def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
     """The position arrays for the `common` bigrams (sorted codes, each in some text)."""
     lengths = np.fromiter(map(len, texts), np.int64, len(texts))
     chars = _chars("".join(texts)).astype(np.uint64)
-    codes = (chars[:-1] << _SHIFT) | chars[1:]
+    codes = _bigrams(chars)
     ends = np.cumsum(lengths)
     inside = np.ones(len(codes), dtype=bool)  # a bigram across two reports is no bigram
     inside[ends[(ends > 0) & (ends < len(chars))] - 1] = False
@@ -262,11 +267,10 @@ class TextView:
     def array(self, segment: _Segment) -> np.ndarray:
         found = self._arrays.get(segment.name)
         if found is None:
-            rows = self.rows_of(segment)
-            texts = iter(self.texts([i for i, row in zip(segment.id_list, rows.tolist()) if row >= 0]))
+            rows = self.rows_of(segment).tolist()
+            texts = iter(self.texts([i for i, row in zip(segment.id_list, rows) if row >= 0]))
             # An unseen report keeps its place, filled with U+0000, which no normalised term holds.
-            joined = "".join([next(texts) if row >= 0 else "\0" * n
-                              for row, n in zip(rows.tolist(), segment.lengths.tolist())])
+            joined = "".join([next(texts) if row >= 0 else "\0" * n for row, n in zip(rows, segment.lengths.tolist())])
             narrow = joined.encode("utf-16-le")  # half the memory where no character is beyond U+FFFF
             found = np.frombuffer(narrow, np.uint16) if len(narrow) == 2 * len(joined) else _chars(joined)
             if self.keep_chars >= len(joined):
@@ -354,8 +358,7 @@ class GramIndex:
         `text.count(term)` gives them."""
         if not countable(term):
             raise ValueError(f"count needs 2 to {PREFIX_CHARS} characters that cannot overlap: {term!r}")
-        chars = _chars(term).astype(np.uint64)
-        codes = (chars[:-1] << _SHIFT) | chars[1:]
+        codes = _bigrams(_chars(term).astype(np.uint64))
         snap = self.snapshot()
         out = np.zeros(len(view.rows), dtype=np.int64)
         for segment in snap.segments:
