@@ -25,7 +25,7 @@ from indexer import home
 from indexer.indexing import WriteLock
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
 from indexer.progress import LABELS
-from indexer.query import Engine
+from indexer.query import Engine, SearchFilters
 from indexer.store import Store, StoreError
 
 log = logging.getLogger("nianbao.app")
@@ -171,6 +171,8 @@ def _warm(engine: Engine, lock: threading.Lock) -> None:
         words("政府信息公开")
         with lock:
             engine.search("政府信息公开", mode="keyword", limit=1)
+        with lock:  # a filter also reads which report owns each words document (~1 s at 20,000)
+            engine.search("政府信息公开", SearchFilters(year="1000-9999"), mode="keyword", limit=1)
         log.info("full-text search warm in %.2f s", time.monotonic() - started)
         if vectors_available("search"):
             with lock:

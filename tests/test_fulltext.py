@@ -1,6 +1,7 @@
 """Exact search obeys the matching contract on the samples; filters, sections and bad queries."""
 
 import json
+import sys
 
 import pytest
 
@@ -217,5 +218,47 @@ def test_keyword_mode_finds_words_whatever_their_case(tmp_path):
             assert result["results"][0]["count"] == 3
             assert [snippet["text"][snippet["match_start"]:snippet["match_end"]]
                     for snippet in result["results"][0]["snippets"]] == ["APP", "APP", "app"]
+    finally:
+        s.close()
+
+
+def test_keyword_filters_apply_before_the_best_sections_are_cut(indexed, monkeypatch):
+    """Keyword mode ranks the reports owning the best sections; a filter on the reports' metadata
+    must choose among the sections it allows, or a low-ranked agency's reports are cut away
+    (at 20,000 reports, three reports of one agency were all lost to the top 500 sections)."""
+    monkeypatch.setattr(sys.modules[Searcher.__module__], "KEYWORD_SECTIONS", 2)
+    s = Searcher(indexed, remember=0)
+    try:
+        kept = {r["report_id"] for r in s.run("公开", mode="keyword", limit=None)["results"]}
+        assert len(kept) <= 2
+        outside = [r for r in s.store.reports() if r["id"] not in kept]
+        assert len(outside) >= 3
+        for report in outside:
+            found = s.run("公开", SearchFilters(agency=report["agency"]), mode="keyword")["results"]
+            assert [r["report_id"] for r in found] == [report["id"]]
+        year = s.run("公开", SearchFilters(year="2020"), mode="keyword")["results"]
+        assert [r["agency"] for r in year] == ["灵武市人民政府"]
+    finally:
+        s.close()
+
+
+def test_keyword_filters_see_reports_added_after_the_first_filtered_query(tmp_path):
+    """Which report owns each Whoosh document is kept per segment across commits."""
+    from indexer.indexing import index_paths
+
+    samples = sorted(CORPUS.glob("*.txt"))
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, chosen in ((first, samples[:3]), (second, samples[3:])):
+        folder.mkdir()
+        for path in chosen:
+            (folder / path.name).write_bytes(path.read_bytes())
+    index_paths([first], tmp_path / "index", embed=False)
+    s = Searcher(tmp_path / "index", remember=0)
+    try:
+        assert s.run("公开", SearchFilters(year="2020"), mode="keyword")["results"] == []
+        index_paths([second], tmp_path / "index", embed=False)
+        found = s.run("公开", SearchFilters(year="2020"), mode="keyword")["results"]
+        assert [r["agency"] for r in found] == ["灵武市人民政府"]
+        assert s.run("公开", SearchFilters(year="2018"), mode="keyword")["total_reports"] == 3
     finally:
         s.close()

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
@@ -28,7 +29,7 @@ from ..store import Store
 from .analysis import words
 from .grams import TextView, countable, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
-from .ranking import Ranker
+from .ranking import Owners, Ranker
 from .sourcemap import source_map, span_to_source
 from .query import And, Not, Or, ParsedQuery, QueryError, Term, parse_query, section_kind
 
@@ -39,6 +40,7 @@ SNIPPET_CONTEXT = 40
 _TEXT_CACHE_CHARS = 200_000_000  # normalised text kept in memory (~100 M chars for 20,000 reports)
 _RECENT_QUERIES = 8  # queries whose matching reports are kept (a few MB each at 20,000 reports)
 _RETRIES = 5  # an `index` publishes once per run: a second collision is already unlikely
+KEYWORD_SECTIONS = 500  # keyword mode ranks the reports owning the best sections, after filtering
 
 
 @dataclass
@@ -63,12 +65,7 @@ class SearchFilters:
         return out
 
     def years(self) -> tuple[int, int] | None:
-        if not self.year:
-            return None
-        if not re.fullmatch(r"\d{4}(-\d{4})?", self.year):
-            raise QueryError(f"year {self.year!r} is not a year or a range like 2018-2020")
-        first, _, last = self.year.partition("-")
-        return int(first), int(last or first)
+        return _year_span(self.year) if self.year else None
 
     def accepts(self, report: dict) -> bool:
         span = self.years()
@@ -82,6 +79,15 @@ class SearchFilters:
         if self.agency and (not report["agency"] or self.agency not in report["agency"]):
             return False
         return not (self.template and report["template"] != self.template)
+
+
+@lru_cache(maxsize=64)
+def _year_span(year: str) -> tuple[int, int]:
+    """(first, last) of "2020" or "2018-2020"; parsed once, as `accepts` asks for every report."""
+    if not re.fullmatch(r"\d{4}(-\d{4})?", year):
+        raise QueryError(f"year {year!r} is not a year or a range like 2018-2020")
+    first, _, last = year.partition("-")
+    return int(first), int(last or first)
 
 
 class _Cells(NamedTuple):
@@ -143,6 +149,7 @@ class Searcher:
         self._norms: dict[str, str] = {}
         self._norm_chars = 0
         self._ranker: Ranker | None = None
+        self._owners = Owners()  # kept across reopened rankers
         self._recent: dict[tuple, tuple[_Hits, Locate, Kinds | None]] = {}
 
     def close(self) -> None:
@@ -161,7 +168,7 @@ class Searcher:
         self._ranker = None
         for attempt in range(_RETRIES):
             try:
-                self._ranker = Ranker(self.index.open(WORDS).searcher(), "words")
+                self._ranker = Ranker(self.index.open(WORDS).searcher(), "words", self._owners)
                 break
             except FileNotFoundError:
                 # An `index` committed between Whoosh listing the tables of contents and reading
@@ -400,7 +407,10 @@ class Searcher:
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
         ranker = self._words()
-        for score, docnum in ranker.top(query_words, 500, ("kind", filters.sections) if filters.sections else None):
+        metadata = replace(filters, sections=[])  # applied before the cut, or a rare agency's reports would be cut
+        reports = None if metadata == SearchFilters() else self._universe(metadata, corpus)
+        only = ("kind", filters.sections) if filters.sections else None
+        for score, docnum in ranker.top(query_words, KEYWORD_SECTIONS, only, reports):
             hit = ranker.searcher.stored_fields(docnum)
             report_id = hit["report_id"]
             if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
