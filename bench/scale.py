@@ -116,7 +116,7 @@ def stats_export(index_dir: Path, out: Path) -> tuple[float, int]:
     started = time.perf_counter()
     store = Store(index_dir, create=False)
     try:
-        rows = stats_rows(store, SearchFilters())
+        rows = list(stats_rows(store, SearchFilters()))
     finally:
         store.close()
     write_csv(rows, out)

@@ -136,11 +136,23 @@ def test_second_writer_fails_with_a_clear_message(capsys, corpus_copy, index_dir
     assert code == 0 and "5 reports" in out
 
 
+@pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": [1, {}], "b": "中文\n  x"}, 3, "y", []]])
+def test_json_arrays_are_written_item_by_item_as_one_dump_writes_them(capsys, items):
+    from indexer.cli import _echo_json_items
+
+    assert _echo_json_items(iter(items)) == len(items)
+    assert capsys.readouterr().out == json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+
+
 def test_stats_and_check_commands(capsys, indexed, tmp_path):
     code, out, _ = run(capsys, "--index-dir", str(indexed), "check", "--json")
     failures = json.loads(out)
     assert code == 0 and [(f["source"], f["check"]) for f in failures] == [("004_0f363eaae7a2256d.txt", "old.staff.sum")]
     assert {c["value"] for c in failures[0]["cells"]} == {0, 1}
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "check")
+    assert out.splitlines()[-1] == "1 failed checks" and "[old.staff.sum]" in out.splitlines()[0]
+    _, out, _ = run(capsys, "--index-dir", str(indexed), "check", "--json", "--year", "2019")
+    assert json.loads(out) == []
     _, out, _ = run(capsys, "--index-dir", str(indexed), "stats", "--json", "--year", "2020")
     (lingwu,) = json.loads(out)
     values = {i["key"]: i["value"] for i in lingwu["indicators"]}
