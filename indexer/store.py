@@ -277,6 +277,17 @@ class Store:
     def indicators(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM indicators WHERE report_id=? ORDER BY rowid", (report_id,)).fetchall()
 
+    def indicator_values(self) -> Iterator[tuple[str, str, float | None]]:
+        """(report id, indicator key, value) for every indicator of every visible report."""
+        yield from self.db.execute(f"SELECT i.report_id, i.key, i.value FROM indicators i"
+                                   f" JOIN reports ON reports.id = i.report_id WHERE {self._visible()}")
+
+    def failed_checks(self) -> list[tuple[str, str, str]]:
+        """(report id, check key, message) of every visible report's failed checks, without their cells."""
+        return self.db.execute(f"SELECT c.report_id, c.check_key, c.message FROM check_failures c"
+                               f" JOIN reports ON reports.id = c.report_id WHERE {self._visible()}"
+                               f" ORDER BY c.report_id, c.rowid").fetchall()
+
     def check_failures(self, report_id: str | None = None) -> list[sqlite3.Row]:
         sql = (f"SELECT c.* FROM check_failures c JOIN reports ON reports.id = c.report_id WHERE {self._visible()}")
         params: tuple = ()

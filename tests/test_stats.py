@@ -489,3 +489,17 @@ def test_xlsx_export_reads_back(rows, tmp_path):
     assert by_id["003"][amount] == 24063
     assert by_id["004"][staff] == 0 and by_id["000"][staff] == 1
     assert by_id["002"][4] is None and by_id["003"][staff] is None
+
+
+def test_stored_rows_of_chosen_reports_and_every_indicator_value(indexed):
+    """The app's export asks for the reports on screen by id; its page reads all values at once."""
+    from indexer.stats.stored import stats_rows
+    from indexer.store import Store
+
+    with Store(indexed, create=False) as store:
+        every = list(stats_rows(store))
+        chosen = {every[0]["report_id"], every[-1]["report_id"]}
+        assert [r["report_id"] for r in stats_rows(store, ids=chosen)] == [every[0]["report_id"], every[-1]["report_id"]]
+        values = {(i, k): v for i, k, v in store.indicator_values()}
+    assert len(every) == 5
+    assert values == {(r["report_id"], i["key"]): i["value"] for r in every for i in r["indicators"]}

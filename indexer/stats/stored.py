@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from ..fulltext import SearchFilters
 from ..store import Store
 from . import stats_json
 
 
-def _reports(store: Store, filters: SearchFilters | None) -> list[dict]:
+def _reports(store: Store, filters: SearchFilters | None, ids: Collection[str] | None = None) -> list[dict]:
     filters = filters or SearchFilters()
-    return [r for r in store.reports() if filters.accepts(r)]
+    return [r for r in store.reports() if filters.accepts(r) and (ids is None or r["id"] in ids)]
 
 
-def stats_rows(store: Store, filters: SearchFilters | None = None) -> Iterator[dict]:
-    """One `stats --json` object per visible report passing the filters (reports without tables have none).
+def stats_rows(store: Store, filters: SearchFilters | None = None, ids: Collection[str] | None = None) -> Iterator[dict]:
+    """One `stats --json` object per visible report passing the filters and, if given, among `ids`
+    (reports without tables have none).
 
     Yielded one by one, like `check_rows`: all of them at 20,000 reports take over a GB."""
     with store.snapshot():
-        for report in _reports(store, filters):
+        for report in _reports(store, filters, ids):
             meta = {"report_id": report["id"], **report}
             yield stats_json(meta, report["template"], [dict(i) for i in store.indicators(report["id"])])
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
 from indexer.stats.indicators import INDICATORS
+from indexer.stats.stored import stats_rows
 from search_app import render, state
 
 TABLES = {
@@ -34,6 +37,11 @@ TABLES = {
 }
 TEMPLATES = {"new": "2019 年后模板", "old": "旧模板"}
 RECEIVED = ("new.requests.new.total", "old.requests.received")
+# What one page draws at most: a browser can take 20,000 reports' numbers, not 20,000 bars or rows.
+REGIONS_DRAWN = 12  # the rest are 其他地区
+REPORTS_DRAWN = 40  # more reports: outcomes per year instead of per report
+ROWS_DRAWN = 200  # indicator table rows; the export has every report
+FAILURES_DRAWN = 100  # `nianbao check` lists them all
 
 _W = "new.requests.withheld."
 _U = "new.requests.unavailable."
@@ -53,16 +61,37 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
 }
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def load(index_path: str, generation: int) -> tuple[list[dict], list[dict]]:
-    """Every visible report's indicators (the `to_json` shape plus region) and its failed checks."""
+@dataclass(frozen=True)
+class Statistics:
+    """Every visible report's indicators and failed checks, as the page draws them (shared: read only)."""
+
+    reports: list[dict]  # store.reports(): by year, then agency
+    values: pd.DataFrame  # report id × indicator key (canonical order); NaN where absent or not read
+    present: pd.DataFrame  # the same shape: whether the report has the indicator, read or not
+    failures: pd.DataFrame  # report_id, check_key, message; the cells are read for the rows shown
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load(index_path: str, generation: int) -> Statistics:
+    """One read of the store per generation. Kept as it is (cache_resource): cache_data pickled
+    a copy on every rerun, and the former list of dicts took 6.7 GB and a minute at 20,000 reports."""
     with state.store() as store:
         reports = store.reports()
-        rows = [{"report_id": r["id"], "source": r["source"], "agency": r["agency"], "year": r["year"],
-                 "template": r["template"], "region": r["region"],
-                 "indicators": [dict(i) for i in store.indicators(r["id"])]} for r in reports]
-        failures = [{**dict(f), "cells": json.loads(f["cells"])} for f in store.check_failures()]
-    return rows, failures
+        triples = list(store.indicator_values())
+        failures = pd.DataFrame(store.failed_checks(), columns=["report_id", "check_key", "message"])
+    ids = [r["id"] for r in reports]
+    owners, keys, found = zip(*triples) if triples else ((), (), ())
+    rows = pd.Index(ids).get_indexer(owners)
+    columns, met = pd.factorize(pd.Series(keys, dtype=object))
+    values = np.full((len(ids), len(met)), np.nan)
+    values[rows, columns] = np.array(found, dtype=np.float64)  # None (not read) becomes NaN
+    present = np.zeros(values.shape, dtype=bool)
+    present[rows, columns] = True
+    order = {key: k for k, key in enumerate(INDICATORS)}
+    picked = sorted(range(len(met)), key=lambda c: (order.get(met[c], len(order)), c))  # canonical, then as met
+    keys = [met[c] for c in picked]
+    return Statistics(reports, pd.DataFrame(values[:, picked], index=ids, columns=keys),
+                      pd.DataFrame(present[:, picked], index=ids, columns=keys), failures)
 
 
 def generation() -> int:
@@ -101,41 +130,42 @@ def accepts(row: dict, chosen: dict[str, list[str]]) -> bool:
             and (not chosen["agency"] or chosen["agency"][0] in (row["agency"] or "")))
 
 
-def values(row: dict) -> dict[str, float | None]:
-    return {i["key"]: i["value"] for i in row["indicators"]}
+def _columns(frame: pd.DataFrame, keys: tuple[str, ...] | list[str]) -> list[str]:
+    return [k for k in keys if k in frame.columns]
 
 
-def requests_chart(rows: list[dict]) -> None:
-    data = []
-    for row in rows:
-        found = values(row)
-        received = next((found[k] for k in RECEIVED if found.get(k) is not None), None)
-        if received is not None and row["year"]:
-            data.append({"年份": str(row["year"]), "地区": row["region"]["city"] or row["region"]["province"] or "不详",
-                         "申请数": received, "机关": row["agency"]})
+def requests_chart(reports: list[dict], stats: Statistics) -> None:
     st.markdown("**每年收到的政府信息公开申请（按地区）**")
-    if not data:
+    keys = _columns(stats.values, RECEIVED)
+    ids = [r["id"] for r in reports]
+    received = stats.values.loc[ids, keys].bfill(axis=1).iloc[:, 0] if keys else pd.Series(np.nan, index=ids)
+    data = pd.DataFrame({"年份": [str(r["year"]) if r["year"] else None for r in reports],
+                         "地区": [r["region"]["city"] or r["region"]["province"] or "不详" for r in reports],
+                         "申请数": received.to_numpy(), "报告数": 1}).dropna()
+    if data.empty:
         st.caption("所选报告里没有读出申请数。")
         return
-    chart = alt.Chart(pd.DataFrame(data)).mark_bar().encode(
+    top = data.groupby("地区")["申请数"].sum().nlargest(REGIONS_DRAWN).index
+    data["地区"] = data["地区"].where(data["地区"].isin(top), "其他地区")
+    data = data.groupby(["年份", "地区"], as_index=False)[["申请数", "报告数"]].sum()
+    chart = alt.Chart(data).mark_bar().encode(
         x=alt.X("年份:N", title="年份", axis=alt.Axis(labelAngle=0)), y=alt.Y("sum(申请数):Q", title="申请数（件）"),
-        color=alt.Color("地区:N", title="地区"), tooltip=["年份", "地区", "机关", "申请数"])
+        color=alt.Color("地区:N", title="地区"), tooltip=["年份", "地区", "申请数", "报告数"])
     st.altair_chart(chart, width="stretch")
 
 
-def outcomes_chart(rows: list[dict]) -> None:
-    data = []
-    for row in rows:
-        found = values(row)
-        for outcome, keys in OUTCOMES.items():
-            total = sum(found[k] or 0 for k in keys if k in found)
-            if total:
-                data.append({"报告": render.report_label(row), "办理结果": outcome, "件数": total})
-    st.markdown("**申请办理结果的构成**")
-    if not data:
+def outcomes_chart(reports: list[dict], stats: Statistics) -> None:
+    per_report = len(reports) <= REPORTS_DRAWN
+    st.markdown("**申请办理结果的构成**" + ("" if per_report else "（按年份汇总）"))
+    sub = stats.values.loc[[r["id"] for r in reports]]
+    totals = pd.DataFrame({outcome: sub[_columns(sub, keys)].sum(axis=1) for outcome, keys in OUTCOMES.items()})
+    totals["报告"] = [render.report_label(r) if per_report else str(r["year"] or "年份不详") for r in reports]
+    data = totals.groupby("报告", as_index=False).sum().melt(id_vars="报告", var_name="办理结果", value_name="件数")
+    data = data[data["件数"] > 0]
+    if data.empty:
         st.caption("所选报告里没有读出办理结果（或全部为 0）。")
         return
-    chart = alt.Chart(pd.DataFrame(data)).mark_bar().encode(
+    chart = alt.Chart(data).mark_bar().encode(
         y=alt.Y("报告:N", title=None, axis=alt.Axis(labelLimit=320)), x=alt.X("sum(件数):Q", stack="normalize", title="占比", axis=alt.Axis(format="%")),
         color=alt.Color("办理结果:N", sort=list(OUTCOMES), title="办理结果"), order=alt.Order("办理结果:N"),
         tooltip=["报告", "办理结果", "件数"])
@@ -146,80 +176,93 @@ def short_check(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def failures_chart(rows: list[dict], failures: list[dict]) -> None:
+def _failing(reports: list[dict], stats: Statistics) -> pd.DataFrame:
+    return stats.failures[stats.failures["report_id"].isin([r["id"] for r in reports])]
+
+
+def failures_chart(reports: list[dict], stats: Statistics) -> None:
     st.markdown("**未通过勾稽关系校验的报告**")
-    ids = {r["report_id"] for r in rows}
-    failing = [f for f in failures if f["report_id"] in ids]
-    if not failing:
-        st.caption(f"所选 {len(rows)} 份报告全部通过校验。")
+    failing = _failing(reports, stats)
+    if failing.empty:
+        st.caption(f"所选 {len(reports)} 份报告全部通过校验。")
         return
-    per_check = pd.DataFrame([{"校验": f["check_key"], "报告": f["report_id"]} for f in failing]).drop_duplicates()
-    counts = per_check.groupby("校验").size().reset_index(name="报告数")
-    counts["说明"] = counts["校验"].map(lambda k: CHECKS.get(k, k))
+    counts = failing.drop_duplicates(["check_key", "report_id"]).groupby("check_key").size().reset_index(name="报告数")
+    counts["说明"] = counts["check_key"].map(lambda k: CHECKS.get(k, k))
     counts["校验项"] = counts["说明"].map(short_check)
     chart = alt.Chart(counts).mark_bar(color="#c92a2a").encode(
         y=alt.Y("校验项:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)), x=alt.X("报告数:Q", title="报告数", axis=alt.Axis(tickMinStep=1)),
         tooltip=["说明", "报告数"])
     st.altair_chart(chart, width="stretch")
-    st.caption(f"{len({f['report_id'] for f in failing})} / {len(rows)} 份报告至少有一项未通过。")
+    st.caption(f"{failing['report_id'].nunique()} / {len(reports)} 份报告至少有一项未通过。")
 
 
-def indicator_table(rows: list[dict], failures: list[dict]) -> None:
-    present = {i["key"] for r in rows for i in r["indicators"]}
+def _failed_cells(report_ids: list[str]) -> set[tuple[str, str]]:
+    """(report id, indicator key) of every cell in a failed check of these reports."""
+    with state.store() as store:
+        return {(report_id, cell["key"]) for report_id in report_ids
+                for failure in store.check_failures(report_id) for cell in json.loads(failure["cells"])}
+
+
+def indicator_table(reports: list[dict], stats: Statistics) -> None:
+    ids = [r["id"] for r in reports]
+    present = stats.present.loc[ids]
+    held = [k for k in present.columns if present[k].any()]
     tables = {prefix: label for prefix, label in TABLES.items()
-              if any(k.startswith(p) for p in prefix.split("|") for k in present)}
+              if any(k.startswith(p) for p in prefix.split("|") for k in held)}
     if not tables:
         st.info("所选报告里没有读出统计表。")
         return
     prefix = st.selectbox("统计表", list(tables), format_func=tables.get, key="stats_table")
-    keys = [k for k in INDICATORS if k in present and any(k.startswith(p) for p in prefix.split("|"))]
-    failed = {(f["report_id"], c["key"]) for f in failures for c in f["cells"]}
+    keys = [k for k in INDICATORS if k in held and any(k.startswith(p) for p in prefix.split("|"))]
+    holding = [r for r, has in zip(reports, present[keys].any(axis=1)) if has]
+    shown = holding[:ROWS_DRAWN]
+    shown_ids = [r["id"] for r in shown]
+    failed = _failed_cells(sorted(set(shown_ids) & set(stats.failures["report_id"])))
     names: dict[str, str] = {}
     for key in keys:
         label = INDICATORS[key].label
         names[key] = label if label not in names.values() else f"{label} [{key}]"
-    table_rows, marks = [], []
-    for row in rows:
-        found = values(row)
-        if not any(k in found for k in keys):
-            continue
-        table_rows.append({"机关": row["agency"], "年份": row["year"], **{names[k]: found.get(k) for k in keys}})
-        marks.append([(row["report_id"], k) in failed for k in keys])
-    frame = pd.DataFrame(table_rows)
+    frame = stats.values.loc[shown_ids, keys].rename(columns=names).reset_index(drop=True)
+    frame.insert(0, "年份", [r["year"] for r in shown])
+    frame.insert(0, "机关", [r["agency"] for r in shown])
+    marks = np.array([[(report_id, k) in failed for k in keys] for report_id in shown_ids], dtype=bool)
+    numbers = list(names.values())
 
     def style(_: pd.DataFrame) -> pd.DataFrame:
         styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
-        for i, row_marks in enumerate(marks):
-            for key, bad in zip(keys, row_marks):
-                if bad:
-                    styles.loc[i, names[key]] = "background-color: #ffc9c9"
+        styles[numbers] = np.where(marks.reshape(len(shown), len(keys)), "background-color: #ffc9c9", "")
         return styles
 
-    numbers = list(names.values())
     styled = frame.style.apply(style, axis=None).format(lambda v: "" if pd.isna(v) else f"{v:g}", subset=numbers)
     st.dataframe(styled, hide_index=True, width="stretch")
-    st.caption("红底的数字参与了未通过的校验。列名为报表中的行（/ 后为列）。")
+    more = f"这里列出前 {len(shown)} 份（共 {len(holding)} 份），导出的表格包含全部。" if len(holding) > len(shown) else ""
+    st.caption(more + "红底的数字参与了未通过的校验。列名为报表中的行（/ 后为列）。")
 
 
-def failure_list(rows: list[dict], failures: list[dict]) -> None:
-    by_id = {r["report_id"]: r for r in rows}
-    failing = [f for f in failures if f["report_id"] in by_id]
+def failure_list(reports: list[dict], stats: Statistics) -> None:
+    by_id = {r["id"]: r for r in reports}
+    failing = _failing(reports, stats)
     st.subheader(f"未通过的校验（{len(failing)}）")
-    if not failing:
+    if failing.empty:
         st.caption("没有。")
         return
-    for failure in failing:
-        report = by_id[failure["report_id"]]
+    for report_id, check_key, message in failing.head(FAILURES_DRAWN).itertuples(index=False):
         with st.container(border=True):
-            st.page_link("views/report.py", label=render.md(render.report_label(report)), icon=":material/description:",
-                         query_params={"id": failure["report_id"]})
-            st.html(f'<div class="nb-fail">{render.esc(CHECKS.get(failure["check_key"], failure["check_key"]))}</div>'
-                    f'<div>{render.esc(failure["message"])}</div>')
+            st.page_link("views/report.py", label=render.md(render.report_label(by_id[report_id])),
+                         icon=":material/description:", query_params={"id": report_id})
+            st.html(f'<div class="nb-fail">{render.esc(CHECKS.get(check_key, check_key))}</div>'
+                    f'<div>{render.esc(message)}</div>')
+    if len(failing) > FAILURES_DRAWN:
+        st.caption(f"这里列出前 {FAILURES_DRAWN} 项；命令 `nianbao check` 列出全部。")
 
 
-def export(rows: list[dict]) -> None:
+def export(reports: list[dict]) -> None:
+    ids = {r["id"] for r in reports}
+
     def make(writer: Callable[[list[dict], Path], None], suffix: str) -> Callable[[], bytes]:
         def run() -> bytes:
+            with state.store() as store:
+                rows = list(stats_rows(store, ids=ids))
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"stats{suffix}"
                 writer(rows, path)
@@ -237,13 +280,14 @@ def export(rows: list[dict]) -> None:
 
 def page() -> None:
     st.title("统计")
-    rows, failures = load(str(state.index_dir()), generation())
-    if not rows:
+    stats = load(str(state.index_dir()), generation())
+    if not stats.reports:
         st.info(render.INDEX_HINT)
         return
-    chosen = filter_widgets(rows)
-    selected = [r for r in rows if accepts(r, chosen)]
-    with_stats = [r for r in selected if r["indicators"]]
+    chosen = filter_widgets(stats.reports)
+    selected = [r for r in stats.reports if accepts(r, chosen)]
+    has_stats = stats.present.loc[[r["id"] for r in selected]].any(axis=1)
+    with_stats = [r for r, has in zip(selected, has_stats) if has]
     st.caption(f"{len(selected)} 份报告，其中 {len(with_stats)} 份读出了统计表。")
     if not with_stats:
         st.info("所选报告里没有读出统计表。换个筛选条件试试。")
@@ -251,13 +295,13 @@ def page() -> None:
     export(with_stats)
     left, right = st.columns(2, gap="large")
     with left:
-        requests_chart(with_stats)
+        requests_chart(with_stats, stats)
     with right:
-        failures_chart(with_stats, failures)
-    outcomes_chart(with_stats)
+        failures_chart(with_stats, stats)
+    outcomes_chart(with_stats, stats)
     st.subheader("指标表")
-    indicator_table(with_stats, failures)
-    failure_list(with_stats, failures)
+    indicator_table(with_stats, stats)
+    failure_list(with_stats, stats)
 
 
 render.guard(page)
