@@ -121,12 +121,12 @@ def _near_duplicates(texts: list[str], agencies: list[set[str]], piece_jaccard: 
                      limit: float) -> list[list[int] | None]:
     """For each distinct digit-masked piece text, the indexes of its verified near-duplicates (itself
     included); None for template text: a text whose near-duplicates reach more than `limit`
-    agencies, and every near-duplicate of such a text.
+    agencies, and those near-duplicates.
 
-    The most widespread texts go first, and the near-duplicates of a template text are marked
-    without a query of their own. A template sentence holding each agency's name forms a cluster
-    of thousands of texts, every one a candidate of every other: querying and verifying them all
-    took 6 minutes at 2,000 reports, and grows with the square of the corpus.
+    Texts are queried most widespread first, and one marked template is not queried itself. A
+    template sentence holding each agency's name forms a cluster of thousands of texts, every
+    one a candidate of every other: querying and verifying them all took 6 minutes at 2,000
+    reports, and grows with the square of the corpus.
     """
     shingles = [_shingles(t) for t in texts]
     hashes = MinHash.bulk([[s.encode("utf-8") for s in sh] for sh in shingles], num_perm=NUM_PERM)
