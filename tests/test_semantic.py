@@ -458,3 +458,34 @@ def test_cli_errors_are_one_line(sem_index, tmp_path, capsys):
     index_paths([CORPUS / SAMPLES["huaibei_2018"]], plain, embed=False)
     code, _, err = run(capsys, "--index-dir", str(plain), "search", "--mode", "semantic", "人手不够")
     assert code == 1 and "no vectors" in err and err.count("\n") == 1
+
+
+def test_counterparts_in_blocks_equal_a_report_by_report_search(monkeypatch):
+    """`compare` scores blocks of paragraphs against all of them at once; the answer must be each
+    paragraph's best paragraph in each other report, the best three above the threshold."""
+    import numpy as np
+
+    from indexer.semantic import compare as compare_module
+
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal(16)
+    entries = []
+    for e in range(12):
+        vectors, paragraphs = {}, []
+        for k in range(int(rng.integers(1, 4))):
+            v = base * 2 + rng.standard_normal(16)
+            vectors[(1, k)] = (v / np.linalg.norm(v)).astype(np.float32)
+            paragraphs.append({"section_ord": 1, "ord": k, "text": f"{e}-{k}"})
+        entries.append(({"id": f"r{e}"}, "", paragraphs, vectors))
+    monkeypatch.setattr(compare_module, "_BLOCK_ROWS", 5)
+    monkeypatch.setattr(compare_module, "COUNTERPART_THRESHOLD", 0.93)
+    expected = {}
+    for e, (_, _, _, vectors) in enumerate(entries):
+        for key, v in vectors.items():
+            best = sorted((max((float(v @ w), f"{f}-{k[1]}") for k, w in other[3].items()), f)
+                          for f, other in enumerate(entries) if f != e)[::-1]
+            expected[(e, *key)] = [(f"r{f}", text) for (score, text), f in best[:3] if score >= 0.93]
+    found = compare_module._counterparts(entries)
+    assert {k: [(c["report_id"], c["text"]) for c in v] for k, v in found.items()} == expected
+    assert sum(map(len, expected.values())) > 20  # the threshold keeps some, not all
+    assert any(len(v) < 3 for v in expected.values())
