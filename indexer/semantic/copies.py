@@ -31,6 +31,7 @@ How it works:
 from __future__ import annotations
 
 import re
+from sys import intern
 from collections import defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -103,7 +104,7 @@ def _shingles(text: str, size: int = SHINGLE) -> set[str]:
     text = _masked(text)
     if len(text) <= size:
         return {text}
-    return {text[i:i + size] for i in range(len(text) - size + 1)}
+    return {intern(text[i:i + size]) for i in range(len(text) - size + 1)}
 
 
 def boilerplate_agencies(n_agencies: int, max_share: float = 0.5, max_agencies: int = 50) -> float:
