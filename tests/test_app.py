@@ -389,6 +389,25 @@ def add_copied_report(index_dir: Path, folder: Path) -> None:
     index_paths([folder], index_dir, embed=False)
 
 
+def test_similar_asks_before_searching_a_large_index_for_copies(writable_index, tmp_path, monkeypatch):
+    """Above QUICK_REPORTS the search for copies takes minutes (20,000 reports: ~3), so the page
+    asks first; once asked, it stays asked for the session."""
+    from indexer.semantic import copies
+
+    add_copied_report(writable_index, tmp_path / "copied")
+    monkeypatch.setattr(copies, "QUICK_REPORTS", 5)
+    at = open_page("similar", id=report_id(writable_index, LINGWU_GOV), min="40")
+    no_failure(at)
+    assert not any(c.value.startswith("找到 ") for c in at.caption)
+    assert any("需要几分钟" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "查找复制的段落").click().run()
+    no_failure(at)
+    assert any(c.value.startswith("找到 ") for c in at.caption)
+    at.run()
+    assert any(c.value.startswith("找到 ") for c in at.caption)
+    assert "查找复制的段落" not in [b.label for b in at.button]
+
+
 def test_similar_copied_passages_show_both_sides_highlighted(writable_index, tmp_path):
     add_copied_report(writable_index, tmp_path / "copied")
     rid = report_id(writable_index, LINGWU_GOV)

@@ -48,6 +48,9 @@ MAX_PIECE = 100    # a longer sentence is cut at commas
 TINY_PIECE = 8     # a piece shorter than this is no evidence of copying
 TEMPLATE_GRAM = 5  # shingle size of the passage-level boilerplate test
 TEMPLATE_COVER = 0.5
+QUICK_REPORTS = 2000
+"""Up to this many reports `copies` answers in seconds (21 s at 2,000, 151 s at 20,000 on 2 cores):
+the app runs it unasked only up to here."""
 
 _SENTENCE = re.compile(r"[^。！？；!?;]*[。！？；!?;]*")
 _CLAUSE = re.compile(r"[^，,、：:]*[，,、：:]*")

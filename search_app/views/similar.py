@@ -129,7 +129,9 @@ def show_copy(copy: dict, report_id: str | None) -> None:
                              query_params={"id": side["report_id"]})
 
 
-def copied_passages(report_id: str | None) -> None:
+def copied_passages(report_id: str | None, n_reports: int) -> None:
+    from indexer.semantic.copies import QUICK_REPORTS
+
     st.subheader("机关之间复制的段落")
     min_param = state.param("min", str(MIN_CHARS))
     state.init_widget("similar_min", int(min_param) if min_param.isdigit() and int(min_param) >= 10 else MIN_CHARS)
@@ -140,6 +142,11 @@ def copied_passages(report_id: str | None) -> None:
     elif "min" in st.query_params:
         del st.query_params["min"]
     only_this = bool(report_id) and right.toggle("只看与所选报告有关的", value=True, key="similar_only")
+    if n_reports > QUICK_REPORTS and not st.session_state.get("similar_copies_asked"):
+        st.caption(f"要在全部 {n_reports} 份报告里比对，需要几分钟（两万份约三分钟）；算过一次，再看就很快。")
+        if not st.button("查找复制的段落", key="similar_copies_go", icon=":material/search:"):
+            return
+        st.session_state["similar_copies_asked"] = True
     with st.spinner("正在查找复制的段落……"):
         found = load_copies(str(state.index_dir()), generation(), min_chars)
     results = found.get("results") or []
@@ -205,7 +212,7 @@ def page() -> None:
     state.set_params({"id": report_id, "min": state.param("min") or None} if source == "index" else {})
     similar_reports(source, report_id)
     if source == "index":
-        copied_passages(report_id)
+        copied_passages(report_id, len(reports))
 
 
 render.guard(page)
