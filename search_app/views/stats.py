@@ -176,13 +176,8 @@ def short_check(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _failing(reports: list[dict], stats: Statistics) -> pd.DataFrame:
-    return stats.failures[stats.failures["report_id"].isin([r["id"] for r in reports])]
-
-
-def failures_chart(reports: list[dict], stats: Statistics) -> None:
+def failures_chart(reports: list[dict], failing: pd.DataFrame) -> None:
     st.markdown("**未通过勾稽关系校验的报告**")
-    failing = _failing(reports, stats)
     if failing.empty:
         st.caption(f"所选 {len(reports)} 份报告全部通过校验。")
         return
@@ -203,7 +198,7 @@ def _failed_cells(report_ids: list[str]) -> set[tuple[str, str]]:
                 for failure in store.check_failures(report_id) for cell in json.loads(failure["cells"])}
 
 
-def indicator_table(reports: list[dict], stats: Statistics) -> None:
+def indicator_table(reports: list[dict], stats: Statistics, failing: pd.DataFrame) -> None:
     ids = [r["id"] for r in reports]
     present = stats.present.loc[ids]
     held = [k for k in present.columns if present[k].any()]
@@ -217,7 +212,7 @@ def indicator_table(reports: list[dict], stats: Statistics) -> None:
     holding = [r for r, has in zip(reports, present[keys].any(axis=1)) if has]
     shown = holding[:ROWS_DRAWN]
     shown_ids = [r["id"] for r in shown]
-    failed = _failed_cells(sorted(set(shown_ids) & set(stats.failures["report_id"])))
+    failed = _failed_cells(sorted(set(shown_ids) & set(failing["report_id"])))
     names: dict[str, str] = {}
     for key in keys:
         label = INDICATORS[key].label
@@ -239,9 +234,8 @@ def indicator_table(reports: list[dict], stats: Statistics) -> None:
     st.caption(more + "红底的数字参与了未通过的校验。列名为报表中的行（/ 后为列）。")
 
 
-def failure_list(reports: list[dict], stats: Statistics) -> None:
+def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
     by_id = {r["id"]: r for r in reports}
-    failing = _failing(reports, stats)
     st.subheader(f"未通过的校验（{len(failing)}）")
     if failing.empty:
         st.caption("没有。")
@@ -293,15 +287,16 @@ def page() -> None:
         st.info("所选报告里没有读出统计表。换个筛选条件试试。")
         return
     export(with_stats)
+    failing = stats.failures[stats.failures["report_id"].isin([r["id"] for r in with_stats])]
     left, right = st.columns(2, gap="large")
     with left:
         requests_chart(with_stats, stats)
     with right:
-        failures_chart(with_stats, stats)
+        failures_chart(with_stats, failing)
     outcomes_chart(with_stats, stats)
     st.subheader("指标表")
-    indicator_table(with_stats, stats)
-    failure_list(with_stats, stats)
+    indicator_table(with_stats, stats, failing)
+    failure_list(with_stats, failing)
 
 
 render.guard(page)
