@@ -39,15 +39,26 @@ def words_searcher(indexed, tmp_path_factory):
     index = FulltextIndex(tmp_path_factory.mktemp("ranking"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fulltext_index, "SMALL_SEGMENT_DOCS", 0)  # keep the small segments apart
-        for copy in range(4):  # one commit, one segment each
-            index.add(replace(doc, report_id=f"{doc.report_id}-{copy}", meta={"year": 2020 + copy})
-                      for doc in reports)
-        index.delete([f"{reports[0].report_id}-1", f"{reports[2].report_id}-2", f"{reports[1].report_id}-0"])
+        for copy in range(4):  # one commit, one segment each, of six copies of the samples
+            index.add(replace(doc, report_id=f"{doc.report_id}-{copy}-{k}", meta={"year": 2020 + copy})
+                      for k in range(6) for doc in reports)
+        index.delete([f"{reports[0].report_id}-1-0", f"{reports[2].report_id}-2-5", f"{reports[1].report_id}-0-3"])
     searcher = index.open(WORDS).searcher()
     assert len(searcher.reader().leaf_readers()) > 1
     assert searcher.doc_count() < searcher.doc_count_all()  # deleted documents are still in the segments
+    assert _blocks(searcher.reader().leaf_readers()[0][0], "公开") > 1  # the blocks' ids restart at 0
     yield searcher
     searcher.close()
+
+
+def _blocks(reader, term: str) -> int:
+    """How many posting blocks (up to 128 postings each) a term has in one segment."""
+    leaf = reader._terms.matcher("words", reader._text_to_bytes("words", term), reader.schema["words"].format)
+    blocks = 1
+    while not leaf._lastblock:
+        leaf._next_block()
+        blocks += 1
+    return blocks
 
 
 @pytest.mark.parametrize("query", QUERIES)

@@ -148,18 +148,28 @@ def _postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray
     deleted = reader.deleted_docs_set
     if not isinstance(leaf, W3LeafMatcher):
         raise TypeError(f"unexpected posting reader {type(leaf).__name__}: whoosh3==3.54.0 is required")
-    ids, weights = [], []
+    # Blocks are gathered into two lists and converted once: a common word has hundreds of
+    # blocks of 128 postings, and numpy calls per block cost about a tenth of the reading.
+    deltas: list[int] = []
+    weights: list[float] = []
+    sizes: list[int] = []
     while leaf.is_active():
         if leaf._data is None:
             leaf._read_data()
-        deltas, block_weights = leaf._data[0], leaf._data[1]
-        ids.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+        block_deltas, block_weights = leaf._data[0], leaf._data[1]
+        deltas.extend(block_deltas)
+        sizes.append(len(block_deltas))
         if block_weights is None or isinstance(block_weights, float):
-            weights.append(np.full(len(deltas), 1.0 if block_weights is None else block_weights))
+            weights.extend([1.0 if block_weights is None else block_weights] * len(block_deltas))
         else:
-            weights.append(np.asarray(block_weights, dtype=np.float32).astype(np.float64))
+            weights.extend(block_weights)
         leaf._next_block()
-    docs, tf = np.concatenate(ids), np.concatenate(weights)
+    # Each block's ids are deltas from 0: the running sum restarts at every block.
+    running = np.cumsum(np.array(deltas, dtype=np.int64))
+    sizes_arr = np.array(sizes, dtype=np.int64)
+    ends = np.cumsum(sizes_arr)
+    docs = running - np.repeat(np.concatenate(([0], running[ends[:-1] - 1])), sizes_arr)
+    tf = np.array(weights, dtype=np.float64)
     if deleted:
         live = ~np.isin(docs, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
         docs, tf = docs[live], tf[live]
