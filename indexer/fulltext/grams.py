@@ -285,6 +285,9 @@ class GramIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._cache: tuple[tuple[int, int], _Snapshot] | None = None
+        # Loaded segments by file name: a segment never changes once written, so after a commit
+        # only the new ones are read (a build's every batch reloaded all earlier ones).
+        self._segments: dict[str, _Segment] = {}
 
     # --- table of contents --------------------------------------------------------------
 
@@ -320,9 +323,10 @@ class GramIndex:
                 return self._cache[1]
             toc = self._read_toc()
             try:
-                segments = [self._load(s["name"]) for s in toc["segments"]]
+                segments = [self._segments.get(s["name"]) or self._load(s["name"]) for s in toc["segments"]]
             except FileNotFoundError:
                 continue  # an optimize replaced the segments between the two reads
+            self._segments = {segment.name: segment for segment in segments}
             snap = _Snapshot(toc, segments, set(toc["deleted"]), {str(i) for s in segments for i in s.ids})
             self._cache = (key, snap)
             return snap
@@ -405,6 +409,7 @@ class GramIndex:
                              np.repeat(np.arange(len(chunk)), [len(c) for _, c, _ in chunk]),
                              [text for _, _, text in chunk])
             self._save(segment)
+            self._segments[segment.name] = segment
             names.append({"name": segment.name, "docs": segment.size})
         return names
 
