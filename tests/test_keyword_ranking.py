@@ -10,6 +10,7 @@ import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
 
 from indexer.fulltext.analysis import word_counts, words
@@ -127,3 +128,39 @@ def test_words_merge_small_segments_only(indexed, tmp_path, monkeypatch):
     index.delete(ids[:3])  # more than half of that segment's documents
     remaining = sum(len(d.sections) for d in _sample_docs(indexed, "-3")[3:])
     assert sorted(_segment_docs(index)) == sorted([(3 * docs, 0), (docs, 0), (remaining, 0)])
+
+
+def _blocks_of_every_term(index: FulltextIndex) -> list:
+    """Per term, each posting block's header (count, last id, max weight, min and max length),
+    ids and weights, and the term's own statistics."""
+    found = []
+    with index.open(WORDS).searcher() as searcher:
+        reader = searcher.reader()
+        for fieldname, text in reader.all_terms():
+            info = reader.term_info(fieldname, text)
+            leaf = reader._terms.matcher(fieldname, text, reader.schema[fieldname].format)
+            blocks = []
+            while leaf.is_active():
+                leaf._read_data()
+                blocks.append((leaf._blocklength, leaf._maxid, leaf._maxweight, leaf._minlength,
+                               leaf._maxlength, leaf._data[:2]))
+                leaf._next_block()
+            found.append((fieldname, text, info.min_length(), info.max_length(), info.weight(), blocks))
+    return found
+
+
+def test_writing_codec_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch):
+    """The writer reads field lengths in one piece; the postings, block headers and term statistics
+    are those Whoosh's own codec writes, and the index records Whoosh's codec, not nianbao's."""
+    docs = [replace(doc, report_id=f"{doc.report_id}-{k}") for k in range(6) for doc in _sample_docs(indexed)]
+    ours = FulltextIndex(tmp_path / "ours")
+    ours.add(docs)
+    monkeypatch.setattr(fulltext_index, "_WritingCodec", W3Codec)
+    whoosh_own = FulltextIndex(tmp_path / "whoosh")
+    whoosh_own.add(docs)
+    written = _blocks_of_every_term(ours)
+    assert len(written) > 1000 and any(len(blocks) > 1 for *_, blocks in written)
+    assert any(length for _, _, low, high, _, _ in written for length in (low, high))
+    assert written == _blocks_of_every_term(whoosh_own)
+    for toc in (tmp_path / "ours" / FULLTEXT_DIR).glob("_words_*.toc"):
+        assert b"WritingCodec" not in toc.read_bytes() and b"W3Codec" in toc.read_bytes()

@@ -178,11 +178,16 @@ def _postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray
 
 def _lengths(reader, fieldname: str) -> np.ndarray:
     """Every document's stored length of `fieldname` in one segment (Whoosh keeps a byte each)."""
-    column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-    count = reader.doc_count_all()
+    codes = length_bytes(reader._perdoc, fieldname)
+    return np.ones(reader.doc_count_all()) if codes is None else _BYTE_LENGTHS[np.frombuffer(codes, dtype=np.uint8)]
+
+
+def length_bytes(perdoc, fieldname: str) -> bytes | None:
+    """A segment's length column of `fieldname` in one read, a byte per document (Whoosh's
+    own reader seeks and reads once per document); None when the field has no lengths."""
+    column = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
     if column is None:
-        return np.ones(count)
-    stored = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)  # one byte each
-    codes = np.zeros(count, dtype=np.uint8)
-    codes[: len(stored)] = stored[:count]
-    return _BYTE_LENGTHS[codes]
+        return None
+    count = perdoc.doc_count_all()
+    stored = column._dbfile.get(column._basepos, min(column._count, count))
+    return stored + bytes(count - len(stored))  # documents past the column's end have length 0
