@@ -22,6 +22,17 @@ def test_gb18030_only_characters():
     assert read_report_bytes("r.txt", text.encode("gb18030")) == text
 
 
+def test_big5_traditional_text():
+    """Big5 bytes decode as GB18030 without error, into private-use characters; they must not stop there."""
+    text = ("某某市人民政府2020年政府資訊公開工作年度報告\n"
+            "本報告根據《中華人民共和國政府資訊公開條例》要求編製，包括總體情況、主動公開政府資訊情況、"
+            "收到和處理政府資訊公開申請情況、存在的主要問題及改進情況。\n"
+            "一、總體情況\n2020年，本機關全年主動公開政府資訊1520條，舉辦政府開放日活動3次。\n") * 3
+    data = text.encode("big5")
+    data.decode("gb18030")  # no error: the first guess really is wrong without a check
+    assert read_report_bytes("r.txt", data) == text
+
+
 def _pdf(text_lines: list[str]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics

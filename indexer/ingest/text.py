@@ -54,9 +54,9 @@ def decode(data: bytes) -> str:
     if b"\x00" in data:
         raise IngestError("binary file (contains NUL bytes)")
     try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
+        return check_text(data.decode("gb18030"))
+    except (UnicodeDecodeError, IngestError):
+        pass  # Big5 bytes mostly decode as GB18030 too, into private-use characters: detect instead
     best = from_bytes(data).best()
     if best is None:
         raise IngestError("undecodable text (not UTF-8, UTF-16, GB18030 or another known encoding)")
