@@ -8,6 +8,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -52,21 +53,28 @@ def _mark(text: str, start: int, end: int) -> str:
     return f"{text[:start]}【{text[start:end]}】{text[end:]}"
 
 
-filter_options = [
-    click.option("--section", "sections", multiple=True, help="Only this section kind: " + ", ".join(SECTION_KINDS)),
+report_filter_options = [
     click.option("--year", help="A year (2020) or a range (2018-2020)."),
     click.option("--province"), click.option("--city"), click.option("--county"), click.option("--agency"),
 ]
+section_option = click.option("--section", "sections", multiple=True,
+                              help="Only this section kind: " + ", ".join(SECTION_KINDS))
 
 
 def with_filters(fn):
-    for option in reversed(filter_options):
+    """The search filters: a report's metadata and the section kinds."""
+    return section_option(with_report_filters(fn))
+
+
+def with_report_filters(fn):
+    """The filters on a report's metadata (statistics are per report, not per section)."""
+    for option in reversed(report_filter_options):
         fn = option(fn)
     return fn
 
 
 def _filters(kw: dict) -> SearchFilters:
-    return SearchFilters(year=kw.pop("year"), sections=list(kw.pop("sections")), province=kw.pop("province"),
+    return SearchFilters(year=kw.pop("year"), sections=list(kw.pop("sections", ())), province=kw.pop("province"),
                          city=kw.pop("city"), county=kw.pop("county"), agency=kw.pop("agency"))
 
 
@@ -152,7 +160,7 @@ def show(ctx: click.Context, report_id: str, as_json: bool) -> None:
 @with_filters
 @click.option("--mode", type=click.Choice(MODES), default="exact", show_default=True)
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="File of queries, one a line: term × report counts.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="With --batch: write the table here.")
@@ -297,7 +305,7 @@ def doctor(ctx: click.Context, do_repair: bool, as_json: bool, wait: float) -> N
 
 
 @cli.command()
-@with_filters
+@with_report_filters
 @click.option("--json", "as_json", is_flag=True, help="One object per report with its indicators.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write one row per report here.")
 @click.option("--xlsx", "xlsx_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an Excel workbook here.")
@@ -307,8 +315,7 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
     from .stats.export import write_csv, write_xlsx
     from .stats.stored import stats_rows
 
-    with _store(ctx) as store:
-        rows = stats_rows(store, _filters(kw))
+    with _store(ctx) as store, closing(stats_rows(store, _filters(kw))) as rows:
         if csv_path or xlsx_path:
             rows = list(rows)  # the columns are those of every row
         if csv_path:
@@ -327,15 +334,14 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
 
 
 @cli.command()
-@with_filters
+@with_report_filters
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def check(ctx: click.Context, as_json: bool, **kw) -> None:
     """Every failed consistency check (勾稽关系) of the statistics tables, report by report."""
     from .stats.stored import check_rows
 
-    with _store(ctx) as store:
-        failures = check_rows(store, _filters(kw))
+    with _store(ctx) as store, closing(check_rows(store, _filters(kw))) as failures:
         if as_json:
             _echo_json_items(failures)
             return
@@ -390,7 +396,7 @@ def main() -> None:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
     except click.ClickException as exc:
-        click.echo(f"nianbao: {exc.format_message()}", err=True)
+        click.echo(f"nianbao: {' '.join(exc.format_message().split())}", err=True)  # click lists choices on lines
         sys.exit(exc.exit_code)
     except QueryError as exc:
         click.echo(f"nianbao: bad query: {exc}", err=True)
@@ -401,6 +407,11 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("nianbao: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): stop quietly, and keep Python from complaining
+        # about the unflushed output at exit (as the Python docs on SIGPIPE advise).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:
         if os.environ.get("NIANBAO_DEBUG"):
             raise

@@ -90,6 +90,11 @@ def test_reports_and_show_json(capsys, indexed):
     (["search", "政府", "--sort", "size"], 2, "Invalid value"),
     (["search"], 2, "give a QUERY or --batch FILE"),
     (["frobnicate"], 2, "No such command"),
+    (["search", "政府", "--limit", "0"], 2, "Invalid value for '--limit'"),
+    (["search", "政府 template:x"], 2, "bad query: template:x is not a template"),
+    (["stats", "--section", "problems"], 2, "No such option '--section'"),  # statistics are per report
+    (["check", "--section", "problems"], 2, "No such option '--section'"),
+    (["compare"], 2, "Missing option '--section'. Choose from: overview,"),  # click lists choices on lines
 ])
 def test_errors_are_one_line(capsys, indexed, args, code, message):
     got, out, err = run(capsys, "--index-dir", str(indexed), *args)
@@ -167,3 +172,16 @@ def test_stats_and_check_commands(capsys, indexed, tmp_path):
 
     assert openpyxl.load_workbook(xlsx_path).active.max_row == 6
     assert len(csv_path.read_text(encoding="utf-8-sig").splitlines()) == 6
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(indexed):
+    """`nianbao stats --json | head -1`: no traceback, no complaint from a generator or at exit."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "indexer.cli", "--index-dir", str(indexed), "stats", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"[\n"
+    proc.stdout.close()  # far more than a pipe's buffer is still to come
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert err == ""

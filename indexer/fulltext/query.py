@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..normalize import normalize
 from ..parse.sections import SECTION_KINDS
+from ..stats.indicators import NEW, OLD
 
 MAX_QUERY_CHARS = 1000
 MAX_NESTING = 50  # parentheses; the parser and the tree walks recurse once per level
@@ -227,6 +228,8 @@ def _check_filter(name: str, value: str) -> str:
         raise QueryError(f"year:{value} is not a year or a range like 2018-2020")
     if name == "section":
         return section_kind(value)
+    if name == "template" and value not in (NEW, OLD):
+        raise QueryError(f"template:{value} is not a template: {NEW} (the 2019 revision's tables) or {OLD}")
     return value
 
 
