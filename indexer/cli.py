@@ -299,7 +299,11 @@ def doctor(ctx: click.Context, do_repair: bool, as_json: bool, wait: float) -> N
         for p in problems:
             click.echo(f"{p.part}: {p.message}" + ("" if p.repairable else " (cannot be repaired automatically)"))
         if not problems:
-            click.echo(f"ok: store, full-text index and vectors agree ({ctx.obj['index_dir']})")
+            from .semantic.vectors import has_vectors
+
+            agree = "store, full-text index and vectors agree" if has_vectors(ctx.obj["index_dir"]) else \
+                "store and full-text index agree; no vectors (indexed with --no-embed: meaning search needs them)"
+            click.echo(f"ok: {agree} ({ctx.obj['index_dir']})")
     if problems:
         hint = "; run `nianbao doctor --repair`" if any(p.repairable for p in problems) and not do_repair else ""
         raise CliError(f"{len(problems)} problem(s) found in {ctx.obj['index_dir']}{hint}")

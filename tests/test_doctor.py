@@ -76,7 +76,8 @@ def damaged(indexed, tmp_path) -> Path:
 def test_doctor_on_a_healthy_index(capsys, indexed):
     assert check(indexed) == []
     code, out, err = run(capsys, "--index-dir", str(indexed), "doctor")
-    assert code == 0 and out.startswith("ok: ") and err == ""
+    assert code == 0 and err == ""  # `indexed` has no vectors, and the line must not claim they agree
+    assert out == f"ok: store and full-text index agree; no vectors (indexed with --no-embed: meaning search needs them) ({indexed})\n"
     code, out, _ = run(capsys, "--index-dir", str(indexed), "doctor", "--json")
     assert code == 0 and json.loads(out) == {"ok": True, "repaired": [], "problems": []}
 
@@ -199,11 +200,12 @@ def embedded(tmp_path) -> tuple[Path, Path]:
     return corpus, index_dir
 
 
-def test_doctor_checks_vectors_against_the_store(embedded):
+def test_doctor_checks_vectors_against_the_store(capsys, embedded):
     from indexer.indexing import index_paths
 
     corpus, index_dir = embedded
     assert check(index_dir) == []
+    assert run(capsys, "--index-dir", str(index_dir), "doctor")[1] == f"ok: store, full-text index and vectors agree ({index_dir})\n"
     before = set(visible_texts(index_dir)[0])
     (corpus / "000_325a78626e0cba12.txt").unlink()
     (corpus / "new.txt").write_text((CORPUS / "001_c5ec5838828042f2.txt").read_text(encoding="utf-8") + "\n附记。\n",
