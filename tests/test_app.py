@@ -5,6 +5,7 @@ Every page is reached the way a shared link reaches it: the page plus its query 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def test_search_writes_query_mode_and_facets_to_url(app_index):
     at.radio[0].set_value("keyword").run()
     assert at.query_params.get("mode") == "keyword"
     no_failure(at)
+    at.multiselect[0].set_value(["problems"]).run()
+    no_failure(at)
+    assert at.query_params.get("section") in ("problems", ["problems"])
 
 
 def test_search_facets_count_and_narrow(app_index):
@@ -165,8 +169,11 @@ def test_search_facets_from_url_and_section_filter(app_index):
     no_failure(at)
     assert at.multiselect[0].value == ["problems"]
     body = html_text(at)
-    assert "淮北市商务局" not in body
-    assert "存在的主要问题及改进情况" in body
+    # Without the section filter: 4 reports, 16 occurrences (the province filter alone drops 淮北).
+    assert any(c.value.startswith("1 份报告，共 1 处") for c in at.caption)
+    assert LINGWU_GOV in body and "存在的主要问题及改进情况" in body
+    for other in ("淮北市商务局", "灵武市商务和经济技术合作局", "沙坡头区机关事务局", "固原市经济技术合作局"):
+        assert other not in body
 
 
 def test_search_query_language_filters(app_index):
@@ -224,6 +231,8 @@ def test_search_sort_and_export_rows(app_index):
     at = open_page(q="依申请公开", sort="count")
     no_failure(at)
     assert at.selectbox[0].value == "count"
+    counts = [int(n) for n in re.findall(r"出现 <b>(\d+)</b> 次", html_text(at))]
+    assert counts == [6, 5, 3, 3, 2]  # by relevance they come 6, 5, 3, 2, 3
     engine = Engine(app_index)
     try:
         found = engine.search("政府开放日", limit=None)["results"]
@@ -297,7 +306,13 @@ def test_compare_defaults_to_problem_sections_side_by_side(app_index):
     assert len(at.multiselect[0].value) == 3
     heads = html_text(at)
     assert heads.count('class="nb-column-head"') == 3
-    assert "存在的主要问题" in heads or "问题" in heads
+    from indexer.store import Store
+    from search_app import render
+
+    with Store(app_index, create=False) as store:
+        for rid in at.multiselect[0].value:  # each column holds its report's problems section
+            problems = [p["text"] for p in store.paragraphs([rid]) if p["section_kind"] == "problems"]
+            assert problems and render.esc(problems[0]) in heads
 
 
 def test_compare_deep_link_from_one_report_is_topped_up(app_index):
@@ -497,6 +512,12 @@ def test_compare_with_vectors_marks_shared_passages(vectors_index):
     no_failure(at)
     assert html_text(at).count('class="nb-column-head"') == 3
     assert any("橙色边框" in c.value for c in at.caption)
+    # Two problems sections that both speak of too few staff (tests/test_semantic.py pairs them).
+    ids = [report_id(vectors_index, LINGWU_GOV), report_id(vectors_index, "灵武市商务和经济技术合作局")]
+    at = open_page("compare", ids=ids, kind="problems")
+    no_failure(at)
+    assert at.multiselect[0].value == ids
+    assert 'class="nb-para nb-shared"' in html_text(at) and "相近段落：" in html_text(at)
 
 
 # --- 统计 ----------------------------------------------------------------------------------
