@@ -153,11 +153,20 @@ def test_writing_codec_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch)
     """The writer reads field lengths in one piece; the postings, block headers and term statistics
     are those Whoosh's own codec writes, and the index records Whoosh's codec, not nianbao's."""
     docs = [replace(doc, report_id=f"{doc.report_id}-{k}") for k in range(6) for doc in _sample_docs(indexed)]
-    ours = FulltextIndex(tmp_path / "ours")
-    ours.add(docs)
+
+    def build(name: str) -> FulltextIndex:
+        index = FulltextIndex(tmp_path / name)
+        index.add(docs[:10])
+        index.add(docs[10:20])
+        # Re-adding a report deletes its documents in the first segment; the commit merges both
+        # small segments, one with a deletion, into its own.
+        index.add(docs[20:] + docs[3:4])
+        assert [s.doc_count_all() for s in index.open(WORDS)._segments()] == [sum(len(d.sections) for d in docs)]
+        return index
+
+    ours = build("ours")
     monkeypatch.setattr(fulltext_index, "_WritingCodec", W3Codec)
-    whoosh_own = FulltextIndex(tmp_path / "whoosh")
-    whoosh_own.add(docs)
+    whoosh_own = build("whoosh")
     written = _blocks_of_every_term(ours)
     assert len(written) > 1000 and any(len(blocks) > 1 for *_, blocks in written)
     assert any(length for _, _, low, high, _, _ in written for length in (low, high))
