@@ -25,6 +25,7 @@ from indexer import home
 from indexer.indexing import WriteLock
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
 from indexer.progress import LABELS
+from indexer.fulltext import QueryError
 from indexer.query import Engine, SearchFilters
 from indexer.store import Store, StoreError
 
@@ -253,6 +254,45 @@ def param(name: str, default: str = "") -> str:
 
 def param_list(name: str) -> list[str]:
     return [v for v in st.query_params.get_all(name) if v]
+
+
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the URL, brought within low..high; `default` when it is not a number
+    (a pasted link may hold anything: ², a thousand digits)."""
+    value = param(name)
+    if not value.isdecimal():
+        return default
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(high)):  # above `high`; and int() refuses thousands of digits
+        return high
+    return min(max(int(digits), low), high)
+
+
+def year_param() -> str:
+    """The URL's year or range, as the search filters read it; a malformed one is dropped with a
+    warning (it would otherwise stop every search on the page as a bad query)."""
+    year = param("year")
+    try:
+        SearchFilters(year=year or None).years()
+    except QueryError:
+        st.warning(f"链接里的年份「{year}」无法识别（应为 2020 或 2018-2020），已忽略。")
+        return ""
+    return year
+
+
+def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
+    """Report ids from a link, each an id or a unique prefix as on the report page, without
+    repeats; and the values that name no report."""
+    found: list[str] = []
+    unknown: list[str] = []
+    with store() as opened:
+        for value in values:
+            full = opened.resolve_id(value)
+            if full is None:
+                unknown.append(value)
+            elif full not in found:
+                found.append(full)
+    return found, unknown
 
 
 def init_widget(key: str, value: object) -> None:

@@ -625,11 +625,14 @@ def test_corpus_folder_indexing(writable_index, tmp_path):
 
 
 def test_corpus_folder_missing_and_remote(writable_index, monkeypatch):
-    at = open_page("corpus")
-    at.text_input[0].input("/no/such/folder")
-    at.button[1].click().run()
-    assert not at.exception
-    assert "找不到文件夹" in at.error[0].value
+    from search_app import render
+
+    for missing in ("/no/such/folder", "~nosuchuser_xyz/年报"):  # expanduser raises for an unknown user
+        at = open_page("corpus")
+        at.text_input[0].input(missing)
+        at.button[1].click().run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [f"找不到文件夹「{render.md(missing)}」。"]
     monkeypatch.setenv("NIANBAO_APP_REMOTE", "1")
     at = open_page("corpus")
     assert not at.text_input
@@ -682,3 +685,51 @@ def test_app_command_builds_streamlit_call(tmp_path):
     assert not app_launch.is_loopback("192.168.1.5")
     result = CliRunner().invoke(cli, ["app", "--help"])
     assert result.exit_code == 0 and "--port" in result.output and "--address" in result.output
+
+
+# --- links a person edited or pasted -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["²", "9" * 5000, "-1", "abc"])
+def test_odd_page_numbers_and_minimums_in_links(app_index, number):
+    """int() refuses ² (a digit to str.isdigit) and numbers of thousands of digits."""
+    at = open_page(q="依申请公开", p=number)
+    no_failure(at)
+    assert any(c.value.startswith("5 份报告") for c in at.caption)
+    at = open_page("similar", id=report_id(app_index, LINGWU_GOV), min=number)
+    no_failure(at)
+    assert at.number_input[0].value == (2000 if number.startswith("9") else 30)
+
+
+def test_a_malformed_year_in_a_link_is_dropped_with_a_warning(app_index):
+    at = open_page(q="依申请公开", year="abcd")
+    no_failure(at)
+    assert any("abcd" in w.value for w in at.warning)
+    assert any(c.value.startswith("5 份报告") for c in at.caption)
+    at = open_page("compare", year="abcd")
+    no_failure(at)
+    assert any("abcd" in w.value for w in at.warning) and len(at.multiselect[0].value) == 3
+
+
+def test_part_of_a_place_name_in_a_link_counts_its_facets(app_index):
+    """province=宁夏 filters by part of the name, as the query language does; the facets count the same way."""
+    at = open_page(q="依申请公开", province="宁夏")
+    no_failure(at)
+    assert any(c.value.startswith("4 份报告") for c in at.caption)
+    boxes = {s.label: s for s in at.selectbox}
+    assert boxes["省份"].format_func(boxes["省份"].value) == "宁夏（4）"
+    years = [boxes["年份"].format_func(v) for v in boxes["年份"].options[1:]]
+    assert sum(int(re.search(r"（(\d+)）", y).group(1)) for y in years) == 4, years
+
+
+def test_compare_links_with_repeated_short_and_unknown_ids(app_index):
+    first, second = report_id(app_index, LINGWU_GOV), report_id(app_index, "灵武市商务和经济技术合作局")
+    at = open_page("compare", ids=[first, first])
+    no_failure(at)
+    assert at.multiselect[0].value[0] == first and len(set(at.multiselect[0].value)) == 3  # not twice, topped up
+    at = open_page("compare", ids=[first[:6], second[:6]])
+    no_failure(at)
+    assert at.multiselect[0].value == [first, second]  # prefixes, as on the report page
+    at = open_page("compare", ids=["nonsense", first])
+    no_failure(at)
+    assert any("nonsense" in w.value for w in at.warning)

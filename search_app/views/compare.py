@@ -32,10 +32,14 @@ def default_ids(reports: list[dict]) -> list[str]:
     Arriving from one report's page names one report; the others keep it company.
     """
     known = {r["id"] for r in reports}
-    named = [i for i in state.param_list("ids") if i in known][:MAX_COLUMNS]
+    found, unknown = state.resolve_ids(state.param_list("ids"))
+    named = [i for i in found if i in known][:MAX_COLUMNS]
+    missing = unknown + [i for i in found if i not in known]
+    if missing:
+        st.warning(f"链接里的报告「{'、'.join(render.md(i) for i in missing)}」不在索引里或没有这一节，已略去。")
     if len(named) >= 2:
         return named
-    filters = SearchFilters(year=state.param("year") or None, province=state.param("province") or None,
+    filters = SearchFilters(year=state.year_param() or None, province=state.param("province") or None,
                             city=state.param("city") or None, agency=state.param("agency") or None)
     others = [r["id"] for r in reports if filters.accepts(r) and r["id"] not in named]
     return named + others[:DEFAULT_COLUMNS - len(named)]

@@ -89,7 +89,10 @@ def folder_form() -> None:
         submitted = st.form_submit_button("索引这个文件夹", icon=":material/folder_open:")
     if not submitted:
         return
-    path = Path(folder.strip()).expanduser()
+    try:
+        path = Path(folder.strip()).expanduser()
+    except RuntimeError:  # ~someone with no such user
+        path = Path(folder.strip())
     if not folder.strip() or not path.is_dir():
         st.error(f"找不到文件夹「{render.md(folder.strip())}」。")
         return

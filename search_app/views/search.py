@@ -45,16 +45,20 @@ def facet_value(result: dict, facet: str) -> str:
 def facet_counts(results: list[dict], chosen: dict[str, str], sections: list[str]) -> dict[str, Counter]:
     """Counts per facet value, each over the results that pass the other chosen facets."""
 
-    def passes(result: dict, skip: str) -> bool:
-        for facet, value in chosen.items():
-            if facet != skip and value and facet_value(result, facet) != value:
-                return False
+    def passes(result: dict, skip: str | None) -> bool:
+        # The search's own rule (a place or agency matches by part of its name, a year by range).
+        others = {facet: value for facet, value in chosen.items() if facet != skip and value}
+        if others and not SearchFilters(**others).accepts(result):
+            return False
         return skip == "section" or not sections or bool(set(result["sections"]) & set(sections))
 
     counts: dict[str, Counter] = {}
     for facet in FACETS:
         counts[facet] = Counter(facet_value(r, facet) for r in results if passes(r, facet))
         counts[facet].pop("", None)
+        value = chosen.get(facet)
+        if value and value not in counts[facet]:  # part of a name (宁夏) or a range, from a link
+            counts[facet][value] = sum(passes(r, None) for r in results)
     counts["section"] = Counter(k for r in results if passes(r, "section") for k in r["sections"])
     return counts
 
@@ -158,10 +162,11 @@ def page() -> None:
     state.init_widget("search_mode", state.param("mode", "exact") if state.param("mode") in MODES else "exact")
     state.init_widget("search_sort", state.param("sort", "relevance") if state.param("sort") in SORTS else "relevance")
     for facet in FACETS:
-        state.init_widget(f"search_{facet}", state.param(facet))
+        if f"search_{facet}" not in st.session_state:
+            state.init_widget(f"search_{facet}", state.year_param() if facet == "year" else state.param(facet))
     state.init_widget("search_sections", [k for k in state.param_list("section") if k in SECTION_KINDS])
     if "search_page" not in st.session_state:
-        st.session_state["search_page"] = int(state.param("p", "1")) if state.param("p", "1").isdigit() else 1
+        st.session_state["search_page"] = state.int_param("p", 1, 1, 100_000)
 
     st.title("检索")
     query = st.text_input("检索式", key="search_q", placeholder=PLACEHOLDER, label_visibility="collapsed")

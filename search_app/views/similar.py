@@ -42,9 +42,10 @@ def generation() -> int:
 def choose_report(reports: list[dict]) -> str | None:
     labels = {r["id"]: f"{render.report_label(r)} · {render.region_label(r['region'])}" for r in reports}
     wanted = state.param("id")
-    if wanted and wanted not in labels:
+    found, _ = state.resolve_ids([wanted] if wanted else [])
+    if wanted and not (found and found[0] in labels):
         st.error(f"没有 ID 为「{render.md(wanted)}」的报告。请从下面的列表里选择。")
-        wanted = ""
+    wanted = found[0] if found and found[0] in labels else ""
     state.init_widget("similar_id", wanted or None)
     chosen = st.selectbox("报告", [None, *labels], key="similar_id",
                           format_func=lambda i: "请选择……" if i is None else labels[i])
@@ -133,8 +134,7 @@ def copied_passages(report_id: str | None, n_reports: int) -> None:
     from indexer.semantic.copies import QUICK_REPORTS
 
     st.subheader("机关之间复制的段落")
-    min_param = state.param("min", str(MIN_CHARS))
-    state.init_widget("similar_min", int(min_param) if min_param.isdigit() and int(min_param) >= 10 else MIN_CHARS)
+    state.init_widget("similar_min", state.int_param("min", MIN_CHARS, 10, 2000))
     left, right = st.columns([1, 2], vertical_alignment="bottom")
     min_chars = int(left.number_input("至少共有多少字", min_value=10, max_value=2000, step=10, key="similar_min"))
     if min_chars != MIN_CHARS:
