@@ -109,6 +109,7 @@ def test_filters_and_field_filters_agree(searcher):
     assert len(by_flag["results"]) == 3
     ranged = searcher.run("政务公开 year:2019-2020", limit=None)
     assert {r["year"] for r in ranged["results"]} == {2019, 2020}
+    assert searcher.run("政务公开 year:2020-2019", limit=None) == {**ranged, "query": "政务公开 year:2020-2019"}
     anhui = searcher.run("政务公开", SearchFilters(province="安徽"), limit=None)
     assert [r["agency"] for r in anhui["results"]] == ["淮北市商务局"]
     assert searcher.run("政务公开 agency:沙坡头", limit=None)["results"][0]["agency"] == "沙坡头区机关事务局"

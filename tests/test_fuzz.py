@@ -190,7 +190,8 @@ def _check_query(engine: Engine, texts: dict[str, str], years: dict[str, int | N
         span = parsed.filters.get("year")
         if span:
             first, _, last = span[-1].partition("-")
-            assert all(years[i] is not None and int(first) <= years[i] <= int(last or first) for i in got), query
+            low, high = sorted((int(first), int(last or first)))  # a range written backwards is read forwards
+            assert all(years[i] is not None and low <= years[i] <= high for i in got), query
 
 
 # A passage of the corpus with a page break inside, quoted (unquoted, the break splits two terms).

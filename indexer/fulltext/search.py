@@ -83,11 +83,12 @@ class SearchFilters:
 
 @lru_cache(maxsize=64)
 def _year_span(year: str) -> tuple[int, int]:
-    """(first, last) of "2020" or "2018-2020"; parsed once, as `accepts` asks for every report."""
+    """(first, last) of "2020" or "2018-2020" (or "2020-2018", read forwards); parsed once, as
+    `accepts` asks for every report."""
     if not re.fullmatch(r"\d{4}(-\d{4})?", year):
         raise QueryError(f"year {year!r} is not a year or a range like 2018-2020")
     first, _, last = year.partition("-")
-    return int(first), int(last or first)
+    return tuple(sorted((int(first), int(last or first))))
 
 
 class _Cells(NamedTuple):
