@@ -503,3 +503,48 @@ def test_stored_rows_of_chosen_reports_and_every_indicator_value(indexed):
         values = {(i, k): v for i, k, v in store.indicator_values()}
     assert len(every) == 5
     assert values == {(r["report_id"], i["key"]): i["value"] for r in every for i in r["indicators"]}
+
+
+# --- the tables of DOCX and HTML reports --------------------------------------------------------
+# tests/data holds two samples as published in those formats would be: the official tables with
+# merged cells (python-docx repeats a merged cell's text, HTML has rowspan and colspan).
+
+DATA = Path(__file__).parent / "data"
+
+
+def _framed_docx(data: bytes) -> bytes:
+    """The same document with its statistics table put inside a one-cell frame table."""
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    table = max(document.tables, key=lambda t: len(t.rows))._tbl
+    frame = document.add_table(rows=1, cols=1)
+    table.addprevious(frame._tbl)
+    frame.cell(0, 0)._tc.insert(1, table)  # after the cell's properties, before its paragraph
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("sample", "name", "variant"), [
+    ("003", "lingwu_gov_2020.html", None),
+    ("003", "lingwu_gov_2020.html", "layout table"),  # the article framed in a page-layout table
+    ("004", "shapotou_2018.docx", None),
+    ("004", "shapotou_2018.docx", "framed table"),
+])
+def test_docx_and_html_tables_give_the_text_samples_statistics(sample, name, variant):
+    from indexer.ingest import read_report_bytes
+
+    data = (DATA / name).read_bytes()
+    if variant == "layout table":
+        data = data.replace(b"<body>", b"<body><table><tr><td class='content'>").replace(
+            b"</body>", b"</td></tr></table></body>")
+    elif variant == "framed table":
+        data = _framed_docx(data)
+    converted = extract_stats(read_report_bytes(name, data))
+    original = extract_stats(text(sample))
+    read = {k: v for k, v in values(original).items() if v is not None}
+    assert len(read) >= 58 and values(converted) == values(original)
+    assert [f.check for f in run_checks(converted)] == [f.check for f in run_checks(original)]
