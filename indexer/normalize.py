@@ -18,11 +18,21 @@ import numpy as np
 
 # Whitespace, plus the invisible characters extraction leaves behind (zero-width, BOM).
 _GAP = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+# Invisible marks that text pasted from web pages and some PDFs carries inside words: the soft
+# hyphen and the bidirectional marks. They separate nothing, so they are dropped with NFKC
+# (a query copied with a trailing LRM still finds the phrase), not read as gaps.
+_INVISIBLE = "\u00ad\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_HAS_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 
 
 @lru_cache(maxsize=65536)
 def _nfkc(char: str) -> str:
-    return unicodedata.normalize("NFKC", char)
+    return "" if char in _INVISIBLE else unicodedata.normalize("NFKC", char)
+
+
+def nfkc_final(text: str) -> bool:
+    """True when per-character NFKC (with the invisible marks dropped) would leave `text` as it is."""
+    return unicodedata.is_normalized("NFKC", text) and not _HAS_INVISIBLE.search(text)
 
 
 def _is_word(char: str) -> bool:
@@ -104,7 +114,7 @@ def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
 
 
 def _nfkc_with_map(text: str) -> tuple[str, list[int]]:
-    if unicodedata.is_normalized("NFKC", text):
+    if nfkc_final(text):
         return text, list(range(len(text)))
     chars: list[str] = []
     source: list[int] = []
@@ -151,7 +161,7 @@ def normalize(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
-    if not unicodedata.is_normalized("NFKC", text):
+    if not nfkc_final(text):
         text = nfkc_with_source(text)[0]
     return _GAP.sub(_gap_replacement, text)
 

@@ -92,6 +92,13 @@ def test_boolean_queries(searcher):
     assert grouped == (set(_truth("政府开放日")) | set(_truth("机关事务局"))) & set(_truth("行政复议"))
 
 
+@pytest.mark.parametrize("query", ["政府开放日\u200e", "\u202b政府开放日", "政府开\u00ad放日"])
+def test_invisible_marks_pasted_with_a_phrase_are_dropped(searcher, query):
+    """Bidirectional marks and soft hyphens come along with text copied from web pages."""
+    result = searcher.run(query, limit=None)
+    assert {r["report_id"]: r["count"] for r in result["results"]} == _truth("政府开放日") != {}
+
+
 @pytest.mark.parametrize("query", ["积极开展“政府开放日”活动", "“政府开放日”活动", "“政府开放日”"])
 def test_chinese_quotes_inside_a_pasted_phrase_are_text(searcher, query):
     """A sentence pasted with its quotation marks is one phrase; whole-term quotes still quote."""

@@ -228,3 +228,12 @@ def test_gap_table_is_the_gap_rule():
         if 0xD800 <= code < 0xE000:
             continue
         assert bool(_GAP.fullmatch(chr(code))) == bool(_GAP_LUT[min(code, len(_GAP_LUT) - 1)]), hex(code)
+
+
+def test_source_map_of_a_text_stored_under_the_older_rule():
+    """Before invisible marks were dropped, the stored normalised text kept them: the map must
+    still cover every stored character and stay inside the original text (no IndexError)."""
+    text = "政府开放日\u200e活动" * 300
+    stored = text  # the older rule left it as it is, marks and all: 300 characters more than now
+    source = source_map(text, stored)
+    assert len(source) == len(stored) and 0 <= source.min() and source.max() < len(text)

@@ -17,6 +17,9 @@ CASES = [
     ("ＡＢＣ１２３", "ABC123"),
     ("open   data\nportal", "open data portal"),
     ("\ufeff政务\u200b公开\u3000工作", "政务公开工作"),
+    ("政府开放日\u200e", "政府开放日"),  # pasted from a web page with a left-to-right mark
+    ("\u202e政府\u2066开放日\u2069", "政府开放日"),
+    ("infor\u00admation open\u200e data", "information open data"),  # soft hyphen: no space left
     ("政务公开 ", "政务公开"),
 ]
 
