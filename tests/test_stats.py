@@ -548,3 +548,26 @@ def test_docx_and_html_tables_give_the_text_samples_statistics(sample, name, var
     read = {k: v for k, v in values(original).items() if v is not None}
     assert len(read) >= 58 and values(converted) == values(original)
     assert [f.check for f in run_checks(converted)] == [f.check for f in run_checks(original)]
+
+
+def test_html_exported_from_word_keeps_its_lines():
+    """Word's HTML wraps runs of text in <span>s and breaks source lines inside sentences; read as
+    separate lines, a number in a <span> stood alone and the statistics read nothing."""
+    from indexer.ingest import read_report_bytes
+    from indexer.parse.metadata import extract_metadata
+
+    def word(text: str) -> str:
+        text = re.sub(r"(\d+)", r'<span style="font-family:宋体">\1</span>', text)
+        text = text.replace("政府信息", "<span>政府\n信息</span>")  # Word breaks its source lines anywhere
+        return f'<p class=MsoNormal><span style="font-size:16.0pt">{text}</span></p>'
+
+    def paragraph(line: str) -> str:  # a table row is a table of its own, each cell a paragraph as Word writes it
+        if "\t" in line:
+            return "<table><tr>" + "".join(f"<td>{word(cell)}</td>" for cell in line.split("\t")) + "</tr></table>"
+        return word(line)
+
+    original = text("003")
+    page = "<html><body>\n" + "\n".join(paragraph(line) for line in original.splitlines()) + "\n</body></html>"
+    converted = read_report_bytes("r.html", page.encode())
+    assert values(extract_stats(converted)) == values(extract_stats(original))
+    assert extract_metadata(converted).agency == extract_metadata(original).agency == "灵武市人民政府"
