@@ -148,6 +148,28 @@ def test_sorting(searcher):
     assert len(searcher.run("公开", limit=2)["results"]) == 2
 
 
+@pytest.mark.parametrize("query, negated", [
+    ("依申请公开 -政府开放日", ["政府开放日"]),
+    ("依申请公开 NOT (政府开放日 OR 机关事务局)", ["政府开放日", "机关事务局"]),
+    ("公开 -依申请公开 section:problems", []),  # inside the problems sections only (checked below)
+])
+def test_keyword_mode_excludes_what_the_query_negates(searcher, query, negated):
+    """Words only rank: NOT and -term exclude in keyword mode as in exact mode."""
+    keyword = searcher.run(query, mode="keyword", limit=None)["results"]
+    truth = [set(_truth(term)) for term in negated]
+    assert keyword and not any(r["report_id"] in found for r in keyword for found in truth)
+    if "section:" in query:  # 依申请公开 in a problems section excludes a report; elsewhere it does not
+        holding = {r["report_id"] for r in searcher.run("依申请公开 section:problems", limit=None)["results"]}
+        assert holding and not holding & {r["report_id"] for r in keyword}
+
+
+@pytest.mark.parametrize("query", ["year:2020", "-政府开放日 year:2018", "-政府开放日"])
+def test_keyword_mode_without_words_lists_what_exact_mode_lists(searcher, query):
+    keyword = searcher.run(query, mode="keyword", limit=None)
+    exact = searcher.run(query, limit=None)
+    assert exact["results"] and keyword["results"] == exact["results"] and keyword["mode"] == "keyword"
+
+
 def test_keyword_mode_ranks_by_words(searcher):
     result = searcher.run("政府开放日", mode="keyword", limit=3)
     assert result["results"][0]["agency"] == "灵武市人民政府"

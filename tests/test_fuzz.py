@@ -123,6 +123,15 @@ def _oracle(node: object, norm: str) -> bool:
     return any(_oracle(i, norm) for i in node.items)
 
 
+def _nots_hold(node: object, norm: str) -> bool:
+    """Keyword mode's filter: the tree with every term outside a NOT taken as present."""
+    if isinstance(node, Not):
+        return not _oracle(node.item, norm)
+    if isinstance(node, (And, Or)):
+        return (all if isinstance(node, And) else any)(_nots_hold(i, norm) for i in node.items)
+    return True
+
+
 def _positive(node: object, negated: bool = False) -> list[str]:
     if isinstance(node, Term):
         return [] if negated else [node.text]
@@ -169,10 +178,12 @@ def test_any_query_answers_or_says_why_in_one_line(fuzz_index, queries):
 
 def _check_query(engine: Engine, texts: dict[str, str], years: dict[str, int | None], query: str) -> None:
     exact = _search(engine, query, "exact", limit=None)
-    _search(engine, query, "keyword")
+    keyword = _search(engine, query, "keyword")
     if exact is None:
         return
     parsed = parse_query(query)
+    if keyword is not None and parsed.tree is not None and "section" not in parsed.filters:
+        assert all(_nots_hold(parsed.tree, texts[r["report_id"]]) for r in keyword["results"]), query
     got = {r["report_id"]: r["count"] for r in exact["results"]}
     assert exact["total_reports"] == len(got)
     if parsed.tree is None:

@@ -310,7 +310,7 @@ class Searcher:
         key = (mode, parsed.tree, repr(filters))
         found = self._recent.get(key)
         if found is None:
-            if mode == "keyword":
+            if mode == "keyword" and parsed.positive_terms():
                 hits, locate = self._keyword(parsed, filters, corpus)
                 kinds = None
             else:
@@ -418,6 +418,14 @@ class Searcher:
                 continue
             best, sections = per_report.get(report_id, (0.0, []))
             per_report[report_id] = (max(best, score), sections + [hit["section"]])
+        if _negated_terms(parsed.tree):  # words only rank; NOT and -term still exclude, as in exact mode
+            ids = list(per_report)
+            texts = self.texts_of(ids)
+            spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
+            counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(ids))
+                      for t in _negated_terms(parsed.tree)}
+            keep = _negations_allow(parsed.tree, counts, len(ids))
+            per_report = {i: per_report[i] for i, k in zip(ids, keep.tolist()) if k}
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
@@ -488,6 +496,25 @@ def _candidate_set(node: object, candidates: dict[str, set[str] | None]) -> set[
         known = [s for s in sets if s is not None]
         return set.intersection(*known) if known else None
     return None if any(s is None for s in sets) else set().union(*sets)
+
+
+def _negated_terms(node: object) -> list[str]:
+    """The terms under a NOT, which keyword mode checks exactly."""
+    if isinstance(node, Not):
+        return _all_terms(node.item)
+    if isinstance(node, (And, Or)):
+        return list(dict.fromkeys(t for item in node.items for t in _negated_terms(item)))
+    return []
+
+
+def _negations_allow(node: object, counts: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """The tree with every term outside a NOT taken as present: which reports its NOTs let through."""
+    if isinstance(node, Not):
+        return ~_matching(node.item, counts)
+    if isinstance(node, (And, Or)):
+        parts = [_negations_allow(item, counts, size) for item in node.items]
+        return np.logical_and.reduce(parts) if isinstance(node, And) else np.logical_or.reduce(parts)
+    return np.ones(size, dtype=bool)
 
 
 def _matching(node: object, counts: dict[str, np.ndarray]) -> np.ndarray:
