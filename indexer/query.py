@@ -28,7 +28,7 @@ class Engine:
         if self._semantic is None:
             from .semantic.search import SemanticSearcher
 
-            self._semantic = SemanticSearcher(self.index_dir, self.fulltext.store, model=self.model)
+            self._semantic = SemanticSearcher(self.index_dir, self.fulltext, model=self.model)
         return self._semantic
 
     def search(self, query: str, filters: SearchFilters | None = None, *, mode: str = "exact",
@@ -38,7 +38,7 @@ class Engine:
         if mode == "semantic":
             return self.semantic.search(query, filters, limit=limit)
         if mode == "hybrid":
-            return self.semantic.hybrid(query, filters, self.fulltext, limit=limit)
+            return self.semantic.hybrid(query, filters, limit=limit)
         from .fulltext import QueryError
 
         raise QueryError(f"unknown mode '{mode}' (one of: {', '.join(MODES)})")

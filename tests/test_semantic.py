@@ -291,7 +291,23 @@ def test_semantic_filters_apply(engine):
     assert anhui["results"] and {r["agency"] for r in anhui["results"]} == {"淮北市商务局"}
 
 
-@pytest.mark.parametrize("query", ["", "   ", "year:2020", "(人员不足"])
+def test_meaning_search_excludes_what_the_query_negates(engine, monkeypatch):
+    """'群众参观政府机关 -政府开放日': the excluded words are not embedded (they would pull towards
+    what is excluded), and the reports holding them are dropped, as exact mode drops them."""
+    embedded = []
+    embed = type(engine.semantic).embed_query
+    monkeypatch.setattr(type(engine.semantic), "embed_query", lambda self, text, vs: embedded.append(text) or embed(self, text, vs))
+    holding = {r["report_id"] for r in engine.search("政府开放日", limit=None)["results"]}
+    assert holding and any(r["report_id"] in holding
+                           for r in engine.search("群众参观政府机关", mode="semantic", limit=20)["results"])
+    for mode in ("semantic", "hybrid"):
+        embedded.clear()
+        found = engine.search("群众参观政府机关 -政府开放日", mode=mode, limit=20)["results"]
+        assert embedded == ["群众参观政府机关"]
+        assert found and not {r["report_id"] for r in found} & holding
+
+
+@pytest.mark.parametrize("query", ["", "   ", "year:2020", "(人员不足", "-政府开放日"])
 def test_malformed_semantic_queries_raise_query_error(engine, query):
     for mode in ("semantic", "hybrid"):
         with pytest.raises(QueryError) as info:

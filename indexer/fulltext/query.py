@@ -74,6 +74,25 @@ class ParsedQuery:
             walk(self.tree, False)
         return out
 
+    def negated_terms(self) -> list[str]:
+        """Every term inside a NOT: what modes that rank by words or meaning check exactly, to
+        exclude reports as exact mode does."""
+        out: list[str] = []
+
+        def walk(node: object, inside: bool) -> None:
+            if isinstance(node, Term):
+                if inside and node.text not in out:
+                    out.append(node.text)
+            elif isinstance(node, (And, Or)):
+                for item in node.items:
+                    walk(item, inside)
+            elif isinstance(node, Not):
+                walk(node.item, True)
+
+        if self.tree is not None:
+            walk(self.tree, False)
+        return out
+
 
 def _word_end(query: str, i: int) -> int:
     """Where a plain word starting at `i` ends: at whitespace, a parenthesis or an ASCII quote.

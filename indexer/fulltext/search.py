@@ -418,20 +418,36 @@ class Searcher:
                 continue
             best, sections = per_report.get(report_id, (0.0, []))
             per_report[report_id] = (max(best, score), sections + [hit["section"]])
-        if _negated_terms(parsed.tree):  # words only rank; NOT and -term still exclude, as in exact mode
-            ids = list(per_report)
-            texts = self.texts_of(ids)
-            spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
-            counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(ids))
-                      for t in _negated_terms(parsed.tree)}
-            keep = _negations_allow(parsed.tree, counts, len(ids))
-            per_report = {i: per_report[i] for i, k in zip(ids, keep.tolist()) if k}
+        if parsed.negated_terms():  # words only rank; NOT and -term still exclude, as in exact mode
+            keep = self._nots_allow(parsed, filters, corpus, list(per_report))
+            per_report = {i: per_report[i] for i, k in zip(list(per_report), keep.tolist()) if k}
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
             counts.append(len(locate(report_id, norm)))
         scores = np.array([per_report[i][0] for i in ids], dtype=np.float64)
         return _Hits(ids, np.array(counts, dtype=np.int64), scores), locate
+
+    def _nots_allow(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus, ids: list[str]) -> np.ndarray:
+        """Which of `ids` the query's NOTs let through: negated terms counted exactly (within the
+        section limit, as exact mode counts them), the tree's other terms taken as present."""
+        texts = self.texts_of(ids)
+        spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
+        counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(ids))
+                  for t in parsed.negated_terms()}
+        return _negations_allow(parsed.tree, counts, len(ids))
+
+    def allowed_by_nots(self, query: str, filters: SearchFilters | None = None) -> set[str] | None:
+        """The report ids a query's NOT and -term let through, for answers that are not word
+        matches (meaning search); None when the query negates nothing."""
+        parsed = parse_query(query)
+        if not parsed.negated_terms():
+            return None
+        filters = (filters or SearchFilters()).merged(parsed.filters)
+        with self.store.snapshot():
+            corpus = self.corpus()
+            keep = self._nots_allow(parsed, filters, corpus, corpus.ids)
+        return {i for i, k in zip(corpus.ids, keep.tolist()) if k}
 
     # --- results -------------------------------------------------------------------------
 
@@ -496,15 +512,6 @@ def _candidate_set(node: object, candidates: dict[str, set[str] | None]) -> set[
         known = [s for s in sets if s is not None]
         return set.intersection(*known) if known else None
     return None if any(s is None for s in sets) else set().union(*sets)
-
-
-def _negated_terms(node: object) -> list[str]:
-    """The terms under a NOT, which keyword mode checks exactly."""
-    if isinstance(node, Not):
-        return _all_terms(node.item)
-    if isinstance(node, (And, Or)):
-        return list(dict.fromkeys(t for item in node.items for t in _negated_terms(item)))
-    return []
 
 
 def _negations_allow(node: object, counts: dict[str, np.ndarray], size: int) -> np.ndarray:

@@ -68,14 +68,21 @@ def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]
 
 
 def query_text(query: str, filters: SearchFilters | None = None) -> tuple[str, SearchFilters]:
-    """The words to embed, and the filters merged with those written in the query; raises QueryError."""
+    """The words to embed, and the filters merged with those written in the query; raises QueryError.
+
+    A query that negates (人手不够 -疫情) embeds only the terms it asks for: the excluded ones
+    would pull the meaning towards what is excluded (`SemanticSearcher` drops those reports).
+    """
     if not isinstance(query, str) or not query.strip():
         raise QueryError("empty query: type what you are looking for")
     parsed = parse_query(query)
-    text = _OPERATORS.sub(" ", _FIELD.sub(" ", query))
-    text = " ".join(text.replace('"', " ").split())
+    if parsed.negated_terms():
+        text = " ".join(parsed.positive_terms())
+    else:
+        text = _OPERATORS.sub(" ", _FIELD.sub(" ", query))
+        text = " ".join(text.replace('"', " ").split())
     if not text.strip(" -()"):
-        raise QueryError("the query has only filters: add words to search for by meaning")
+        raise QueryError("the query has only filters or exclusions: add words to search for by meaning")
     merged = (filters or SearchFilters()).merged(parsed.filters)
     merged.years()
     return text, merged
@@ -84,9 +91,10 @@ def query_text(query: str, filters: SearchFilters | None = None) -> tuple[str, S
 class SemanticSearcher:
     """Answers semantic and hybrid queries; keeps the model and the vectors open across queries."""
 
-    def __init__(self, index_dir: Path, store: Store, model: str | Embedder | None = None) -> None:
+    def __init__(self, index_dir: Path, fulltext: Searcher, model: str | Embedder | None = None) -> None:
         self.index_dir = Path(index_dir)
-        self.store = store
+        self.fulltext = fulltext  # for hybrid's keyword ranking and the query's exclusions
+        self.store = fulltext.store
         self.model = model
         self._masks: dict[tuple[str, int, str], np.ndarray | None] = {}
 
@@ -140,10 +148,15 @@ class SemanticSearcher:
             allowed &= wanted[vs.passages["kind"]]
         return None if allowed.all() else allowed
 
-    def _rank(self, text: str, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
+    def _rank(self, query: str, text: str, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
         vs = self.vectors()
         with self.store.snapshot():
             allowed = self._allowed(vs, filters)
+        kept = self.fulltext.allowed_by_nots(query, filters)
+        if kept is not None:  # NOT and -term drop the reports holding what they exclude
+            in_kept = np.fromiter((rid in kept for rid in vs.report_ids), dtype=bool, count=len(vs.report_ids))
+            in_kept = in_kept[vs.passages["report"]]
+            allowed = in_kept if allowed is None else allowed & in_kept
         rows, scores = vs.search(self.embed_query(text, vs), depth, allowed)
         return vs, rows, scores
 
@@ -165,11 +178,10 @@ class SemanticSearcher:
         """`{query, mode: "semantic", results: [{report_id, source, agency, year, section_kind, text, score}]}`."""
         text, filters = query_text(query, filters)
         limit = _limit(limit)
-        vs, rows, scores = self._rank(text, filters, limit)
+        vs, rows, scores = self._rank(query, text, filters, limit)
         return {"query": query, "mode": "semantic", "results": self._results(vs, rows, scores)}
 
-    def hybrid(self, query: str, filters: SearchFilters | None, fulltext_searcher: Searcher,
-               limit: int | None = DEFAULT_LIMIT) -> dict:
+    def hybrid(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
         """Keyword and semantic rankings of passages fused by reciprocal rank; same shape, mode "hybrid".
 
         The keyword ranking is the full-text keyword mode's (reports by BM25, filters applied),
@@ -178,8 +190,8 @@ class SemanticSearcher:
         """
         text, filters = query_text(query, filters)
         limit = _limit(limit)
-        keyword = fulltext_searcher.run(query, filters, mode="keyword", limit=KEYWORD_REPORTS, snippets=False)
-        vs, rows, _ = self._rank(text, filters, max(HYBRID_DEPTH, limit))
+        keyword = self.fulltext.run(query, filters, mode="keyword", limit=KEYWORD_REPORTS, snippets=False)
+        vs, rows, _ = self._rank(query, text, filters, max(HYBRID_DEPTH, limit))
         lexical = self._keyword_passages(vs, keyword, filters, query)
         fused: dict[int, float] = {}
         for ranking in (rows.tolist(), lexical):
