@@ -419,8 +419,9 @@ class Searcher:
             best, sections = per_report.get(report_id, (0.0, []))
             per_report[report_id] = (max(best, score), sections + [hit["section"]])
         if parsed.negated_terms():  # words only rank; NOT and -term still exclude, as in exact mode
-            keep = self._nots_allow(parsed, filters, corpus, list(per_report))
-            per_report = {i: per_report[i] for i, k in zip(list(per_report), keep.tolist()) if k}
+            ranked = list(per_report)
+            keep = self._nots_allow(parsed, filters, corpus, ranked)
+            per_report = {i: per_report[i] for i, k in zip(ranked, keep.tolist()) if k}
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
