@@ -33,7 +33,8 @@ def test_big5_traditional_text():
     assert read_report_bytes("r.txt", data) == text
 
 
-def _pdf(text_lines: list[str]) -> bytes:
+def _pdf(text_lines: list[str], footer: str | None = None) -> bytes:
+    """A PDF of these lines, `<page>` breaking the page; `footer` (with {n}) at each page's foot."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -42,17 +43,62 @@ def _pdf(text_lines: list[str]) -> bytes:
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
-    y = 800
+    y, page = 800, 1
+
+    def foot() -> None:
+        if footer:
+            c.setFont("STSong-Light", 10)
+            c.drawCentredString(A4[0] / 2, 40, footer.format(n=page))
+
     for line in text_lines:
         if line == "<page>":
+            foot()
             c.showPage()
-            y = 800
+            y, page = 800, page + 1
             continue
         c.setFont("STSong-Light", 12)
         c.drawString(50, y, line)
         y -= 20
+    foot()
     c.save()
     return buf.getvalue()
+
+
+@pytest.mark.parametrize("footer", ["- {n} -", "第 {n} 页 共 2 页", "{n}", "— {n} —"])
+def test_pdf_page_numbers_do_not_split_a_phrase(footer):
+    """积极参 / - 1 - / 加上级: the footer between the halves of a sentence hid the phrase."""
+    from indexer.normalize import normalize
+
+    data = _pdf(["二、主动公开情况", "本年度积极参", "<page>", "加上级部门组织的培训 7 次。", "3"], footer=footer)
+    text = normalize(read_report_bytes("r.pdf", data))
+    assert "积极参加上级部门" in text
+    assert "培训7次。3" in text  # a number that is not on a page's edge line stays
+
+
+def test_text_from_pdftotext_loses_its_page_numbers():
+    """Form feeds mark pdftotext's pages; a page number beside one goes, a number elsewhere stays."""
+    from indexer.normalize import normalize
+
+    data = "本年度积极参\n\n- 1 -\n\f加上级部门组织的培训\n7\n次。\n\n- 2 -\n\f".encode("utf-8")
+    assert "积极参加上级部门组织的培训7次。" in normalize(read_report_bytes("r.txt", data))
+
+
+def test_pdf_ruled_table_keeps_its_empty_cells():
+    """Cells split at the table's rules: five columns stay five when the middle ones are empty."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import SimpleDocTemplate, Table
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    rows = [["信息内容", "复议", "", "", "诉讼"], ["结果维持", "", "", "3", "4"], ["总计", "1", "2", "3", "4"]]
+    table = Table(rows, colWidths=[60, 40, 40, 40, 40],
+                  style=[("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("FONT", (0, 0), (-1, -1), "STSong-Light", 9)])
+    buf = io.BytesIO()
+    SimpleDocTemplate(buf, pagesize=A4).build([table])
+    lines = read_report_bytes("r.pdf", buf.getvalue()).splitlines()
+    assert lines == ["信息内容\t复议\t\t\t诉讼", "结果维持\t\t\t3\t4", "总计\t1\t2\t3\t4"]
 
 
 def test_pdf_text_layer_including_a_page_break():

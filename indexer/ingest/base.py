@@ -1,8 +1,12 @@
-"""What every reader shares: the error type and the sanity check on extracted text."""
+"""What every reader shares: the error type, the sanity check on extracted text, and page numbers."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# A line that is only a page number (`- 3 -`, `第 3 页 共 9 页`, `3/9`), once its spaces are removed.
+PAGE_NUMBER = re.compile(r"^[-—–－\d第页共/]*$")
 
 
 class IngestError(Exception):
@@ -25,3 +29,24 @@ def check_text(text: str) -> str:
     if bad > max(2, len(sample) // 100):
         raise IngestError("binary or undecodable content")
     return text
+
+
+def without_page_numbers(pages: list[str]) -> list[str]:
+    """Each page without a page number on its first or last line.
+
+    A footer left between the two halves of a sentence split by the page break (积极参 / - 1 - /
+    加上级) hides the phrase from exact search. Only a page's edges are looked at, and only lines
+    with a digit: a number alone inside a page may be a table's value.
+    """
+    out = []
+    for page in pages:
+        lines = page.split("\n")
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        edges = {i for i in filled[:1] + filled[-1:] if _is_page_number(lines[i])}
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in edges))
+    return out
+
+
+def _is_page_number(line: str) -> bool:
+    compact = "".join(line.split())
+    return any(c.isdigit() for c in compact) and bool(PAGE_NUMBER.match(compact))

@@ -1,4 +1,5 @@
-"""PDF text layer through pdfplumber; pages are joined by a blank line, as page breaks.
+"""PDF text layer through pdfplumber; pages are joined by a blank line, as page breaks, without
+their page numbers.
 
 Table cells are set apart by wide gaps on the page; they come out tab-separated, as in the
 text the statistics parser reads, while prose keeps its plain spacing.
@@ -13,7 +14,7 @@ import re
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from .base import IngestError
+from .base import IngestError, without_page_numbers
 
 # pdfminer logs every odd object at WARNING; a damaged PDF is reported once, by us.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -26,14 +27,25 @@ CELL_GAP = 1.5  # a gap wider than this many character heights separates table c
 
 
 def _page_text(page) -> str:
+    """The page's lines; cells are split at the table's vertical rules where it has them (an empty
+    cell is then a tab of its own), else at wide gaps."""
+    rules = [(e["x0"], e["top"], e["bottom"]) for e in page.edges if e["orientation"] == "v"]
     lines = []
     for line in page.extract_text_lines(return_chars=True):
-        out, previous = [], None
-        for char in line["chars"]:
+        chars = line["chars"]
+        top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
+        xs = sorted({round(x, 1) for x, rule_top, rule_bottom in rules if rule_top <= top + 1 and rule_bottom >= bottom - 1})
+        # Empty cells before the first character; the table's left border is not a cell.
+        out = ["\t" * sum(xs[0] + 1 < x < chars[0]["x0"] for x in xs)] if xs else []
+        previous = None
+        for char in chars:
             if previous is not None:
+                crossed = sum(previous["x1"] - 0.5 <= x <= char["x0"] + 0.5 for x in xs)
                 gap = char["x0"] - previous["x1"]
                 size = max(previous["size"], 1.0)
-                if gap > CELL_GAP * size:
+                if crossed:
+                    out.append("\t" * crossed)
+                elif gap > CELL_GAP * size:
                     out.append("\t")
                 elif gap > 0.15 * size and previous["text"] != " " and char["text"] != " ":
                     out.append(" ")
@@ -54,7 +66,7 @@ def read(data: bytes) -> str:
         if any(isinstance(c, PDFPasswordIncorrect) or "encrypt" in type(c).__name__.lower() for c in causes):
             raise IngestError("encrypted PDF (password required)") from None
         raise IngestError(f"damaged or truncated PDF ({type(exc).__name__})") from None
-    text = "\n\n".join(pages)
+    text = "\n\n".join(without_page_numbers(pages))
     if _CID.search(text):
         # Seen with owner-password PDFs: pdfminer leaves "(cid:2610)" where PDFium reads the text.
         text = _pdfium_text(data) or text
@@ -82,4 +94,4 @@ def _pdfium_text(data: bytes) -> str | None:
             document.close()
     except Exception:  # a second opinion only: pdfminer's answer stands
         return None
-    return "\n\n".join(page.replace("\r\n", "\n") for page in pages)
+    return "\n\n".join(without_page_numbers([page.replace("\r\n", "\n") for page in pages]))

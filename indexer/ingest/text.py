@@ -6,7 +6,7 @@ import codecs
 
 from charset_normalizer import from_bytes
 
-from .base import IngestError, check_text
+from .base import IngestError, check_text, without_page_numbers
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -64,4 +64,9 @@ def decode(data: bytes) -> str:
 
 
 def read(data: bytes) -> str:
-    return decode(data)
+    """Text converted from PDF by other tools (pdftotext) marks pages with form feeds: their page
+    numbers go, as in the PDF reader."""
+    text = decode(data)
+    if "\f" in text:
+        text = "\f".join(without_page_numbers(text.split("\f")))
+    return text

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..ingest.base import PAGE_NUMBER  # lines between table rows that carry nothing: blank, or a page number
 from ..normalize import normalize
 from .indicators import (
     ART20_CELLS,
@@ -51,8 +52,6 @@ _UNIT_CELLS = (*UNITS, "元", "亿元")
 # A number, optionally signed (本年增/减 prints +699) and followed by its unit (24063 万元).
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*(?:\.\d+)?)(%s)?$" % "|".join(sorted(_UNIT_CELLS, key=len, reverse=True)))
 _PLACEHOLDER = re.compile(r"^[-—―─–_/\\*×xX无]+$")
-# Lines between table rows that carry nothing: page numbers (`- 3 -`, `第 3 页`).
-_PAGE_NUMBER = re.compile(r"^[-—\d第页共/]*$")
 _SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 _ORDINAL = re.compile(r"(?<![\d.])(\d{1,2})[.、](?!\d)")
 # A line without tabs longer than this is prose: the table it followed has ended.
@@ -252,7 +251,7 @@ def _table_lines(lines: Sequence[_Line], start: int) -> Iterator[_Line]:
             yield line
         elif len(line.text) > _PROSE_LEN:
             return
-        elif not _PAGE_NUMBER.match(line.text):
+        elif not PAGE_NUMBER.match(line.text):
             yield _Line(line.text, (line.text,))
 
 
@@ -490,7 +489,7 @@ def _read_bytype(lines: Sequence[_Line], sheet: _Sheet) -> bool:
     for line in lines:
         if line.is_table and len(line.cells) == 1:
             run.append(line.cells[0])
-        elif run and not _PAGE_NUMBER.match(line.text):
+        elif run and not PAGE_NUMBER.match(line.text):
             runs.append(run)
             run = []
     if run:
