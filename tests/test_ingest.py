@@ -83,22 +83,26 @@ def test_text_from_pdftotext_loses_its_page_numbers():
     assert "积极参加上级部门组织的培训7次。" in normalize(read_report_bytes("r.txt", data))
 
 
-def test_pdf_ruled_table_keeps_its_empty_cells():
-    """Cells split at the table's rules: five columns stay five when the middle ones are empty."""
+def test_pdf_ruled_table_keeps_empty_cells_and_wrapped_labels():
+    """Rows of a ruled table: five columns stay five when the middle ones are empty, and a label
+    wrapped inside its narrow cell reads whole (exact search must find 不予公开 there)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import SimpleDocTemplate, Table
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table
 
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    rows = [["信息内容", "复议", "", "", "诉讼"], ["结果维持", "", "", "3", "4"], ["总计", "1", "2", "3", "4"]]
+    wrapped = Paragraph("三、本年度办理结果（三）不予公开", ParagraphStyle("cell", fontName="STSong-Light", fontSize=9,
+                                                               wordWrap="CJK"))
+    rows = [["信息内容", "复议", "", "", "诉讼"], ["结果维持", "", "", "3", "4"], [wrapped, "1", "2", "3", "4"]]
     table = Table(rows, colWidths=[60, 40, 40, 40, 40],
                   style=[("GRID", (0, 0), (-1, -1), 0.5, colors.black), ("FONT", (0, 0), (-1, -1), "STSong-Light", 9)])
     buf = io.BytesIO()
     SimpleDocTemplate(buf, pagesize=A4).build([table])
     lines = read_report_bytes("r.pdf", buf.getvalue()).splitlines()
-    assert lines == ["信息内容\t复议\t\t\t诉讼", "结果维持\t\t\t3\t4", "总计\t1\t2\t3\t4"]
+    assert lines == ["信息内容\t复议\t\t\t诉讼", "结果维持\t\t\t3\t4", "三、本年度办理结果（三）不予公开\t1\t2\t3\t4"]
 
 
 def test_pdf_text_layer_including_a_page_break():

@@ -27,32 +27,57 @@ CELL_GAP = 1.5  # a gap wider than this many character heights separates table c
 
 
 def _page_text(page) -> str:
-    """The page's lines; cells are split at the table's vertical rules where it has them (an empty
-    cell is then a tab of its own), else at wide gaps."""
-    rules = [(e["x0"], e["top"], e["bottom"]) for e in page.edges if e["orientation"] == "v"]
-    lines = []
-    for line in page.extract_text_lines(return_chars=True):
-        chars = line["chars"]
-        top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
-        xs = sorted({round(x, 1) for x, rule_top, rule_bottom in rules if rule_top <= top + 1 and rule_bottom >= bottom - 1})
-        # Empty cells before the first character; the table's left border is not a cell.
-        out = ["\t" * sum(xs[0] + 1 < x < chars[0]["x0"] for x in xs)] if xs else []
-        previous = None
-        for char in chars:
-            if previous is not None:
-                crossed = sum(previous["x1"] - 0.5 <= x <= char["x0"] + 0.5 for x in xs)
-                gap = char["x0"] - previous["x1"]
-                size = max(previous["size"], 1.0)
-                if crossed:
-                    out.append("\t" * crossed)
-                elif gap > CELL_GAP * size:
-                    out.append("\t")
-                elif gap > 0.15 * size and previous["text"] != " " and char["text"] != " ":
-                    out.append(" ")
-            out.append(char["text"])
-            previous = char
-        lines.append("".join(out))
-    return "\n".join(lines)
+    """The page's lines, top to bottom.
+
+    A ruled table (pdfplumber finds its cells from the rules) comes out one line per row, each
+    cell's wrapped lines joined: a label wrapped in a narrow cell (三、本 / 年度办 / 理结果) reads
+    whole, and an empty cell is still a cell. Other lines are split into cells at the vertical
+    rules they cross, one tab each, or else at wide gaps.
+    """
+    tables = [t for t in page.find_tables() if len(t.rows) > 1 and len(t.columns) > 1]
+    rest = page.filter(lambda obj: not any(_inside(obj, t.bbox) for t in tables)) if tables else page
+    rules = [(e["x0"], e["top"], e["bottom"]) for e in rest.edges if e["orientation"] == "v"]
+    items = [(line["top"], _line_text(line["chars"], rules)) for line in rest.extract_text_lines(return_chars=True)]
+    for table in tables:
+        items += [(row.bbox[1], "\t".join(map(_cell_text, cells))) for row, cells in zip(table.rows, table.extract())]
+    return "\n".join(text for _, text in sorted(items, key=lambda item: item[0]))
+
+
+def _inside(obj, bbox) -> bool:
+    x0, top, x1, bottom = bbox
+    return x0 <= (obj["x0"] + obj["x1"]) / 2 <= x1 and top <= (obj["top"] + obj["bottom"]) / 2 <= bottom
+
+
+def _line_text(chars: list[dict], rules: list[tuple[float, float, float]]) -> str:
+    top, bottom = min(c["top"] for c in chars), max(c["bottom"] for c in chars)
+    xs = sorted({round(x, 1) for x, rule_top, rule_bottom in rules if rule_top <= top + 1 and rule_bottom >= bottom - 1})
+    # Empty cells before the first character; the table's left border is not a cell.
+    out = ["\t" * sum(xs[0] + 1 < x < chars[0]["x0"] for x in xs)] if xs else []
+    previous = None
+    for char in chars:
+        if previous is not None:
+            crossed = sum(previous["x1"] - 0.5 <= x <= char["x0"] + 0.5 for x in xs)
+            gap = char["x0"] - previous["x1"]
+            size = max(previous["size"], 1.0)
+            if crossed:
+                out.append("\t" * crossed)
+            elif gap > CELL_GAP * size:
+                out.append("\t")
+            elif gap > 0.15 * size and previous["text"] != " " and char["text"] != " ":
+                out.append(" ")
+        out.append(char["text"])
+        previous = char
+    return "".join(out)
+
+
+def _cell_text(text: str | None) -> str:
+    """A cell's wrapped lines as one: joined directly beside Chinese, by a space between Latin words."""
+    out = ""
+    for part in (text or "").split("\n"):
+        part = " ".join(part.split())
+        out += " " if out and part and out[-1].isascii() and part[0].isascii() else ""
+        out += part
+    return out
 
 
 def read(data: bytes) -> str:
