@@ -253,7 +253,8 @@ def param(name: str, default: str = "") -> str:
 
 
 def param_list(name: str) -> list[str]:
-    return [v for v in st.query_params.get_all(name) if v]
+    """A repeated URL parameter's values, each once (a pasted link may repeat one)."""
+    return list(dict.fromkeys(v for v in st.query_params.get_all(name) if v))
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
