@@ -1,8 +1,8 @@
 """PDF text layer through pdfplumber; pages are joined by a blank line, as page breaks, without
 their page numbers.
 
-Table cells are set apart by wide gaps on the page; they come out tab-separated, as in the
-text the statistics parser reads, while prose keeps its plain spacing.
+Table cells come out tab-separated, as in the text the statistics parser reads: a ruled table
+cell by cell, other lines split at rules or wide gaps; prose keeps its plain spacing.
 """
 
 from __future__ import annotations
