@@ -286,6 +286,8 @@ def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
     repeats; and the values that name no report."""
     found: list[str] = []
     unknown: list[str] = []
+    if not values:
+        return found, unknown
     with store() as opened:
         for value in values:
             full = opened.resolve_id(value)

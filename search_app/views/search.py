@@ -162,7 +162,7 @@ def page() -> None:
     state.init_widget("search_mode", state.param("mode", "exact") if state.param("mode") in MODES else "exact")
     state.init_widget("search_sort", state.param("sort", "relevance") if state.param("sort") in SORTS else "relevance")
     for facet in FACETS:
-        if f"search_{facet}" not in st.session_state:
+        if f"search_{facet}" not in st.session_state:  # year_param warns: once, on the first draw
             state.init_widget(f"search_{facet}", state.year_param() if facet == "year" else state.param(facet))
     state.init_widget("search_sections", [k for k in state.param_list("section") if k in SECTION_KINDS])
     if "search_page" not in st.session_state:

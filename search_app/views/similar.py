@@ -42,7 +42,7 @@ def generation() -> int:
 def choose_report(reports: list[dict]) -> str | None:
     labels = {r["id"]: f"{render.report_label(r)} · {render.region_label(r['region'])}" for r in reports}
     wanted = state.param("id")
-    found, _ = state.resolve_ids([wanted] if wanted else [])
+    found, _ = state.resolve_ids([wanted] if wanted else [])  # an id or a unique prefix, as on the report page
     if wanted and not (found and found[0] in labels):
         st.error(f"没有 ID 为「{render.md(wanted)}」的报告。请从下面的列表里选择。")
     wanted = found[0] if found and found[0] in labels else ""
