@@ -208,6 +208,39 @@ REASONS = (
 )
 
 
+# The query parser's messages (English, as the command line prints them), in Chinese.
+QUERY_ERRORS = (
+    (r"unbalanced quote: (.) at position (\d+) is never closed", "引号不成对：第 {2} 个字符的 {1} 没有配对的后引号"),
+    (r"unbalanced parentheses: '\(' is never closed", "括号不成对：有「(」没有配对的「)」"),
+    (r"unbalanced parentheses: '\)' without a matching '\('", "括号不成对：有「)」没有配对的「(」"),
+    (r"OR needs a search term on both sides, not only a filter", "OR 两边都需要检索词，不能只有过滤条件"),
+    (r"(\S+) needs a term on both sides", "{1} 两边都需要检索词"),
+    (r"(\S+) needs a term after it", "{1} 后面需要一个检索词"),
+    (r"(\S+) cannot negate a filter", "{1} 只能排除检索词，不能排除过滤条件"),
+    (r"empty parentheses", "括号里是空的"),
+    (r"parentheses nested more than (\d+) deep", "括号嵌套超过 {1} 层"),
+    (r"unexpected '(.*)'", "无法理解「{1}」"),
+    (r"the term (.*) is empty once spaces are removed", "检索词 {1} 去掉空格后是空的"),
+    (r"(\w+): needs a value, e\.g\. (.*)", "{1}: 后面需要一个值，例如 {2}"),
+    (r"year:?\s*'?([^' ]*)'? is not a year or a range like 2018-2020", "年份「{1}」无法识别（应为 2020 或 2018-2020）"),
+    (r"template:(.*) is not a template: .*", "模板「{1}」不存在（可用 new：2019 年修订模板，old：旧模板）"),
+    (r"unknown section kind '(.*)' \(one of: .*\)", "没有「{1}」这种章节（可用章节见「章节」筛选）"),
+    (r"query too long \((\d+) characters; the limit is (\d+)\)", "检索式太长（{1} 个字符，上限 {2}）"),
+    (r"empty query: .*", "检索式是空的：请输入要找的词或短语"),
+    (r"the query has only filters or exclusions: .*", "检索式只有过滤或排除条件：请加上要按意思查找的词"),
+)
+
+
+def query_error_label(message: object) -> str:
+    """A query error in Chinese; one the table does not know stays as it is."""
+    text = str(message)
+    for pattern, label in QUERY_ERRORS:
+        found = re.fullmatch(pattern, text)
+        if found:
+            return label.format(None, *found.groups())
+    return text
+
+
 def reason_label(reason: object) -> str:
     """A reader's reason (English, as the command line prints it) in Chinese, the original kept after it."""
     text = "" if reason is None else str(reason)
@@ -259,7 +292,7 @@ def guard(page: Callable[[], Any]) -> None:
     try:
         page()
     except QueryError as exc:
-        st.error(f"检索式有误：{md(exc)}")
+        st.error(f"检索式有误：{md(query_error_label(exc))}")
     except StoreError as exc:
         if "no index" in str(exc):
             st.info(INDEX_HINT)

@@ -187,11 +187,11 @@ def test_search_query_language_filters(app_index):
 
 
 @pytest.mark.parametrize("query, fragment", [
-    ("(政府开放日", "parentheses"),
-    ('"政府开放日', "quote"),
-    ("year:20x0 公开", "year"),
-    ("section:nonsense 公开", "section"),
-    ("政府 OR", "OR"),
+    ("(政府开放日", "括号不成对"),
+    ('"政府开放日', "引号不成对"),
+    ("year:20x0 公开", "年份「20x0」无法识别"),
+    ("section:nonsense 公开", "没有「nonsense」这种章节"),
+    ("政府 OR", "OR 两边都需要检索词"),
 ])
 def test_search_malformed_query_shows_plain_message(app_index, query, fragment):
     at = open_page(q=query)
@@ -733,3 +733,19 @@ def test_compare_links_with_repeated_short_and_unknown_ids(app_index):
     at = open_page("compare", ids=["nonsense", first])
     no_failure(at)
     assert any("nonsense" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("query", ['"政府', "(政府", "政府)", "政府 OR", "OR 政府", "政府 AND", "NOT", "-", "()",
+                                   "(" * 60 + "公开" + ")" * 60, '"  "', "year:", "year:20x0 公开", "template:x 公开",
+                                   "section:zz 公开", "公" * 1001, "  ", "-year:2018 公开", "政府 OR year:2020"])
+def test_query_errors_read_in_chinese(query):
+    """The parser's messages are English (the command line's); the search desk speaks Chinese."""
+    from indexer.fulltext import QueryError, parse_query
+    from indexer.fulltext.query import FILTER_FIELDS
+    from search_app.render import query_error_label
+
+    with pytest.raises(QueryError) as info:
+        parse_query(query)
+    label = query_error_label(info.value)
+    assert label != str(info.value)
+    assert not re.search(r"[A-Za-z]{5,}", re.sub("|".join(FILTER_FIELDS), "", label)), label
