@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from indexer.fulltext import QueryError
+from indexer.fulltext import QueryError, parse_query
 from indexer.normalize import normalize_with_map
 from indexer.parse.sections import SECTION_KINDS
 from indexer.indexing import IndexLockedError
@@ -138,10 +138,35 @@ def shared_spans(text: str, other: str, min_chars: int = SHARED_MIN_CHARS) -> li
     return [(block.a, block.a + block.size) for block in matcher.get_matching_blocks() if block.size >= min_chars]
 
 
-def snippet_html(snippet: dict) -> str:
-    body = highlight(snippet["text"], [(snippet["match_start"], snippet["match_end"])])
-    return (f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}</span>'
-            f"…{body}…</div>")
+def highlight_terms(query: str, mode: str) -> list[str]:
+    """What to mark for a full-text query: its terms, and in keyword mode their jieba words too."""
+    if not query:
+        return []
+    try:
+        terms = parse_query(query).positive_terms()
+    except QueryError:
+        return []
+    if mode == "keyword":
+        from indexer.fulltext.analysis import words
+
+        return terms + [w for t in terms for w in words(t)]
+    return terms
+
+
+def snippets_html(snippets: list[dict], terms: list[str]) -> list[str]:
+    """Each snippet with its match and every other occurrence of `terms` in it marked. A snippet
+    whose match the one before already shows (occurrences close together) is left out."""
+    out: list[str] = []
+    previous = ""
+    for snippet in snippets:
+        text, start, end = snippet["text"], snippet["match_start"], snippet["match_end"]
+        if previous and text[max(0, start - 10):end + 10] in previous:
+            continue
+        body = highlight(text, term_spans(text, terms) + [(start, end)])
+        out.append(f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}</span>'
+                   f"…{body}…</div>")
+        previous = text
+    return out
 
 
 def marked_text(snippet: dict) -> str:

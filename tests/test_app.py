@@ -749,3 +749,17 @@ def test_query_errors_read_in_chinese(query):
     label = query_error_label(info.value)
     assert label != str(info.value)
     assert not re.search(r"[A-Za-z]{5,}", re.sub("|".join(FILTER_FIELDS), "", label)), label
+
+
+def test_snippets_mark_every_occurrence_and_skip_what_is_already_shown():
+    """Two occurrences a few characters apart gave two near-identical snippets, each marking one."""
+    from search_app.render import snippets_html
+
+    text = "一是积极开展“政府开放日”活动，二是政府开放日常态化。"
+    first, second = text.index("政府开放日"), text.rindex("政府开放日")
+    snippets = [{"section_kind": "overview", "text": text, "match_start": first, "match_end": first + 5},
+                {"section_kind": "overview", "text": text, "match_start": second, "match_end": second + 5},
+                {"section_kind": "problems", "text": "另一处：政府开放日", "match_start": 4, "match_end": 9}]
+    shown = snippets_html(snippets, ["政府开放日"])
+    assert len(shown) == 2 and shown[0].count("<mark>政府开放日</mark>") == 2
+    assert "另一处：<mark>政府开放日</mark>" in shown[1]

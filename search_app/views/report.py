@@ -12,25 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from indexer.fulltext import QueryError, parse_query
-from indexer.fulltext.analysis import words
 from search_app import render, state
 
 MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 SIMILAR_SHOWN = 5
-
-
-def highlight_terms(query: str, mode: str) -> list[str]:
-    if not query:
-        return []
-    try:
-        terms = parse_query(query).positive_terms()
-    except QueryError:
-        return []
-    if mode == "keyword":
-        return terms + [w for t in terms for w in words(t)]
-    return terms
 
 
 def choose_report() -> str | None:
@@ -194,7 +180,7 @@ def page() -> None:
                     query_params={"id": report["id"]})
     with links:
         original(report)
-    sections(report, highlight_terms(query, mode))
+    sections(report, render.highlight_terms(query, mode))
     statistics(report["id"])
     similar(report["id"])
 

@@ -102,12 +102,12 @@ def show_fulltext_result(result: dict, query: str, mode: str) -> None:
         st.html(f'<div class="nb-meta">{render.esc(render.report_label(result))} · '
                 f'{render.esc(render.region_label(result["region"]))} · {render.esc(result["source"])} · '
                 f'出现 <b>{result["count"]}</b> 次{" · 章节：" + render.esc(kinds) if kinds else ""}</div>')
-        snippets = result["snippets"]
-        if snippets:
-            st.html("".join(render.snippet_html(s) for s in snippets[:SNIPPETS_SHOWN]))
-        if len(snippets) > SNIPPETS_SHOWN:
-            with st.expander(f"其余 {len(snippets) - SNIPPETS_SHOWN} 处"):
-                st.html("".join(render.snippet_html(s) for s in snippets[SNIPPETS_SHOWN:]))
+        shown = render.snippets_html(result["snippets"], render.highlight_terms(query, mode))
+        if shown:
+            st.html("".join(shown[:SNIPPETS_SHOWN]))
+        if len(shown) > SNIPPETS_SHOWN:
+            with st.expander(f"其余 {len(shown) - SNIPPETS_SHOWN} 段"):
+                st.html("".join(shown[SNIPPETS_SHOWN:]))
 
 
 def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) -> None:
