@@ -73,6 +73,14 @@ def md(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", "" if text is None else str(text))
 
 
+TEMPLATE_LABELS = {"new": "2019 年后模板", "old": "旧模板"}
+
+
+def template_label(template: str | None) -> str:
+    """A report's table template for people (the data says new / old)."""
+    return TEMPLATE_LABELS.get(template or "", "模板不详")
+
+
 def kind_label(kind: str | None) -> str:
     return SECTION_KINDS.get(kind or "", kind or "其他")
 
@@ -248,7 +256,7 @@ QUERY_ERRORS = (
     (r"the term (.*) is empty once spaces are removed", "检索词 {1} 去掉空格后是空的"),
     (r"(\w+): needs a value, e\.g\. (.*)", "{1}: 后面需要一个值，例如 {2}"),
     (r"year:?\s*'?([^' ]*)'? is not a year or a range like 2018-2020", "年份「{1}」无法识别（应为 2020 或 2018-2020）"),
-    (r"template:(.*) is not a template: .*", "模板「{1}」不存在（可用 new：2019 年修订模板，old：旧模板）"),
+    (r"template:(.*) is not a template: .*", "模板「{1}」不存在（可用 new：2019 年后模板，old：旧模板）"),
     (r"unknown section kind '(.*)' \(one of: .*\)", "没有「{1}」这种章节（可用章节见「章节」筛选）"),
     (r"query too long \((\d+) characters; the limit is (\d+)\)", "检索式太长（{1} 个字符，上限 {2}）"),
     (r"empty query: .*", "检索式是空的：请输入要找的词或短语"),

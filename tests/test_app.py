@@ -274,6 +274,9 @@ def test_report_deep_link_marks_search_terms(app_index):
     assert len(hit) == 1
     assert html_text(at).count("<mark>政府开放日</mark>") == 2
     assert [b.label for b in at.get("download_button")] == ["下载原始文件"]
+    assert "2019 年后模板" in html_text(at)
+    statistics = at.dataframe[0].value  # for people: labels, values, units, notes; no internal keys
+    assert list(statistics.columns) == ["校验", "指标", "数值", "单位", "备注"] and len(statistics) > 150
 
 
 def test_report_unknown_id_is_a_plain_message(app_index):
@@ -518,6 +521,7 @@ def test_compare_with_vectors_marks_shared_passages(vectors_index):
     no_failure(at)
     assert at.multiselect[0].value == ids
     assert 'class="nb-para nb-shared"' in html_text(at) and "相近段落：" in html_text(at)
+    assert re.search(r"相近段落：[^<]*· 20\d\d（相似度 0\.\d\d）", html_text(at))
 
 
 # --- 统计 ----------------------------------------------------------------------------------
@@ -589,6 +593,7 @@ def test_corpus_summary(app_index):
     at = open_page("corpus")
     no_failure(at)
     assert at.metric[0].value == "5"
+    assert set(at.dataframe[0].value["模板"]) == {"2019 年后模板", "旧模板"}  # not new / old
 
 
 def test_corpus_upload_adds_report_and_skips_bad_files(writable_index):

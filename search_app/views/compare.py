@@ -71,7 +71,7 @@ def paragraph_html(paragraph: dict, names: dict[str, str]) -> str:
         return f'<p class="nb-para">{render.esc(paragraph["text"])}</p>'
     best = max(counterparts, key=lambda c: c["score"])
     spans = render.shared_spans(paragraph["text"], best["text"])
-    notes = "；".join(f"{render.esc(names.get(c['report_id'], c['report_id']))} {c['score']:.2f}"
+    notes = "；".join(f"{render.esc(names.get(c['report_id'], c['report_id']))}（相似度 {c['score']:.2f}）"
                      for c in sorted(counterparts, key=lambda c: -c["score"]))
     return (f'<div class="nb-para nb-shared">{render.highlight(paragraph["text"], spans, "nb-common")}'
             f'<div class="nb-counterpart">相近段落：{notes}</div></div>')

@@ -134,7 +134,7 @@ def overview() -> None:
     left.bar_chart(pd.DataFrame({"年份": list(years), "报告数": list(years.values())}), x="年份", y="报告数")
     right.bar_chart(pd.DataFrame({"省份": list(provinces), "报告数": list(provinces.values())}), x="省份", y="报告数")
     st.dataframe(pd.DataFrame([{"机关": r["agency"], "年份": r["year"], "地区": render.region_label(r["region"]),
-                                "模板": r["template"], "文件": r["source"], "ID": r["id"]} for r in reports]),
+                                "模板": render.template_label(r["template"]), "文件": r["source"], "ID": r["id"]} for r in reports]),
                  hide_index=True, width="stretch")
     if skipped:
         with st.expander(f"无法读取的文件（{len(skipped)}）"):

@@ -36,7 +36,7 @@ def choose_report() -> str | None:
 def metadata(report: dict) -> None:
     st.title(render.md(report["title"] or render.report_label(report)))
     region = render.region_label(report["region"])
-    template = {"new": "2019 年修订模板", "old": "旧模板"}.get(report["template"] or "", "模板不详")
+    template = render.template_label(report["template"])
     st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or "不详")}</b> · 年份：'
             f'{render.esc(report["year"] or "不详")} · 地区：{render.esc(region)} · {render.esc(template)} · '
             f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
@@ -102,8 +102,8 @@ def statistics(report_id: str) -> None:
     else:
         st.success("统计表通过了全部勾稽关系校验。")
     frame = pd.DataFrame([{"校验": "⚠" if row["key"] in failed_keys else "", "指标": row["label"],
-                           "数值": row["value"], "单位": row["unit"] or "", "备注": row["note"] or "",
-                           "代码": row["key"]} for row in indicators])
+                           "数值": row["value"], "单位": row["unit"] or "", "备注": row["note"] or ""}
+                          for row in indicators])
     st.dataframe(frame, hide_index=True, width="stretch")
 
 

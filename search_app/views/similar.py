@@ -47,7 +47,7 @@ def choose_report(reports: list[dict]) -> str | None:
         st.error(f"没有 ID 为「{render.md(wanted)}」的报告。请从下面的列表里选择。")
     wanted = found[0] if found and found[0] in labels else ""
     state.init_widget("similar_id", wanted or None)
-    chosen = st.selectbox("报告", [None, *labels], key="similar_id",
+    chosen = st.selectbox("报告", [None, *labels], key="similar_id", placeholder="请选择……",
                           format_func=lambda i: "请选择……" if i is None else labels[i])
     return chosen
 
@@ -154,7 +154,8 @@ def copied_passages(report_id: str | None, n_reports: int) -> None:
         results = [c for c in results if report_id in (c["a"]["report_id"], c["b"]["report_id"])]
     if not results:
         scope = "所选报告与其他机关之间" if only_this else "不同机关的报告之间"
-        st.info(f"{scope}没有找到至少 {min_chars} 字相同的段落。可以把字数调低再试。")
+        lower = "可以把字数调低再试。" if min_chars > 10 else ""  # 10 is the box's least
+        st.info(f"{scope}没有找到至少 {min_chars} 字相同的段落。{lower}")
         return
     shown = results[:COPIES_SHOWN]
     more = f"，显示字数最多的 {len(shown)} 处" if len(results) > len(shown) else ""

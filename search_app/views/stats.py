@@ -35,7 +35,6 @@ TABLES = {
     "old.fees.|old.org.|old.staff.|old.meetings.": "机构、人员、经费、会议（旧模板）",
     "bytype.": "按信息类型的主动公开表",
 }
-TEMPLATES = {"new": "2019 年后模板", "old": "旧模板"}
 RECEIVED = ("new.requests.new.total", "old.requests.received")
 # What one page draws at most: a browser can take 20,000 reports' numbers, not 20,000 bars or rows.
 REGIONS_DRAWN = 12  # the rest are 其他地区
@@ -113,7 +112,7 @@ def filter_widgets(rows: list[dict]) -> dict[str, list[str]]:
     cols[1].multiselect("省份", provinces, key="stats_province", placeholder="全部")
     cols[2].multiselect("城市", cities, key="stats_city", placeholder="全部")
     cols[3].multiselect("模板", templates, key="stats_template", placeholder="全部",
-                        format_func=lambda t: TEMPLATES.get(t, t))
+                        format_func=render.template_label)
     cols[4].text_input("机关名称包含", key="stats_agency")
     chosen = {name: list(st.session_state[f"stats_{name}"]) for name in choices}
     chosen["agency"] = [st.session_state["stats_agency"].strip()] if st.session_state["stats_agency"].strip() else []
