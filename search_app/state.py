@@ -298,6 +298,20 @@ def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
     return found, unknown
 
 
+SEARCH_PARAMS = ("q", "mode", "sort", "p", "year", "province", "city", "agency", "section")
+"""What the search page keeps in its URL: a report opened from a result carries them back."""
+
+
+def search_params() -> dict[str, str | list[str]]:
+    """The search page's URL parameters found in this page's URL (section may repeat)."""
+    found: dict[str, str | list[str]] = {}
+    for name in SEARCH_PARAMS:
+        values = param_list(name)
+        if values:
+            found[name] = values if name == "section" else values[0]
+    return found
+
+
 def init_widget(key: str, value: object) -> None:
     """Give a widget its starting value (from the URL) the first time the page is drawn."""
     if key not in st.session_state:

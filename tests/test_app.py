@@ -768,3 +768,19 @@ def test_snippets_mark_every_occurrence_and_skip_what_is_already_shown():
     shown = snippets_html(snippets, ["政府开放日"])
     assert len(shown) == 2 and shown[0].count("<mark>政府开放日</mark>") == 2
     assert "另一处：<mark>政府开放日</mark>" in shown[1]
+
+
+def test_back_from_a_report_keeps_the_search_filters(app_index):
+    """A helper's round trip: 1 report with year 2020, back from it, 5 reports without the year."""
+    from urllib.parse import parse_qs
+
+    at = open_page(q="政务公开 申请", mode="keyword", year="2020", sort="count")
+    no_failure(at)
+    (result,) = [link for link in at.get("page_link") if link.label.startswith("**")]
+    params = parse_qs(result.proto.query_string)
+    assert params["year"] == ["2020"] and params["sort"] == ["count"] and params["mode"] == ["keyword"]
+    at = open_page("report", **{k: v[0] for k, v in params.items()})
+    no_failure(at)
+    (back,) = [link for link in at.get("page_link") if link.label == "返回检索结果"]
+    assert parse_qs(back.proto.query_string) == {"q": ["政务公开 申请"], "mode": ["keyword"], "sort": ["count"],
+                                                 "year": ["2020"]}

@@ -172,8 +172,10 @@ def page() -> None:
     metadata(report)
     links = st.container(horizontal=True, vertical_alignment="center")
     if query:
-        links.page_link("views/search.py", label="返回检索结果", icon=":material/arrow_back:",
-                        query_params={"q": query, **({"mode": mode} if mode != "exact" else {})})
+        back = state.search_params()  # the search's filters, sort and page came along with the link
+        if back.get("mode") == "exact":
+            del back["mode"]
+        links.page_link("views/search.py", label="返回检索结果", icon=":material/arrow_back:", query_params=back)
     links.page_link("views/compare.py", label="比较存在的问题", icon=":material/view_column:",
                     query_params={"kind": "problems", "ids": report["id"]})
     links.page_link("views/similar.py", label="查找相似报告", icon=":material/join_inner:",

@@ -92,7 +92,7 @@ def facet_widgets(counts: dict[str, Counter]) -> None:
 def report_link(result: dict, query: str, mode: str) -> None:
     label = result.get("title") or render.report_label(result)
     st.page_link("views/report.py", label=f"**{render.md(label)}**", icon=":material/description:",
-                 query_params={"id": result["report_id"], "q": query, "mode": mode})
+                 query_params={**state.search_params(), "id": result["report_id"], "q": query, "mode": mode})
 
 
 def show_fulltext_result(result: dict, query: str, mode: str) -> None:
