@@ -5,6 +5,7 @@ Every page is reached the way a shared link reaches it: the page plus its query 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -784,3 +785,17 @@ def test_back_from_a_report_keeps_the_search_filters(app_index):
     (back,) = [link for link in at.get("page_link") if link.label == "返回检索结果"]
     assert parse_qs(back.proto.query_string) == {"q": ["政务公开 申请"], "mode": ["keyword"], "sort": ["count"],
                                                  "year": ["2020"]}
+
+
+def test_charts_say_what_they_show(app_index):
+    """All-zero applications get a sentence, not an empty plot; the outcome stack follows its legend."""
+    at = open_page("stats", year="2018")
+    no_failure(at)
+    assert any(c.value == "所选报告收到的申请均为 0。" for c in at.caption)
+    at = open_page("stats")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    stacked = next(s for s in specs if s.get("encoding", {}).get("x", {}).get("stack") == "normalize")
+    assert stacked["encoding"]["order"]["field"] == "次序"
+    at = open_page("corpus")
+    titles = [json.loads(c.proto.spec).get("title") for c in at.get("vega_lite_chart")]
+    assert titles == ["各年份的报告数", "各省份的报告数"]

@@ -11,6 +11,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -131,8 +132,14 @@ def overview() -> None:
     left, right = st.columns(2)
     years = Counter(str(r["year"] or "不详") for r in reports)
     provinces = Counter(r["region"]["province"] or "不详" for r in reports)
-    left.bar_chart(pd.DataFrame({"年份": list(years), "报告数": list(years.values())}), x="年份", y="报告数")
-    right.bar_chart(pd.DataFrame({"省份": list(provinces), "报告数": list(provinces.values())}), x="省份", y="报告数")
+    by_year = pd.DataFrame({"年份": list(years), "报告数": list(years.values())})
+    left.altair_chart(alt.Chart(by_year, title="各年份的报告数").mark_bar().encode(
+        x=alt.X("年份:N", title="年份", axis=alt.Axis(labelAngle=0)), y=alt.Y("报告数:Q", axis=alt.Axis(tickMinStep=1))),
+        width="stretch")
+    by_province = pd.DataFrame({"省份": list(provinces), "报告数": list(provinces.values())})
+    right.altair_chart(alt.Chart(by_province, title="各省份的报告数").mark_bar().encode(
+        y=alt.Y("省份:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
+        x=alt.X("报告数:Q", axis=alt.Axis(tickMinStep=1))), width="stretch")
     st.dataframe(pd.DataFrame([{"机关": r["agency"], "年份": r["year"], "地区": render.region_label(r["region"]),
                                 "模板": render.template_label(r["template"]), "文件": r["source"], "ID": r["id"]} for r in reports]),
                  hide_index=True, width="stretch")

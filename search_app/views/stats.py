@@ -144,6 +144,9 @@ def requests_chart(reports: list[dict], stats: Statistics) -> None:
     if data.empty:
         st.caption("所选报告里没有读出申请数。")
         return
+    if not data["申请数"].any():
+        st.caption("所选报告收到的申请均为 0。")
+        return
     top = data.groupby("地区")["申请数"].sum().nlargest(REGIONS_DRAWN).index
     data["地区"] = data["地区"].where(data["地区"].isin(top), "其他地区")
     data = data.groupby(["年份", "地区"], as_index=False)[["申请数", "报告数"]].sum()
@@ -160,13 +163,13 @@ def outcomes_chart(reports: list[dict], stats: Statistics) -> None:
     totals = pd.DataFrame({outcome: sub[_columns(sub, keys)].sum(axis=1) for outcome, keys in OUTCOMES.items()})
     totals["报告"] = [render.report_label(r) if per_report else str(r["year"] or "年份不详") for r in reports]
     data = totals.groupby("报告", as_index=False).sum().melt(id_vars="报告", var_name="办理结果", value_name="件数")
-    data = data[data["件数"] > 0]
+    data = data[data["件数"] > 0].assign(次序=lambda d: d["办理结果"].map({k: i for i, k in enumerate(OUTCOMES)}))
     if data.empty:
         st.caption("所选报告里没有读出办理结果（或全部为 0）。")
         return
     chart = alt.Chart(data).mark_bar().encode(
         y=alt.Y("报告:N", title=None, axis=alt.Axis(labelLimit=320)), x=alt.X("sum(件数):Q", stack="normalize", title="占比", axis=alt.Axis(format="%")),
-        color=alt.Color("办理结果:N", sort=list(OUTCOMES), title="办理结果"), order=alt.Order("办理结果:N"),
+        color=alt.Color("办理结果:N", sort=list(OUTCOMES), title="办理结果"), order=alt.Order("次序:Q"),
         tooltip=["报告", "办理结果", "件数"])
     st.altair_chart(chart, width="stretch")
 
