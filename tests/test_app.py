@@ -218,11 +218,11 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     needs("search")
     at = open_page(q="群众参观政府机关、与官员座谈", mode="semantic")
     no_failure(at)
-    assert any(c.value.endswith("毫秒") and "段" in c.value for c in at.caption)
-    assert 'class="nb-snippet"' in html_text(at)
+    assert any(c.value.startswith("意思最相近的 40 段") and c.value.endswith("毫秒") for c in at.caption)
+    assert 'class="nb-snippet"' in html_text(at) and re.search(r"· 相似度 0\.\d{3}</span>", html_text(at))
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
-    assert LINGWU_GOV in html_text(at)
+    assert LINGWU_GOV in html_text(at) and re.search(r"· 综合排名分 0\.\d{3}</span>", html_text(at))
 
 
 def test_search_sort_and_export_rows(app_index):

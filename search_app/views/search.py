@@ -110,20 +110,25 @@ def show_fulltext_result(result: dict, query: str, mode: str) -> None:
                 st.html("".join(shown[SNIPPETS_SHOWN:]))
 
 
+# Semantic scores are cosines (1 = the same meaning); hybrid ones are fused reciprocal ranks.
+SCORE_LABELS = {"semantic": "相似度", "hybrid": "综合排名分"}
+
+
 def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) -> None:
     """Semantic and hybrid answers are passages; grouped by report in rank order."""
     grouped: dict[str, list[dict]] = {}
     for passage in results:
         grouped.setdefault(passage["report_id"], []).append(passage)
+    score = SCORE_LABELS[mode]
     for passages in grouped.values():
         first = passages[0]
         with st.container(border=True):
             report_link({**first, "title": None}, query, mode)
             st.html(f'<div class="nb-meta">{render.esc(render.region_label(first.get("region")))} · '
-                    f'{render.esc(first["source"])} · {len(passages)} 段相关</div>')
+                    f'{render.esc(first["source"])} · 其中 {len(passages)} 段</div>')
             st.html("".join(
                 f'<div class="nb-snippet"><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}'
-                f' · {p["score"]:.3f}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
+                f' · {score} {p["score"]:.3f}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
                 for p in passages))
 
 
@@ -239,7 +244,7 @@ def page() -> None:
             if not results:
                 st.info("没有找到相关段落。可以换个说法或去掉筛选条件。")
                 return
-            st.caption(f"{len(results)} 段 · 用时 {elapsed * 1000:.0f} 毫秒")
+            st.caption(f"意思最相近的 {len(results)} 段 · 用时 {elapsed * 1000:.0f} 毫秒")
             render.download_buttons(export_frame(query, filters, mode, sort), "nianbao-检索结果", "search-export")
             show_passages(results, query, mode, parse_query(query).positive_terms())
 
