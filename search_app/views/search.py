@@ -44,22 +44,26 @@ def facet_value(result: dict, facet: str) -> str:
 
 def facet_counts(results: list[dict], chosen: dict[str, str], sections: list[str]) -> dict[str, Counter]:
     """Counts per facet value, each over the results that pass the other chosen facets."""
+    # Which results each chosen facet lets through, by the search's own rule (a place or agency
+    # matches by part of its name, a year by range); decided once per result: 20,000 at scale.
+    through = {facet: list(map(SearchFilters(**{facet: value}).accepts, results))
+               for facet, value in chosen.items() if value}
+    if sections:
+        wanted = set(sections)
+        through["section"] = [bool(wanted.intersection(r["sections"])) for r in results]
 
-    def passes(result: dict, skip: str | None) -> bool:
-        # The search's own rule (a place or agency matches by part of its name, a year by range).
-        others = {facet: value for facet, value in chosen.items() if facet != skip and value}
-        if others and not SearchFilters(**others).accepts(result):
-            return False
-        return skip == "section" or not sections or bool(set(result["sections"]) & set(sections))
+    def passing(skip: str | None) -> list[dict]:
+        keep = [flags for facet, flags in through.items() if facet != skip]
+        return [r for r, *flags in zip(results, *keep) if all(flags)] if keep else results
 
     counts: dict[str, Counter] = {}
     for facet in FACETS:
-        counts[facet] = Counter(facet_value(r, facet) for r in results if passes(r, facet))
+        counts[facet] = Counter(facet_value(r, facet) for r in passing(facet))
         counts[facet].pop("", None)
         value = chosen.get(facet)
         if value and value not in counts[facet]:  # part of a name (宁夏) or a range, from a link
-            counts[facet][value] = sum(passes(r, None) for r in results)
-    counts["section"] = Counter(k for r in results if passes(r, "section") for k in r["sections"])
+            counts[facet][value] = len(passing(None))
+    counts["section"] = Counter(k for r in passing("section") for k in r["sections"])
     return counts
 
 
