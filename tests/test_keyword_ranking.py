@@ -12,11 +12,13 @@ from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
+from whoosh.reading import CorruptIndexError
 
 from indexer.fulltext.analysis import word_counts, words
 from indexer.fulltext.grams import gram_codes
 from indexer.fulltext import index as fulltext_index
 from indexer.fulltext.index import FULLTEXT_DIR, WORDS, CountedText, FulltextIndex, ReportDocs, _words_schema
+from indexer.fulltext import ranking
 from indexer.fulltext.ranking import Ranker
 from indexer.store import Store
 
@@ -75,6 +77,23 @@ def test_ranker_equals_whoosh_bm25f(words_searcher, query, kinds, limit):
     assert [score for score, _ in got] == pytest.approx([score for score, _ in expected], rel=1e-12)
     if query in ("公开", "年") and not kinds:
         assert len(got) == limit or len(got) > 20  # the query really ranks many documents
+
+
+def test_damaged_postings_say_so(words_searcher, monkeypatch):
+    """A posting list read from damaged bytes is Whoosh's CorruptIndexError naming the term,
+    not a pickle or zlib error from deep inside the reading."""
+    reader = words_searcher.reader().leaf_readers()[0][0]
+    docs, tf = ranking._postings(reader, "words", "公开")
+    assert len(docs) > 128 and len(docs) == len(tf)
+    postfile = reader._terms._postfile
+    intact = postfile.get
+    for damage in (lambda data: data[:len(data) // 2], lambda data: b"W3Bl" + bytes(len(data) - 4),
+                   lambda data: b"XXXX" + data[4:]):
+        monkeypatch.setattr(postfile, "get", lambda offset, length, damage=damage: damage(intact(offset, length)))
+        with pytest.raises(CorruptIndexError, match="公开"):
+            ranking._postings(reader, "words", "公开")
+    monkeypatch.undo()
+    assert ranking._postings(reader, "words", "没有这个词语")[0].size == 0
 
 
 def _postings(index: FulltextIndex) -> tuple[list, list]:

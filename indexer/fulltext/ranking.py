@@ -8,16 +8,22 @@ into numpy. Ties go to the lower document number, as in Whoosh's collector.
 tests/test_keyword_ranking.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
 
 Whoosh has no public call that hands out a block of postings or a column at once, so
-`_postings` reads the whoosh3 posting format's blocks (pinned: whoosh3==3.54.0) and `_lengths`
+`_postings` reads the whoosh3 posting format's bytes (pinned: whoosh3==3.54.0) and `_lengths`
 a segment's length bytes in one read; both are checked against Whoosh's answers by that test.
 """
 
 from __future__ import annotations
 
+import bisect
+import io
+import pickle
+import struct
+import zlib
 from collections.abc import Iterable
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC
+from whoosh.reading import CorruptIndexError, TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher as WhooshSearcher
 from whoosh.util.numeric import byte_to_length
@@ -74,6 +80,7 @@ class Ranker:
         self.searcher = searcher
         self.fieldname = fieldname
         self._segments = searcher.reader().leaf_readers()
+        self._offsets = [offset for _, offset in self._segments]
         self._lengths: dict[int, np.ndarray] = {}
         self._allowed: dict[tuple, np.ndarray] = {}
         self.owners = owners or Owners()
@@ -101,8 +108,6 @@ class Ranker:
             hit = np.zeros(reader.doc_count_all(), dtype=bool)
             lengths = self._segment_lengths(number, reader)
             for term in terms:
-                if (fieldname, term) not in reader:
-                    continue
                 ids, tf = _postings(reader, fieldname, term)
                 fl = lengths[ids]
                 total[ids] += idfs[term] * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
@@ -123,6 +128,13 @@ class Ranker:
         order = np.lexsort((docs_all, -scores_all))[:limit]
         return list(zip(scores_all[order].tolist(), docs_all[order].tolist()))
 
+    def stored(self, docnum: int) -> dict:
+        """A document's stored fields, read from its segment: the searcher's own call maps the
+        number through every segment and copies the fields through a schema check (~40 % more)."""
+        number = bisect.bisect_right(self._offsets, docnum) - 1
+        reader, offset = self._segments[number]
+        return reader._perdoc.stored_fields(docnum - offset)
+
     def _segment_lengths(self, number: int, reader) -> np.ndarray:
         lengths = self._lengths.get(number)
         if lengths is None:
@@ -135,45 +147,73 @@ class Ranker:
         if allowed is None:
             allowed = np.zeros(reader.doc_count_all(), dtype=bool)
             for value in only[1]:
-                if (only[0], value) in reader:
-                    allowed[_postings(reader, only[0], value)[0]] = True
+                allowed[_postings(reader, only[0], value)[0]] = True
             self._allowed[key] = allowed
         return allowed
 
 
 def _postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
-    """A term's live documents in one segment and their weights (term frequencies)."""
-    # What reader.postings() opens, without its filter of deleted documents (applied below).
-    leaf = reader._terms.matcher(fieldname, reader._text_to_bytes(fieldname, term), reader.schema[fieldname].format)
-    deleted = reader.deleted_docs_set
-    if not isinstance(leaf, W3LeafMatcher):
-        raise TypeError(f"unexpected posting reader {type(leaf).__name__}: whoosh3==3.54.0 is required")
-    # Blocks are gathered into two lists and converted once: a common word has hundreds of
-    # blocks of 128 postings, and numpy calls per block cost about a tenth of the reading.
-    deltas: list[int] = []
-    weights: list[float] = []
-    sizes: list[int] = []
-    while leaf.is_active():
-        if leaf._data is None:
-            leaf._read_data()
-        block_deltas, block_weights = leaf._data[0], leaf._data[1]
-        deltas.extend(block_deltas)
-        sizes.append(len(block_deltas))
-        if block_weights is None or isinstance(block_weights, float):
-            weights.extend([1.0 if block_weights is None else block_weights] * len(block_deltas))
-        else:
-            weights.extend(block_weights)
-        leaf._next_block()
+    """A term's live documents in one segment and their weights (term frequencies); none where
+    the segment lacks the term (one lookup: asking first would look the term up twice)."""
+    try:
+        info = reader._terms.term_info(fieldname, reader._text_to_bytes(fieldname, term))
+    except TermNotFound:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if info.is_inlined():  # W3Codec's inline limit of 1 never inlines a written posting list
+        raise TypeError(f"inlined postings for {term!r}: whoosh3==3.54.0 with W3Codec() is required")
+    offset, length = info.extent()  # a term info read from disk holds its length as a 1-tuple
+    data = reader._terms._postfile.get(offset, length[0] if isinstance(length, tuple) else length)
+    try:
+        deltas, weights, sizes = _blocks(data)
+    except (pickle.UnpicklingError, EOFError, zlib.error, struct.error, ValueError, TypeError) as error:
+        raise CorruptIndexError(f"damaged postings of {fieldname}:{term!r} ({error}): rebuild the index") from error
     # Each block's ids are deltas from 0: the running sum restarts at every block.
     running = np.cumsum(np.array(deltas, dtype=np.int64))
     sizes_arr = np.array(sizes, dtype=np.int64)
     ends = np.cumsum(sizes_arr)
     docs = running - np.repeat(np.concatenate(([0], running[ends[:-1] - 1])), sizes_arr)
     tf = np.array(weights, dtype=np.float64)
+    deleted = reader.deleted_docs_set
     if deleted:
         live = ~np.isin(docs, np.fromiter(deleted, dtype=np.int64, count=len(deleted)))
         docs, tf = docs[live], tf[live]
     return docs, tf
+
+
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+def _blocks(data: bytes) -> tuple[list[int], list[float], list[int]]:
+    """A W3 posting list's blocks read from its bytes: ids (deltas), weights, block sizes.
+
+    Each block is its length (negative for the last), a pickled info tuple, and the pickled
+    (ids, weights, values) tuple, zlib-compressed when the info says so. Reading them here
+    from one buffer skips the matcher's seek, read and method calls per block (~10 % of a
+    common word's time); gathering every block before converting skips numpy calls per block.
+    """
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError("no posting list header")
+    stream = io.BytesIO(data)
+    header = pickle.Unpickler(stream)
+    deltas: list[int] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    position = 4
+    while True:
+        (length,) = _BLOCK_LENGTH.unpack_from(data, position)
+        stream.seek(position + 4)
+        count, _, _, compressed, _, _ = header.load()
+        position += 4 + abs(length)
+        block = data[stream.tell():position]
+        ids, block_weights, _ = pickle.loads(zlib.decompress(block) if compressed else block)
+        deltas.extend(ids)
+        sizes.append(count)
+        if block_weights is None or isinstance(block_weights, float):
+            weights.extend([1.0 if block_weights is None else block_weights] * count)
+        else:
+            weights.extend(block_weights)
+        if length < 0:
+            return deltas, weights, sizes
 
 
 def _lengths(reader, fieldname: str) -> np.ndarray:

@@ -398,12 +398,21 @@ class Searcher:
         per_report: dict[str, tuple[float, list[int]]] = {}
         cased = any(w != w.upper() for w in query_words)
 
-        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
+        def spans(report_id: str) -> list[tuple[int, int]]:
             bounds = corpus.bounds.get(report_id, [])
-            spans = [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
+            return [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
+
+        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
+            found = spans(report_id)
             # Words are lower-cased; a text needs lowering only for words with letters (a copy per report).
             lowered = norm.lower() if cased else norm
-            return sorted(o for w in query_words for o in _occurrences(lowered, w, spans))
+            return sorted(o for w in query_words for o in _occurrences(lowered, w, found))
+
+        def count(report_id: str, norm: str) -> int:
+            """len(locate(...)) without listing the occurrences: a page shows 10 of up to 500 reports."""
+            found = spans(report_id)
+            lowered = norm.lower() if cased else norm
+            return sum(_count(lowered, w, found) for w in query_words)
 
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
@@ -412,7 +421,7 @@ class Searcher:
         reports = None if metadata == SearchFilters() else self._universe(metadata, corpus)
         only = ("kind", filters.sections) if filters.sections else None
         for score, docnum in ranker.top(query_words, KEYWORD_SECTIONS, only, reports):
-            hit = ranker.searcher.stored_fields(docnum)
+            hit = ranker.stored(docnum)
             report_id = hit["report_id"]
             if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
                 continue
@@ -425,7 +434,7 @@ class Searcher:
         ids, counts = [], []
         for report_id, norm in self.norm_texts(list(per_report)):
             ids.append(report_id)
-            counts.append(len(locate(report_id, norm)))
+            counts.append(count(report_id, norm))
         scores = np.array([per_report[i][0] for i in ids], dtype=np.float64)
         return _Hits(ids, np.array(counts, dtype=np.int64), scores), locate
 
