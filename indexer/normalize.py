@@ -58,6 +58,8 @@ class Normalized:
 _NFKC_TABLE: dict[int, str] = {}  # characters whose NFKC form differs, for str.translate
 _SEEN = np.zeros(0x110000, dtype=bool)  # code points already looked at
 _CHANGES = np.zeros(0x110000, dtype=bool)  # code points in _NFKC_TABLE
+_ONE = np.arange(0x110000, dtype=np.uint32)  # each code point's NFKC form where it is one character
+_WIDE = np.zeros(0x110000, dtype=bool)  # code points whose NFKC form is not one character
 _LONG = 256  # above this many characters, numpy beats per-character str work
 
 
@@ -69,6 +71,10 @@ def _learn(codes: Iterable[int]) -> None:
             if out != chr(code):
                 _NFKC_TABLE[code] = out
                 _CHANGES[code] = True
+                if len(out) == 1:
+                    _ONE[code] = ord(out)
+                else:
+                    _WIDE[code] = True
         _SEEN[code] = True
 
 
@@ -92,16 +98,14 @@ def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
     changes = _CHANGES[codes]
     if not changes.any():
         return text, None
+    if not _WIDE[codes].any():  # the usual case: full-width forms to ASCII, one for one
+        return _ONE[codes].tobytes().decode("utf-32-le", "surrogatepass"), None
     changed = np.unique(codes[changes]).tolist()
     keys = np.array(changed, dtype=np.uint32)
     outs = [_NFKC_TABLE[c] for c in changed]
     idx = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
     hit = changes
     widths = np.array([len(o) for o in outs], dtype=np.int64)
-    if (widths == 1).all():
-        values = np.array([ord(o) for o in outs], dtype=np.uint32)
-        mapped = np.where(hit, values[idx], codes)
-        return mapped.tobytes().decode("utf-32-le", "surrogatepass"), None
     flat = np.frombuffer("".join(outs).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     first = np.concatenate([[0], np.cumsum(widths)[:-1]])
     per_char = np.where(hit, widths[idx], 1)

@@ -196,8 +196,10 @@ def test_nfkc_with_source_is_the_per_character_rule():
 
     rng = random.Random(5)
     alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ㍿㈠ＡＢ，：e\u0301"
-    for size in [0, 1, 5, 255, 256, 257, 700] * 40:  # both the short and the numpy path
-        text = "".join(rng.choice(alphabet) for _ in range(size))
+    one_for_one = "政府信息公开ab1 \n\t\u3000（）①\u00a0\u200bÅＡＢ，："  # no form of two characters or none
+    for size, chars in [(size, chars) for size in [0, 1, 5, 255, 256, 257, 700] * 40  # the short and numpy paths
+                        for chars in (alphabet, one_for_one)]:
+        text = "".join(rng.choice(chars) for _ in range(size))
         out, source = nfkc_with_source(text)
         assert out == "".join(_nfkc(c) if ord(c) > 0x7F else c for c in text)
         expected = [i for i, c in enumerate(text) for _ in (_nfkc(c) if ord(c) > 0x7F else c)]
