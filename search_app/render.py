@@ -36,6 +36,7 @@ CSS = """
 .nb-table { border-collapse: collapse; margin: 0.3rem 0 0.8rem 0; font-size: 0.85rem; }
 .nb-table td { border: 1px solid #dee2e6; padding: 0.15rem 0.4rem; }
 .nb-para { margin: 0 0 0.6rem 0; line-height: 1.75; font-size: 0.93rem; }
+.nb-found { background: #e7f1ff; border-left: 3px solid #4c8bf5; padding: 0.2rem 0.5rem; }
 .nb-para.nb-shared { border-left: 4px solid #f08c00; padding-left: 0.5rem; background: #fff8ec; }
 .nb-para .nb-common { background: #ffd8a8; border-radius: 0.15rem; }
 .nb-counterpart { font-size: 0.78rem; color: #8a5a00; margin-top: 0.15rem; }

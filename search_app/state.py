@@ -24,6 +24,7 @@ import indexer
 from indexer import home
 from indexer.indexing import WriteLock
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
+from indexer.parse.sections import SECTION_KINDS
 from indexer.progress import LABELS
 from indexer.fulltext import QueryError
 from indexer.query import Engine, SearchFilters
@@ -300,6 +301,15 @@ def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
 
 SEARCH_PARAMS = ("q", "mode", "sort", "p", "year", "province", "city", "agency", "section")
 """What the search page keeps in its URL: a report opened from a result carries them back."""
+SEMANTIC_LIMIT = 40
+"""How many passages a meaning (semantic or hybrid) search shows."""
+
+
+def url_filters() -> SearchFilters:
+    """The search's filters as its URL states them: a report opened from a result re-runs the search."""
+    return SearchFilters(year=year_param() or None, sections=[k for k in param_list("section") if k in SECTION_KINDS],
+                         province=param("province") or None, city=param("city") or None,
+                         agency=param("agency") or None)
 
 
 def search_params() -> dict[str, str | list[str]]:

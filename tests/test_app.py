@@ -5,6 +5,7 @@ Every page is reached the way a shared link reaches it: the page plus its query 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import CORPUS, SAMPLES
+from indexer.normalize import normalize
 
 MAIN = Path(__file__).resolve().parent.parent / "search_app" / "main.py"
 LINGWU_GOV = "灵武市人民政府"
@@ -223,6 +225,34 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
     assert LINGWU_GOV in html_text(at) and re.search(r"· 综合排名分 0\.\d{3}</span>", html_text(at))
+
+
+def test_report_opened_from_a_meaning_search_marks_its_passages(vectors_index):
+    """The paragraphs holding the passages the search showed are set apart, under the search's own
+    filters: with a year that leaves none of this report's passages, nothing is set apart."""
+    needs("search")
+    from indexer.query import Engine
+    from search_app.state import SEMANTIC_LIMIT
+
+    query = "人员不足，公开工作跟不上"
+    engine = Engine(vectors_index)
+    try:
+        passages = engine.search(query, mode="semantic", limit=SEMANTIC_LIMIT)["results"]
+    finally:
+        engine.close()
+    first = passages[0]
+    own = [p["text"] for p in passages if p["report_id"] == first["report_id"]]
+    at = open_page("report", id=first["report_id"], q=query, mode="semantic")
+    no_failure(at)
+    page = html_text(at)
+    marked = [html.unescape(re.sub("<[^>]+>", "", m)) for m in re.findall(r'<p class="nb-para nb-found">(.*?)</p>', page)]
+    assert marked and all(any(normalize(p) in normalize(m) for p in own) for m in marked)
+    assert any(normalize(own[0]) in normalize(m) for m in marked)
+    assert sum(int(n) for n in re.findall(r"相近段落 (\d+) 段", " ".join(e.label for e in at.expander))) == len(marked)
+    other_year = "1999"
+    at = open_page("report", id=first["report_id"], q=query, mode="semantic", year=other_year)
+    no_failure(at)
+    assert 'class="nb-para nb-found"' not in html_text(at) and not any("相近段落" in e.label for e in at.expander)
 
 
 def test_search_sort_and_export_rows(app_index):

@@ -1,7 +1,8 @@
 """报告: one report's metadata, sections (search terms marked), statistics, neighbours, original file.
 
 Arrives with `?id=<report id>` and, from a search, `&q=<query>`; the query's terms are then
-marked in the sections, by the same normalised-substring rule exact search uses.
+marked in the sections, by the same normalised-substring rule exact search uses. From a meaning
+search (semantic or hybrid), the paragraphs holding the passages it found are marked too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from indexer.fulltext import QueryError
+from indexer.normalize import normalize
 from search_app import render, state
 
 MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
@@ -42,11 +45,25 @@ def metadata(report: dict) -> None:
             f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
 
 
-def section_html(paragraphs: list[dict], terms: list[str]) -> tuple[str, int]:
-    """Repaired paragraphs (lines joined across page breaks) and table rows, with terms marked."""
+def found_passages(report_id: str, query: str, mode: str) -> list[str]:
+    """The passages of this report that the meaning search it was opened from showed."""
+    if not query or mode not in ("semantic", "hybrid") or not state.vectors_available("search"):
+        return []
+    try:
+        with state.using_engine() as engine:
+            found = engine.search(query, state.url_filters(), mode=mode, limit=state.SEMANTIC_LIMIT)
+    except QueryError:
+        return []
+    return [p["text"] for p in found["results"] if p["report_id"] == report_id]
+
+
+def section_html(paragraphs: list[dict], terms: list[str], passages: list[str]) -> tuple[str, int, int]:
+    """Repaired paragraphs (lines joined across page breaks) and table rows, with terms marked and
+    the paragraphs holding one of `passages` set apart; how many terms and passages were found."""
     parts: list[str] = []
-    hits = 0
+    hits = found = 0
     table: list[str] = []
+    passages = [normalize(p) for p in passages]
     for paragraph in paragraphs:
         spans = render.term_spans(paragraph["text"], terms)
         hits += len(spans)
@@ -58,13 +75,16 @@ def section_html(paragraphs: list[dict], terms: list[str]) -> tuple[str, int]:
         if table:
             parts.append(f'<table class="nb-table">{"".join(table)}</table>')
             table = []
-        parts.append(f'<p class="nb-para">{render.highlight(paragraph["text"], spans)}</p>')
+        holds = bool(passages) and any(p in normalize(paragraph["text"]) for p in passages)
+        found += bool(holds)
+        css = "nb-para nb-found" if holds else "nb-para"
+        parts.append(f'<p class="{css}">{render.highlight(paragraph["text"], spans)}</p>')
     if table:
         parts.append(f'<table class="nb-table">{"".join(table)}</table>')
-    return f'<div class="nb-text">{"".join(parts)}</div>', hits
+    return f'<div class="nb-text">{"".join(parts)}</div>', hits, found
 
 
-def sections(report: dict, terms: list[str]) -> None:
+def sections(report: dict, terms: list[str], passages: list[str]) -> None:
     st.subheader("章节")
     if not report["sections"]:
         st.info("这份报告没有识别出章节。")
@@ -74,13 +94,15 @@ def sections(report: dict, terms: list[str]) -> None:
     for row in sorted(rows, key=lambda p: (p["section_ord"], p["ord"])):
         by_section.setdefault(row["section_ord"], []).append(row)
     for number, section in enumerate(report["sections"]):
-        body, hits = section_html(by_section.get(number, []), terms)
+        body, hits, found = section_html(by_section.get(number, []), terms, passages)
         heading = section["heading"] or "（前言）"
         label = render.kind_label(section["kind"])
         title = render.md(heading if label in heading else f"{heading} · {label}")
         if hits:
             title += f" · 命中 {hits} 处"
-        with st.expander(title, expanded=bool(hits) or not terms):
+        if found:
+            title += f" · 相近段落 {found} 段"
+        with st.expander(title, expanded=bool(hits or found) or not (terms or passages)):
             st.html(body)
 
 
@@ -182,7 +204,7 @@ def page() -> None:
                     query_params={"id": report["id"]})
     with links:
         original(report)
-    sections(report, render.highlight_terms(query, mode))
+    sections(report, render.highlight_terms(query, mode), found_passages(report["id"], query, mode))
     statistics(report["id"])
     similar(report["id"])
 

@@ -22,7 +22,6 @@ from search_app import render, state
 
 PAGE_SIZE = 10
 SNIPPETS_SHOWN = 4
-SEMANTIC_LIMIT = 40
 MODE_LABELS = {"exact": "精确", "keyword": "关键词", "semantic": "语义", "hybrid": "混合"}
 SORT_LABELS = {"relevance": "相关度", "year": "年份（新→旧）", "count": "出现次数"}
 FACETS = {"year": "年份", "province": "省份", "city": "城市", "agency": "机关"}
@@ -144,7 +143,7 @@ def export_frame(query: str, filters: SearchFilters, mode: str, sort: str) -> Ca
             if mode in ("exact", "keyword"):
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=None)["results"]
             else:
-                found = engine.search(query, filters, mode=mode, limit=SEMANTIC_LIMIT)["results"]
+                found = engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
         return pd.DataFrame(render.result_rows(found, mode))
 
     return make
@@ -221,8 +220,8 @@ def page() -> None:
                 st.session_state["search_page"] = 1
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
         else:
-            everything = engine.search(query, None, mode=mode, limit=SEMANTIC_LIMIT)["results"]
-            found = engine.search(query, filters, mode=mode, limit=SEMANTIC_LIMIT)
+            everything = engine.search(query, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
+            found = engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)
     elapsed = time.perf_counter() - started
     if mode not in ("exact", "keyword"):
         everything = with_region(everything)
