@@ -222,6 +222,10 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     no_failure(at)
     assert any(c.value.startswith("意思最相近的 40 段") and c.value.endswith("毫秒") for c in at.caption)
     assert 'class="nb-snippet"' in html_text(at) and re.search(r"· 相似度 0\.\d{3}</span>", html_text(at))
+    # Facet values come from the 40 closest passages overall: not counted, and the page says why.
+    year = next(s for s in at.selectbox if s.label == "年份")
+    assert len(year.options) > 2 and all(re.fullmatch(r"20\d\d", o) for o in year.options[1:])
+    assert any("不计数" in c.value for c in at.caption)
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
     assert LINGWU_GOV in html_text(at) and re.search(r"· 综合排名分 0\.\d{3}</span>", html_text(at))

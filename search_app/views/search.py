@@ -74,8 +74,16 @@ def with_region(results: list[dict]) -> list[dict]:
              "sections": [r["section_kind"]] if r.get("section_kind") else []} for r in results]
 
 
-def facet_widgets(counts: dict[str, Counter]) -> None:
+def facet_widgets(counts: dict[str, Counter], counted: bool = True) -> None:
+    """The facets; `counted` False for a meaning search, whose values come from the 40 passages
+    closest overall: a count among those would not be what choosing the value then shows."""
     st.markdown("**筛选**")
+    if not counted:
+        st.caption(f"语义和混合检索只取意思最相近的 {state.SEMANTIC_LIMIT} 段，下列选项来自这些段落，不计数。")
+
+    def label_of(value: str, count: int) -> str:
+        return "全部" if not value else f"{value}（{count}）" if counted else value
+
     for facet, label in FACETS.items():
         key = f"search_{facet}"
         current = st.session_state.get(key) or ""
@@ -84,12 +92,11 @@ def facet_widgets(counts: dict[str, Counter]) -> None:
             values.append(current)
         if facet == "year":
             values.sort(reverse=True)
-        st.selectbox(label, [""] + values, key=key,
-                     format_func=lambda v, c=counts[facet]: "全部" if not v else f"{v}（{c.get(v, 0)}）")
+        st.selectbox(label, [""] + values, key=key, format_func=lambda v, c=counts[facet]: label_of(v, c.get(v, 0)))
     current_sections = st.session_state.get("search_sections") or []
     options = [k for k in SECTION_KINDS if counts["section"].get(k) or k in current_sections]
     st.multiselect("章节", options, key="search_sections", placeholder="全部章节",
-                   format_func=lambda k: f"{SECTION_KINDS[k]}（{counts['section'].get(k, 0)}）")
+                   format_func=lambda k: label_of(SECTION_KINDS[k], counts["section"].get(k, 0)))
 
 
 def report_link(result: dict, query: str, mode: str) -> None:
@@ -229,7 +236,7 @@ def page() -> None:
 
     facets_col, results_col = st.columns([1, 3], gap="large")
     with facets_col:
-        facet_widgets(counts)
+        facet_widgets(counts, counted=mode in ("exact", "keyword"))
     with results_col:
         if mode in ("exact", "keyword"):
             total = found["total_reports"]
