@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import home
-from .fulltext import QueryError, SearchFilters
+from .fulltext import QueryError, SearchFilters, parse_query
 from .fulltext.search import MODES, SORTS
 from .ingest import DEFAULT_MAX_BYTES
 from .parse import SECTION_KINDS
@@ -182,6 +182,13 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
     if query is None:
         raise click.UsageError("give a QUERY or --batch FILE")
     from .semantic.vectors import VectorsError
+
+    try:
+        replaced = filters.replaced_by(parse_query(query).filters)
+    except QueryError:
+        replaced = {}  # run_search reports it
+    for name, (given, written) in replaced.items():
+        click.echo(f"note: the query's {name}:{written} replaces --{name} {given}", err=True)
 
     try:
         result = run_search(ctx.obj["index_dir"], query, filters, mode=mode, sort=sort, limit=limit, model=model)

@@ -124,6 +124,16 @@ def test_search_writes_query_mode_and_facets_to_url(app_index):
     assert at.query_params.get("section") in ("problems", ["problems"])
 
 
+def test_search_says_when_the_query_overrides_a_facet(app_index):
+    at = open_page(q="依申请公开 year:2018", year="2020")
+    no_failure(at)
+    assert any("年份按「2018」，筛选栏的「2020」未起作用" in i.value for i in at.info)
+    assert LINGWU_GOV not in html_text(at)  # its report is of 2020
+    at = open_page(q="依申请公开 year:2020", year="2020")
+    no_failure(at)
+    assert not any("未起作用" in i.value for i in at.info)
+
+
 def test_search_facets_count_and_narrow(app_index):
     at = open_page(q="依申请公开")
     no_failure(at)

@@ -131,6 +131,15 @@ def test_batch_search_table(capsys, indexed, tmp_path):
     assert sum(int(r["政府开放日"]) for r in rows) == 2
 
 
+def test_a_filter_the_query_replaces_is_named(capsys, indexed):
+    """year:2018 written in the query wins over --year 2020 (as in the app), and the user is told."""
+    code, out, err = run(capsys, "--index-dir", str(indexed), "search", "依申请公开 year:2018", "--year", "2020", "--json")
+    assert code == 0 and {r["year"] for r in json.loads(out)["results"]} == {2018}
+    assert err.strip() == "note: the query's year:2018 replaces --year 2020"
+    code, out, err = run(capsys, "--index-dir", str(indexed), "search", "依申请公开 year:2020", "--year", "2020", "--json")
+    assert code == 0 and err == "" and {r["year"] for r in json.loads(out)["results"]} == {2020}
+
+
 def test_second_writer_fails_with_a_clear_message(capsys, corpus_copy, index_dir):
     from indexer.indexing import WriteLock
 

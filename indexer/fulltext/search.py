@@ -64,6 +64,12 @@ class SearchFilters:
                 setattr(out, name, values[-1])
         return out
 
+    def replaced_by(self, query_filters: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+        """The filters that field filters written in the query replace (the query's win in `merged`):
+        name → (this filter's value, the query's). Sections are not replaced but added."""
+        return {name: (getattr(self, name), values[-1]) for name, values in query_filters.items()
+                if name != "section" and getattr(self, name) and getattr(self, name) != values[-1]}
+
     def years(self) -> tuple[int, int] | None:
         return _year_span(self.year) if self.year else None
 

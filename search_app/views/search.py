@@ -209,13 +209,17 @@ def page() -> None:
     state.set_params({"q": query, "mode": mode if mode != "exact" else None,
                       "sort": sort if sort != "relevance" else None, **chosen, "section": sections,
                       "p": str(st.session_state["search_page"]) if st.session_state["search_page"] > 1 else None})
-    parse_query(query)
+    parsed = parse_query(query)
     if mode in ("semantic", "hybrid") and not state.vectors_available("search"):
         st.info("语义和混合检索需要段落向量，这个索引还没有。请在「语料」页计算向量，或改用精确、关键词模式。")
         return
 
     filters = SearchFilters(year=chosen["year"] or None, sections=sections, province=chosen["province"] or None,
                             city=chosen["city"] or None, agency=chosen["agency"] or None)
+    replaced = filters.replaced_by(parsed.filters)
+    if replaced:
+        st.info("检索式里写的条件优先：" + "；".join(f"{FACETS[name]}按「{written}」，筛选栏的「{given}」未起作用"
+                                           for name, (given, written) in replaced.items()) + "。")
     started = time.perf_counter()
     with state.using_engine() as engine:
         if mode in ("exact", "keyword"):
