@@ -132,6 +132,53 @@ def test_docx_paragraphs_and_tables_in_order(tmp_path):
                      "政策法规\t22", "二、存在的主要问题及改进情况"]
 
 
+def _numbered_docx(text: str, path, *, by_style: bool = False) -> None:
+    """A DOCX of `text` whose 一、 headings and （一） items are Word's automatic numbering (not
+    typed): chineseCounting `%1、` at level 0 and `（%2）` at level 1, indented with a tab."""
+    import re
+
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(0, parse_xml(
+        f'<w:abstractNum {nsdecls("w")} w:abstractNumId="90">'
+        '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl>'
+        '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/></w:lvl>'
+        '</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    heading_style = document.styles.add_style("编号标题", 1)  # 1: a paragraph style
+    heading_style.element.get_or_add_pPr().get_or_add_numPr().get_or_add_numId().val = 90
+    for line in text.splitlines():
+        top, item = re.match(r"^[一二三四五六七八九十]+、(.*)$", line), re.match(r"^（[一二三四五六七八九十]+）(.*)$", line)
+        if top and by_style:
+            document.add_paragraph(top.group(1), style=heading_style)
+            continue
+        paragraph = document.add_paragraph(("\t" if item else "") + (top or item or re.match("(.*)", line)).group(1))
+        if top or item:
+            num_pr = paragraph._p.get_or_add_pPr().get_or_add_numPr()
+            num_pr.get_or_add_numId().val = 90
+            num_pr.get_or_add_ilvl().val = 1 if item else 0
+    document.save(path)
+
+
+@pytest.mark.parametrize("by_style", [False, True])
+def test_docx_automatic_numbering_is_read_as_typed(tmp_path, by_style):
+    """Headings numbered by Word, not typed, give the sections the typed text gives."""
+    from indexer.parse import parse_report
+
+    text = sample_text("lingwu_gov_2020")
+    typed = [line for line in text.splitlines() if "\t" not in line]  # prose and headings, as paragraphs
+    _numbered_docx("\n".join(typed), tmp_path / "r.docx", by_style=by_style)
+    _, read = read_report_file(tmp_path / "r.docx")
+    assert [l for l in read.splitlines() if l.strip()] == [l for l in typed if l.strip()]
+    expected = [(s.kind, s.heading) for s in parse_report("\n".join(typed)).sections]
+    assert [(s.kind, s.heading) for s in parse_report(read).sections] == expected
+    assert ("problems", "五、存在的主要问题及改进情况") in expected
+
+
 def test_html_visible_text_only():
     html = ("<html><head><title>x</title><style>p{}</style></head><body><h1>灵武市2020年政府信息公开工作年度报告</h1>"
             "<p>积极开展<b>政府开放日</b>活动</p><script>var a='不予公开';</script>"

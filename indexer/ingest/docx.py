@@ -1,12 +1,19 @@
-"""DOCX through python-docx: paragraphs and table rows (cells tab-separated) in document order."""
+"""DOCX through python-docx: paragraphs and table rows (cells tab-separated) in document order.
+
+Word's automatic numbering is rendered in front of its paragraphs: python-docx gives a
+paragraph's text without the number Word draws, and reports number their headings that way
+too (一、总体情况 … 五、存在的主要问题及改进情况); without it no section would be found.
+"""
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .base import IngestError
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def read(data: bytes) -> str:
@@ -16,22 +23,157 @@ def read(data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise IngestError(f"not a readable DOCX file ({type(exc).__name__})") from None
-    return "\n".join(_lines(document))
+    return "\n".join(_lines(document, _Numbering(document)))
 
 
-def _lines(container) -> Iterator[str]:
+def _lines(container, numbering: "_Numbering") -> Iterator[str]:
     """A document's or a cell's paragraphs and table rows; a row whose cells hold tables (a frame
     around the content, as some reports put their statistics) is read cell by cell instead."""
     from docx.table import Table
 
     for block in container.iter_inner_content():
         if not isinstance(block, Table):
-            yield block.text
+            # Tabs before or after a paragraph's text indent it; they do not make it a table row.
+            yield numbering.label(block) + block.text.strip("\t")
             continue
         for row in block.rows:
             cells = list({id(cell._tc): cell for cell in row.cells}.values())  # a merged cell recurs
             if any(cell.tables for cell in cells):
                 for cell in cells:
-                    yield from _lines(cell)
+                    yield from _lines(cell, numbering)
             else:
                 yield "\t".join(cell.text.strip() for cell in row.cells)
+
+
+class _Numbering:
+    """The numbers Word draws before numbered paragraphs, counted in document order.
+
+    A paragraph is numbered by its own `numPr` or its style's (numId, level); the list's
+    abstract definition gives each level's start, number format and text (`%1、`, `（%2）`).
+    Counting a level restarts every deeper one, as Word does.
+    """
+
+    def __init__(self, document) -> None:
+        self._levels: dict[str, dict[int, tuple[int, str, str]]] = {}  # numId → level → (start, format, text)
+        self._counts: dict[str, dict[int, int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (NotImplementedError, KeyError):  # no numbering part: nothing is numbered
+            return
+        abstract = {a.get(f"{_W}abstractNumId"): _level_table(a) for a in root.iter(f"{_W}abstractNum")}
+        for num in root.iter(f"{_W}num"):
+            ref = num.find(f"{_W}abstractNumId")
+            levels = dict(abstract.get(ref.get(f"{_W}val") if ref is not None else None, {}))
+            for override in num.iter(f"{_W}lvlOverride"):
+                level, start = int(override.get(f"{_W}ilvl", 0)), override.find(f"{_W}startOverride")
+                if start is not None and level in levels:
+                    levels[level] = (int(start.get(f"{_W}val", 1)), *levels[level][1:])
+            self._levels[num.get(f"{_W}numId")] = levels
+
+    def label(self, paragraph) -> str:
+        found = _num_pr(paragraph)
+        if found is None or found[0] not in self._levels:
+            return ""
+        num_id, level = found
+        levels = self._levels[num_id]
+        if level not in levels:
+            return ""
+        counts = self._counts.setdefault(num_id, {})
+        counts[level] = counts[level] + 1 if level in counts else levels[level][0]
+        for deeper in [k for k in counts if k > level]:
+            del counts[deeper]
+        start, fmt, text = levels[level]
+        if fmt in ("bullet", "none"):
+            return ""
+        for k in range(level, -1, -1):  # %10 before %1
+            value = counts.get(k, levels.get(k, (1, "decimal", ""))[0])
+            text = text.replace(f"%{k + 1}", _format(value, levels.get(k, (1, "decimal", ""))[1]))
+        return text
+
+
+def _level_table(abstract) -> dict[int, tuple[int, str, str]]:
+    levels = {}
+    for lvl in abstract.iter(f"{_W}lvl"):
+        def value(tag: str, default: str) -> str:
+            node = lvl.find(f"{_W}{tag}")
+            return node.get(f"{_W}val", default) if node is not None else default
+        levels[int(lvl.get(f"{_W}ilvl", 0))] = (int(value("start", "1")), value("numFmt", "decimal"),
+                                                 value("lvlText", ""))
+    return levels
+
+
+def _num_pr(paragraph) -> tuple[str, int] | None:
+    """(numId, level) from the paragraph's properties, else from its style and the styles it is based on."""
+    candidates = [paragraph._p.pPr]
+    style = paragraph.style if paragraph._p.pPr is None or paragraph._p.pPr.numPr is None else None
+    while style is not None:
+        candidates.append(style.element.pPr)
+        style = style.base_style
+    for ppr in candidates:
+        num_pr = ppr.numPr if ppr is not None else None
+        if num_pr is not None and num_pr.numId is not None:
+            num_id = str(num_pr.numId.val)
+            return (None if num_id == "0" else (num_id, num_pr.ilvl.val if num_pr.ilvl is not None else 0))
+    return None
+
+
+_DIGITS = "〇一二三四五六七八九"  # ideographDigital: 一〇 for 10
+_COUNTING = "零一二三四五六七八九"
+_LEGAL = "零壹贰叁肆伍陆柒捌玖"
+_STEMS = "甲乙丙丁戊己庚辛壬癸"
+_BRANCHES = "子丑寅卯辰巳午未申酉戌亥"
+
+
+def _counting(n: int, digits: str = _COUNTING, units: str = "十百千") -> str:
+    """一, 十, 十一, 二十三, 一百零五: Chinese counting numbers below 10,000."""
+    if not 0 < n < 10_000:
+        return str(n)
+    out, zero = "", False
+    for power, unit in ((1000, units[2]), (100, units[1]), (10, units[0]), (1, "")):
+        digit = n // power % 10
+        if digit:
+            out += (digits[0] if zero and out else "") + ("" if digit == 1 and unit == units[0] and not out else digits[digit]) + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
+def _letters(n: int) -> str:
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1) if n > 0 else str(n)
+
+
+def _roman(n: int) -> str:
+    if not 0 < n < 4000:
+        return str(n)
+    out = ""
+    for value, numeral in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        count, n = divmod(n, value)
+        out += numeral * count
+    return out
+
+
+def _circled(n: int, first: int, last: int) -> str:
+    return chr(first + n - 1) if 0 < n <= last else str(n)
+
+
+_FORMATS: dict[str, Callable[[int], str]] = {
+    "chineseCounting": _counting, "chineseCountingThousand": _counting, "japaneseCounting": _counting,
+    "taiwaneseCounting": _counting,
+    "chineseLegalSimplified": lambda n: _counting(n, _LEGAL, "拾佰仟"),
+    "ideographLegalTraditional": lambda n: _counting(n, _LEGAL, "拾佰仟"),
+    "ideographDigital": lambda n: "".join(_DIGITS[int(d)] for d in str(n)),
+    "ideographTraditional": lambda n: _STEMS[(n - 1) % 10], "ideographZodiac": lambda n: _BRANCHES[(n - 1) % 12],
+    "decimalEnclosedCircle": lambda n: _circled(n, 0x2460, 20),
+    "decimalEnclosedCircleChinese": lambda n: _circled(n, 0x2460, 20),
+    "ideographEnclosedCircle": lambda n: _circled(n, 0x3220, 10),
+    "decimalEnclosedParen": lambda n: f"({n})", "decimalEnclosedFullstop": lambda n: f"{n}.",
+    "decimalZero": lambda n: f"{n:02d}",
+    "lowerLetter": _letters, "upperLetter": lambda n: _letters(n).upper(),
+    "lowerRoman": _roman, "upperRoman": lambda n: _roman(n).upper(),
+}
+
+
+def _format(n: int, fmt: str) -> str:
+    return _FORMATS.get(fmt, str)(n)
