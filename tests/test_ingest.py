@@ -179,6 +179,37 @@ def test_docx_automatic_numbering_is_read_as_typed(tmp_path, by_style):
     assert ("problems", "五、存在的主要问题及改进情况") in expected
 
 
+def test_docx_text_is_what_word_shows(tmp_path):
+    """Tracked insertions, content controls (block and inline) and text boxes are read; deleted
+    text and a text box's fallback copy are not. python-docx's own text lost the first three."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    ns = (f'{nsdecls("w")} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+          'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" xmlns:v="urn:schemas-microsoft-com:vml"')
+    document = docx.Document()
+    document.add_paragraph("一、总体情况")
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(
+        f'<w:sdt {ns}><w:sdtPr><w:alias w:val="正文"/></w:sdtPr><w:sdtContent>'
+        '<w:p><w:r><w:t>全年举办政府开放日活动</w:t></w:r><w:ins w:id="1" w:author="审核"><w:r><w:t>12次</w:t></w:r></w:ins>'
+        '<w:del w:id="2" w:author="审核"><w:r><w:delText>10次</w:delText></w:r></w:del><w:r><w:t>。</w:t></w:r></w:p>'
+        '<w:tbl><w:tr><w:tc><w:p><w:r><w:t>政策法规</w:t></w:r></w:p></w:tc>'
+        '<w:tc><w:p><w:sdt><w:sdtContent><w:r><w:t>22</w:t></w:r></w:sdtContent></w:sdt></w:p></w:tc></w:tr></w:tbl>'
+        '</w:sdtContent></w:sdt>'))
+    box = document.add_paragraph("附：")
+    box._p.append(parse_xml(
+        f'<w:r {ns}><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:txbx><w:txbxContent>'
+        '<w:p><w:r><w:t>联系电话：0951-1234567</w:t></w:r></w:p></w:txbxContent></wps:txbx></w:drawing></mc:Choice>'
+        '<mc:Fallback><w:pict><v:textbox><w:txbxContent><w:p><w:r><w:t>联系电话：0951-1234567</w:t></w:r></w:p>'
+        '</w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r>'))
+    document.save(tmp_path / "r.docx")
+    _, text = read_report_file(tmp_path / "r.docx")
+    assert [l for l in text.splitlines() if l] == ["一、总体情况", "全年举办政府开放日活动12次。", "政策法规\t22", "附：",
+                                                   "联系电话：0951-1234567"]
+
+
 def test_html_visible_text_only():
     html = ("<html><head><title>x</title><style>p{}</style></head><body><h1>灵武市2020年政府信息公开工作年度报告</h1>"
             "<p>积极开展<b>政府开放日</b>活动</p><script>var a='不予公开';</script>"

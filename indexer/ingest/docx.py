@@ -1,8 +1,11 @@
 """DOCX through python-docx: paragraphs and table rows (cells tab-separated) in document order.
 
-Word's automatic numbering is rendered in front of its paragraphs: python-docx gives a
-paragraph's text without the number Word draws, and reports number their headings that way
-too (一、总体情况 … 五、存在的主要问题及改进情况); without it no section would be found.
+A paragraph's text is every run Word shows: python-docx's own `text` leaves out tracked
+insertions (a report sent round for review keeps them) and content controls, and its block
+walk skips paragraphs inside content controls. Deleted text and the fallback copy of a text
+box stay out. Word's automatic numbering is rendered in front of its paragraphs: reports number
+their headings that way too (一、总体情况 … 五、存在的主要问题及改进情况); without the
+numbers no section would be found.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from collections.abc import Callable, Iterator
 from .base import IngestError
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+# Subtrees that are not shown as text: deletions, properties, ruby guides, a text box's fallback copy.
+_HIDDEN = {f"{_W}{tag}" for tag in ("del", "moveFrom", "pPr", "rPr", "sdtPr", "rt")} | {_MC_FALLBACK}
+_CHARS = {f"{_W}tab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
 
 
 def read(data: bytes) -> str:
@@ -23,26 +30,61 @@ def read(data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise IngestError(f"not a readable DOCX file ({type(exc).__name__})") from None
-    return "\n".join(_lines(document, _Numbering(document)))
+    return "\n".join(_lines(document.element.body, document, _Numbering(document)))
 
 
-def _lines(container, numbering: "_Numbering") -> Iterator[str]:
+def _lines(element, parent, numbering: "_Numbering") -> Iterator[str]:
     """A document's or a cell's paragraphs and table rows; a row whose cells hold tables (a frame
     around the content, as some reports put their statistics) is read cell by cell instead."""
-    from docx.table import Table
+    from docx.table import Table, _Cell
+    from docx.text.paragraph import Paragraph
 
-    for block in container.iter_inner_content():
-        if not isinstance(block, Table):
+    for block in _blocks(element):
+        if block.tag == f"{_W}p":
             # Tabs before or after a paragraph's text indent it; they do not make it a table row.
-            yield numbering.label(block) + block.text.strip("\t")
+            yield numbering.label(Paragraph(block, parent)) + _text(block).strip("\t")
             continue
-        for row in block.rows:
+        for row in Table(block, parent).rows:
             cells = list({id(cell._tc): cell for cell in row.cells}.values())  # a merged cell recurs
             if any(cell.tables for cell in cells):
                 for cell in cells:
-                    yield from _lines(cell, numbering)
+                    yield from _lines(cell._tc, cell, numbering)
             else:
-                yield "\t".join(cell.text.strip() for cell in row.cells)
+                yield "\t".join(_cell_text(cell) for cell in row.cells)
+
+
+def _blocks(element) -> Iterator:
+    """Paragraph and table elements in order, those inside block-level content controls included."""
+    for child in element.iterchildren():
+        if child.tag in (f"{_W}p", f"{_W}tbl"):
+            yield child
+        elif child.tag == f"{_W}sdt":
+            content = child.find(f"{_W}sdtContent")
+            if content is not None:
+                yield from _blocks(content)
+        elif child.tag == f"{_W}customXml":
+            yield from _blocks(child)
+
+
+def _cell_text(cell: "_Cell") -> str:
+    return "\n".join(_text(p) for p in _blocks(cell._tc) if p.tag == f"{_W}p").strip()
+
+
+def _text(element) -> str:
+    """The text Word shows for a paragraph: runs, hyperlinks, insertions, content controls, text boxes."""
+    out: list[str] = []
+    for child in element.iterchildren():
+        tag = child.tag
+        if tag == f"{_W}t":
+            out.append(child.text or "")
+        elif tag == f"{_W}p":  # a paragraph of a text box: a line of its own
+            out.append(f"\n{_text(child)}\n")
+        elif tag in _CHARS:
+            if tag != f"{_W}br" or child.get(f"{_W}type") in (None, "textWrapping"):
+                out.append(_CHARS[tag])
+        elif tag not in _HIDDEN and isinstance(tag, str):
+            out.append(_text(child))
+    return "".join(out)
 
 
 class _Numbering:
