@@ -1,6 +1,7 @@
 """Readers: every listed encoding detected, PDF/DOCX/HTML built here, each kind of bad file."""
 
 import io
+import zipfile
 
 import pytest
 
@@ -208,6 +209,35 @@ def test_docx_text_is_what_word_shows(tmp_path):
     _, text = read_report_file(tmp_path / "r.docx")
     assert [l for l in text.splitlines() if l] == ["一、总体情况", "全年举办政府开放日活动12次。", "政策法规\t22", "附：",
                                                    "联系电话：0951-1234567"]
+
+
+def test_docx_with_malformed_numbering_is_read_without_numbers(tmp_path):
+    import re
+
+    _numbered_docx("一、总体情况\n（一）主动公开\n二、存在的主要问题及改进情况", tmp_path / "good.docx")
+    with zipfile.ZipFile(tmp_path / "good.docx") as good, zipfile.ZipFile(tmp_path / "bad.docx", "w") as bad:
+        for entry in good.infolist():
+            data = good.read(entry)
+            if entry.filename == "word/numbering.xml":
+                data = data.replace(b'<w:start w:val="1"/>', b'<w:start w:val="one"/>')
+            if entry.filename == "word/document.xml":
+                data = re.sub(rb'<w:ilvl w:val="1"/>', b'<w:ilvl w:val="x"/>', data)
+            bad.writestr(entry, data)
+    _, text = read_report_file(tmp_path / "bad.docx")
+    assert [l for l in text.splitlines() if l] == ["总体情况", "主动公开", "存在的主要问题及改进情况"]
+
+
+def test_a_reader_failing_on_a_file_is_that_files_reason(monkeypatch):
+    """A reader's unexpected error on one malformed file is an IngestError naming it, which skips
+    the file; it does not escape into the indexing run."""
+    from indexer import ingest
+
+    def broken(data):
+        raise KeyError("rId7")
+
+    monkeypatch.setitem(ingest.READERS, ".docx", broken)
+    with pytest.raises(IngestError, match=r"^could not read this \.docx file \(KeyError: 'rId7'\)$"):
+        read_report_bytes("r.docx", b"PK\x03\x04 something")
 
 
 def test_html_visible_text_only():

@@ -50,7 +50,13 @@ def read_report_bytes(name: str, data: bytes) -> str:
         raise IngestError(f"unsupported file type '{Path(name).suffix or name}' (supported: .txt .pdf .docx .html)")
     if not data.strip():
         raise IngestError("empty file")
-    return check_text(reader(data))
+    try:
+        text = reader(data)
+    except IngestError:
+        raise
+    except Exception as exc:  # a reader's bug on one malformed file must cost that file, not the run
+        raise IngestError(f"could not read this {Path(name).suffix.lower()} file ({type(exc).__name__}: {exc})") from None
+    return check_text(text)
 
 
 def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:

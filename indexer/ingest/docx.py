@@ -102,18 +102,26 @@ class _Numbering:
             root = document.part.numbering_part.element
         except (NotImplementedError, KeyError):  # no numbering part: nothing is numbered
             return
-        abstract = {a.get(f"{_W}abstractNumId"): _level_table(a) for a in root.iter(f"{_W}abstractNum")}
-        for num in root.iter(f"{_W}num"):
-            ref = num.find(f"{_W}abstractNumId")
-            levels = dict(abstract.get(ref.get(f"{_W}val") if ref is not None else None, {}))
-            for override in num.iter(f"{_W}lvlOverride"):
-                level, start = int(override.get(f"{_W}ilvl", 0)), override.find(f"{_W}startOverride")
-                if start is not None and level in levels:
-                    levels[level] = (int(start.get(f"{_W}val", 1)), *levels[level][1:])
-            self._levels[num.get(f"{_W}numId")] = levels
+        try:
+            abstract = {a.get(f"{_W}abstractNumId"): _level_table(a) for a in root.iter(f"{_W}abstractNum")}
+            for num in root.iter(f"{_W}num"):
+                ref = num.find(f"{_W}abstractNumId")
+                levels = dict(abstract.get(ref.get(f"{_W}val") if ref is not None else None, {}))
+                for override in num.iter(f"{_W}lvlOverride"):
+                    level, start = int(override.get(f"{_W}ilvl", 0)), override.find(f"{_W}startOverride")
+                    if start is not None and level in levels:
+                        levels[level] = (int(start.get(f"{_W}val", 1)), *levels[level][1:])
+                self._levels[num.get(f"{_W}numId")] = levels
+        except ValueError:  # a malformed definition: the text is still read, without its numbers
+            self._levels = {}
 
     def label(self, paragraph) -> str:
-        found = _num_pr(paragraph)
+        from docx.exceptions import PythonDocxError
+
+        try:
+            found = _num_pr(paragraph)
+        except (ValueError, PythonDocxError):  # a malformed numId or level: no number
+            return ""
         if found is None or found[0] not in self._levels:
             return ""
         num_id, level = found
