@@ -746,6 +746,7 @@ def test_odd_page_numbers_and_minimums_in_links(app_index, number):
     at = open_page(q="依申请公开", p=number)
     no_failure(at)
     assert any(c.value.startswith("5 份报告") for c in at.caption)
+    assert "p" not in at.query_params  # page 1 is shown: the link's page is not kept
     at = open_page("similar", id=report_id(app_index, LINGWU_GOV), min=number)
     no_failure(at)
     assert at.number_input[0].value == (2000 if number.startswith("9") else 30)

@@ -227,8 +227,9 @@ def page() -> None:
             counts = facet_counts(everything, chosen, sections)
             offset = (st.session_state["search_page"] - 1) * PAGE_SIZE
             found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE, offset=offset)
-            if found["total_reports"] and not found["results"]:
+            if found["total_reports"] and not found["results"]:  # a page past the end, from a link
                 st.session_state["search_page"] = 1
+                st.query_params.pop("p", None)
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
         else:
             everything = engine.search(query, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
