@@ -1,4 +1,4 @@
-"""Whoosh's BM25F ranking, computed a posting block at a time with numpy.
+"""Whoosh's BM25F ranking, computed with numpy over whole posting lists.
 
 Why: Whoosh scores one posting per chain of Python calls (about 3 µs each with its field
 length lookup), and a keyword query at 20,000 reports scores 100,000 section postings or more
@@ -7,8 +7,8 @@ field length, BM25F's B and K1, the weights and field lengths it stored; only th
 into numpy. Ties go to the lower document number, as in Whoosh's collector.
 tests/test_keyword_ranking.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
 
-Whoosh has no public call that hands out a block of postings or a column at once, so
-`_postings` reads the whoosh3 posting format's bytes (pinned: whoosh3==3.54.0) and `_lengths`
+Whoosh has no public call that hands out a posting list or a column at once, so
+`_gather` reads the whoosh3 posting format's bytes (pinned: whoosh3==3.54.0) and `_lengths`
 a segment's length bytes in one read; both are checked against Whoosh's answers by that test.
 """
 
