@@ -251,6 +251,16 @@ def test_html_visible_text_only():
     assert "一、本年新收\t7" in text
 
 
+def test_html_hidden_elements_are_not_read():
+    """What a browser hides is not indexed: a search must not report a match nobody can see."""
+    html = ("<html><body><p>积极开展政府开放日活动</p><p style='display:none'>不予公开的隐藏文字</p>"
+            "<div hidden>隐藏属性</div><p style='color:red; Display: None'>二号</p>"
+            "<span style='mso-hide:all;display:none'>三号</span><p style='visibility:hidden'>看不见</p>"
+            "<p style='display:block'>显示的块</p></body></html>").encode()
+    lines = [l.strip() for l in read_report_bytes("r.html", html).splitlines() if l.strip()]
+    assert lines == ["积极开展政府开放日活动", "显示的块"]
+
+
 @pytest.mark.parametrize("name, data, reason", [
     ("empty.txt", b"", "empty file"),
     ("blank.txt", b"  \n\n ", "empty file"),

@@ -16,12 +16,17 @@ _BLOCKS = ["address", "article", "aside", "blockquote", "caption", "dd", "div", 
            "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
            "pre", "section", "table", "title", "ul"]
 _SPACES = re.compile(r"\s+")
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.IGNORECASE)
 
 
 def read(data: bytes) -> str:
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head"]):
         tag.decompose()
+    # Hidden elements (a share widget's text, Word's hidden runs) are not on the page a reader sees.
+    for tag in soup.find_all(lambda t: t.has_attr("hidden") or _HIDDEN_STYLE.search(t.get("style", ""))):
+        if not tag.decomposed:
+            tag.decompose()
     for text in soup.find_all(string=True):
         if type(text) is NavigableString and not text.find_parent("pre"):  # not comments or doctypes
             text.replace_with(_SPACES.sub(" ", text))
