@@ -36,7 +36,7 @@ def read(data: bytes) -> str:
 def _lines(element, parent, numbering: "_Numbering") -> Iterator[str]:
     """A document's or a cell's paragraphs and table rows; a row whose cells hold tables (a frame
     around the content, as some reports put their statistics) is read cell by cell instead."""
-    from docx.table import Table, _Cell
+    from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     for block in _blocks(element):
@@ -66,7 +66,8 @@ def _blocks(element) -> Iterator:
             yield from _blocks(child)
 
 
-def _cell_text(cell: "_Cell") -> str:
+def _cell_text(cell) -> str:
+    """A table cell's paragraphs, content controls included, one a line (as python-docx's `cell.text`)."""
     return "\n".join(_text(p) for p in _blocks(cell._tc) if p.tag == f"{_W}p").strip()
 
 
