@@ -58,12 +58,26 @@ def _bigrams(chars: np.ndarray) -> np.ndarray:
     return (chars[:-1] << _SHIFT) | chars[1:]
 
 
+def _distinct(codes: np.ndarray) -> np.ndarray:
+    """np.unique(codes) by a sort and a mask: numpy 2.4's hash-based unique took 1.5 ms for a
+    report's ~10,000 gram codes here (4 % of a build's CPU), this 0.2 ms."""
+    codes = np.sort(codes)
+    return codes[_firsts(codes)]
+
+
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values in a sorted array begins."""
+    if not ordered.size:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+
+
 def gram_codes(text: str) -> np.ndarray:
     """Sorted unique codes of every character and every character bigram of `text`."""
     chars = _chars(text).astype(np.uint64)
     if chars.size < 2:
-        return np.unique(chars)
-    return np.unique(np.concatenate([chars, _bigrams(chars)]))
+        return _distinct(chars)
+    return _distinct(np.concatenate([chars, _bigrams(chars)]))
 
 
 def term_codes(term: str) -> np.ndarray:
@@ -72,7 +86,7 @@ def term_codes(term: str) -> np.ndarray:
     chars = _chars(term[:PREFIX_CHARS]).astype(np.uint64)
     if chars.size < 2:
         return chars
-    return np.unique(_bigrams(chars))
+    return _distinct(_bigrams(chars))
 
 
 def _empty_positions() -> dict[str, np.ndarray]:
@@ -190,7 +204,8 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts
     n = len(ids)
     order = np.lexsort((docs, codes))
     codes, docs = codes[order], docs[order]
-    terms, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    first = _firsts(codes)  # codes are sorted: np.unique would sort them again (65 ms a batch)
+    terms, counts = codes[first], np.diff(np.append(first, len(codes)))
     is_dense = counts * 16 > n  # a bitmap of n/8 bytes beats a list of 2 bytes per report
     dense = np.full(len(terms), -1, dtype=np.int32)
     dense[is_dense] = np.arange(int(is_dense.sum()), dtype=np.int32)
