@@ -58,39 +58,28 @@ class ParsedQuery:
 
     def positive_terms(self) -> list[str]:
         """Terms whose occurrences are counted and highlighted (not under NOT)."""
-        out: list[str] = []
-
-        def walk(node: object, negated: bool) -> None:
-            if isinstance(node, Term):
-                if not negated and node.text not in out:
-                    out.append(node.text)
-            elif isinstance(node, (And, Or)):
-                for item in node.items:
-                    walk(item, negated)
-            elif isinstance(node, Not):
-                walk(node.item, not negated)
-
-        if self.tree is not None:
-            walk(self.tree, False)
-        return out
+        return list(dict.fromkeys(text for text, nots in self._terms() if nots % 2 == 0))
 
     def negated_terms(self) -> list[str]:
         """Every term inside a NOT: what modes that rank by words or meaning check exactly, to
         exclude reports as exact mode does."""
-        out: list[str] = []
+        return list(dict.fromkeys(text for text, nots in self._terms() if nots))
 
-        def walk(node: object, inside: bool) -> None:
+    def _terms(self) -> list[tuple[str, int]]:
+        """Each term in query order, with how many NOTs enclose it."""
+        out: list[tuple[str, int]] = []
+
+        def walk(node: object, nots: int) -> None:
             if isinstance(node, Term):
-                if inside and node.text not in out:
-                    out.append(node.text)
+                out.append((node.text, nots))
             elif isinstance(node, (And, Or)):
                 for item in node.items:
-                    walk(item, inside)
+                    walk(item, nots)
             elif isinstance(node, Not):
-                walk(node.item, True)
+                walk(node.item, nots + 1)
 
         if self.tree is not None:
-            walk(self.tree, False)
+            walk(self.tree, 0)
         return out
 
 

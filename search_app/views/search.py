@@ -261,7 +261,7 @@ def page() -> None:
                 return
             st.caption(f"意思最相近的 {len(results)} 段 · 用时 {elapsed * 1000:.0f} 毫秒")
             render.download_buttons(export_frame(query, filters, mode, sort), "nianbao-检索结果", "search-export")
-            show_passages(results, query, mode, parse_query(query).positive_terms())
+            show_passages(results, query, mode, parsed.positive_terms())
 
 
 render.guard(page)
