@@ -133,12 +133,12 @@ class _Numbering:
         counts[level] = counts[level] + 1 if level in counts else levels[level][0]
         for deeper in [k for k in counts if k > level]:
             del counts[deeper]
-        start, fmt, text = levels[level]
+        _, fmt, text = levels[level]
         if fmt in ("bullet", "none"):
             return ""
         for k in range(level, -1, -1):  # %10 before %1
-            value = counts.get(k, levels.get(k, (1, "decimal", ""))[0])
-            text = text.replace(f"%{k + 1}", _format(value, levels.get(k, (1, "decimal", ""))[1]))
+            start, fmt_k, _ = levels.get(k, (1, "decimal", ""))
+            text = text.replace(f"%{k + 1}", _format(counts.get(k, start), fmt_k))
         return text
 
 
