@@ -10,9 +10,9 @@ import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT
 from whoosh.reading import CorruptIndexError
+from whoosh.writing import SegmentWriter
 
 from indexer.fulltext.analysis import word_counts, words
 from indexer.fulltext.grams import gram_codes
@@ -168,27 +168,39 @@ def _blocks_of_every_term(index: FulltextIndex) -> list:
     return found
 
 
-def test_writing_codec_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch):
-    """The writer reads field lengths in one piece; the postings, block headers and term statistics
-    are those Whoosh's own codec writes, and the index records Whoosh's codec, not nianbao's."""
+class _WhooshOwnWriter(SegmentWriter):
+    """Whoosh's own writer and codec: every counted term through its posting pool, one at a time."""
+
+    def __init__(self, ix, field: str, **kwargs) -> None:
+        super().__init__(ix, **kwargs)
+        self.counted_field = field
+
+    def add_counted(self, counts: dict[str, int], **fields) -> None:
+        self.add_document(**{self.counted_field: counts}, **fields)
+
+
+def test_section_writer_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch):
+    """Postings handed over a block at a time, with field lengths read in one piece, are the
+    blocks, block headers and term statistics Whoosh's own writer makes of the same documents,
+    in a fresh commit and in one that merges segments; the index records Whoosh's codec."""
     docs = [replace(doc, report_id=f"{doc.report_id}-{k}") for k in range(6) for doc in _sample_docs(indexed)]
 
-    def build(name: str) -> FulltextIndex:
+    def build(name: str) -> tuple[list, list]:
         index = FulltextIndex(tmp_path / name)
-        index.add(docs[:10])
-        index.add(docs[10:20])
-        # Re-adding a report deletes its documents in the first segment; the commit merges both
-        # small segments, one with a deletion, into its own.
+        index.add(docs[:20])
+        fresh = _blocks_of_every_term(index)
+        # Re-adding a report deletes its documents in the first segment; the commit merges that
+        # small segment, with its deletion, into its own.
         index.add(docs[20:] + docs[3:4])
         assert [s.doc_count_all() for s in index.open(WORDS)._segments()] == [sum(len(d.sections) for d in docs)]
-        return index
+        return fresh, _blocks_of_every_term(index)
 
     ours = build("ours")
-    monkeypatch.setattr(fulltext_index, "_WritingCodec", W3Codec)
+    monkeypatch.setattr(fulltext_index, "SectionWriter", _WhooshOwnWriter)
     whoosh_own = build("whoosh")
-    written = _blocks_of_every_term(ours)
-    assert len(written) > 1000 and any(len(blocks) > 1 for *_, blocks in written)
-    assert any(length for _, _, low, high, _, _ in written for length in (low, high))
-    assert written == _blocks_of_every_term(whoosh_own)
+    for written in ours:
+        assert len(written) > 1000 and any(len(blocks) > 1 for *_, blocks in written)
+        assert any(length for _, _, low, high, _, _ in written for length in (low, high))
+    assert ours == whoosh_own
     for toc in (tmp_path / "ours" / FULLTEXT_DIR).glob("_words_*.toc"):
         assert b"WritingCodec" not in toc.read_bytes() and b"W3Codec" in toc.read_bytes()

@@ -15,17 +15,15 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import index as windex
-from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader
 from whoosh.index import TOC
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.query import Term, Or
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_uint
-from whoosh.util.numeric import byte_to_length
 
 from .grams import GramIndex
-from .ranking import length_bytes
+from .writer import SectionWriter
 
 FULLTEXT_DIR = "fulltext"
 WORDS = "words"
@@ -50,32 +48,6 @@ class CountedText(TEXT):
         boost = self.format.field_boost
         for term, count in value.items():
             yield term.encode("utf-8"), count, count * boost, pack_uint(count)
-
-
-class _WritingCodec(W3Codec):
-    """Whoosh's own codec, except that a commit reads the new segment's field lengths in one piece.
-
-    Writing the postings, Whoosh looks up each one's field length in the length column it has
-    just written, a seek and a read per posting: 1 µs and more for each of a build's ~1,000
-    postings a report. The segments record a plain W3Codec, so the index holds nothing of this.
-    """
-
-    def new_segment(self, storage, indexname):
-        return W3Codec().new_segment(storage, indexname)
-
-    def per_document_reader(self, storage, segment):
-        return _LengthsAtOnce(storage, segment)
-
-
-_LENGTH_OF_BYTE = [None] + [byte_to_length(b) for b in range(1, 256)]  # a 0 byte: no length (Whoosh's None)
-
-
-class _LengthsAtOnce(W3PerDocReader):
-    def doc_field_length_reader(self, fieldname, default=0):
-        codes = length_bytes(self, fieldname)
-        if codes is None:
-            return lambda docnum: default
-        return [_LENGTH_OF_BYTE[b] for b in codes].__getitem__
 
 
 def _words_schema() -> Schema:
@@ -160,8 +132,8 @@ class FulltextIndex:
         docs = list(docs)
         if not docs:
             return 0
-        ww = self.open(WORDS).writer(limitmb=256, codec=_WritingCodec())
-        counted = isinstance(ww.schema["words"], CountedText)  # False in an index made before it
+        ww = SectionWriter(self.open(WORDS), WORDS, limitmb=256)
+        counted = isinstance(ww.schema[WORDS], CountedText)  # False in an index made before it
         try:
             # One pass over the segments' report ids (the writer's own searcher, which deletions use
             # too): a deletion looks its id up in every segment, ~0.9 ms a report at 20,000
@@ -173,9 +145,12 @@ class FulltextIndex:
                     ww.delete_by_term("report_id", doc.report_id)
                 meta = {k: str(v) for k, v in doc.meta.items() if v is not None}
                 for sec in doc.sections:
-                    words = sec["words"] if counted else " ".join(" ".join([t] * n) for t, n in sec["words"].items())
-                    ww.add_document(doc_id=f"{doc.report_id}:{sec['section']}", report_id=doc.report_id,
-                                    section=sec["section"], kind=sec["kind"], words=words, **meta)
+                    fields = dict(doc_id=f"{doc.report_id}:{sec['section']}", report_id=doc.report_id,
+                                  section=sec["section"], kind=sec["kind"], **meta)
+                    if counted:
+                        ww.add_counted(sec["words"], **fields)
+                    else:
+                        ww.add_document(words=" ".join(" ".join([t] * n) for t, n in sec["words"].items()), **fields)
         except BaseException:
             ww.cancel()
             raise
