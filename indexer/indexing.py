@@ -35,6 +35,7 @@ from .store import FileRecord, Store
 BATCH_REPORTS = 400
 _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker
+_BATCHES_QUEUED = 2  # batches handed to the writer thread and not yet written
 LOCK_FILE = "index.lock"
 
 
@@ -291,17 +292,19 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     gen = store.visible_gen() + 1
     records: list[FileRecord] = []
     batch: list[PreparedReport] = []
-    # Whoosh (pure Python) writes the full-text index in a thread while the main thread stores
-    # the next batch and the workers parse it; written in turn, the workers sat idle half the time.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fulltext")
-    writing: Future | None = None  # the batch being written: one at a time
+    # The store and Whoosh (pure Python) write in a thread while the main thread takes the
+    # workers' reports; written in turn, the workers sat idle for every batch's writing.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
+    writing: deque[Future] = deque()  # batches queued or being written, in order
+
+    def write(prepared: list[PreparedReport]) -> None:
+        store.add_reports(prepared, gen)
+        fulltext.add(p.docs for p in prepared)
 
     def flush() -> None:
-        nonlocal writing
-        store.add_reports(batch, gen)
-        if writing is not None:
-            writing.result()  # raises the writer's error here
-        writing = writer.submit(fulltext.add, [p.docs for p in batch])
+        while len(writing) >= _BATCHES_QUEUED:
+            writing.popleft().result()  # raises the writer's error here
+        writing.append(writer.submit(write, batch.copy()))
         batch.clear()
 
     with writer:
@@ -322,7 +325,8 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
             if progress:
                 progress("read", done, len(todo))
         flush()
-        writing.result()
+        while writing:
+            writing.popleft().result()
 
     listed = set(files)
     gone = [p for p in known if p not in listed and _under(p, roots)]
