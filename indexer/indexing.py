@@ -25,9 +25,9 @@ from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
 from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
-from .parse import ParsedReport, parse_report
+from .parse import parse_report
 from .stats import extract_stats, run_checks
-from .store import FileRecord, Store
+from .store import FileRecord, ReportRows, Store, report_rows
 
 # Reports per store transaction and per full-text commit. Each commit is one Whoosh segment that
 # is not merged again (fulltext.index.merge_small): commits of 1,200 reports (17 segments at
@@ -76,12 +76,8 @@ class PreparedReport:
 
     path: str
     record: FileRecord
-    parsed: ParsedReport | None = None
     report_id: str | None = None
-    norm_text: str = ""
-    bounds: list[tuple[int, int]] = field(default_factory=list)
-    indicators: list[dict] = field(default_factory=list)
-    failures: list[dict] = field(default_factory=list)
+    rows: ReportRows | None = None  # None: the file could not be read, or is unchanged
     docs: ReportDocs | None = None
     reason: str | None = None
 
@@ -148,12 +144,6 @@ def report_id_for(norm_text: str) -> str:
     return hashlib.sha256(norm_text.encode()).hexdigest()[:16]
 
 
-def _as_dict(item: object) -> dict:
-    """A dataclass's fields as a dict, sharing its values: `asdict`'s deep copy of every
-    indicator and check cell cost more than the rest of the statistics (nothing mutates them)."""
-    return dict(vars(item))
-
-
 def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     """Parse a report's text into everything the store and indexes need."""
     parsed = parse_report(text)
@@ -171,12 +161,9 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
               "agency": meta.agency, "template": meta.template},
         text=norm_text,
     )
-    return PreparedReport(
-        path=record.path, record=record, parsed=parsed, report_id=report_id, norm_text=norm_text, bounds=bounds,
-        indicators=[_as_dict(i) for i in stats.indicators],
-        failures=[_as_dict(f) for f in run_checks(stats, text)],
-        docs=docs,
-    )
+    rows = report_rows(report_id, record.name, record.sha256, parsed, norm_text, bounds, stats.indicators,
+                       run_checks(stats, text))
+    return PreparedReport(path=record.path, record=record, report_id=report_id, rows=rows, docs=docs)
 
 
 def prepare_file(path: str, known_sha: str | None, max_bytes: int) -> PreparedReport:
@@ -298,7 +285,7 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     writing: deque[Future] = deque()  # batches queued or being written, in order
 
     def write(prepared: list[PreparedReport]) -> None:
-        store.add_reports(prepared, gen)
+        store.add_reports([p.rows for p in prepared], gen)
         fulltext.add(p.docs for p in prepared)
 
     def flush() -> None:
@@ -313,7 +300,7 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
             previous = known.get(prepared.path)
             if prepared.reason:
                 summary.files.append(FileResult(prepared.path, "skipped", prepared.reason))
-            elif prepared.parsed is None:
+            elif prepared.rows is None:
                 summary.files.append(FileResult(prepared.path, "unchanged", None, previous.report_id))
                 prepared.record.report_id = previous.report_id
             else:
