@@ -165,6 +165,8 @@ def _blocks_of_every_term(index: FulltextIndex) -> list:
                                leaf._maxlength, leaf._data[:2]))
                 leaf._next_block()
             found.append((fieldname, text, info.min_length(), info.max_length(), info.weight(), blocks))
+        found.append(list(searcher.all_stored_fields()))
+        found.append([reader.doc_field_length(d, "words") for d in range(reader.doc_count_all())])
     return found
 
 
@@ -180,10 +182,14 @@ class _WhooshOwnWriter(SegmentWriter):
 
 
 def test_section_writer_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch):
-    """Postings handed over a block at a time, with field lengths read in one piece, are the
-    blocks, block headers and term statistics Whoosh's own writer makes of the same documents,
-    in a fresh commit and in one that merges segments; the index records Whoosh's codec."""
-    docs = [replace(doc, report_id=f"{doc.report_id}-{k}") for k in range(6) for doc in _sample_docs(indexed)]
+    """Postings of every field handed over a block at a time, with field lengths read in one
+    piece, are the blocks, block headers and term statistics Whoosh's own writer makes of the
+    same documents, with the same stored fields and lengths, in a fresh commit and in one that
+    merges segments; the index records Whoosh's codec."""
+    docs = [replace(doc, report_id=f"{doc.report_id}-{k}",
+                    meta={"year": str(2018 + k % 3), "province": "宁夏回族自治区", "city": ["银川市", "吴忠市"][k % 2],
+                          "agency": f"某局{k}", "template": "new"})
+            for k in range(6) for doc in _sample_docs(indexed)]
 
     def build(name: str) -> tuple[list, list]:
         index = FulltextIndex(tmp_path / name)
@@ -199,8 +205,12 @@ def test_section_writer_writes_what_whoosh_writes(indexed, tmp_path, monkeypatch
     monkeypatch.setattr(fulltext_index, "SectionWriter", _WhooshOwnWriter)
     whoosh_own = build("whoosh")
     for written in ours:
-        assert len(written) > 1000 and any(len(blocks) > 1 for *_, blocks in written)
-        assert any(length for _, _, low, high, _, _ in written for length in (low, high))
+        *terms, stored, lengths = written
+        assert len(terms) > 1000 and any(len(blocks) > 1 for *_, blocks in terms)
+        assert any(length for _, _, low, high, _, _ in terms for length in (low, high))
+        assert {field for field, *_ in terms} == {"doc_id", "report_id", "section", "kind", "year", "province",
+                                                  "city", "agency", "template", "words"}
+        assert len(stored) == len(lengths) > 100 and all(stored) and sum(lengths) > 5000
     assert ours == whoosh_own
     for toc in (tmp_path / "ours" / FULLTEXT_DIR).glob("_words_*.toc"):
         assert b"WritingCodec" not in toc.read_bytes() and b"W3Codec" in toc.read_bytes()
