@@ -16,9 +16,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .normalize import normalize_with_map
+
+if TYPE_CHECKING:
+    from .parse import ParsedReport
+    from .stats.checks import CheckFailure
+    from .stats.extract import Indicator
 
 SCHEMA_VERSION = 1
 STORE_FILE = "store.sqlite"
@@ -128,9 +133,9 @@ class ReportRows(NamedTuple):
     failures: list[tuple]
 
 
-def report_rows(report_id: str, source: str, sha256: str, parsed, norm_text: str,
-                bounds: list[tuple[int, int]], indicators: list, failures: list) -> ReportRows:
-    """The rows of a parsed report (`parse.ParsedReport`), its statistics and check failures."""
+def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, norm_text: str,
+                bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure]) -> ReportRows:
+    """The rows of a parsed report, its statistics and check failures."""
     meta = parsed.metadata
     sections, paragraphs = [], []
     for ord_, (section, (ns, ne)) in enumerate(zip(parsed.sections, bounds)):

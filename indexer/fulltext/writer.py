@@ -1,4 +1,4 @@
-"""Writing the Whoosh words index: Whoosh's own segment format, written a term at a time.
+"""Writing the Whoosh words index: Whoosh's own segment format, written a block at a time.
 
 Whoosh's writer handles every posting in Python several times over: through the field's
 analyzer, into its posting pool as a tuple, through a sort of all of them, and a call per
@@ -142,6 +142,8 @@ class SectionWriter(SegmentWriter):
         """One field's postings (term, doc, occurrences), a term at a time in byte order, in
         blocks as Whoosh cuts them. Each block's statistics are computed for all blocks at once;
         Whoosh's block writer then gets each block whole, where add_posting took one posting."""
+        if not terms:
+            return  # Whoosh starts no field without postings
         vocabulary = sorted(set(terms))  # str: code-point order is UTF-8 byte order, Whoosh's
         rank = {term: i for i, term in enumerate(vocabulary)}
         term_ids = np.fromiter(map(rank.__getitem__, terms), dtype=np.int64, count=len(terms))
@@ -162,9 +164,9 @@ class SectionWriter(SegmentWriter):
         block_number = np.arange(block_term.size) - first_block[block_term]  # within its term
         starts = (np.cumsum(df) - df)[block_term] + block_number * limit
         ends = np.append(starts[1:], doc_arr.size)
-        max_counts = np.maximum.reduceat(count_arr, starts).tolist() if starts.size else []
-        min_lengths = np.minimum.reduceat(np.where(lengths == 0, _NO_LENGTH, lengths), starts).tolist() if starts.size else []
-        max_lengths = np.maximum.reduceat(lengths, starts).tolist() if starts.size else []
+        max_counts = np.maximum.reduceat(count_arr, starts).tolist()
+        min_lengths = np.minimum.reduceat(np.where(lengths == 0, _NO_LENGTH, lengths), starts).tolist()
+        max_lengths = np.maximum.reduceat(lengths, starts).tolist()
 
         boost = field.format.field_boost
         id_bytes = doc_arr.tobytes()
@@ -185,6 +187,5 @@ class SectionWriter(SegmentWriter):
             writer._maxweight = max_counts[block] * boost
             writer._minlength = None if min_lengths[block] == _NO_LENGTH else min_lengths[block]
             writer._maxlength = max_lengths[block]
-        if block_term.size:
-            fw.finish_term()
+        fw.finish_term()
         fw.finish_field()
