@@ -55,24 +55,7 @@ def app_environment(index_dir: Path, address: str) -> dict[str, str]:
     return env
 
 
-def compile_packages() -> None:
-    """Write indexer's and search_app's bytecode now, in one thread.
-
-    CPython 3.11 can fail a compile with "AST constructor recursion depth mismatch" when two
-    threads compile at once (python/cpython#106905), and the app's warm-up thread imports
-    modules while Streamlit compiles the page: with no bytecode yet (a fresh install, an
-    edited file) both compile.
-    """
-    import compileall
-
-    for package in ("indexer", "search_app"):
-        spec = importlib.util.find_spec(package)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            compileall.compile_dir(location, quiet=2)
-
-
 def launch(index_dir: Path, address: str, port: int) -> None:
     """Replace this process with Streamlit, so signals (Ctrl-C, a test's kill) reach it directly."""
-    compile_packages()
     command = streamlit_command(address, port)
     os.execve(sys.executable, command, app_environment(index_dir, address))

@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from indexer.app_launch import compile_packages
-
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 
 # Keep every test's caches (jieba, the converted model) out of the user's home.
 os.environ.setdefault("NIANBAO_CACHE", str(Path(os.environ.get("NIANBAO_TEST_CACHE", ROOT / ".nianbao" / "test-cache"))))
-
-compile_packages()  # before any app test's warm-up thread imports (see compile_packages)
 
 SAMPLES = {
     "lingwu_commerce_2018": "000_325a78626e0cba12.txt",
