@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import sys
 import threading
 import time
 import unicodedata
@@ -31,6 +32,32 @@ from indexer.query import Engine, SearchFilters
 from indexer.store import Store, StoreError
 
 log = logging.getLogger("nianbao.app")
+
+
+def _parse_in_turn() -> None:
+    """Make threads build Python ASTs one at a time (CPython before 3.13).
+
+    The interpreter keeps one AST recursion counter for all threads, so two threads in
+    `ast.parse` at once can fail with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905). Here they were Streamlit compiling a page (its magic parses the
+    script) and the warm-up thread loading gram segments (numpy parses each array header with
+    `ast.literal_eval`, which calls `ast.parse`): the app's tests failed on it now and then.
+    """
+    import ast
+
+    if sys.version_info >= (3, 13) or getattr(ast.parse, "_nianbao_in_turn", False):
+        return
+    parse, lock = ast.parse, threading.RLock()
+
+    def parse_in_turn(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    parse_in_turn._nianbao_in_turn = True
+    ast.parse = parse_in_turn
+
+
+_parse_in_turn()
 
 BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent.parent / "corpus"
 UPLOADS_DIR = "uploads"
