@@ -178,6 +178,27 @@ def test_jieba_next_segments_like_jieba(tmp_path):
             assert fast.lcut(piece, HMM=True) == reference.lcut(piece, HMM=True)
 
 
+def test_tokenizer_read_from_its_cache_segments_like_a_fresh_one(tmp_path, monkeypatch):
+    """nianbao reads jieba-next's dictionary cache itself (`analysis._read_cache`): a second
+    process gets the same words from the cache, and a damaged cache is rebuilt, not trusted."""
+    pytest.importorskip("jieba_next", reason="jieba-next has wheels for Linux x86-64 only")
+    from indexer.fulltext import analysis
+
+    monkeypatch.setenv("NIANBAO_CACHE", str(tmp_path))
+    texts = [normalize(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.txt"))]
+    analysis.tokenizer.cache_clear()
+    built = [analysis.words(t) for t in texts]  # no cache yet: jieba-next builds and writes it
+    cache = tmp_path / "jieba" / "jieba_next.cache"
+    assert cache.stat().st_size > 1_000_000
+    for damage in (None, b"not marshal"):
+        if damage:
+            cache.write_bytes(damage)
+        analysis.tokenizer.cache_clear()
+        assert [analysis.words(t) for t in texts] == built
+    assert cache.stat().st_size > 1_000_000  # rewritten
+    analysis.tokenizer.cache_clear()
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.txt")))
 def test_norm_bounds_equal_the_store_rule(name, no_fallback):
     from indexer.parse import parse_report
