@@ -18,7 +18,7 @@ from pathlib import Path
 
 from whoosh import index as windex
 
-from .fulltext.grams import SEGMENT_PREFIX, SEGMENT_SUFFIX, GramIndex
+from .fulltext.grams import SEGMENT_PREFIX, GramIndex
 from .fulltext.index import FULLTEXT_DIR, WORDS, FulltextIndex
 from .indexing import LOCK_FILE, WriteLock
 from .indexing import repair as repair_fulltext
@@ -186,7 +186,7 @@ def _leftovers(path: Path) -> list[str]:
         live = None
     names = [p.name for p in path.glob("*.tmp")]
     if live is not None:
-        names += [p.name for p in path.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}") if p.name not in live]
+        names += [p.name for p in path.glob(f"{SEGMENT_PREFIX}*") if p.suffix != ".tmp" and p.name not in live]
     return sorted(names)
 
 

@@ -287,13 +287,19 @@ class Store:
     def sections(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (report_id,)).fetchall()
 
-    def section_bounds(self) -> dict[str, list[tuple[int, int, str]]]:
-        """report id → [(norm_start, norm_end, kind)] for every visible report."""
+    def section_bounds(self, ids: Iterable[str] | None = None) -> dict[str, list[tuple[int, int, str]]]:
+        """report id → [(norm_start, norm_end, kind)] for every visible report, or for `ids`."""
         out: dict[str, list[tuple[int, int, str]]] = {}
-        for r in self.db.execute(
-            f"SELECT s.report_id, s.norm_start, s.norm_end, s.kind FROM sections s JOIN reports ON reports.id = s.report_id"
-            f" WHERE {self._visible()} ORDER BY s.report_id, s.ord"
-        ):
+        if ids is None:
+            rows = self.db.execute(
+                f"SELECT s.report_id, s.norm_start, s.norm_end, s.kind FROM sections s JOIN reports ON reports.id = s.report_id"
+                f" WHERE {self._visible()} ORDER BY s.report_id, s.ord")
+        else:
+            ids = list(ids)
+            rows = (r for chunk in range(0, len(ids), 500) for r in self.db.execute(
+                f"SELECT report_id, norm_start, norm_end, kind FROM sections WHERE report_id IN "
+                f"({','.join('?' * len(ids[chunk:chunk + 500]))}) ORDER BY report_id, ord", ids[chunk:chunk + 500]))
+        for r in rows:
             out.setdefault(r[0], []).append((r[1], r[2], r[3]))
         return out
 

@@ -185,8 +185,8 @@ def write_lock() -> threading.Lock:
 
 
 def _warm(engine: Engine, lock: threading.Lock) -> None:
-    """Load everything a first query would otherwise wait for: corpus table, texts, jieba, the
-    words index, the model.
+    """Load everything a first query would otherwise wait for: corpus table, jieba, the words
+    index, texts and sections, the model.
 
     The engine lock is held only for the queries, so a search arriving meanwhile waits for
     one of those, not for jieba's dictionary or the embedding model to load.
@@ -202,6 +202,8 @@ def _warm(engine: Engine, lock: threading.Lock) -> None:
             engine.search("政府信息公开", mode="keyword", limit=1)
         with lock:  # a filter also reads which report owns each words document (~1 s at 20,000)
             engine.search("政府信息公开", SearchFilters(year="1000-9999"), mode="keyword", limit=1)
+        with lock:  # every text and section, which a scan or a long listing reads
+            engine.fulltext.warm()
         log.info("full-text search warm in %.2f s", time.monotonic() - started)
         if vectors_available("search"):
             with lock:

@@ -66,9 +66,10 @@ def damaged(indexed, tmp_path) -> Path:
     store.close()
     FulltextIndex(index_dir).delete([ids[0]])
     fulltext = index_dir / FULLTEXT_DIR
-    (fulltext / f"{SEGMENT_PREFIX}0123.npz.tmp").write_bytes(b"half a segment")
+    (fulltext / f"{SEGMENT_PREFIX}0123{SEGMENT_SUFFIX}.tmp").write_bytes(b"half a segment")
     (fulltext / "grams.json.4567.tmp").write_text('{"gen": ')
     shutil.copy(_segments(index_dir)[0], fulltext / f"{SEGMENT_PREFIX}orphan{SEGMENT_SUFFIX}")
+    (fulltext / f"{SEGMENT_PREFIX}orphan.npz").write_bytes(b"a segment of an earlier version")
     (index_dir / LOCK_FILE).write_text("999999")
     return index_dir
 
@@ -88,7 +89,8 @@ def test_doctor_finds_and_repairs_what_a_killed_run_leaves(capsys, damaged):
     assert set(problems) == {"unpublished", "temp_files", "fulltext_missing"}
     assert problems["fulltext_missing"].ids == [sorted(visible)[0]]
     assert problems["unpublished"].ids == ["ffffffffffffffff"]
-    assert problems["temp_files"].ids == sorted(["grams-0123.npz.tmp", "grams.json.4567.tmp", "grams-orphan.npz"])
+    assert problems["temp_files"].ids == sorted([f"grams-0123{SEGMENT_SUFFIX}.tmp", "grams.json.4567.tmp",
+                                                 f"grams-orphan{SEGMENT_SUFFIX}", "grams-orphan.npz"])
     assert all(p.repairable for p in problems.values())
 
     code, out, err = run(capsys, "--index-dir", str(damaged), "doctor")
@@ -100,10 +102,10 @@ def test_doctor_finds_and_repairs_what_a_killed_run_leaves(capsys, damaged):
     result = json.loads(out)
     assert code == 0 and result["ok"] and result["problems"] == [] and err == ""
     assert any("added 1 reports" in line for line in result["repaired"])
-    assert any("removed 3 temporary" in line for line in result["repaired"])
+    assert any("removed 4 temporary" in line for line in result["repaired"])
     assert any("stale index.lock of killed pid 999999" in line for line in result["repaired"])
     assert (damaged / LOCK_FILE).read_text() == ""
-    assert not (damaged / FULLTEXT_DIR / "grams-orphan.npz").exists()
+    assert not list((damaged / FULLTEXT_DIR).glob("grams-orphan*"))
     assert check(damaged) == []
     assert visible_texts(damaged) == (visible, texts)
     assert_search_agrees(damaged, texts, ["政府信息公开", "依申请公开", "机关事务局"])

@@ -6,12 +6,13 @@ for speed only; these tests pin them to the reference behaviour.
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
 import pytest
 
-from indexer.fulltext.grams import _ARRAYS, GramIndex, TextView, countable, gram_codes, term_codes
+from indexer.fulltext.grams import _ARRAYS, SEGMENT_SUFFIX, GramIndex, TextView, countable, gram_codes, term_codes
 from indexer.fulltext.sourcemap import norm_bounds, source_map
 from indexer.normalize import normalize, normalize_with_map
 from tests.conftest import CORPUS
@@ -86,7 +87,7 @@ def test_gram_index_candidates_hold_every_match(tmp_path, monkeypatch):
 def _counts_check(index: GramIndex, texts: dict[str, str], seen: set[str], terms: list[str]) -> int:
     """`count` equals str.count on every report the view sees; returns how many terms were checked."""
     rows = {k: row for row, k in enumerate(sorted(seen))}
-    view = TextView(rows, lambda ids: [texts[i] for i in ids], keep_chars=100_000)
+    view = TextView(rows, lambda ids: [texts[i] for i in ids])
     checked = 0
     for term in terms:
         if countable(term):
@@ -95,15 +96,17 @@ def _counts_check(index: GramIndex, texts: dict[str, str], seen: set[str], terms
     return checked
 
 
-@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.5, 2.0])
-def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, fraction):
-    """Positions kept for every bigram, for the default share, for a few, and for none."""
+@pytest.mark.parametrize("fraction,piece", [(0.0, 5), (0.0, 1 << 15), (0.3, 3), (0.5, 1 << 15), (2.0, 1 << 15)])
+def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, fraction, piece):
+    """Positions kept for every bigram, for the default share, for a few, and for none; in
+    pieces of a few gaps (a bigram's positions across several) and of the default size."""
     monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 40)
     monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", fraction)
+    monkeypatch.setattr("indexer.fulltext.grams.GAP_PIECE", piece)
     rng = random.Random(7)
     alphabet = "政府开放日信息公ab"
     texts = {f"r{i:03d}": "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for i in range(120)}
-    texts["wide"] = "政府" + "𝐀政" * 3 + "府开放日"  # beyond U+FFFF: the segment's array takes 4 bytes a character
+    texts["wide"] = "政府" + "𝐀政" * 3 + "府开放日"  # beyond U+FFFF
     texts["far"] = "开放日" + "x" * 70_000 + "开放日政府" + "y" * 66_000 + "开放日"  # gaps stored in full
     index = GramIndex(tmp_path)
     index.add((k, gram_codes(v), v) for k, v in texts.items())
@@ -113,25 +116,49 @@ def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, 
     live = set(texts) - {"r005", "r077"}
     assert _counts_check(index, texts, live, terms) > 200
     assert _counts_check(GramIndex(tmp_path), texts, live - {"r010", "far"}, terms) > 200  # a view that lacks two
-    assert index.count("开放日", TextView({"far": 0}, lambda ids: [texts[i] for i in ids], keep_chars=0)).tolist() == [3]
-    deleted = TextView({"r005": 0}, lambda ids: [texts[i] for i in ids], keep_chars=0)
+    assert index.count("开放日", TextView({"far": 0}, lambda ids: [texts[i] for i in ids])).tolist() == [3]
+    deleted = TextView({"r005": 0}, lambda ids: [texts[i] for i in ids])
     assert texts["r005"].count("信开") and index.count("信开", deleted).tolist() == [0]
     with pytest.raises(ValueError):
-        index.count("公公", TextView({}, list, keep_chars=0))
+        index.count("公公", TextView({}, list))
 
 
-def test_gram_segments_written_before_positions_still_count(tmp_path):
-    """A segment file from before positions were kept (its first seven arrays, uncompressed)."""
+@pytest.mark.parametrize("positions", [False, True])
+def test_gram_segments_written_as_npz_still_count(tmp_path, positions):
+    """Segment files from earlier versions, one numpy .npz each: from before positions were
+    kept (its first seven arrays, uncompressed), and with positions, the gaps in one array."""
     rng = random.Random(5)
     texts = {f"r{i:02d}": "".join(rng.choice("政府开放日信息公") for _ in range(60)) for i in range(30)}
     index = GramIndex(tmp_path)
     index.add((k, gram_codes(v), v) for k, v in texts.items())
     segment = index.snapshot().segments[0]
-    assert len(segment.pterms)  # the new format keeps positions here
-    np.savez(tmp_path / segment.name, **{k: getattr(segment, k) for k in _ARRAYS})
+    assert len(segment.pterms) and len(segment.pieces) == 2  # this format keeps positions, here in one piece
+    arrays = {k: getattr(segment, k) for k in _ARRAYS}
+    if positions:
+        arrays.update({k: getattr(segment, k) for k in ("lengths", "pterms", "pstarts", "big_at", "big_gap")},
+                      gaps=segment.arrays["gaps0"])
+    np.savez(tmp_path / "grams-old.npz", **arrays)
+    toc = json.loads((tmp_path / "grams.json").read_text())
+    toc["segments"] = [{"name": "grams-old.npz", "docs": 30}]
+    (tmp_path / "grams.json").write_text(json.dumps(toc))
+    (tmp_path / segment.name).unlink()
     old = GramIndex(tmp_path).snapshot().segments[0]
-    assert len(old.pterms) == 0 and old.holding(term_codes("开放")).size
+    assert old.name == "grams-old.npz" and bool(len(old.pterms)) == positions and old.holding(term_codes("开放")).size
     assert _counts_check(GramIndex(tmp_path), texts, set(texts), ["开放日", "政府", "信息公开", "日政"]) == 4
+
+
+def test_gram_segment_damage_is_found_when_it_is_opened(tmp_path):
+    """A truncated segment fails as the index opens (doctor finds it), not in a later query."""
+    index = GramIndex(tmp_path)
+    index.add([("a", gram_codes("政府开放日" * 50), "政府开放日" * 50)])
+    (segment,) = tmp_path.glob(f"grams-*{SEGMENT_SUFFIX}")
+    data = segment.read_bytes()
+    for damaged in (data[:-1], data[:10], b"PK" + data[2:]):
+        segment.write_bytes(damaged)
+        with pytest.raises(ValueError, match=segment.name):
+            GramIndex(tmp_path).snapshot()
+    segment.write_bytes(data)
+    assert GramIndex(tmp_path).holding(term_codes("开放")) == {"a"}
 
 
 def test_gram_index_clean_removes_what_a_killed_writer_left(tmp_path):

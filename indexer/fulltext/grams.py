@@ -8,9 +8,15 @@ slowly; numpy arrays do the same job in well under a millisecond per report and 
 A phrase whose every bigram is in most reports has no selective candidates, and counting it
 with `str.count` in every report took ~90 ms at 20,000 reports. So a segment also keeps the
 positions of its common bigrams (those in at least POSITION_FRACTION of its reports): `count`
-takes the term's bigram with the fewest positions and compares the term's other characters
-at those positions in one array of the segment's text. Positions are stored as 16-bit gaps,
-and segments are compressed (zlib), which halves them: ~2.5 MB per 400 reports in all.
+takes the positions of the term's rarest bigram and keeps those where each of its other
+bigrams follows at its offset, reading no text. Where one of the term's bigrams is in too few
+of a segment's reports to have positions kept, the reports holding it are few and are counted
+with `str.count`. Positions are stored as 16-bit gaps.
+
+A segment file holds its arrays each compressed on its own (zlib, which halves them: ~2.5 MB
+per 400 reports in all), the positions in pieces of about GAP_PIECE gaps. They are
+decompressed on first use, so a first query reads what its terms need: decompressing every
+array of every segment took 1.5 s of a first query at 20,000 reports.
 
 A gram is a 64-bit code: a character is its code point, a bigram is `first << 21 | second`
 (code points fit in 21 bits and no text holds U+0000 before another character, so the two
@@ -25,7 +31,9 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,7 +44,9 @@ import numpy as np
 
 TOC_FILE = "grams.json"
 SEGMENT_PREFIX = "grams-"
-SEGMENT_SUFFIX = ".npz"
+SEGMENT_SUFFIX = ".grams"
+_NPZ_SUFFIX = ".npz"  # segments written before arrays were compressed one by one
+_MAGIC = b"nianbao-grams/2\n"
 # A long term's candidates are found from the grams of its first PREFIX_CHARS characters:
 # enough to be selective, few enough to keep the query small. Verification does the rest.
 PREFIX_CHARS = 32
@@ -45,8 +55,9 @@ POSITION_FRACTION = 0.3  # bigrams in fewer reports narrow candidates well enoug
 _SHIFT = np.uint64(21)
 _BIGRAM = 1 << 21  # codes from here on are bigrams
 _GAP = 0xFFFF  # a gap this large or larger is stored in full among the exceptions
+GAP_PIECE = 1 << 15  # gaps per compressed piece: a bigram's positions are read a piece at a time
 _ARRAYS = ("ids", "terms", "counts", "dense", "starts", "docs", "bits")
-_POSITION_ARRAYS = ("lengths", "pterms", "pstarts", "gaps", "big_at", "big_gap")
+_POSITION_ARRAYS = ("lengths", "pterms", "pstarts", "pieces", "big_at", "big_gap")
 
 
 def _chars(text: str) -> np.ndarray:
@@ -92,7 +103,64 @@ def term_codes(term: str) -> np.ndarray:
 def _empty_positions() -> dict[str, np.ndarray]:
     """The position arrays of a segment written before positions were kept: none."""
     return {"lengths": np.zeros(0, np.int64), "pterms": np.zeros(0, np.uint64), "pstarts": np.zeros(1, np.int64),
-            "gaps": np.zeros(0, np.uint16), "big_at": np.zeros(0, np.int64), "big_gap": np.zeros(0, np.int64)}
+            "pieces": np.zeros(1, np.int64), "big_at": np.zeros(0, np.int64), "big_gap": np.zeros(0, np.int64)}
+
+
+class _Arrays:
+    """A segment's arrays by name, each decompressed from the file's bytes on first use."""
+
+    def __init__(self, found: dict[str, np.ndarray], packed: bytes = b"",
+                 table: dict[str, tuple[str, tuple[int, ...], int, int]] | None = None) -> None:
+        self._found = found
+        self._packed = packed
+        self._table = table or {}  # name → (dtype, shape, offset in packed, compressed size)
+
+    @classmethod
+    def read(cls, path: Path) -> "_Arrays":
+        """The file's table and bytes; a truncated or foreign file fails here, not at a query."""
+        data = path.read_bytes()
+        if not data.startswith(_MAGIC) or len(data) < len(_MAGIC) + 4:
+            raise ValueError(f"{path.name} is not a gram segment")
+        (size,) = struct.unpack_from("<I", data, len(_MAGIC))
+        start = len(_MAGIC) + 4 + size
+        table, offset = {}, start
+        for name, dtype, shape, length in json.loads(data[len(_MAGIC) + 4:start]):
+            table[name] = (dtype, tuple(shape), offset, length)
+            offset += length
+        if offset != len(data):
+            raise ValueError(f"{path.name} is truncated ({len(data)} of {offset} bytes)")
+        return cls({}, data, table)
+
+    @staticmethod
+    def write(arrays: dict[str, np.ndarray], fh) -> None:
+        blobs = {name: zlib.compress(np.ascontiguousarray(a).tobytes(), 6) for name, a in arrays.items()}
+        header = json.dumps([[name, a.dtype.str, list(a.shape), len(blobs[name])] for name, a in arrays.items()]).encode()
+        fh.write(_MAGIC + struct.pack("<I", len(header)) + header)
+        for blob in blobs.values():
+            fh.write(blob)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        found = self._found.get(name)
+        if found is None:
+            dtype, shape, offset, length = self._table[name]
+            raw = zlib.decompress(memoryview(self._packed)[offset:offset + length])
+            found = self._found[name] = np.frombuffer(raw, dtype=dtype).reshape(shape)
+            if len(self._found) == len(self._table):
+                self._packed = b""  # every array is out: the compressed copy is no longer needed
+        return found
+
+    def everything(self) -> dict[str, np.ndarray]:
+        return {name: self[name] for name in self._table or self._found}
+
+
+class _Stored:
+    """One of a segment's arrays, read through its `_Arrays`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, segment: "_Segment", owner: type) -> np.ndarray:
+        return segment.arrays[self.name]
 
 
 def self_overlapping(term: str) -> bool:
@@ -109,20 +177,23 @@ def countable(term: str) -> bool:
 @dataclass
 class _Segment:
     name: str
-    ids: np.ndarray  # report id per local doc number
-    terms: np.ndarray  # sorted gram codes (uint64)
-    counts: np.ndarray  # reports holding each term
-    dense: np.ndarray  # row in `bits` per term, or -1 for a listed term
-    starts: np.ndarray  # listed terms: docs[starts[i]:starts[i + 1]]
-    docs: np.ndarray  # local doc numbers (uint16)
-    bits: np.ndarray  # one packed bitmap row per dense term
+    arrays: _Arrays
+    ids = _Stored()  # report id per local doc number
+    terms = _Stored()  # sorted gram codes (uint64)
+    counts = _Stored()  # reports holding each term
+    dense = _Stored()  # row in `bits` per term, or -1 for a listed term
+    starts = _Stored()  # listed terms: docs[starts[i]:starts[i + 1]]
+    docs = _Stored()  # local doc numbers (uint16)
+    bits = _Stored()  # one packed bitmap row per dense term
     # Positions in the segment's text (its reports' texts joined in doc order):
-    lengths: np.ndarray  # text length per doc
-    pterms: np.ndarray  # sorted bigram codes whose positions are kept
-    pstarts: np.ndarray  # their positions: gaps[pstarts[i]:pstarts[i + 1]], each from the one before
-    gaps: np.ndarray  # uint16; _GAP marks a gap stored in full at the same place in big_gap
-    big_at: np.ndarray  # sorted places in `gaps` holding _GAP
-    big_gap: np.ndarray
+    lengths = _Stored()  # text length per doc
+    pterms = _Stored()  # sorted bigram codes whose positions are kept
+    pstarts = _Stored()  # their positions: gaps[pstarts[i]:pstarts[i + 1]], each from the one before
+    # The gaps (uint16; _GAP marks a gap stored in full at the same place in big_gap) are stored
+    # in pieces: piece k, array "gaps{k}", holds those of pterms[pieces[k]:pieces[k + 1]].
+    pieces = _Stored()
+    big_at = _Stored()  # sorted places in the gaps holding _GAP
+    big_gap = _Stored()
 
     @property
     def size(self) -> int:
@@ -145,31 +216,32 @@ class _Segment:
         rows = view.rows_of(self)
         kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
         has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
-        if not has.any():  # no position kept for the term's bigrams here: count in each report holding them
+        if not has.all():  # a bigram in few of these reports: count in the reports holding the rarest
             docs = self.holding(codes[np.argsort(self.counts[slot])[:4]])
             docs = docs[rows[docs] >= 0]
             texts = view.texts([self.id_list[d] for d in docs.tolist()])
             out[rows[docs]] = np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
             return
-        sizes = np.where(has, self.pstarts[kept + 1] - self.pstarts[kept], np.iinfo(np.int64).max)
-        k = int(sizes.argmin())  # the term's kept bigram with the fewest positions, at offset k
-        start = self.positions(int(kept[k])) - k
-        doc = np.searchsorted(self.ends, start + k, side="right")
-        inside = (start >= self.ends[doc] - self.lengths[doc]) & (start + len(term) <= self.ends[doc])
-        start, doc = start[inside], doc[inside]
-        text, wanted = view.array(self), _chars(term)
-        for j in range(len(term)):
-            if j != k and j != k + 1 and len(start):
-                same = text[start + j] == wanted[j]
-                start, doc = start[same], doc[same]
-        counts = np.bincount(doc, minlength=self.size)
+        # An occurrence starts where each bigram k of the term is found at start + k. Bigrams
+        # across two reports are not kept, so such a start lies inside one report.
+        order = np.argsort(self.pstarts[kept + 1] - self.pstarts[kept], kind="stable")
+        start = self.positions(int(kept[order[0]])) - order[0]
+        for k in order[1:].tolist():
+            if not len(start):
+                return
+            found = self.positions(int(kept[k]))
+            at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
+            start = start[found[at] == start + k]
+        counts = np.bincount(np.searchsorted(self.ends, start, side="right"), minlength=self.size)
         hit = np.flatnonzero(counts * (rows >= 0))
         out[rows[hit]] = counts[hit]
 
     def positions(self, t: int) -> np.ndarray:
         """Positions of the kept bigram pterms[t], ascending."""
         first, last = self.pstarts[t], self.pstarts[t + 1]
-        gaps = self.gaps[first:last].astype(np.int64)
+        piece = int(np.searchsorted(self.pieces, t, side="right")) - 1
+        base = self.pstarts[self.pieces[piece]]
+        gaps = self.arrays[f"gaps{piece}"][first - base:last - base].astype(np.int64)
         lo, hi = np.searchsorted(self.big_at, [first, last])
         gaps[self.big_at[lo:hi] - first] = self.big_gap[lo:hi]
         return np.cumsum(gaps)
@@ -214,9 +286,10 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts
     matrix[np.repeat(dense[is_dense], counts[is_dense]), docs[posting_dense]] = True
     listed_counts = np.where(is_dense, 0, counts)
     starts = np.concatenate([[0], np.cumsum(listed_counts)]).astype(np.uint32)
-    return _Segment(name, np.array(ids, dtype=str), terms, counts.astype(np.uint32), dense, starts,
-                    docs[~posting_dense].astype(np.uint16), np.packbits(matrix, axis=1),
-                    **_positions(texts, terms[(counts >= POSITION_FRACTION * n) & (terms >= _BIGRAM)]))
+    arrays = {"ids": np.array(ids, dtype=str), "terms": terms, "counts": counts.astype(np.uint32), "dense": dense,
+              "starts": starts, "docs": docs[~posting_dense].astype(np.uint16), "bits": np.packbits(matrix, axis=1)}
+    arrays.update(_positions(texts, terms[(counts >= POSITION_FRACTION * n) & (terms >= _BIGRAM)]))
+    return _Segment(name, _Arrays(arrays))
 
 
 def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
@@ -238,8 +311,13 @@ def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
     firsts = pstarts[:-1]
     gaps[firsts] = where[firsts]
     big_at = np.flatnonzero(gaps >= _GAP)
-    return {"lengths": lengths, "pterms": common, "pstarts": pstarts, "gaps": np.minimum(gaps, _GAP).astype(np.uint16),
-            "big_at": big_at, "big_gap": gaps[big_at]}
+    # Pieces of about GAP_PIECE gaps, each a run of whole bigrams (a frequent one may fill several).
+    pieces = np.unique(np.searchsorted(pstarts, np.arange(0, len(gaps), GAP_PIECE), side="right") - 1)
+    pieces = np.append(pieces, len(common))
+    big_gap, gaps = gaps[big_at], np.minimum(gaps, _GAP).astype(np.uint16)
+    return {"lengths": lengths, "pterms": common, "pstarts": pstarts, "pieces": pieces, "big_at": big_at,
+            "big_gap": big_gap, **{f"gaps{k}": gaps[pstarts[a]:pstarts[b]]
+                                        for k, (a, b) in enumerate(zip(pieces[:-1].tolist(), pieces[1:].tolist()))}}
 
 
 @dataclass
@@ -258,18 +336,14 @@ class _Snapshot:
 
 class TextView:
     """The reports a search may see (one store generation's visible reports) as `GramIndex.count`
-    reads them: each one's row in the count arrays, its text, and each segment's texts joined
-    into one array of code points, built on first use."""
+    reads them: each one's row in the count arrays, and its text where a count needs it."""
 
-    def __init__(self, rows: dict[str, int], texts: Callable[[list[str]], list[str]], keep_chars: int) -> None:
+    def __init__(self, rows: dict[str, int], texts: Callable[[list[str]], list[str]]) -> None:
         """`rows`: report id → row, for every report the search may see; `texts`: the normalised
-        texts of such ids, in order. Arrays are kept until they hold `keep_chars` characters,
-        then built for each query."""
+        texts of such ids, in order."""
         self.rows = rows
         self.texts = texts
-        self.keep_chars = keep_chars
         self._rows: dict[str, np.ndarray] = {}
-        self._arrays: dict[str, np.ndarray] = {}
 
     def rows_of(self, segment: _Segment) -> np.ndarray:
         """The row of each of the segment's docs, -1 for a report the search may not see."""
@@ -277,20 +351,6 @@ class TextView:
         if found is None:
             found = self._rows[segment.name] = np.fromiter(map(self.rows.get, segment.id_list, repeat(-1)),
                                                           np.int64, segment.size)
-        return found
-
-    def array(self, segment: _Segment) -> np.ndarray:
-        found = self._arrays.get(segment.name)
-        if found is None:
-            rows = self.rows_of(segment).tolist()
-            texts = iter(self.texts([i for i, row in zip(segment.id_list, rows) if row >= 0]))
-            # An unseen report keeps its place, filled with U+0000, which no normalised term holds.
-            joined = "".join([next(texts) if row >= 0 else "\0" * n for row, n in zip(rows, segment.lengths.tolist())])
-            narrow = joined.encode("utf-16-le")  # half the memory where no character is beyond U+FFFF
-            found = np.frombuffer(narrow, np.uint16) if len(narrow) == 2 * len(joined) else _chars(joined)
-            if self.keep_chars >= len(joined):
-                self.keep_chars -= len(joined)
-                self._arrays[segment.name] = found
         return found
 
 
@@ -348,9 +408,16 @@ class GramIndex:
         raise RuntimeError(f"the gram index in {self.path} keeps changing under the reader")
 
     def _load(self, name: str) -> _Segment:
+        if not name.endswith(_NPZ_SUFFIX):
+            return _Segment(name, _Arrays.read(self.path / name))
         with np.load(self.path / name, allow_pickle=False) as data:
-            positions = {k: data[k] for k in _POSITION_ARRAYS} if "pterms" in data else _empty_positions()
-            return _Segment(name, **{k: data[k] for k in _ARRAYS}, **positions)
+            arrays = {k: data[k] for k in _ARRAYS}
+            if "pterms" in data:  # its gaps in one piece
+                arrays.update({k: data[k] for k in _POSITION_ARRAYS if k != "pieces"}, gaps0=data["gaps"],
+                              pieces=np.array([0, len(data["pterms"])]))
+            else:
+                arrays.update(_empty_positions())
+            return _Segment(name, _Arrays(arrays))
 
     def report_ids(self) -> set[str]:
         return self.snapshot().live
@@ -358,6 +425,17 @@ class GramIndex:
     def doc_count(self) -> int:
         snap = self.snapshot()
         return len(snap.present) - len(snap.deleted & snap.present)
+
+    def lengths(self, ids: Iterable[str]) -> dict[str, int] | None:
+        """The normalised text length of each of `ids`, or None if one has none here (not in the
+        index, or in a segment from before lengths were kept)."""
+        found = {}
+        for segment in self.snapshot().segments:
+            found.update(zip(segment.id_list, segment.lengths.tolist()))
+        try:
+            return {i: found[i] for i in ids}
+        except KeyError:
+            return None
 
     def frequencies(self, codes: np.ndarray) -> np.ndarray:
         """Reports holding each gram (deleted reports included: an upper bound is enough)."""
@@ -392,7 +470,7 @@ class GramIndex:
     def _save(self, segment: _Segment) -> None:
         tmp = self.path / f"{segment.name}.tmp"
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **{k: getattr(segment, k) for k in _ARRAYS + _POSITION_ARRAYS})
+            _Arrays.write(segment.arrays.everything(), fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / segment.name)

@@ -97,6 +97,31 @@ def _year_span(year: str) -> tuple[int, int]:
     return tuple(sorted((int(first), int(last or first))))
 
 
+class _Bounds:
+    """report id → its sections' [(norm_start, norm_end, kind)], read from the store as queries
+    need them: a first query shows a page, and reading every report's took 0.5 s at 20,000."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.found: dict[str, list[tuple[int, int, str]]] = {}
+        self.complete = False  # every visible report's are read
+
+    def need(self, ids: list[str]) -> None:
+        """Read the bounds of those of `ids` not read yet, in one go."""
+        missing = [] if self.complete else [i for i in ids if i not in self.found]
+        if len(missing) > 5000:  # most of a large corpus: one scan of the table is faster
+            self.found.update(self.store.section_bounds())
+            self.complete = True
+        elif missing:
+            found = self.store.section_bounds(missing)
+            self.found.update((i, found.get(i, [])) for i in missing)
+
+    def get(self, report_id: str, default: list) -> list[tuple[int, int, str]]:
+        if report_id not in self.found:
+            self.need([report_id])
+        return self.found.get(report_id, default)
+
+
 class _Cells(NamedTuple):
     """A report cut into its sections and, as "other", the text outside them (see `_cells`)."""
 
@@ -111,7 +136,7 @@ class _Corpus:
 
     gen: int
     reports: dict[str, dict]
-    bounds: dict[str, list[tuple[int, int, str]]]
+    bounds: _Bounds
     lengths: dict[str, int]
     avg_length: float = 1.0
     cells: dict[str, _Cells] = field(default_factory=dict)  # see _cells, filled lazily
@@ -194,20 +219,36 @@ class Searcher:
             self._norm_chars = 0
             self._recent.clear()
             reports = {r["id"]: r for r in self.store.reports()}
-            # BM25 needs every text's length, and SQLite's length() reads every text to count its
-            # characters: reading them here instead costs the same and fills the text cache.
-            lengths = {}
-            for report_id, norm in self.store.norm_texts():
-                lengths[report_id] = len(norm)
-                self._cache_text(report_id, norm)
-            avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
             ids = sorted(reports)
-            cached = all(i in self._norms for i in ids)
+            # BM25 needs every text's length: the gram index keeps them, and texts are read when
+            # a query needs them (reading all took 0.8-1.8 s of a first query at 20,000 reports).
+            lengths = self.index.grams.lengths(ids)
+            if lengths is None:  # an index from before lengths were kept: count them in the texts
+                lengths = {}
+                for report_id, norm in self.store.norm_texts():
+                    lengths[report_id] = len(norm)
+                    self._cache_text(report_id, norm)
+            avg = sum(lengths.values()) / len(lengths) if lengths else 1.0
             rank = {i: k for k, i in enumerate(ids)}
-            self._corpus = _Corpus(gen, reports, self.store.section_bounds(), lengths, avg or 1.0, ids=ids,
-                                   texts=[self._norms[i] for i in ids] if cached else None, rank=rank,
-                                   view=TextView(rank, self.texts_of, _TEXT_CACHE_CHARS))
+            self._corpus = _Corpus(gen, reports, _Bounds(self.store), lengths, avg or 1.0, ids=ids,
+                                   rank=rank, view=TextView(rank, self.texts_of))
+            self._all_texts(self._corpus)
         return self._corpus
+
+    def _all_texts(self, corpus: _Corpus) -> list[str] | None:
+        """Every visible report's normalised text in `ids` order, once all are cached."""
+        if corpus.texts is None and len(self._norms) >= len(corpus.ids) and all(i in self._norms for i in corpus.ids):
+            corpus.texts = [self._norms[i] for i in corpus.ids]
+        return corpus.texts
+
+    def warm(self) -> None:
+        """Read every visible report's text and section bounds (the app, in the background, after
+        its first queries): a scan or a listing then reads none from the store."""
+        with self.store.snapshot():
+            corpus = self.corpus()
+            self.texts_of(corpus.ids)
+            self._all_texts(corpus)
+            corpus.bounds.need(corpus.ids)
 
     def norm_texts(self, ids: list[str]) -> Iterator[tuple[str, str]]:
         """(id, normalised text) for each id, from memory where it fits, else read in chunks.
@@ -338,6 +379,7 @@ class Searcher:
         universe = [i for i, r in corpus.reports.items() if filters.accepts(r)]
         if filters.sections:
             wanted = set(filters.sections)
+            corpus.bounds.need(universe)
             universe = [i for i in universe if any(k in wanted for _, _, k in corpus.bounds.get(i, []))]
         return universe
 
@@ -377,8 +419,9 @@ class Searcher:
         else:
             allowed = _candidate_set(parsed.tree, self._candidates(terms, counted, corpus))
             check = universe if allowed is None else [i for i in universe if i in allowed]
-            texts = corpus.texts if check is corpus.ids and corpus.texts is not None else self.texts_of(check)
+            texts = (self._all_texts(corpus) if check is corpus.ids else None) or self.texts_of(check)
             if filters.sections:
+                corpus.bounds.need(check)
                 spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(check, texts)]
                 counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
                           for t in terms}
@@ -448,6 +491,7 @@ class Searcher:
         """Which of `ids` the query's NOTs let through: negated terms counted exactly (within the
         section limit, as exact mode counts them), the tree's other terms taken as present."""
         texts = self.texts_of(ids)
+        corpus.bounds.need(ids)
         spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
         counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(ids))
                   for t in parsed.negated_terms()}
@@ -470,6 +514,7 @@ class Searcher:
     def _results(self, hits: _Hits, page: list[int], locate: Locate, corpus: _Corpus, with_snippets: bool,
                  kinds: Kinds | None = None) -> list[dict]:
         ids = [hits.ids[i] for i in page]
+        corpus.bounds.need(ids)
         if not with_snippets and kinds is not None:
             # A listing (facets, exports, batch counts): counts are known, and the sections holding
             # a match are found per section instead of locating every occurrence (2 s at 20,000).
