@@ -155,7 +155,7 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     docs = ReportDocs(
         report_id=report_id,
         grams=gram_codes(norm_text),
-        sections=[{"section": i, "kind": s.kind, "words": word_counts(norm_text[a:b])}
+        sections=[{"section": i, "kind": s.kind, "start": a, "end": b, "words": word_counts(norm_text[a:b])}
                   for i, (s, (a, b)) in enumerate(zip(parsed.sections, bounds))],
         meta={"year": meta.year, "province": meta.province, "city": meta.city, "county": meta.county,
               "agency": meta.agency, "template": meta.template},

@@ -63,6 +63,26 @@ def test_listings_agree_with_full_results(searcher, query):
     assert all(r["count"] == len(r["snippets"]) for r in full)
 
 
+def test_listings_take_sections_from_positions_without_reading_texts(indexed, monkeypatch):
+    """A fresh searcher lists a query the gram index counts from positions without reading a
+    text, and lists it as it does from the texts (the path for older segments and other terms)."""
+    from indexer.fulltext.grams import GramIndex
+
+    queries = ["政府信息公开", "依申请公开 OR 行政复议", "政府信息 -量子计算", "信息公开 年度报告"]
+    fresh = Searcher(indexed, remember=0)
+    read: list[str] = []
+    texts_of = fresh.texts_of
+    monkeypatch.setattr(fresh, "texts_of", lambda ids: read.extend(ids) or texts_of(ids))
+    try:
+        listings = [fresh.run(q, limit=None, snippets=False)["results"] for q in queries]
+        assert read == [] and all(listings)
+        monkeypatch.setattr(GramIndex, "kinds", lambda self, starts, view: {})
+        assert [fresh.run(q, limit=None, snippets=False)["results"] for q in queries] == listings
+        assert read
+    finally:
+        fresh.close()
+
+
 def test_page_broken_phrases_are_found_and_shown_in_original(searcher):
     result = searcher.run("监督政务公开工作")
     assert result["total_occurrences"] >= 1
@@ -209,15 +229,28 @@ def test_json_shape(searcher):
     assert set(first["snippets"][0]) == {"section_kind", "text", "match_start", "match_end"}
 
 
-def test_a_match_across_a_section_boundary_belongs_to_the_section_it_starts_in():
-    from indexer.fulltext.search import _cells, _kinds_inside, _kinds_starting
+def test_a_match_across_a_section_boundary_belongs_to_the_section_it_starts_in(tmp_path):
+    from indexer.fulltext.grams import GramIndex, TextView, cells, gram_codes
+    from indexer.fulltext.search import _kinds_inside, _kinds_starting
 
     bounds = [(2, 5, "overview"), (5, 10, "problems")]
     norm = "题目开放日政府开放日"  # 日政府 starts in overview (4) and ends in problems
-    cells = _cells(bounds, len(norm))
-    assert _kinds_starting(norm, ["日政府"], cells) == ["overview"]
-    assert _kinds_starting(norm, ["题目"], cells) == ["other"]
-    assert _kinds_starting(norm, ["题目", "开放日"], cells) == ["other", "overview", "problems"]
+    found = cells(bounds, len(norm))
+    grams = GramIndex(tmp_path)  # the same kinds from the positions kept in the gram index
+    grams.add([("a", gram_codes(norm), norm), ("b", gram_codes("开放日"), "开放日")], {"a": bounds})
+    view = TextView({"b": 0, "a": 1}, lambda ids: [])
+
+    def from_positions(terms: list[str]) -> dict[int, list[str]]:
+        starts = [{} for _ in terms]
+        for term, found_at in zip(terms, starts):
+            grams.count(term, view, found_at)
+        return grams.kinds(starts, view)
+
+    for terms, kinds in [(["日政府"], ["overview"]), (["题目"], ["other"]),
+                         (["题目", "开放日"], ["other", "overview", "problems"])]:
+        assert _kinds_starting(norm, terms, found) == kinds
+        assert from_positions(terms)[1] == kinds
+    assert from_positions(["开放日"]) == {0: ["other"], 1: ["overview", "problems"]}
     assert _kinds_inside(norm, ["日政府"], bounds, ["problems"]) == []
     assert _kinds_inside(norm, ["开放日"], bounds, ["problems"]) == ["problems"]
 
@@ -238,10 +271,11 @@ def test_remembered_queries_answer_like_fresh_ones(indexed, searcher):
 
 
 def test_overlapping_section_bounds_cannot_stall_the_section_search():
-    from indexer.fulltext.search import _cells, _kinds_starting
+    from indexer.fulltext.grams import cells
+    from indexer.fulltext.search import _kinds_starting
 
-    cells = _cells([(0, 10, "overview"), (5, 8, "problems")], 12)  # bounds a parser should never give
-    assert _kinds_starting("一二三四五六七八九十开放", ["十"], cells) == ["problems"]
+    found = cells([(0, 10, "overview"), (5, 8, "problems")], 12)  # bounds a parser should never give
+    assert _kinds_starting("一二三四五六七八九十开放", ["十"], found) == ["problems"]
 
 
 def test_keyword_mode_finds_words_whatever_their_case(tmp_path):

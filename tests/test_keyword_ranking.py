@@ -31,7 +31,7 @@ def _sample_docs(indexed, suffix: str = "") -> list[ReportDocs]:
         bounds = store.section_bounds()
         texts = store.texts(store.report_ids())
     return [ReportDocs(rid + suffix, gram_codes(norm),
-                       [{"section": i, "kind": kind, "words": word_counts(norm[a:b])}
+                       [{"section": i, "kind": kind, "start": a, "end": b, "words": word_counts(norm[a:b])}
                         for i, (a, b, kind) in enumerate(bounds.get(rid, []))], {}, norm)
             for rid, (_text, norm) in texts.items()]
 

@@ -36,6 +36,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 from functools import cached_property
 from itertools import repeat
 from pathlib import Path
@@ -149,6 +150,9 @@ class _Arrays:
                 self._packed = b""  # every array is out: the compressed copy is no longer needed
         return found
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._table or name in self._found
+
     def everything(self) -> dict[str, np.ndarray]:
         return {name: self[name] for name in self._table or self._found}
 
@@ -174,6 +178,36 @@ def countable(term: str) -> bool:
     return 2 <= len(term) <= PREFIX_CHARS and not self_overlapping(term)
 
 
+class Cells(NamedTuple):
+    """A report cut into its sections and, as "other", the text outside them (see `cells`)."""
+
+    starts: list[int]
+    ends: list[int]
+    kinds: list[str]
+
+
+def cells(bounds: list[tuple[int, int, str]], length: int) -> Cells:
+    """The sections and, as "other", the text outside them: the kind of every position."""
+    starts: list[int] = []
+    ends: list[int] = []
+    kinds: list[str] = []
+    position = 0
+    for start, end, kind in bounds:
+        if start > position:
+            starts.append(position)
+            ends.append(start)
+            kinds.append("other")
+        starts.append(start)
+        ends.append(end)
+        kinds.append(kind)
+        position = max(position, end)
+    if position < length:
+        starts.append(position)
+        ends.append(length)
+        kinds.append("other")
+    return Cells(starts, ends, kinds)
+
+
 @dataclass
 class _Segment:
     name: str
@@ -194,6 +228,10 @@ class _Segment:
     pieces = _Stored()
     big_at = _Stored()  # sorted places in the gaps holding _GAP
     big_gap = _Stored()
+    # The docs' `cells` in the segment's text (none in segments from before they were kept):
+    cell_at = _Stored()  # where each begins, ascending
+    cell_kind = _Stored()  # its kind, as a place in cell_names
+    cell_names = _Stored()
 
     @property
     def size(self) -> int:
@@ -208,11 +246,12 @@ class _Segment:
     def id_list(self) -> list[str]:
         return self.ids.tolist()
 
-    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray) -> None:
-        """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`."""
+    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray) -> np.ndarray | None:
+        """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`;
+        return where they start in the segment's text, or None where they were counted in texts."""
         slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
         if not len(self.terms) or (self.terms[slot] != codes).any():
-            return
+            return np.zeros(0, dtype=np.int64)
         rows = view.rows_of(self)
         kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
         has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
@@ -221,20 +260,35 @@ class _Segment:
             docs = docs[rows[docs] >= 0]
             texts = view.texts([self.id_list[d] for d in docs.tolist()])
             out[rows[docs]] = np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
-            return
+            return None
         # An occurrence starts where each bigram k of the term is found at start + k. Bigrams
         # across two reports are not kept, so such a start lies inside one report.
         order = np.argsort(self.pstarts[kept + 1] - self.pstarts[kept], kind="stable")
         start = self.positions(int(kept[order[0]])) - order[0]
         for k in order[1:].tolist():
             if not len(start):
-                return
+                break
             found = self.positions(int(kept[k]))
             at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
             start = start[found[at] == start + k]
         counts = np.bincount(np.searchsorted(self.ends, start, side="right"), minlength=self.size)
         hit = np.flatnonzero(counts * (rows >= 0))
         out[rows[hit]] = counts[hit]
+        return start
+
+    def kinds(self, starts: np.ndarray, rows: np.ndarray) -> dict[int, list[str]]:
+        """row → kinds of the cells where `starts` fall, in text order, for the docs seen at `rows`."""
+        cell = np.searchsorted(self.cell_at, starts, side="right") - 1
+        row = rows[np.searchsorted(self.ends, starts, side="right")]
+        keep = row >= 0
+        pairs = np.unique(np.stack([row[keep], cell[keep]]), axis=1)  # by row, then cell: text order
+        names = self.cell_names[self.cell_kind[pairs[1]]].tolist()
+        out: dict[int, list[str]] = {}
+        for r, name in zip(pairs[0].tolist(), names):
+            found = out.setdefault(r, [])
+            if name not in found:
+                found.append(name)
+        return out
 
     def positions(self, t: int) -> np.ndarray:
         """Positions of the kept bigram pterms[t], ascending."""
@@ -271,8 +325,10 @@ class _Segment:
         return np.flatnonzero(mask)
 
 
-def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts: list[str]) -> _Segment:
-    """A segment from postings (gram code, local doc number) and the texts; doc numbers index `ids`."""
+def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts: list[str],
+           bounds: list[list[tuple[int, int, str]]]) -> _Segment:
+    """A segment from postings (gram code, local doc number), the texts and their sections'
+    bounds; doc numbers index `ids`."""
     n = len(ids)
     order = np.lexsort((docs, codes))
     codes, docs = codes[order], docs[order]
@@ -289,7 +345,23 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts
     arrays = {"ids": np.array(ids, dtype=str), "terms": terms, "counts": counts.astype(np.uint32), "dense": dense,
               "starts": starts, "docs": docs[~posting_dense].astype(np.uint16), "bits": np.packbits(matrix, axis=1)}
     arrays.update(_positions(texts, terms[(counts >= POSITION_FRACTION * n) & (terms >= _BIGRAM)]))
+    arrays.update(_cell_arrays(texts, bounds))
     return _Segment(name, _Arrays(arrays))
+
+
+def _cell_arrays(texts: list[str], bounds: list[list[tuple[int, int, str]]]) -> dict[str, np.ndarray]:
+    at: list[int] = []
+    kinds: list[str] = []
+    offset = 0
+    for text, found in zip(texts, bounds):
+        starts, _, names = cells(found, len(text))
+        at += [offset + s for s in starts]
+        kinds += names
+        offset += len(text)
+    names = sorted(set(kinds))
+    code = {name: k for k, name in enumerate(names)}
+    return {"cell_at": np.array(at, dtype=np.int64), "cell_kind": np.array([code[k] for k in kinds], dtype=np.uint8),
+            "cell_names": np.array(names, dtype=str)}
 
 
 def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
@@ -450,19 +522,34 @@ class GramIndex:
         found = {str(i) for s in snap.segments for i in s.ids[s.holding(codes)]}
         return found - snap.deleted if snap.deleted else found
 
-    def count(self, term: str, view: TextView) -> np.ndarray:
+    def count(self, term: str, view: TextView, starts: dict[str, np.ndarray | None] | None = None) -> np.ndarray:
         """Occurrences of a `countable` term in each report of `view` (by its row), as
-        `text.count(term)` gives them."""
+        `text.count(term)` gives them. `starts`, where given, receives segment name → where the
+        occurrences start in its text, or None where they were counted in texts (for `kinds`)."""
         if not countable(term):
             raise ValueError(f"count needs 2 to {PREFIX_CHARS} characters that cannot overlap: {term!r}")
         codes = _bigrams(_chars(term).astype(np.uint64))
         snap = self.snapshot()
         out = np.zeros(len(view.rows), dtype=np.int64)
         for segment in snap.segments:
-            segment.count(term, codes, view, out)
+            found = segment.count(term, codes, view, out)
+            if starts is not None:
+                starts[segment.name] = found
         for report_id in snap.deleted:  # none is visible while the index agrees with the store
             if report_id in view.rows:
                 out[view.rows[report_id]] = 0
+        return out
+
+    def kinds(self, starts: list[dict[str, np.ndarray | None]], view: TextView) -> dict[int, list[str]]:
+        """row → kinds of the cells (see `cells`) where the occurrences in `starts` (one dict from
+        `count` per term) begin, in text order: what a listing shows without reading texts. Only
+        for reports of segments that keep their cells and where every term was counted from
+        positions; a report holding none of the occurrences is absent."""
+        out: dict[int, list[str]] = {}
+        for segment in self.snapshot().segments:
+            found = [s.get(segment.name) for s in starts]
+            if "cell_at" in segment.arrays and found and all(f is not None for f in found):
+                out.update(segment.kinds(np.concatenate(found), view.rows_of(segment)))
         return out
 
     # --- writing (under nianbao's write lock) ------------------------------------------------
@@ -475,8 +562,10 @@ class GramIndex:
             os.fsync(fh.fileno())
         os.replace(tmp, self.path / segment.name)
 
-    def add(self, docs: Iterable[tuple[str, np.ndarray, str]]) -> None:
-        """Add (report id, gram codes, normalised text) in one commit; a report already present is kept once."""
+    def add(self, docs: Iterable[tuple[str, np.ndarray, str]],
+            bounds: Mapping[str, list[tuple[int, int, str]]] | None = None) -> None:
+        """Add (report id, gram codes, normalised text) in one commit, with each report's section
+        bounds in its normalised text (none: all "other"); a report already present is kept once."""
         snap = self.snapshot()
         toc = snap.toc
         deleted = set(snap.deleted)
@@ -488,11 +577,12 @@ class GramIndex:
                 present.add(report_id)
             if report_id not in present:
                 fresh[report_id] = (codes, text)
-        names = self._write_segments([(i, codes, text) for i, (codes, text) in fresh.items()])
+        names = self._write_segments([(i, codes, text) for i, (codes, text) in fresh.items()], bounds or {})
         if names or deleted != set(toc["deleted"]):
             self._write_toc({**toc, "segments": toc["segments"] + names, "deleted": sorted(deleted)})
 
-    def _write_segments(self, items: list[tuple[str, np.ndarray, str]]) -> list[dict]:
+    def _write_segments(self, items: list[tuple[str, np.ndarray, str]],
+                        bounds: Mapping[str, list[tuple[int, int, str]]]) -> list[dict]:
         """Segments of at most SEGMENT_DOCS reports, saved; their entries for the table of contents."""
         names = []
         for start in range(0, len(items), SEGMENT_DOCS):
@@ -500,7 +590,7 @@ class GramIndex:
             segment = _build(f"{SEGMENT_PREFIX}{uuid.uuid4().hex}{SEGMENT_SUFFIX}", [i for i, _, _ in chunk],
                              np.concatenate([c for _, c, _ in chunk]),
                              np.repeat(np.arange(len(chunk)), [len(c) for _, c, _ in chunk]),
-                             [text for _, _, text in chunk])
+                             [text for _, _, text in chunk], [bounds.get(i, []) for i, _, _ in chunk])
             self._save(segment)
             self._segments[segment.name] = segment
             names.append({"name": segment.name, "docs": segment.size})
@@ -513,14 +603,14 @@ class GramIndex:
         if doomed - set(toc["deleted"]):
             self._write_toc({**toc, "deleted": sorted(set(toc["deleted"]) | doomed)})
 
-    def optimize(self, texts: Mapping[str, str]) -> None:
+    def optimize(self, texts: Mapping[str, str], bounds: Mapping[str, list[tuple[int, int, str]]] | None = None) -> None:
         """Rewrite the segments without deleted reports, packed into as few segments as fit;
-        `texts` holds the normalised text of every live report."""
+        `texts` holds the normalised text of every live report, `bounds` its sections'."""
         snap = self.snapshot()
         if len(snap.segments) <= 1 and not snap.deleted:
             return
         live = [str(i) for s in snap.segments for i in s.ids if str(i) not in snap.deleted]
-        names = self._write_segments([(i, gram_codes(texts[i]), texts[i]) for i in live])
+        names = self._write_segments([(i, gram_codes(texts[i]), texts[i]) for i in live], bounds or {})
         self._write_toc({**snap.toc, "segments": names, "deleted": []})
         self.clean()
 

@@ -91,7 +91,7 @@ class ReportDocs:
 
     report_id: str
     grams: np.ndarray  # grams.gram_codes of the normalised text
-    sections: list[dict]  # {section, kind, words: analysis.word_counts of its text}
+    sections: list[dict]  # {section, kind, start, end (in the normalised text), words: analysis.word_counts of its text}
     meta: dict  # year, province, city, county, agency, template
     text: str  # the normalised text, for the gram index's positions
 
@@ -155,7 +155,8 @@ class FulltextIndex:
             ww.cancel()
             raise
         ww.commit(mergetype=merge_small)
-        self.grams.add((doc.report_id, doc.grams, doc.text) for doc in docs)
+        self.grams.add(((doc.report_id, doc.grams, doc.text) for doc in docs),
+                       {doc.report_id: [(s["start"], s["end"], s["kind"]) for s in doc.sections] for doc in docs})
         return len(docs)
 
     def delete(self, report_ids: Iterable[str]) -> None:
@@ -167,10 +168,11 @@ class FulltextIndex:
         writer.commit(mergetype=merge_small)
         self.grams.delete(ids)
 
-    def optimize(self, texts: Mapping[str, str]) -> None:
-        """Merge every segment into one; `texts`: the normalised text of each live report."""
+    def optimize(self, texts: Mapping[str, str], bounds: Mapping[str, list[tuple[int, int, str]]]) -> None:
+        """Merge every segment into one; `texts`: the normalised text of each live report, `bounds`
+        its sections' (Store.section_bounds)."""
         self.open(WORDS).optimize()
-        self.grams.optimize(texts)
+        self.grams.optimize(texts, bounds)
 
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
