@@ -278,16 +278,18 @@ class _Segment:
 
     def kinds(self, starts: np.ndarray, rows: np.ndarray) -> dict[int, list[str]]:
         """row → kinds of the cells where `starts` fall, in text order, for the docs seen at `rows`."""
-        cell = np.searchsorted(self.cell_at, starts, side="right") - 1
-        row = rows[np.searchsorted(self.ends, starts, side="right")]
-        keep = row >= 0
-        pairs = np.unique(np.stack([row[keep], cell[keep]]), axis=1)  # by row, then cell: text order
-        names = self.cell_names[self.cell_kind[pairs[1]]].tolist()
+        # Cells lie in text order, each inside one doc: sorted cell numbers are grouped by doc.
+        cell = np.unique(np.searchsorted(self.cell_at, starts, side="right") - 1)
+        row = rows[np.searchsorted(self.ends, self.cell_at[cell], side="right")]
+        kind = self.cell_kind[cell].astype(np.int64)
+        seen = row >= 0
+        # Each (row, kind) once, where it first appears.
+        _, first = np.unique(row[seen] * 256 + kind[seen], return_index=True)
+        first.sort()
+        names = self.cell_names.tolist()
         out: dict[int, list[str]] = {}
-        for r, name in zip(pairs[0].tolist(), names):
-            found = out.setdefault(r, [])
-            if name not in found:
-                found.append(name)
+        for r, k in zip(row[seen][first].tolist(), kind[seen][first].tolist()):
+            out.setdefault(r, []).append(names[k])
         return out
 
     def positions(self, t: int) -> np.ndarray:
