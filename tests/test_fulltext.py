@@ -83,6 +83,23 @@ def test_listings_take_sections_from_positions_without_reading_texts(indexed, mo
         fresh.close()
 
 
+@pytest.mark.parametrize("section", ["problems", "overview", "requests", "other"])
+def test_section_limits_from_cells_agree_with_the_texts(indexed, monkeypatch, section):
+    """Section-limited queries counted from the gram index's cells answer as when every
+    report's sections and text are read (segments from before cells were kept)."""
+    from indexer.fulltext.grams import _Arrays
+
+    queries = [f"{term} section:{section}" for term in TERMS[:25]] + [f"-政府 section:{section}", f"公开 OR 依法 section:{section}"]
+    fresh = Searcher(indexed, remember=0)
+    try:
+        from_cells = [fresh.run(q, limit=None, snippets=False) for q in queries]
+        assert sum(r["total_reports"] for r in from_cells) > (0 if section == "other" else 10)
+        monkeypatch.setattr(_Arrays, "__contains__", lambda self, name: False)  # no cells kept
+        assert [fresh.run(q, limit=None, snippets=False) for q in queries] == from_cells
+    finally:
+        fresh.close()
+
+
 def test_page_broken_phrases_are_found_and_shown_in_original(searcher):
     result = searcher.run("监督政务公开工作")
     assert result["total_occurrences"] >= 1

@@ -123,6 +123,38 @@ def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, 
         index.count("公公", TextView({}, list))
 
 
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 2.0])
+def test_gram_index_counts_inside_sections_like_str_count(tmp_path, monkeypatch, fraction):
+    """Counts limited to sections of some kinds, from the cells a segment keeps, equal
+    `str.count` over those sections' spans; a gap between sections is no "other" section."""
+    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 30)
+    monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", fraction)
+    rng = random.Random(11)
+    alphabet = "政府开放日信息公ab"
+    texts, bounds = {}, {}
+    for i in range(80):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        cuts = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, rng.randint(0, 6))))
+        spans = list(zip(cuts[::2], cuts[1::2]))  # sections with gaps between them
+        texts[f"r{i:02d}"] = text
+        bounds[f"r{i:02d}"] = [(a, b, rng.choice(["overview", "problems", "other"])) for a, b in spans]
+    index = GramIndex(tmp_path)
+    index.add(((k, gram_codes(v), v) for k, v in texts.items()), bounds)
+    rows = {k: row for row, k in enumerate(sorted(texts))}
+    view = TextView(rows, lambda ids: [texts[i] for i in ids])
+    terms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(2, 4))) for _ in range(150)]
+    checked = 0
+    for kinds in (["problems"], ["other"], ["overview", "problems"]):
+        limited = view.limited(kinds, lambda ids, found: [[(a, b) for a, b, k in bounds[i] if k in kinds] for i in ids])
+        truth = {k: [(a, b) for a, b, kind in bounds[k] if kind in kinds] for k in rows}
+        assert index.having(kinds, view).tolist() == [bool(truth[k]) for k in rows]
+        for term in filter(countable, terms):
+            assert index.count(term, limited).tolist() == \
+                [sum(texts[k].count(term, a, b) for a, b in truth[k]) for k in rows], (term, kinds)
+            checked += 1
+    assert checked > 300
+
+
 @pytest.mark.parametrize("positions", [False, True])
 def test_gram_segments_written_as_npz_still_count(tmp_path, positions):
     """Segment files from earlier versions, one numpy .npz each: from before positions were

@@ -230,8 +230,10 @@ class _Segment:
     big_gap = _Stored()
     # The docs' `cells` in the segment's text (none in segments from before they were kept):
     cell_at = _Stored()  # where each begins, ascending
+    cell_end = _Stored()
     cell_kind = _Stored()  # its kind, as a place in cell_names
     cell_names = _Stored()
+    cell_section = _Stored()  # a section, not text between sections (whose kind is "other" too)
 
     @property
     def size(self) -> int:
@@ -255,11 +257,12 @@ class _Segment:
         rows = view.rows_of(self)
         kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
         has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
-        if not has.all():  # a bigram in few of these reports: count in the reports holding the rarest
+        if not has.all() or (view.within is not None and "cell_section" not in self.arrays):
+            # A bigram in few of these reports, or sections asked of a segment without cells:
+            # count in the texts of the reports holding the rarest bigrams.
             docs = self.holding(codes[np.argsort(self.counts[slot])[:4]])
             docs = docs[rows[docs] >= 0]
-            texts = view.texts([self.id_list[d] for d in docs.tolist()])
-            out[rows[docs]] = np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
+            out[rows[docs]] = view.count([self.id_list[d] for d in docs.tolist()], term)
             return None
         # An occurrence starts where each bigram k of the term is found at start + k. Bigrams
         # across two reports are not kept, so such a start lies inside one report.
@@ -271,6 +274,10 @@ class _Segment:
             found = self.positions(int(kept[k]))
             at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
             start = start[found[at] == start + k]
+        if view.within is not None:  # only those wholly inside a section of the kinds asked for
+            cell = np.searchsorted(self.cell_at, start, side="right") - 1
+            wanted = np.isin(self.cell_names, list(view.within[0]))[self.cell_kind[cell]] & self.cell_section[cell]
+            start = start[wanted & (start + len(term) <= self.cell_end[cell])]
         counts = np.bincount(np.searchsorted(self.ends, start, side="right"), minlength=self.size)
         hit = np.flatnonzero(counts * (rows >= 0))
         out[rows[hit]] = counts[hit]
@@ -353,17 +360,23 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts
 
 def _cell_arrays(texts: list[str], bounds: list[list[tuple[int, int, str]]]) -> dict[str, np.ndarray]:
     at: list[int] = []
+    end: list[int] = []
     kinds: list[str] = []
+    section: list[bool] = []
     offset = 0
     for text, found in zip(texts, bounds):
-        starts, _, names = cells(found, len(text))
+        starts, ends, names = cells(found, len(text))
+        sections = set(found)
         at += [offset + s for s in starts]
+        end += [offset + e for e in ends]
         kinds += names
+        section += [cell in sections for cell in zip(starts, ends, names)]
         offset += len(text)
     names = sorted(set(kinds))
     code = {name: k for k, name in enumerate(names)}
-    return {"cell_at": np.array(at, dtype=np.int64), "cell_kind": np.array([code[k] for k in kinds], dtype=np.uint8),
-            "cell_names": np.array(names, dtype=str)}
+    return {"cell_at": np.array(at, dtype=np.int64), "cell_end": np.array(end, dtype=np.int64),
+            "cell_kind": np.array([code[k] for k in kinds], dtype=np.uint8), "cell_names": np.array(names, dtype=str),
+            "cell_section": np.array(section, dtype=bool)}
 
 
 def _positions(texts: list[str], common: np.ndarray) -> dict[str, np.ndarray]:
@@ -412,12 +425,21 @@ class TextView:
     """The reports a search may see (one store generation's visible reports) as `GramIndex.count`
     reads them: each one's row in the count arrays, and its text where a count needs it."""
 
-    def __init__(self, rows: dict[str, int], texts: Callable[[list[str]], list[str]]) -> None:
+    def __init__(self, rows: dict[str, int], texts: Callable[[list[str]], list[str]],
+                 within: tuple[set[str], Callable[[list[str], list[str]], list[list[tuple[int, int]]]]] | None = None) -> None:
         """`rows`: report id → row, for every report the search may see; `texts`: the normalised
-        texts of such ids, in order."""
+        texts of such ids, in order; `within`: (kinds, spans) to count only occurrences wholly
+        inside a section of those kinds, `spans` giving the sections' spans of (ids, texts)."""
         self.rows = rows
         self.texts = texts
+        self.within = within
         self._rows: dict[str, np.ndarray] = {}
+
+    def limited(self, kinds: list[str], spans: Callable[[list[str], list[str]], list[list[tuple[int, int]]]]) -> "TextView":
+        """The same reports, counting only inside sections of `kinds`."""
+        view = TextView(self.rows, self.texts, (set(kinds), spans))
+        view._rows = self._rows
+        return view
 
     def rows_of(self, segment: _Segment) -> np.ndarray:
         """The row of each of the segment's docs, -1 for a report the search may not see."""
@@ -426,6 +448,15 @@ class TextView:
             found = self._rows[segment.name] = np.fromiter(map(self.rows.get, segment.id_list, repeat(-1)),
                                                           np.int64, segment.size)
         return found
+
+    def count(self, ids: list[str], term: str) -> np.ndarray:
+        """Occurrences of `term` in the texts of `ids`, by `str.count` (within the sections asked for)."""
+        texts = self.texts(ids)
+        if self.within is None:
+            return np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
+        spans = self.within[1](ids, texts)
+        return np.fromiter((sum(text.count(term, a, b) for a, b in found) for text, found in zip(texts, spans)),
+                           np.int64, len(texts))
 
 
 class GramIndex:
@@ -542,6 +573,18 @@ class GramIndex:
                 out[view.rows[report_id]] = 0
         return out
 
+    def having(self, kinds: list[str], view: TextView) -> np.ndarray | None:
+        """Whether each report of `view` (by row) has a section of one of `kinds`; None if a
+        segment keeps no cells."""
+        out = np.zeros(len(view.rows), dtype=bool)
+        for segment in self.snapshot().segments:
+            if "cell_section" not in segment.arrays:
+                return None
+            wanted = np.isin(segment.cell_names, kinds)[segment.cell_kind] & segment.cell_section
+            rows = view.rows_of(segment)[np.searchsorted(segment.ends, segment.cell_at[wanted], side="right")]
+            out[rows[rows >= 0]] = True
+        return out
+
     def kinds(self, starts: list[dict[str, np.ndarray | None]], view: TextView) -> dict[int, list[str]]:
         """row → kinds of the cells (see `cells`) where the occurrences in `starts` (one dict from
         `count` per term) begin, in text order: what a listing shows without reading texts. Only
@@ -550,7 +593,7 @@ class GramIndex:
         out: dict[int, list[str]] = {}
         for segment in self.snapshot().segments:
             found = [s.get(segment.name) for s in starts]
-            if "cell_at" in segment.arrays and found and all(f is not None for f in found):
+            if "cell_section" in segment.arrays and found and all(f is not None for f in found):
                 out.update(segment.kinds(np.concatenate(found), view.rows_of(segment)))
         return out
 

@@ -282,13 +282,13 @@ class Searcher:
 
     # --- exact mode ----------------------------------------------------------------------
 
-    def _counted(self, terms: list[str], corpus: _Corpus,
+    def _counted(self, terms: list[str], view: TextView,
                  starts: dict[str, dict[str, np.ndarray | None]]) -> dict[str, np.ndarray]:
         """term → occurrences in each report (in corpus.ids order), for the terms the gram index
         counts; `starts` receives term → where they are (see GramIndex.count)."""
         if not self.index.grams.doc_count():  # nothing indexed yet, or an index from before the gram index
             return {}
-        return {term: self.index.grams.count(term, corpus.view, starts.setdefault(term, {}))
+        return {term: self.index.grams.count(term, view, starts.setdefault(term, {}))
                 for term in terms if countable(term)}
 
     def _candidates(self, terms: list[str], counted: dict[str, np.ndarray], corpus: _Corpus) -> dict[str, set[str] | None]:
@@ -372,6 +372,9 @@ class Searcher:
             return corpus.ids
         universe = [i for i, r in corpus.reports.items() if filters.accepts(r)]
         if filters.sections:
+            having = self.index.grams.having(filters.sections, corpus.view) if self.index.grams.doc_count() else None
+            if having is not None:  # from the cells the gram index keeps, without reading the store
+                return [i for i in universe if having[corpus.rank[i]]]
             wanted = set(filters.sections)
             corpus.bounds.need(universe)
             universe = [i for i in universe if any(k in wanted for _, _, k in corpus.bounds.get(i, []))]
@@ -394,7 +397,7 @@ class Searcher:
         def kinds(ids: list[str]) -> list[list[str]]:
             nonlocal from_positions, starts
             if from_positions is None:  # read once, for every hit: a listing asks for them all
-                from_positions = {} if filters.sections or not all(t in starts for t in positive) else \
+                from_positions = {} if not all(t in starts for t in positive) else \
                     self.index.grams.kinds([starts[t] for t in positive], corpus.view)
                 starts = {}
             known = [from_positions.get(corpus.rank[i]) for i in ids]
@@ -416,9 +419,14 @@ class Searcher:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
         terms = list(dict.fromkeys(_all_terms(parsed.tree)))
-        counted = self._counted(terms, corpus, starts)
-        if not filters.sections and len(counted) == len(terms):
-            # Every term counted from the gram index's positions, in every report at once.
+        def spans(ids: list[str], texts: list[str]) -> list[list[tuple[int, int]]]:
+            corpus.bounds.need(ids)
+            return [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
+
+        view = corpus.view.limited(filters.sections, spans) if filters.sections else corpus.view
+        counted = self._counted(terms, view, starts)
+        if len(counted) == len(terms):
+            # Every term counted by the gram index (within the sections asked for), in every report at once.
             check, counts = corpus.ids, counted
             keep = _matching(parsed.tree, counts)
             if universe is not corpus.ids:
