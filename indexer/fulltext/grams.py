@@ -464,7 +464,7 @@ class GramIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._cache: tuple[tuple[int, int], _Snapshot] | None = None
+        self._cache: tuple[bytes, _Snapshot] | None = None
         # Loaded segments by file name: a segment never changes once written, so after a commit
         # only the new ones are read (a build's every batch reloaded all earlier ones).
         self._segments: dict[str, _Segment] = {}
@@ -492,16 +492,18 @@ class GramIndex:
     # --- reading ------------------------------------------------------------------------
 
     def snapshot(self) -> _Snapshot:
-        """The last commit, loaded once per commit."""
+        """The last commit, loaded once per commit. A commit is known by its table of contents'
+        bytes: file times come from a clock that ticks every few milliseconds, so two commits
+        in one tick can share one, and with it a size (the `delete` after a publish could then
+        see the snapshot from before the last `add`)."""
         for _ in range(3):
             try:
-                stat = self._toc_path().stat()
-                key = (stat.st_mtime_ns, stat.st_size)
+                key = self._toc_path().read_bytes()
             except FileNotFoundError:
                 return _Snapshot(self._read_toc(), [], set(), set())
             if self._cache and self._cache[0] == key:
                 return self._cache[1]
-            toc = self._read_toc()
+            toc = json.loads(key)
             try:
                 segments = [self._segments.get(s["name"]) or self._load(s["name"]) for s in toc["segments"]]
             except FileNotFoundError:
