@@ -529,6 +529,65 @@ class VectorUpdate:
         return self.embedded / self.embed_seconds if self.embedded and self.embed_seconds else None
 
 
+def _gather(rows: list, section_headings: dict, report_ids: list[str], current: VectorSet | None, index_dir: Path,
+            model: str | Embedder | None, model_id: str, progress: ProgressFn | None, update: VectorUpdate,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The passage table, its vectors, and the windows' owners and vectors, from the previous
+    generation (``current``, same model), the cache or the model. A function of its own so
+    that the Python objects behind them (a million passages and their texts at 20,000
+    reports, ~2 GB) are gone before the arrays are written and the derived vectors computed."""
+    passages = list(iter_passages(rows, headings=section_headings))
+    index = {r: i for i, r in enumerate(report_ids)}
+    by_report: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        by_report.setdefault(p.report_id, []).append(i)
+
+    vectors: list[np.ndarray | None] = [None] * len(passages)
+    if current is not None:
+        for report_id, members in by_report.items():
+            old = current.rows_of(report_id)
+            if len(old) == len(members):
+                for i, vec in zip(members, current.matrix[old]):
+                    vectors[i] = vec
+                update.reused += len(members)
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    norms = {i: passages[i].embed_text for i in todo}
+    keys = {i: text_key(norms[i]) for i in todo}
+    window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
+    window_keys = [text_key(text) for _, text in window_items]
+    cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
+    try:
+        found = cache.get(model_id, [*keys.values(), *window_keys], current.dim if current is not None else None)
+        missing: dict[bytes, str] = {}
+        for i in todo:
+            if keys[i] in found:
+                update.cached += 1
+            else:
+                missing.setdefault(keys[i], norms[i])
+        for (_, text), key in zip(window_items, window_keys):
+            if key not in found:
+                missing.setdefault(key, text)
+        if missing:
+            found.update(_embed_missing(missing, model, model_id, cache, progress, update))
+        for i in todo:
+            vectors[i] = found[keys[i]]
+    finally:
+        cache.close()
+
+    if passages:
+        matrix = np.vstack([np.asarray(v, dtype=np.float16) for v in vectors])
+    else:
+        matrix = np.zeros((0, current.dim if current else 384), dtype=np.float16)
+    table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
+    kinds = {k: i for i, k in enumerate(KINDS)}
+    for i, p in enumerate(passages):
+        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
+                    kinds.get(p.section_kind, kinds["other"]), p.first)
+    window_owner = np.array([i for i, _ in window_items], dtype=np.int32)
+    window_matrix = np.array([found[k] for k in window_keys], dtype=np.float16).reshape(-1, matrix.shape[1])
+    return table, matrix, window_owner, window_matrix
+
+
 def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | None = None,
                    progress: ProgressFn | None = None) -> VectorUpdate:
     """Bring the vectors in step with the store's visible reports.
@@ -556,59 +615,13 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         update.seconds = time.monotonic() - started
         return update
 
-    passages = list(iter_passages(rows, headings=section_headings))
-    index = {r: i for i, r in enumerate(report_ids)}
-    by_report: dict[str, list[int]] = {}
-    for i, p in enumerate(passages):
-        by_report.setdefault(p.report_id, []).append(i)
-
-    vectors: list[np.ndarray | None] = [None] * len(passages)
-    if same_model:
-        for report_id, members in by_report.items():
-            old = current.rows_of(report_id)
-            if len(old) == len(members):
-                for i, vec in zip(members, current.matrix[old]):
-                    vectors[i] = vec
-                update.reused += len(members)
-    todo = [i for i, v in enumerate(vectors) if v is None]
-    norms = {i: passages[i].embed_text for i in todo}
-    keys = {i: text_key(norms[i]) for i in todo}
-    window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
-    window_keys = [text_key(text) for _, text in window_items]
-    cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
-    try:
-        dim = current.dim if same_model else None
-        found = cache.get(model_id, [*keys.values(), *window_keys], dim)
-        missing: dict[bytes, str] = {}
-        for i in todo:
-            if keys[i] in found:
-                update.cached += 1
-            else:
-                missing.setdefault(keys[i], norms[i])
-        for (_, text), key in zip(window_items, window_keys):
-            if key not in found:
-                missing.setdefault(key, text)
-        if missing:
-            found.update(_embed_missing(missing, model, model_id, cache, progress, update))
-        for i in todo:
-            vectors[i] = found[keys[i]]
-    finally:
-        cache.close()
-
-    if passages:
-        matrix = np.vstack([np.asarray(v, dtype=np.float16) for v in vectors])
-    else:
-        matrix = np.zeros((0, current.dim if current else 384), dtype=np.float16)
-    table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
-    kinds = {k: i for i, k in enumerate(KINDS)}
-    for i, p in enumerate(passages):
-        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
-                    kinds.get(p.section_kind, kinds["other"]), p.first)
+    table, matrix, window_owner, window_matrix = _gather(
+        rows, section_headings, report_ids, current if same_model else None, index_dir, model, model_id, progress, update)
+    del rows, section_rows, section_headings  # every paragraph's text: not needed to write
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
-                  matrix=matrix, extra={"embedded": update.embedded},
-                  window_owner=np.array([i for i, _ in window_items], dtype=np.int32),
-                  window_matrix=np.array([found[k] for k in window_keys], dtype=np.float16).reshape(-1, matrix.shape[1]))
-    update.passages = len(passages)
+                  matrix=matrix, extra={"embedded": update.embedded}, window_owner=window_owner,
+                  window_matrix=window_matrix)
+    update.passages = len(table)
     update.written = True
     update.seconds = time.monotonic() - started
     return update
