@@ -178,6 +178,12 @@ def countable(term: str) -> bool:
     return 2 <= len(term) <= PREFIX_CHARS and not self_overlapping(term)
 
 
+def count_within(text: str, term: str, spans: list[tuple[int, int]]) -> int:
+    """Occurrences of `term` wholly inside `spans` of `text`; str.count is non-overlapping, as
+    the whole-text count is."""
+    return sum(text.count(term, start, end) for start, end in spans)
+
+
 class Cells(NamedTuple):
     """A report cut into its sections and, as "other", the text outside them (see `cells`)."""
 
@@ -276,12 +282,15 @@ class _Segment:
             start = start[found[at] == start + k]
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
-            wanted = np.isin(self.cell_names, list(view.within[0]))[self.cell_kind[cell]] & self.cell_section[cell]
-            start = start[wanted & (start + len(term) <= self.cell_end[cell])]
+            start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
         counts = np.bincount(np.searchsorted(self.ends, start, side="right"), minlength=self.size)
         hit = np.flatnonzero(counts * (rows >= 0))
         out[rows[hit]] = counts[hit]
         return start
+
+    def in_sections(self, kinds: list[str]) -> np.ndarray:
+        """Per cell: whether it is a section of one of `kinds` (text between sections is not)."""
+        return np.isin(self.cell_names, kinds)[self.cell_kind] & self.cell_section
 
     def kinds(self, starts: np.ndarray, rows: np.ndarray) -> dict[int, list[str]]:
         """row → kinds of the cells where `starts` fall, in text order, for the docs seen at `rows`."""
@@ -455,8 +464,7 @@ class TextView:
         if self.within is None:
             return np.fromiter(map(str.count, texts, repeat(term)), np.int64, len(texts))
         spans = self.within[1](ids, texts)
-        return np.fromiter((sum(text.count(term, a, b) for a, b in found) for text, found in zip(texts, spans)),
-                           np.int64, len(texts))
+        return np.fromiter(map(count_within, texts, repeat(term), spans), np.int64, len(texts))
 
 
 class GramIndex:
@@ -582,8 +590,8 @@ class GramIndex:
         for segment in self.snapshot().segments:
             if "cell_section" not in segment.arrays:
                 return None
-            wanted = np.isin(segment.cell_names, kinds)[segment.cell_kind] & segment.cell_section
-            rows = view.rows_of(segment)[np.searchsorted(segment.ends, segment.cell_at[wanted], side="right")]
+            at = segment.cell_at[segment.in_sections(kinds)]
+            rows = view.rows_of(segment)[np.searchsorted(segment.ends, at, side="right")]
             out[rows[rows >= 0]] = True
         return out
 

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import repeat
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..store import Store
 from .analysis import words
-from .grams import Cells, TextView, cells, countable, self_overlapping, term_codes
+from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
 from .ranking import Owners, Ranker
 from .sourcemap import source_map, span_to_source
@@ -135,6 +135,12 @@ class _Corpus:
     texts: list[str] | None = None  # their normalised texts in that order, when all are cached
     rank: dict[str, int] = field(default_factory=dict)  # place in `ids`: ties go to the lower id
     view: TextView | None = None  # these reports as the gram index counts in them (rows are ranks)
+
+    def spans(self, ids: list[str], texts: list[str], kinds: list[str]) -> list[list[tuple[int, int]]]:
+        """Each report's spans inside sections of `kinds` (see `_allowed_spans`), its sections'
+        bounds read in one go."""
+        self.bounds.need(ids)
+        return [_allowed_spans(self.bounds.get(i, []), kinds, len(n)) for i, n in zip(ids, texts)]
 
     def cells_of(self, report_id: str, length: int) -> Cells:
         found = self.cells.get(report_id)
@@ -419,11 +425,8 @@ class Searcher:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
         terms = list(dict.fromkeys(_all_terms(parsed.tree)))
-        def spans(ids: list[str], texts: list[str]) -> list[list[tuple[int, int]]]:
-            corpus.bounds.need(ids)
-            return [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
-
-        view = corpus.view.limited(filters.sections, spans) if filters.sections else corpus.view
+        view = corpus.view.limited(filters.sections, partial(corpus.spans, kinds=filters.sections)) \
+            if filters.sections else corpus.view
         counted = self._counted(terms, view, starts)
         if len(counted) == len(terms):
             # Every term counted by the gram index (within the sections asked for), in every report at once.
@@ -438,9 +441,8 @@ class Searcher:
             check = universe if allowed is None else [i for i in universe if i in allowed]
             texts = (self._all_texts(corpus) if check is corpus.ids else None) or self.texts_of(check)
             if filters.sections:
-                corpus.bounds.need(check)
-                spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(check, texts)]
-                counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(check))
+                spans = corpus.spans(check, texts, filters.sections)
+                counts = {t: np.fromiter(map(count_within, texts, repeat(t), spans), np.int64, len(check))
                           for t in terms}
             else:  # one C-level count per report where the index did not count: a scan
                 rows = np.fromiter(map(corpus.rank.__getitem__, check), np.int64, len(check))
@@ -478,7 +480,7 @@ class Searcher:
             """len(locate(...)) without listing the occurrences: a page shows 10 of up to 500 reports."""
             found = spans(report_id)
             lowered = norm.lower() if cased else norm
-            return sum(_count(lowered, w, found) for w in query_words)
+            return sum(count_within(lowered, w, found) for w in query_words)
 
         if not query_words:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
@@ -508,9 +510,8 @@ class Searcher:
         """Which of `ids` the query's NOTs let through: negated terms counted exactly (within the
         section limit, as exact mode counts them), the tree's other terms taken as present."""
         texts = self.texts_of(ids)
-        corpus.bounds.need(ids)
-        spans = [_allowed_spans(corpus.bounds.get(i, []), filters.sections, len(n)) for i, n in zip(ids, texts)]
-        counts = {t: np.fromiter((_count(n, t, s) for n, s in zip(texts, spans)), np.int64, len(ids))
+        spans = corpus.spans(ids, texts, filters.sections)
+        counts = {t: np.fromiter(map(count_within, texts, repeat(t), spans), np.int64, len(ids))
                   for t in parsed.negated_terms()}
         return _negations_allow(parsed.tree, counts, len(ids))
 
@@ -629,11 +630,6 @@ def _occurrences(haystack: str, term: str, spans: list[tuple[int, int]]) -> list
             out.append((pos, pos + size))
             pos = haystack.find(term, pos + size, end)
     return out
-
-
-def _count(norm: str, term: str, spans: list[tuple[int, int]]) -> int:
-    """len(_occurrences(norm, term, spans)), without building the list: str.count is non-overlapping too."""
-    return sum(norm.count(term, start, end) for start, end in spans)
 
 
 def _result(report: dict, count: int, score: float, kinds: list[str]) -> dict:
