@@ -59,7 +59,8 @@ def _parse_in_turn() -> None:
 
 _parse_in_turn()
 
-BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent.parent / "corpus"
+# The five sample reports, package data so a wheel has them too; `corpus/` in a checkout links here.
+BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent / "data" / "corpus"
 UPLOADS_DIR = "uploads"
 # Files uploaded only to be compared (相似): kept apart from `uploads/`, which the corpus page
 # indexes as a whole, and deleted once compared.
