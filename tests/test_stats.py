@@ -442,8 +442,8 @@ def test_indicator_keys_follow_the_scheme():
 def test_json_shapes():
     result = extract_stats(text("004"))
     doc = to_json(meta("004"), result)
-    assert list(doc) == ["report_id", "source", "agency", "year", "template", "indicators"]
-    assert (doc["agency"], doc["year"], doc["template"]) == ("沙坡头区机关事务局", 2018, "old")
+    assert list(doc) == ["report_id", "source", "agency", "year", "template", "edition", "indicators"]
+    assert (doc["agency"], doc["year"], doc["template"], doc["edition"]) == ("沙坡头区机关事务局", 2018, "old", "old")
     assert all(list(ind) == ["key", "label", "unit", "value", "note"] for ind in doc["indicators"])
     (failure,) = run_checks(result, text("004"))
     fdoc = check_to_json(meta("004"), failure)
@@ -465,9 +465,10 @@ def test_csv_export_reads_back(rows, tmp_path):
     with open(path, encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
     header, body = table[0], table[1:]
-    assert header[:5] == ["report_id", "source", "agency", "year", "template"]
+    assert header[:6] == ["report_id", "source", "agency", "year", "template", "edition"]
     assert len(body) == 5
-    assert len(header) == 5 + 198 + 58 + 8
+    assert len(header) == 6 + 198 + 58 + 8
+    assert [line[5] for line in body] == ["old", "2019", "", "2019", "old"]
     column = header.index("行政许可 / 处理决定数量（件） [new.art20.admin_license.decisions]")
     lingwu = next(line for line in body if line[0] == "003")
     assert lingwu[column] == "1554"

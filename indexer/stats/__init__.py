@@ -6,7 +6,8 @@ Pure functions over a report's text; storing results and the CLI live elsewhere.
 from __future__ import annotations
 
 from .checks import CHECKS, CheckFailure, run_checks
-from .extract import Indicator, StatsResult, UnmappedCell, detect_template, extract_stats
+from .extract import Indicator, StatsResult, UnmappedCell, detect_edition, detect_template, extract_stats
+from .indicators import edition_of
 
 __all__ = [
     "CHECKS",
@@ -16,6 +17,8 @@ __all__ = [
     "UnmappedCell",
     "check_to_json",
     "stats_json",
+    "detect_edition",
+    "edition_of",
     "detect_template",
     "extract_stats",
     "run_checks",
@@ -29,13 +32,15 @@ def _number(value: float | int | None) -> float | int | None:
 
 
 def stats_json(report_meta: dict, template: str | None, indicators: list[dict]) -> dict:
-    """The `stats --json` shape of one report; indicators are {key, label, unit, value, note} dicts."""
+    """The `stats --json` shape of one report; indicators are {key, label, unit, value, note} dicts.
+    `edition` (2021, 2019, old) follows from the indicators, so stored reports need no new column."""
     return {
         "report_id": report_meta["report_id"],
         "source": report_meta["source"],
         "agency": report_meta["agency"],
         "year": report_meta["year"],
         "template": template,
+        "edition": edition_of(template, (i["key"] for i in indicators)),
         "indicators": [
             {"key": i["key"], "label": i["label"], "unit": i["unit"], "value": _number(i["value"]), "note": i["note"]}
             for i in indicators

@@ -3,6 +3,7 @@
 Input is a list of `to_json` dicts. Columns follow the canonical indicator order, so the same
 indicator sits in the same column whatever reports are exported together; each header carries
 the printed Chinese label, the unit and the stable key (``行政许可 / 处理决定数量（件） [new.art20…]``).
+The `edition` column tells the 2021 tables from the 2019 ones: their shared rows share columns.
 A cell that could not be read is left empty; its reason stays in the JSON.
 """
 
@@ -16,7 +17,7 @@ from openpyxl.styles import Font
 
 from .indicators import INDICATORS
 
-META = ("report_id", "source", "agency", "year", "template")
+META = ("report_id", "source", "agency", "year", "template", "edition")
 
 
 def _columns(rows: list[dict]) -> list[tuple[str, str]]:
@@ -59,5 +60,5 @@ def write_xlsx(rows: list[dict], path: str | Path) -> None:
         cell.font = Font(bold=True)
     for line in body:
         sheet.append(line)
-    sheet.freeze_panes = "F2"
+    sheet.freeze_panes = "G2"
     workbook.save(path)

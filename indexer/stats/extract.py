@@ -4,11 +4,14 @@ Tables arrive as PDF extraction left them: tab-separated rows (the 主动公开�
 cell per line, `cell |`), split over pages by blank lines, the header row repeated mid-table,
 labels broken over two lines or spaced out (`统 计 指 标`), cells shifted by stray tabs. So rows
 are recognised by label anchors (see `indicators.py`) in normalised text, never by line position,
-and a row's values are aligned to the columns the template defines (`_align`).
+and a row's values are aligned to the columns the template defines (`cells.align`).
+
+Saved web pages print the same tables without tab rows (flattened into one line, one cell per
+line, `| a | b |` rows); those are read by the template's grammar in `stream.py`.
 
 Every value cell ends up either in an `Indicator` (value, or None with the reason in `note`) or
 in `StatsResult.unmapped` with the reason; `cells_read + cells_unreadable` counts them all.
-Tables are only recognised in tab-separated (or `cell |`) rows; prose is never read here.
+Tables are recognised by their rows, or in page text by their header sequences; prose is never read.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from dataclasses import dataclass, field
 
 from ..ingest.base import PAGE_NUMBER  # lines between table rows that carry nothing: blank, or a page number
 from ..normalize import normalize
+from . import stream
+from .cells import PLACEHOLDER, align
 from .indicators import (
     ART20_CELLS,
     ART20_COLUMN_ANCHORS,
     ART20_ITEMS,
+    BOTH,
     BYTYPE,
     BYTYPE_ROWS,
     EDITION_2019,
@@ -51,7 +57,6 @@ _MONEY = ("万元", "亿元", "元")
 _UNIT_CELLS = (*UNITS, "元", "亿元")
 # A number, optionally signed (本年增/减 prints +699) and followed by its unit (24063 万元).
 _NUMBER = re.compile(r"^([+-]?)(\d+(?:,\d{3})*(?:\.\d+)?)(%s)?$" % "|".join(sorted(_UNIT_CELLS, key=len, reverse=True)))
-_PLACEHOLDER = re.compile(r"^[-—―─–_/\\*×xX无]+$")
 _SECTION_NUMBER = re.compile(r"^[一二三四五六七八九十]+、")
 _ORDINAL = re.compile(r"(?<![\d.])(\d{1,2})[.、](?!\d)")
 # A line without tabs longer than this is prose: the table it followed has ended.
@@ -59,7 +64,12 @@ _PROSE_LEN = 60
 
 _NEW_MARKERS = ("第二十条", "本年新收", "上年结转", "申请人情况", "结果维持")
 _OLD_MARKERS = ("统计指标", "主动公开政府信息数", "收到申请数", "申请办结数", "从事政府信息公开工作人员数")
-_EDITION_2021_MARKERS = ("制发件数", "废止件数", "现行有效件数", "收费金额", "逾期不补正", "缴纳费用")
+_EDITION_MARKERS = {
+    EDITION_2021: ("制发件数", "废止件数", "现行有效件数", "收费金额", "逾期不补正", "缴纳费用"),
+    EDITION_2019: ("制作数量", "新公开数量", "对外公开总数量", "上一年项目数量", "采购项目数量", "采购总金额"),
+}
+# 2019's （六）其他处理 carries values itself; 2021's opens numbered sub-rows (1.申请人…).
+_OTHER_WITH_VALUES = re.compile(r"其他处理[|\s]*[\d—/-](?!\d*[.、．])")
 _REQUEST_HEADER_WORDS = ("申请人情况", "自然人", "法人或其他组织", "商业企业", "科研机构", "社会公益组织", "法律服务机构")
 _OLD_HEADER_WORDS = ("统计指标", "单位", "统计数")
 
@@ -137,34 +147,13 @@ def prose(text: str) -> str:
 
 
 def _is_value(cell: str) -> bool:
-    return cell == "" or bool(_PLACEHOLDER.match(cell) or _NUMBER.match(cell))
+    return cell == "" or bool(PLACEHOLDER.match(cell) or _NUMBER.match(cell))
 
 
 def _split(cells: tuple[str, ...]) -> tuple[str, list[str]]:
     """Label (every cell up to the last text cell, joined) and the cells after it."""
     last = max((i for i, cell in enumerate(cells) if not _is_value(cell) and cell not in _UNIT_CELLS), default=-1)
     return "".join(cells[: last + 1]), list(cells[last + 1 :])
-
-
-def _align(tail: list[str], n: int) -> list[str] | None:
-    """The row's `n` value cells, or None when stray and genuinely empty cells cannot be told apart.
-
-    A row of exactly `n` cells is taken by position (its empty cells are real empty cells); else
-    trailing, then all, then leading empty cells are taken as layout left by the PDF.
-    """
-    if len(tail) == n:
-        return tail
-    trimmed = list(tail)
-    while trimmed and not trimmed[-1]:
-        trimmed.pop()
-    if len(trimmed) == n:
-        return trimmed
-    filled = [cell for cell in trimmed if cell]
-    if len(filled) == n:
-        return filled
-    while trimmed and not trimmed[0]:
-        trimmed.pop(0)
-    return trimmed if len(trimmed) == n else None
 
 
 def parse_value(cell: str, unit: str, printed: str | None = None) -> tuple[int | float | None, str | None]:
@@ -175,7 +164,7 @@ def parse_value(cell: str, unit: str, printed: str | None = None) -> tuple[int |
     """
     if not cell:
         return None, NOTE_EMPTY
-    if _PLACEHOLDER.match(cell):
+    if PLACEHOLDER.match(cell):
         return None, f"占位符“{cell}”，不是数字 (placeholder, not a number)"
     match = _NUMBER.match(cell)
     if not match:
@@ -229,8 +218,16 @@ def _score(lines: Sequence[_Line], markers: tuple[str, ...]) -> int:
 
 
 def detect_template(text: str) -> str | None:
-    """``"new"``, ``"old"`` or None, from table rows only: prose mentioning a table proves nothing."""
-    return _detect(_lines(text))
+    """``"new"``, ``"old"`` or None, from tables only: prose mentioning a table proves nothing."""
+    return _Tables(text).template
+
+
+def detect_edition(text: str) -> str | None:
+    """Which statistics tables a report prints: ``"2021"`` (国办公开办函〔2021〕30号), ``"2019"``
+    (〔2019〕60号), ``"old"`` (before 2019) or None: no tables, or new-template tables that do not
+    show which edition (only the 行政复议 table, say)."""
+    tables = _Tables(text)
+    return OLD if tables.template == OLD else tables.edition
 
 
 def _detect(lines: Sequence[_Line]) -> str | None:
@@ -238,6 +235,32 @@ def _detect(lines: Sequence[_Line]) -> str | None:
     if not new and not old:
         return None
     return NEW if new >= old else OLD
+
+
+def _edition(table_text: str) -> str | None:
+    """The edition whose own header words and rows the tables show more of; None on a tie."""
+    scores = {edition: sum(marker in table_text for marker in markers) for edition, markers in _EDITION_MARKERS.items()}
+    scores[EDITION_2019] += bool(_OTHER_WITH_VALUES.search(table_text))
+    if scores[EDITION_2021] == scores[EDITION_2019]:
+        return None
+    return max(scores, key=scores.__getitem__)
+
+
+class _Tables:
+    """How a report prints its tables: as rows of cells (`lines`) or not (`flat`), which template
+    and, for the new one, which edition."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = _lines(text)
+        # rows of several cells that carry a table's words: else the tables are not printed as rows
+        self.as_rows = any(len(line.cells) >= 2 for line in self.lines
+                           if any(marker in line.text for marker in (*_NEW_MARKERS, *_OLD_MARKERS)))
+        self.flat = "" if self.as_rows else stream.stream(text)
+        self.template = _detect(self.lines) or (None if self.as_rows else stream.detect(self.flat))
+        self.edition: str | None = None
+        if self.template == NEW:
+            rows = "|".join("|".join(line.cells) for line in self.lines if line.is_table)
+            self.edition = _edition(rows if self.as_rows else self.flat)
 
 
 def _table_lines(lines: Sequence[_Line], start: int) -> Iterator[_Line]:
@@ -321,7 +344,7 @@ def _read_art20(lines: Sequence[_Line], sheet: _Sheet) -> None:
         if item is None:
             sheet.extra(label, tail, "第二十条表中无法识别的行 (row label not recognised)")
             continue
-        values = _align(tail, len(columns)) if columns is not None else None
+        values = align(tail, len(columns)) if columns is not None else None
         if values is None:
             note = "缺少表头或数值与表头列数对不上 (no header, or values do not line up with it)"
             sheet.extra(label, tail, note)
@@ -378,7 +401,7 @@ def _read_requests(lines: Sequence[_Line], sheet: _Sheet) -> None:
         if row is None:
             sheet.extra(label, tail, "申请情况表中无法识别的行 (row label not recognised)")
             continue
-        values = _align(tail, len(columns))
+        values = align(tail, len(columns))
         if values is None:
             note = f"{len([c for c in tail if c])}个数值对不上{len(columns)}栏 (values do not line up with the columns)"
             sheet.extra(label, tail, note)
@@ -409,7 +432,7 @@ def _read_review(lines: Sequence[_Line], sheet: _Sheet) -> None:
         values.extend(tail)
     if not any(values):
         return
-    aligned = _align(values, len(REVIEW_COLUMNS))
+    aligned = align(values, len(REVIEW_COLUMNS))
     if aligned is None:
         sheet.extra("行政复议、行政诉讼", values, "数值与15栏对不上 (values do not line up with the 15 columns)")
         return
@@ -449,7 +472,7 @@ def _read_old(lines: Sequence[_Line], sheet: _Sheet) -> None:
         # The unit column: a unit, or a placeholder (——) standing where the unit goes.
         first = next((i for i, cell in enumerate(tail) if cell), None)
         unit = None
-        if first is not None and (tail[first] in _UNIT_CELLS or (_PLACEHOLDER.match(tail[first]) and first < len(tail) - 1)):
+        if first is not None and (tail[first] in _UNIT_CELLS or (PLACEHOLDER.match(tail[first]) and first < len(tail) - 1)):
             unit, tail = tail[first], tail[first + 1 :]
         if not unit and not any(tail):
             if label and not all(word in _OLD_HEADER_WORDS for word in line.cells if word):
@@ -466,7 +489,7 @@ def _read_old(lines: Sequence[_Line], sheet: _Sheet) -> None:
         if row is None:
             note = (
                 "标题行上的数值，模板此处没有统计项 (value on a heading row; the template has no indicator here)"
-                if heading or (unit and _PLACEHOLDER.match(unit))
+                if heading or (unit and PLACEHOLDER.match(unit))
                 else "统计表中无法识别的行 (row label not recognised)"
             )
             sheet.extra(label, values, note)
@@ -509,26 +532,29 @@ def _read_bytype(lines: Sequence[_Line], sheet: _Sheet) -> bool:
     return found
 
 
-def _edition(lines: Sequence[_Line]) -> str:
-    return EDITION_2021 if _score(lines, _EDITION_2021_MARKERS) else EDITION_2019
+def _expected(template: str, edition: str | None) -> list[IndicatorDef]:
+    """The indicators a report must print; both editions' common ones when the edition is unknown."""
+    if template == NEW and edition is None:
+        return [d for d in definitions(NEW) if d.editions == BOTH]
+    return definitions(template, edition)
 
 
 def extract_stats(text: str) -> StatsResult:
     """Every statistics-table indicator of a report, read from its text as extracted from the file."""
-    lines = _lines(text)
-    template = _detect(lines)
+    tables = _Tables(text)
+    lines, template, edition = tables.lines, tables.template, tables.edition
     sheet = _Sheet()
-    edition = None
     indicators: list[Indicator] = []
-    if template == NEW:
-        edition = _edition(lines)
+    if template == NEW and tables.as_rows:
         _read_art20(lines, sheet)
         _read_requests(lines, sheet)
         _read_review(lines, sheet)
+    elif template == NEW:
+        stream.read_new(tables.flat, edition, sheet)
     elif template == OLD:
         _read_old(lines, sheet)
     if template is not None:
-        indicators.extend(sheet.indicators(template, definitions(template, edition)))
+        indicators.extend(sheet.indicators(template, _expected(template, edition)))
     if _read_bytype(lines, sheet):
         indicators.extend(sheet.indicators(BYTYPE, definitions(BYTYPE)))
     return StatsResult(template, indicators, sheet.unmapped, edition)

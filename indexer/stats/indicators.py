@@ -20,6 +20,7 @@ how the extractor recognises the row however the PDF broke or spaced it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 NEW, OLD, BYTYPE = "new", "old", "bytype"
@@ -299,3 +300,12 @@ INDICATORS: dict[str, IndicatorDef] = _build()
 def definitions(template: str, edition: str | None = None) -> list[IndicatorDef]:
     """The indicators a report of `template` (and, for ``new``, `edition`) prints, in table order."""
     return [d for d in INDICATORS.values() if d.template == template and (edition is None or edition in d.editions)]
+
+
+def edition_of(template: str | None, keys: Iterable[str]) -> str | None:
+    """The tables' edition as `detect_edition` names it, from the indicators a report holds:
+    ``"old"``, or for ``new`` the edition whose own (not shared) indicators are among `keys`."""
+    if template != NEW:
+        return OLD if template == OLD else None
+    held = {next(iter(INDICATORS[key].editions)) for key in keys if key in INDICATORS and len(INDICATORS[key].editions) == 1}
+    return held.pop() if len(held) == 1 else None
