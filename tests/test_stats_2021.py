@@ -166,6 +166,10 @@ def test_empty_cells_of_a_web_table_are_none_with_a_reason():
     cell = result.get("new.requests.carried_in.commercial")
     assert cell.value is None and "empty cell" in cell.note
     assert result.get("new.requests.carried_in.total").value == 0
+    # a row left blank with a stray cell more than the columns: empty whichever way it lines up
+    blank = text.replace("| 二、上年结转政府信息公开申请数量 | 0 | | | | | | 0 |", "| 二、上年结转政府信息公开申请数量 |" + " |" * 8)
+    row = [extract_stats(blank).get(f"new.requests.carried_in.{c}") for c in COLUMNS]
+    assert all(cell.value is None and "empty cell" in cell.note for cell in row)
 
 
 @pytest.mark.parametrize("kind", ["pdf tabs", "pipe rows", "cell per line", "flattened"])
@@ -273,3 +277,13 @@ def test_real_flattened_2019_page():
 def test_detect_edition_of_the_samples(sample, edition):
     (path,) = CORPUS.glob(f"{sample}_*.txt")
     assert detect_edition(path.read_text(encoding="utf-8")) == edition
+
+
+def test_tables_that_do_not_show_their_edition_get_none_and_only_the_shared_rows():
+    review_only = "\n".join(layout("pdf tabs").splitlines()[-5:])
+    assert "结果维持" in review_only and "本年制发件数" not in review_only
+    result = extract_stats(review_only)
+    assert (result.template, result.edition, detect_edition(review_only)) == ("new", None, None)
+    assert {d.key for d in definitions("new", "2019")} & {d.key for d in definitions("new", "2021")} == {
+        ind.key for ind in result.indicators}
+    assert [result.get(k).value for k in REVIEW_KEYS] == REVIEW_VALUES

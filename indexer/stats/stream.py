@@ -108,6 +108,8 @@ def _tokens(segment: str, next_ordinal: int | None) -> list[str]:
         lo = max((i for i in range(held[0]) if cells[i]), default=-1) + 1
         hi = min((i for i in range(held[-1] + 1, len(cells)) if cells[i]), default=len(cells))
         cells = cells[lo:hi]
+    else:  # no value printed: what is not empty is label text
+        cells = [cell for cell in cells if not cell]
     out: list[str] = []
     for cell in cells:
         out.extend(cell.split(" ") if cell.strip() else [cell])
@@ -176,11 +178,16 @@ def _no_check(acc: list[int]) -> bool:
 
 def row_cells(segment: str, n: int, next_ordinal: int | None = None,
               ok: Callable[[list[int]], bool] = _no_check) -> tuple[list[str] | None, str | None]:
-    """The row's `n` cells as printed, or None and the reason."""
+    """The row's `n` cells as printed, or None and the reason (None too when it printed no cells:
+    the sheet then says the row has no values)."""
     tokens = _tokens(segment, next_ordinal)
+    if not tokens:
+        return None, None
     cells = align(tokens, n)
     if cells is not None:
         return cells, None
+    if len(tokens) > n and not any(tokens):  # however they line up, every cell is empty
+        return [""] * n, None
     groups = [token for token in tokens if token]
     if not groups or not all(_DIGITS.match(g) for g in groups):
         return None, NOTE_NOT_ALIGNED
@@ -205,10 +212,10 @@ class Sink(Protocol):
 
 def _emit(sink: Sink, keys: Sequence[str], cells: list[str] | None, note: str | None) -> None:
     for i, key in enumerate(keys):
-        if cells is None:
-            sink.fail(key, note or NOTE_NOT_ALIGNED)
-        else:
+        if cells is not None:
             sink.put(key, cells[i])
+        elif note is not None:
+            sink.fail(key, note)
 
 
 def _find(flat: str, anchor: str | re.Pattern[str], start: int, end: int) -> tuple[int, int] | None:
