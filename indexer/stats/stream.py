@@ -90,7 +90,7 @@ def detect(flat: str) -> str | None:
 # --- a row's values out of the text between its label and the next -----------------------------
 
 
-def _tokens(segment: str, next_ordinal: int | None) -> list[str]:
+def _cells(segment: str, next_ordinal: int | None) -> list[str]:
     """The value cells in `segment`: its label's rest stripped from the front, the next row's
     label start (its ordinal `2.` included, glued to the values as flattening leaves it) from the back."""
     if next_ordinal is not None:
@@ -110,10 +110,7 @@ def _tokens(segment: str, next_ordinal: int | None) -> list[str]:
         cells = cells[lo:hi]
     else:  # no value printed: what is not empty is label text
         cells = [cell for cell in cells if not cell]
-    out: list[str] = []
-    for cell in cells:
-        out.extend(cell.split(" ") if cell.strip() else [cell])
-    return out
+    return cells
 
 
 def _has_value(cell: str) -> bool:
@@ -180,16 +177,18 @@ def row_cells(segment: str, n: int, next_ordinal: int | None = None,
               ok: Callable[[list[int]], bool] = _no_check) -> tuple[list[str] | None, str | None]:
     """The row's `n` cells as printed, or None and the reason (None too when it printed no cells:
     the sheet then says the row has no values)."""
-    tokens = _tokens(segment, next_ordinal)
-    if not tokens:
+    cells = _cells(segment, next_ordinal)
+    if not cells:
         return None, None
-    cells = align(tokens, n)
-    if cells is not None:
-        return cells, None
+    tokens = [token for cell in cells for token in (cell.split(" ") if cell.strip() else [cell])]
+    aligned = align(tokens, n)
+    if aligned is not None:
+        return aligned, None
     if len(tokens) > n and not any(tokens):  # however they line up, every cell is empty
         return [""] * n, None
+    # Digits are split only where flattening glued them: within one run, never across cells.
     groups = [token for token in tokens if token]
-    if not groups or not all(_DIGITS.match(g) for g in groups):
+    if len(cells) > 1 or not groups or not all(_DIGITS.match(g) for g in groups):
         return None, NOTE_NOT_ALIGNED
     found = _splits(groups, n, ok)
     if found is None or len(found) != 1:
