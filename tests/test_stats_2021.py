@@ -223,6 +223,52 @@ def test_word_table_gives_the_same_cells():
     assert values(result) == EXPECTED
 
 
+def html_page() -> str:
+    """The tables as a web page prints them, with the format's merged cells (rowspan, colspan)."""
+
+    def tr(*cells: str) -> str:
+        return "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+
+    def nums(values) -> list[str]:
+        return [str(v) for v in values]
+
+    art20 = "".join(tr(f'<td colspan="4">{row[0]}</td>') if len(row) == 1 else tr(*row) for row in ART20)
+    head = (tr('<td colspan="3" rowspan="3">（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>',
+               '<td colspan="7">申请人情况</td>')
+            + tr('<td rowspan="2">自然人</td>', '<td colspan="5">法人或其他组织</td>', '<td rowspan="2">总计</td>')
+            + tr("商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"))
+    spans = {"三、本年度办理结果": 23, "（三）不予公开": 8, "（四）无法提供": 3, "（五）不予处理": 5, "（六）其他处理": 3}
+    body = ""
+    for label, _, values in REQUESTS:
+        shown = [c for c in label if c]
+        if len(shown) == 1 and not shown[0][0].isdigit():
+            cells = [f'<td colspan="{3 if shown[0][0] in "一二四" else 2}">{shown[0]}</td>']
+        else:
+            cells = [f'<td rowspan="{spans[c]}">{c}</td>' if c in spans else c for c in shown]
+            if shown[0] == "三、本年度办理结果":
+                cells[1] = f'<td colspan="2">{shown[1]}</td>'
+        body += tr(*cells, *nums(values))
+    review = (tr('<td colspan="5">行政复议</td>', '<td colspan="10">行政诉讼</td>')
+              + tr(*(f'<td rowspan="2">{w}</td>' for w in ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")),
+                   '<td colspan="5">未经复议直接起诉</td>', '<td colspan="5">复议后起诉</td>')
+              + tr(*["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"] * 2)
+              + tr(*nums(REVIEW_VALUES)))
+    return ("<html><body><h1>某局2023年政府信息公开工作年度报告</h1><p>二、主动公开政府信息情况</p>"
+            f"<table>{art20}</table><p>三、收到和处理政府信息公开申请情况</p><table>{head}{body}</table>"
+            f"<p>四、政府信息公开行政复议、行政诉讼情况</p><table>{review}</table>"
+            "<p>五、存在的主要问题及改进情况</p></body></html>")
+
+
+def test_web_page_table_with_merged_cells_gives_the_same_cells():
+    from indexer.ingest import read_report_bytes
+
+    text = read_report_bytes("r.html", html_page().encode())
+    assert "\t" in text
+    result = extract_stats(text)
+    assert (result.template, result.edition) == ("new", "2021")
+    assert values(result) == EXPECTED and result.unmapped == []
+
+
 def test_export_and_json_tell_the_editions_apart():
     doc = to_json({"report_id": "x", "source": "x.txt", "agency": None, "year": 2023}, extract_stats(layout("pipe rows")))
     assert doc["edition"] == "2021"
