@@ -131,6 +131,7 @@ def test_every_cell_of_the_2021_tables_in_each_layout(kind):
     result = extract_stats(text)
     assert (result.template, result.edition) == ("new", "2021")
     assert {d.key for d in definitions("new", "2021")} == set(EXPECTED)
+    assert result.get("new.art20.normative_docs.in_force").label == "行政规范性文件 / 现行有效件数"
     assert values(result) == EXPECTED
     assert result.unmapped == [] and result.cells_unreadable == 0
     assert run_checks(result, text) == []

@@ -70,6 +70,9 @@ ART20_ITEMS = (
     ("procurement", "政府集中采购", "集中采购"),
 )
 
+# Rows the 2021 format prints under another name.
+ART20_ITEM_LABELS_2021 = {"normative_docs": "行政规范性文件"}
+
 # Header cell anchor (normalised) -> column key. Both editions' headers, and the spellings seen
 # in reports (本年度制作数量 for 本年新制作数量).
 ART20_COLUMN_ANCHORS = (
@@ -284,7 +287,8 @@ def _build() -> dict[str, IndicatorDef]:
     items = {key: label for key, label, _ in ART20_ITEMS}
     order = [key for key, _, _ in ART20_ITEMS]
     for item, col, col_label, unit, editions in sorted(_ART20_CELLS, key=lambda cell: order.index(cell[0])):
-        defs.append(IndicatorDef(f"new.art20.{item}.{col}", f"{items[item]} / {col_label}", unit, NEW, editions))
+        label = ART20_ITEM_LABELS_2021.get(item, items[item]) if editions == ONLY_2021 else items[item]
+        defs.append(IndicatorDef(f"new.art20.{item}.{col}", f"{label} / {col_label}", unit, NEW, editions))
     for row in REQUEST_ROWS:
         for col, col_label in REQUEST_COLUMNS:
             defs.append(IndicatorDef(f"new.requests.{row.key}.{col}", f"{row.label} / {col_label}", "件", NEW, row.editions))
