@@ -329,6 +329,28 @@ def test_real_flattened_2019_page():
     assert run_checks(result, text) == []
 
 
+DATA = Path(__file__).parent / "data"
+
+
+def test_real_pages_as_stored():
+    """Two real 2021-edition pages, their tables verbatim as far as the stored excerpts go:
+    高陵区行政审批服务局 2021, one cell per paragraph, "/" for nothing
+    (http://www.gaoling.gov.cn/zwgk/zfxxgknb/jbbmnb/61e26d0ef8fd1c0bdc7a23eb.html), and
+    长春 净月区 2023, `| a | b |` rows (http://js.changchun.gov.cn/zcbm/styjrswj/ndbg/202401/t20240115_3271106.html)."""
+    gaoling = extract_stats((DATA / "gaoling_2021_excerpt.txt").read_text(encoding="utf-8"))
+    assert gaoling.edition == "2021"
+    assert {k: v for k, v in values(gaoling).items() if v is not None} == {"new.art20.admin_license.decisions": 11839}
+    placeholders = [ind for ind in gaoling.indicators if ind.note and "placeholder" in ind.note]
+    assert len(placeholders) == 9 + 6 * 7  # the other 第二十条 cells and the six rows the excerpt holds
+    changchun = extract_stats((DATA / "changchun_2023_excerpt.txt").read_text(encoding="utf-8"))
+    assert changchun.edition == "2021"
+    read = {k: v for k, v in values(changchun).items() if v is not None}
+    assert read == {**{f"new.art20.{k}": 0 for k in ART20_VALUES},
+                    **{f"new.requests.new.{c}": v for c, v in zip(COLUMNS, [3, 0, 0, 0, 0, 0, 3])},
+                    **{f"new.requests.carried_in.{c}": 0 for c in COLUMNS}}
+    assert all(ind.note for ind in changchun.indicators if ind.value is None)
+
+
 @pytest.mark.parametrize(("sample", "edition"), [("000", "old"), ("001", "2019"), ("002", None), ("003", "2019")])
 def test_detect_edition_of_the_samples(sample, edition):
     (path,) = CORPUS.glob(f"{sample}_*.txt")
