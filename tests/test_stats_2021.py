@@ -275,7 +275,8 @@ def test_export_and_json_tell_the_editions_apart():
     assert doc["edition"] == "2021"
     assert edition_of("new", ["new.requests.new.total"]) is None  # shared rows alone do not tell
     assert edition_of("new", ["new.requests.new.total", "new.art20.rules.made"]) == "2019"
-    assert edition_of("old", []) == "old" and edition_of(None, []) is None
+    assert edition_of("old", ["old.staff.total"]) == "old" and edition_of(None, []) is None
+    assert edition_of("old", []) is None  # a template known from the year alone shows no edition
 
 
 # --- real texts ---------------------------------------------------------------------------------

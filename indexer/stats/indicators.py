@@ -308,8 +308,10 @@ def definitions(template: str, edition: str | None = None) -> list[IndicatorDef]
 
 def edition_of(template: str | None, keys: Iterable[str]) -> str | None:
     """The tables' edition as `detect_edition` names it, from the indicators a report holds:
-    ``"old"``, or for ``new`` the edition whose own (not shared) indicators are among `keys`."""
-    if template != NEW:
-        return OLD if template == OLD else None
-    held = {next(iter(INDICATORS[key].editions)) for key in keys if key in INDICATORS and len(INDICATORS[key].editions) == 1}
+    ``"old"``, or for ``new`` the edition whose own (not shared) indicators are among `keys`;
+    None without indicators (a template known only from the year shows no edition)."""
+    defs = [INDICATORS[key] for key in keys if key in INDICATORS and INDICATORS[key].template == template]
+    if template == OLD:
+        return OLD if defs else None
+    held = {next(iter(d.editions)) for d in defs if template == NEW and len(d.editions) == 1}
     return held.pop() if len(held) == 1 else None
