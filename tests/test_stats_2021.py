@@ -137,6 +137,12 @@ def test_every_cell_of_the_2021_tables_in_each_layout(kind):
     assert run_checks(result, text) == []
 
 
+def test_page_text_tables_are_read_though_a_stray_line_has_tabs():
+    text = "附：第二十条\t执行情况说明\t见下表\n" + layout("cell per line")
+    result = extract_stats(text)
+    assert result.edition == "2021" and values(result) == EXPECTED
+
+
 def test_flattened_page_reads_what_the_digits_allow_and_says_why_not_the_rest():
     text = layout("flattened")
     assert "\n" not in text and "行政规范性文件30101第二十条" in text

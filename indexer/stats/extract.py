@@ -251,16 +251,23 @@ class _Tables:
     and, for the new one, which edition."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.lines = _lines(text)
-        # rows of several cells that carry a table's words: else the tables are not printed as rows
-        self.as_rows = any(len(line.cells) >= 2 for line in self.lines
-                           if any(marker in line.text for marker in (*_NEW_MARKERS, *_OLD_MARKERS)))
-        self.flat = "" if self.as_rows else stream.stream(text)
+        # rows of several cells carrying two of the tables' words: else the tables are not printed as
+        # rows (one stray tabbed line is no table)
+        markers = {marker for line in self.lines if len(line.cells) >= 2
+                   for marker in (*_NEW_MARKERS, *_OLD_MARKERS) if marker in line.text}
+        self.as_rows = len(markers) >= 2
         self.template = _detect(self.lines) or (None if self.as_rows else stream.detect(self.flat))
         self.edition: str | None = None
         if self.template == NEW:
             rows = "|".join("|".join(line.cells) for line in self.lines if line.is_table)
-            self.edition = _edition(rows if self.as_rows else self.flat)
+            self.edition = _edition(rows if self.as_rows else stream.tables_part(self.flat))
+
+    @property
+    def flat(self) -> str:
+        """The text as one stream of cells (`stream.stream`, remembered)."""
+        return stream.stream(self.text)
 
 
 def _table_lines(lines: Sequence[_Line], start: int) -> Iterator[_Line]:
@@ -549,7 +556,7 @@ def extract_stats(text: str) -> StatsResult:
         _read_art20(lines, sheet)
         _read_requests(lines, sheet)
         _read_review(lines, sheet)
-    elif template == NEW:
+    if template == NEW and not sheet.cells:  # not as rows, or rows that were not the tables
         stream.read_new(tables.flat, edition, sheet)
     elif template == OLD:
         _read_old(lines, sheet)

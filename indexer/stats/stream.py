@@ -80,11 +80,16 @@ def stream(text: str) -> str:
     return SEP.join(pieces)
 
 
+def tables_part(flat: str) -> str:
+    """The stream from the first table header on: the prose before it is no table evidence."""
+    starts = [match.start() for pattern in _NEW_EVIDENCE if (match := pattern.search(flat))]
+    return flat[min(starts):] if starts else ""
+
+
 def detect(flat: str) -> str | None:
     """``"new"`` or None from header sequences in the stream. (The old template's single table is
     not read from page text, so it is not claimed here either.)"""
-    text = flat.replace(SEP, "")
-    return "new" if any(pattern.search(text) for pattern in _NEW_EVIDENCE) else None
+    return "new" if tables_part(flat) else None
 
 
 # --- a row's values out of the text between its label and the next -----------------------------
