@@ -197,6 +197,10 @@ class _Sheet:
     def fail(self, key: str, note: str) -> None:
         self.cells[key] = (None, note, "")
 
+    @property
+    def read(self) -> int:
+        return sum(value is not None for value, _, _ in self.cells.values())
+
     def extra(self, label: str, cells: list[str], note: str) -> None:
         self.unmapped.extend(UnmappedCell(label, cell, note) for cell in cells if cell)
 
@@ -253,11 +257,9 @@ class _Tables:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = _lines(text)
-        # rows of several cells carrying two of the tables' words: else the tables are not printed as
-        # rows (one stray tabbed line is no table)
-        markers = {marker for line in self.lines if len(line.cells) >= 2
-                   for marker in (*_NEW_MARKERS, *_OLD_MARKERS) if marker in line.text}
-        self.as_rows = len(markers) >= 2
+        # rows of several cells that carry a table's words: else the tables are not printed as rows
+        self.as_rows = any(len(line.cells) >= 2 for line in self.lines
+                           if any(marker in line.text for marker in (*_NEW_MARKERS, *_OLD_MARKERS)))
         self.template = _detect(self.lines) or (None if self.as_rows else stream.detect(self.flat))
         self.edition: str | None = None
         if self.template == NEW:
@@ -539,6 +541,22 @@ def _read_bytype(lines: Sequence[_Line], sheet: _Sheet) -> bool:
     return found
 
 
+def _read_new(tables: _Tables) -> _Sheet:
+    """The new template's tables by rows where they are printed as rows; by the page-text reader
+    where they are not, or where the rows gave less than half the cells (a stray tabbed line
+    carrying a table's word is no table). Ties go to the rows."""
+    rows = _Sheet()
+    if tables.as_rows:
+        _read_art20(tables.lines, rows)
+        _read_requests(tables.lines, rows)
+        _read_review(tables.lines, rows)
+        if rows.read * 2 >= len(_expected(NEW, tables.edition)):
+            return rows
+    flat = _Sheet()
+    stream.read_new(tables.flat, tables.edition, flat)
+    return flat if flat.read > rows.read else rows
+
+
 def _expected(template: str, edition: str | None) -> list[IndicatorDef]:
     """The indicators a report must print; both editions' common ones when the edition is unknown."""
     if template == NEW and edition is None:
@@ -552,12 +570,8 @@ def extract_stats(text: str) -> StatsResult:
     lines, template, edition = tables.lines, tables.template, tables.edition
     sheet = _Sheet()
     indicators: list[Indicator] = []
-    if template == NEW and tables.as_rows:
-        _read_art20(lines, sheet)
-        _read_requests(lines, sheet)
-        _read_review(lines, sheet)
-    if template == NEW and not sheet.cells:  # not as rows, or rows that were not the tables
-        stream.read_new(tables.flat, edition, sheet)
+    if template == NEW:
+        sheet = _read_new(tables)
     elif template == OLD:
         _read_old(lines, sheet)
     if template is not None:
