@@ -38,7 +38,8 @@ _LEADING_LABEL = re.compile(rf"^[^\d{re.escape(SEP)}]*{_LABEL_CHAR}")
 _TRAILING_LABEL = re.compile(rf"{_LABEL_CHAR}[^\d{re.escape(SEP)}]*$")
 _MONEY_UNIT = re.compile(r"^(?:万元|亿元|元)")
 _ART20_HEAD = re.compile(r"信息内容(?=.{0,12}(?:制发件数|制作数量|处理决定数量|收费金额|上一年项目数量|采购项目数量))")
-_REQUESTS_HEAD = re.compile(r"申请人情况.{0,40}自然人|本年新收政府信息公开申请数量")
+_APPLICANTS_HEAD = re.compile(r"申请人情况.{0,40}自然人")
+_REQUESTS_HEAD = re.compile(rf"{_APPLICANTS_HEAD.pattern}|本年新收政府信息公开申请数量")
 _DIGITS = re.compile(r"^\d+$")
 _SPLIT_STEPS = 50_000  # digit splits tried per row before giving up: a row of 7 cells needs far fewer
 
@@ -46,11 +47,7 @@ NOTE_RUN_TOGETHER = "数字连在一起，无法唯一拆分到各栏 (digits ru
 NOTE_NOT_ALIGNED = "数值与表头列数对不上 (values do not line up with the columns)"
 
 # Header sequences no prose contains: a table printed, however flattened.
-_NEW_EVIDENCE = (
-    _ART20_HEAD,
-    re.compile(r"申请人情况.{0,40}自然人"),
-    re.compile(r"结果维持.{0,6}结果纠正"),
-)
+_NEW_EVIDENCE = (_ART20_HEAD, _APPLICANTS_HEAD, re.compile(r"结果维持.{0,6}结果纠正"))
 
 
 @functools.lru_cache(maxsize=2)
