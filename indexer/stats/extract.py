@@ -257,7 +257,7 @@ class _Tables:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines = _lines(text)
-        # rows of several cells that carry a table's words: else the tables are not printed as rows
+        # rows of several cells that carry a table's words: the row readers get the first try
         self.as_rows = any(len(line.cells) >= 2 for line in self.lines
                            if any(marker in line.text for marker in (*_NEW_MARKERS, *_OLD_MARKERS)))
         self.template = _detect(self.lines) or (None if self.as_rows else stream.detect(self.flat))
