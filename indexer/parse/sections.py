@@ -25,11 +25,13 @@ SECTION_KINDS: dict[str, str] = {
     "other": "其他",
 }
 
-# Heading keywords in priority order: 存在问题及下一步打算 is a problems section, and
-# 因…申请行政复议 is about review, not requests.
-_KIND_RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("problems", ("存在的主要问题", "存在问题", "存在的问题", "问题与不足", "问题和不足", "不足之处", "改进情况", "改进措施")),
-    ("plans", ("下一步", "明年", "下年", "工作计划", "工作思路", "计划安排", "工作打算", "工作要点", "工作安排")),
+# Heading patterns in priority order: 存在问题及下一步打算 is a problems section, and
+# 因…申请行政复议 is about review, not requests. Old-template reports word the problems section
+# many ways (存在的不足和改进措施, 存在的困难和问题, 工作中存在的问题, 主要问题和改进措施).
+_KIND_RULES: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile("|".join(patterns))) for kind, patterns in [
+    ("problems", ("存在.{0,6}(问题|不足|困难|差距)", "主要问题", "问题(与|和|及)不足", "不足之处",
+                  "改进(情况|措施|方向)", "整改措施")),
+    ("plans", ("下一步", "明年", "下年", "今后", "工作计划", "工作思路", "计划安排", "工作打算", "工作要点", "工作安排")),
     ("review_litigation", ("行政复议", "行政诉讼")),
     ("fees", ("收费", "减免")),
     ("requests", ("依申请", "收到和处理", "处理政府信息公开申请", "申请公开")),
@@ -37,18 +39,35 @@ _KIND_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("responses", ("回应",)),
     ("proactive", ("主动公开",)),
     ("overview", ("总体", "概述", "概况", "基本情况")),
-]
+]]
 
 _NUMERALS = "一二三四五六七八九十"
-_HEADING = re.compile(rf"^(?:第([{_NUMERALS}]+)部分|([{_NUMERALS}]+)\s*[、.．])\s*(.*)$")
-_APPENDIX = re.compile(r"^(附件|附表)")
+# A top-level heading's number in the four outline styles.
+_NUMBERED = re.compile(
+    rf"(?:第(?P<part>[{_NUMERALS}]+)部分|(?P<cn>[{_NUMERALS}]+)\s*[、.．]"
+    rf"|[(（]\s*(?P<paren>[{_NUMERALS}]+)\s*[)）]\s*、?|(?P<arabic>\d{{1,2}})\s*[、.．](?!\d))\s*")
+# Where a heading starts: a line, or (saved web pages flatten the report) a sentence or a gap.
+_BOUNDARY = "\n。！？!?；;"
+# What may follow a run-in title: its body. Another number right after it makes it a list item
+# (`全文包括：一、概述；二、主动公开…`).
+_LIST_NEXT = re.compile(rf"[\s；;，,、。]*(?:[{_NUMERALS}]+\s*、|第[{_NUMERALS}]+部分)")
+_APPENDIX = re.compile(r"(?<![^\n。！？；!?;\s])(附件|附表)(?=\s*\d*\s*[:：]|\s*\d|\s*$)", re.M)
 _ITEM_START = re.compile(rf"^(?:[(（]\s*[{_NUMERALS}\d]+\s*[)）]|\d+\s*[、.．]|[{_NUMERALS}]+是)")
 _SENTENCE_END = tuple("。！？!?；;：:")
 _HEADING_MAX = 40
+# Where a heading run into its body (`四、…改进情况目前，我县…`, `一、总体情况2019年，`) stops at
+# the latest: a gap, punctuation, a sub-item's number or a year.
+_TITLE_STOP = re.compile(rf"\s|[。！？!?；;，,：:(（]|\d{{4}}|\d+\s*[、.．]|[{_NUMERALS}]+是")
+# Outline titles name a topic; they end in one of these words, never in a sentence.
+_TITLE_END = re.compile("(情况|概述|概况|事项|措施|打算|不足|问题|计划|思路|方向|对策|安排|设想)")
+# Row labels of the 2019 template's statistics tables, numbered like headings (四、结转下年度继续办理).
+_TABLE_LABELS = ("本年新收", "上年结转", "本年度办理结果", "结转下年度", "申请人情况")
 
 
 def _numeral_value(numeral: str) -> int:
-    """一 → 1 … 十九 → 19; enough for report outlines."""
+    """一 → 1 … 十九 → 19, 5 → 5; enough for report outlines."""
+    if numeral.isdigit():
+        return int(numeral)
     if numeral == "十":
         return 10
     if numeral.startswith("十"):
@@ -61,18 +80,31 @@ def _numeral_value(numeral: str) -> int:
     return _NUMERALS.index(numeral) + 1 if len(numeral) == 1 else -1
 
 
+def _kind_of(norm_heading: str) -> str | None:
+    return next((kind for kind, pattern in _KIND_RULES if pattern.search(norm_heading)), None)
+
+
 def classify_heading(heading: str, position: int = 0) -> str:
     """The canonical kind of a section heading; the first section defaults to the overview."""
-    norm = normalize(heading)
-    for kind, keywords in _KIND_RULES:
-        if any(keyword in norm for keyword in keywords):
-            return kind
-    return "overview" if position == 1 else "other"
+    return _kind_of(normalize(heading)) or ("overview" if position == 1 else "other")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.split("\t") if cell.strip()]
 
 
 def is_table_row(line: str) -> bool:
-    """Tables come out of PDFs as tab-separated rows, or (one cell per line) as `cell |`."""
-    return "\t" in line.strip("\n") or line.rstrip().endswith("|")
+    """Tables come out of PDFs as tab-separated rows, or (one cell per line) as `cell |`.
+
+    A "row" whose one filled cell holds a sentence is prose that a ruled table's grid happened
+    to cover (pdfplumber reads the lines just above a table into it).
+    """
+    if line.rstrip().endswith("|"):
+        return True
+    if "\t" not in line.strip("\n"):
+        return False
+    cells = _cells(line)
+    return len(cells) != 1 or not (cells[0].endswith(_SENTENCE_END) or len(cells[0]) > _HEADING_MAX)
 
 
 @dataclass
@@ -145,45 +177,150 @@ def split_paragraphs(text: str, offset: int = 0) -> list[Paragraph]:
     return paragraphs
 
 
-def _headings(text: str) -> list[tuple[int, int, str, int]]:
-    """(line start, line end, heading text, number) for each top-level heading, in sequence."""
+@dataclass
+class _Heading:
+    start: int  # where the number starts
+    end: int  # where the section's body starts
+    title: str  # as shown: the number, then the title
+    style: str  # which of _STYLES
+    number: int  # -1 for an appendix
+    outline: bool  # the title names an outline topic, not just any numbered line
+
+
+def _is_outline(title: str) -> bool:
+    """A topic, as outline titles are (存在的主要问题及改进情况), not a sentence or a slogan."""
+    norm = normalize(title)
+    if not norm or len(norm) > _HEADING_MAX or any(c in norm for c in "。!?;,，；"):
+        return False
+    return _kind_of(norm) is not None or bool(_TITLE_END.search(norm[-2:]))
+
+
+def _line_title(rest: str) -> str | None:
+    """The title when the heading is the whole line (a single table cell counts); None if not."""
+    cells = _cells(rest)
+    title = cells[0] if cells else ""
+    if len(normalize(title)) > _HEADING_MAX:
+        return None
+    if title.endswith(_SENTENCE_END):  # `五、存在的主要问题及改进情况。`: a title, not a sentence
+        title = title.rstrip("".join(_SENTENCE_END) + " ")
+        return title if _is_outline(title) else None
+    return title
+
+
+def _run_in_title(rest: str) -> str | None:
+    """The title of a heading its body runs on from; None unless it ends as outline titles do."""
+    title = rest[:match.start()] if (match := _TITLE_STOP.search(rest)) else rest
+    ends = list(_TITLE_END.finditer(title[:_HEADING_MAX]))
+    if not ends:
+        return None
+    title = title[:ends[-1].end()]
+    return title if _is_outline(title) else None
+
+
+def _candidates(text: str) -> list[_Heading]:
+    """Every numbered line or run-in title that could be a top-level heading, in text order."""
     found = []
-    expected = 1
-    pos = 0
-    for raw in text.splitlines(keepends=True):
-        start, pos = pos, pos + len(raw)
-        line = raw.strip()
-        if not line or is_table_row(raw) or len(normalize(line)) > _HEADING_MAX:
+    for match in _NUMBERED.finditer(text):
+        style = match.lastgroup
+        number = _numeral_value(match.group(style))
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        line_end = len(text) if line_end < 0 else line_end
+        rest = text[match.end():line_end]
+        title, end = None, line_end + 1
+        if not text[line_start:match.start()].strip():
+            if rest.rstrip().endswith("|") or len(_cells(rest)) > 1:
+                continue  # a table row
+            title = _line_title(rest)
+        if title is None:
+            title = _run_in_title(rest)
+            if title is None or _LIST_NEXT.match(rest, len(title)):
+                continue
+            # Glued to the text before it (`…32.52元三、收到和处理…` after a flattened table): only
+            # a later heading whose title names a section kind.
+            if match.start() and text[match.start() - 1] not in _BOUNDARY and not text[match.start() - 1].isspace():
+                if number < 2 or _kind_of(normalize(title)) is None:
+                    continue
+            end = match.end() + len(title)
+        if normalize(title).startswith(_TABLE_LABELS):
             continue
-        if _APPENDIX.match(line) and found:
-            found.append((start, pos, line, -1))
-            continue
-        match = _HEADING.match(line)
-        if not match or line.endswith(_SENTENCE_END):
-            continue
-        number = _numeral_value(match.group(1) or match.group(2))
-        if number == expected:
-            found.append((start, pos, line, number))
-            expected += 1
+        shown = text[match.start():match.end()].strip() + title.strip()
+        found.append(_Heading(match.start(), min(end, len(text)), shown, style, number, _is_outline(title)))
     return found
 
 
+def _chain(candidates: list[_Heading], style: str, first: int) -> list[_Heading]:
+    chain: list[_Heading] = []
+    for heading in candidates:
+        if heading.style == style and heading.number == first + len(chain):
+            chain.append(heading)
+    return chain
+
+
+def _outline(candidates: list[_Heading]) -> list[_Heading]:
+    """The top-level headings: the longest run 1, 2, 3… in one numbering style.
+
+    一、 and 第一部分 win whenever they number anything; （一） and 1. number sub-items in most
+    reports, so they count only with outline titles and at least two in a run. A run that
+    starts at 二 takes as its first heading an outline title numbered 1 in another style
+    (`1. 总体情况` where a web page turned the first heading into a list item).
+    """
+    best: list[_Heading] = []
+    for style in ("cn", "part"):
+        chain = _chain(candidates, style, 1) or _chain([c for c in candidates if c.outline], style, 2)
+        if len(chain) > len(best):
+            best = chain
+    if not best:
+        for style in ("paren", "arabic"):
+            chain = _chain([c for c in candidates if c.outline], style, 1)
+            if len(chain) >= 2 and len(chain) > len(best):
+                best = chain
+    if best and best[0].number == 2:
+        first = [c for c in candidates if c.number == 1 and c.outline and c.start < best[0].start]
+        best = first[-1:] + best
+    return best
+
+
+def _appendices(text: str, after: int) -> list[_Heading]:
+    found = []
+    for match in _APPENDIX.finditer(text, after):
+        line_end = text.find("\n", match.end())
+        end = len(text) if line_end < 0 else line_end + 1
+        if len(normalize(text[match.start():end])) > _HEADING_MAX:  # its table runs on in the same line
+            gap = re.compile(r"\s").search(text, match.end() + 1, match.start() + _HEADING_MAX)
+            end = gap.start() if gap else match.start() + _HEADING_MAX
+        found.append(_Heading(match.start(), min(end, len(text)), text[match.start():end].strip(), "appendix", -1, False))
+    return found
+
+
+def _headings(text: str) -> list[_Heading]:
+    """The top-level headings in sequence, then the appendices (附件, 附表) after the first."""
+    candidates = _candidates(text)
+    headings = _outline(candidates)
+    if not headings:
+        return []
+    appendices = _appendices(text, headings[0].end)
+    if appendices:  # numbered rows of an appendix's table are not the report's outline
+        headings = _outline([c for c in candidates if c.start < appendices[0].start])
+    return headings + appendices
+
+
 def split_sections(text: str) -> list[Section]:
-    """The preamble, then one section per top-level heading (一、二、… or 第一部分), then appendices.
+    """The preamble, then one section per top-level heading, then appendices.
 
     Headings must come in sequence, which keeps table rows such as `四、结转下年度继续办理`
-    from being taken for headings.
+    from being taken for headings; they may run on into their body on the same line, as in
+    saved web pages where a whole report is one line.
     """
-    headings = _headings(text)
     sections: list[Section] = []
-    bounds = [(0, 0, "", 0)] + headings
-    for i, (start, body_start, heading, number) in enumerate(bounds):
-        end = bounds[i + 1][0] if i + 1 < len(bounds) else len(text)
-        body = text[body_start:end]
-        if number == 0 and not body.strip():
+    bounds = [_Heading(0, 0, "", "", 0, False)] + _headings(text)
+    for i, heading in enumerate(bounds):
+        end = bounds[i + 1].start if i + 1 < len(bounds) else len(text)
+        body = text[heading.end:end]
+        if heading.number == 0 and not body.strip():
             continue
-        kind = "other" if number <= 0 else classify_heading(heading, number)
-        section = Section(kind, heading, number, start, end, text[start:end])
-        section.paragraphs = split_paragraphs(body, body_start)
+        kind = "other" if heading.number <= 0 else classify_heading(heading.title, heading.number)
+        section = Section(kind, heading.title, heading.number, heading.start, end, text[heading.start:end])
+        section.paragraphs = split_paragraphs(body, heading.end)
         sections.append(section)
     return sections
