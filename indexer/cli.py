@@ -94,10 +94,11 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 @click.option("--wait", default=0.0, help="Seconds to wait for another running `index` to finish.")
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
 @click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
+@click.option("--force", is_flag=True, help="Also add files that do not look like 政府信息公开工作年度报告.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the summary line.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: int | None, wait: float,
-          embed: bool, model: str | None, quiet: bool) -> None:
+          embed: bool, model: str | None, force: bool, quiet: bool) -> None:
     """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed."""
     from .indexing import IndexLockedError, index_paths
     from .progress import cli_progress
@@ -108,7 +109,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     try:
         with cli_progress(enabled=not quiet) as progress:
             summary = index_paths(paths, ctx.obj["index_dir"], max_bytes=max_size * 1024 * 1024, workers=workers,
-                                  wait=wait, progress=progress, embed=embed, model=model)
+                                  wait=wait, progress=progress, embed=embed, model=model, force=force)
     except IndexLockedError as exc:
         raise CliError(str(exc)) from None
     if not quiet:
@@ -120,7 +121,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     if not summary.files:
         raise CliError("no report files (.txt .pdf .docx .html) found in " + ", ".join(map(str, paths)))
     if summary.nothing_readable():
-        raise CliError("none of the files could be read")
+        raise CliError("none of the files could be read as an annual report (reasons above; --force adds "
+                       "the ones that do not look like one)")
 
 
 @cli.command()

@@ -26,6 +26,7 @@ from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
 from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
 from .parse import parse_report
+from .parse.gate import annual_report_score
 from .stats import extract_stats, run_checks
 from .store import FileRecord, ReportRows, Store, report_rows
 
@@ -166,8 +167,9 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
     return PreparedReport(path=record.path, record=record, report_id=report_id, rows=rows, docs=docs)
 
 
-def prepare_file(path: str, known_sha: str | None, max_bytes: int) -> PreparedReport:
-    """Worker: read, hash and parse one file; a file that can't be read carries its reason."""
+def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool = False) -> PreparedReport:
+    """Worker: read, hash and parse one file; a file that can't be read, or (unless `force`) does
+    not look like an annual report, carries its reason."""
     file_path = Path(path)
     record = FileRecord(path, file_path.name, 0, 0, "", None)
     try:
@@ -183,6 +185,11 @@ def prepare_file(path: str, known_sha: str | None, max_bytes: int) -> PreparedRe
     record.sha256 = hashlib.sha256(data).hexdigest()
     if record.sha256 == known_sha:
         return PreparedReport(path, record)
+    if not force:
+        gate = annual_report_score(text)
+        if not gate.is_report:
+            record.reason = gate.rejection()
+            return PreparedReport(path, record, reason=record.reason)
     try:
         return prepare_text(text, record)
     except Exception as exc:  # a parser bug must cost one file, not the run
@@ -190,7 +197,7 @@ def prepare_file(path: str, known_sha: str | None, max_bytes: int) -> PreparedRe
         return PreparedReport(path, record, reason=record.reason)
 
 
-def _prepare_star(args: tuple[str, str | None, int]) -> PreparedReport:
+def _prepare_star(args: tuple[str, str | None, int, bool]) -> PreparedReport:
     return prepare_file(*args)
 
 
@@ -212,13 +219,17 @@ ProgressFn = Callable[[str, int, int], None]
 
 def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 workers: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
-                embed: bool = False, model: str | None = None) -> IndexSummary:
-    """Index files and folders into `index_dir`; returns what happened to each file."""
+                embed: bool = False, model: str | None = None, force: bool = False) -> IndexSummary:
+    """Index files and folders into `index_dir`; returns what happened to each file.
+
+    `force` adds files that do not look like annual reports (parse.gate), and retries the ones
+    an earlier run skipped.
+    """
     started = time.monotonic()
     index_dir = Path(index_dir)
     with WriteLock(index_dir, wait), Store(index_dir) as store:
         fulltext = FulltextIndex(index_dir)
-        summary = _run(store, fulltext, paths, max_bytes, workers, progress)
+        summary = _run(store, fulltext, paths, max_bytes, workers, progress, force)
         if embed:
             from .semantic.vectors import update_vectors
 
@@ -256,12 +267,12 @@ def repair(store: Store, fulltext: FulltextIndex) -> tuple[list[str], list[str]]
 
 
 def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes: int,
-         workers: int | None, progress: ProgressFn | None) -> IndexSummary:
+         workers: int | None, progress: ProgressFn | None, force: bool = False) -> IndexSummary:
     repair(store, fulltext)
     files, roots = _list_files(paths)
     known = store.files()
     summary = IndexSummary()
-    todo: list[tuple[str, str | None, int]] = []
+    todo: list[tuple[str, str | None, int, bool]] = []
     unchanged: list[FileRecord] = []
     for path in files:
         record = known.get(path)
@@ -269,12 +280,13 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
             stat = os.stat(path)
         except OSError:
             stat = None
-        if record and stat and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+        same = record and stat and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
+        if same and not (force and record.report_id is None):
             unchanged.append(record)
             status = "skipped" if record.report_id is None else "unchanged"
             summary.files.append(FileResult(path, status, record.reason, record.report_id))
         else:
-            todo.append((path, record.sha256 if record and record.report_id else None, max_bytes))
+            todo.append((path, record.sha256 if record and record.report_id else None, max_bytes, force))
 
     gen = store.visible_gen() + 1
     records: list[FileRecord] = []
@@ -335,11 +347,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _prepare_chunk(chunk: list[tuple[str, str | None, int]]) -> list[PreparedReport]:
+def _prepare_chunk(chunk: list[tuple[str, str | None, int, bool]]) -> list[PreparedReport]:
     return [prepare_file(*args) for args in chunk]
 
 
-def _prepare_all(todo: list[tuple[str, str | None, int]], workers: int | None) -> Iterable[PreparedReport]:
+def _prepare_all(todo: list[tuple[str, str | None, int, bool]], workers: int | None) -> Iterable[PreparedReport]:
     """Prepared reports in `todo`'s order, parsed by a pool of worker processes.
 
     Only a few chunks per worker are in flight: the single writer is the slower side, and
