@@ -241,3 +241,13 @@ def test_paragraphs_of_a_run_in_section_start_after_the_heading():
     first = split_paragraphs(text[section.start:section.end], section.start)[0]
     assert first.text.startswith("五、存在的主要问题及改进情况")
     assert section.paragraphs[0].text.startswith("2019年，我区政府信息公开工作")
+
+
+def test_parts_number_the_outline_and_their_items_stay_inside():
+    """Reports divided into 第一部分… number their items 一、二、; those items are not sections."""
+    text = ("第一部分 总体情况\n一、组织领导\n成立领导小组。\n二、制度建设\n修订制度。\n"
+            "第二部分 主动公开政府信息情况\n一、公开数量\n共公开120条。\n二、公开渠道\n网站。\n三、政策解读\n解读5件。\n"
+            "第三部分 存在的主要问题及改进情况\n一、存在的问题\n公开不及时。\n")
+    assert [(s.kind, s.heading) for s in numbered(text)] == [
+        ("overview", "第一部分 总体情况"), ("proactive", "第二部分 主动公开政府信息情况"),
+        ("problems", "第三部分 存在的主要问题及改进情况")]

@@ -182,7 +182,7 @@ class _Heading:
     start: int  # where the number starts
     end: int  # where the section's body starts
     title: str  # as shown: the number, then the title
-    style: str  # which of _STYLES
+    style: str  # "cn" 一、, "part" 第一部分, "paren" （一）, "arabic" 1., or "appendix"
     number: int  # -1 for an appendix
     outline: bool  # the title names an outline topic, not just any numbered line
 
@@ -244,7 +244,8 @@ def _candidates(text: str) -> list[_Heading]:
             end = match.end() + len(title)
         if normalize(title).startswith(_TABLE_LABELS):
             continue
-        shown = text[match.start():match.end()].strip() + title.strip()
+        gap = " " if style == "part" else ""  # 第一部分 总体情况; 一、总体情况
+        shown = text[match.start():match.end()].strip() + gap + title.strip()
         found.append(_Heading(match.start(), min(end, len(text)), shown, style, number, _is_outline(title)))
     return found
 
@@ -258,21 +259,19 @@ def _chain(candidates: list[_Heading], style: str, first: int) -> list[_Heading]
 
 
 def _outline(candidates: list[_Heading]) -> list[_Heading]:
-    """The top-level headings: the longest run 1, 2, 3… in one numbering style.
+    """The top-level headings: a run 1, 2, 3… in one numbering style.
 
-    一、 and 第一部分 win whenever they number anything; （一） and 1. number sub-items in most
-    reports, so they count only with outline titles and at least two in a run. A run that
-    starts at 二 takes as its first heading an outline title numbered 1 in another style
-    (`1. 总体情况` where a web page turned the first heading into a list item).
+    第一部分 is always the top level, and 一、 is unless 第一部分 numbers two or more; （一） and 1.
+    number sub-items in most reports, so they count only with outline titles and at least two
+    in a run. A run that starts at 二 takes as its first heading an outline title numbered 1 in
+    another style (`1. 总体情况` where a web page turned the first heading into a list item).
     """
-    best: list[_Heading] = []
-    for style in ("cn", "part"):
-        chain = _chain(candidates, style, 1) or _chain([c for c in candidates if c.outline], style, 2)
-        if len(chain) > len(best):
-            best = chain
+    outlined = [c for c in candidates if c.outline]
+    parts, cn = (_chain(candidates, style, 1) or _chain(outlined, style, 2) for style in ("part", "cn"))
+    best = parts if len(parts) >= 2 else cn or parts
     if not best:
         for style in ("paren", "arabic"):
-            chain = _chain([c for c in candidates if c.outline], style, 1)
+            chain = _chain(outlined, style, 1)
             if len(chain) >= 2 and len(chain) > len(best):
                 best = chain
     if best and best[0].number == 2:
