@@ -22,25 +22,29 @@ THRESHOLD = 3.0
 # Pages mirrored from Taiwan or Hong Kong sites come in traditional characters; only the
 # characters of the terms scored below are mapped.
 _SIMPLIFIED = str.maketrans("開報條動請復議訴總體況問題務關處", "开报条动请复议诉总体况问题务关处")
+_TRADITIONAL = re.compile(f"[{''.join(map(chr, _SIMPLIFIED))}]")
+_CHINESE = re.compile("[\u4e00-\u9fff]+")
+_LATIN = re.compile("[A-Za-z]+")
 
 _OPENING = 600  # normalised characters a title and its first paragraph fit in
 # `…政府信息公开工作年度报告`, `本年度报告是根据《…政府信息公开条例》`, `信息公开工作总结报告如下`
 _NAMES_REPORT = re.compile(r"(信息|政务)公开.{0,16}(报告|年报)|(年度报告|年报).{0,16}(信息|政务)公开")
-_ABOUT_DISCLOSURE = re.compile(r"(信息|政务)公开")
-_REGULATION = re.compile(r"信息公开条例|《条例》")
-_OUTLINE = [re.compile(p) for p in (
-    "总体情况|概述|基本情况", "主动公开", "依申请公开|收到和处理政府信息公开申请", "行政复议|行政诉讼",
-    "收费|减免", "存在的主要问题|存在问题|存在的问题|不足", "其他需要报告的事项|改进")]
-_TABLE_LABELS = [re.compile(p) for p in (
-    "本年新收", "结转下年度继续办理", "第二十条第", "予以公开", "不予公开", "申请人情况", "行政许可", "行政处罚",
-    "主动公开政府信息数|主动公开信息数", "依申请公开信息数|受理(依申请公开|申请)")]
+_ABOUT_DISCLOSURE = ("信息公开", "政务公开")
+_REGULATION = ("信息公开条例", "《条例》")
+# Each tuple is one signal: any of its terms, found with `in`.
+_OUTLINE = (("总体情况", "概述", "基本情况"), ("主动公开",), ("依申请公开", "收到和处理政府信息公开申请"),
+            ("行政复议", "行政诉讼"), ("收费", "减免"), ("存在的主要问题", "存在问题", "存在的问题", "不足"),
+            ("其他需要报告的事项", "改进"))
+_TABLE_LABELS = (("本年新收",), ("结转下年度继续办理",), ("第二十条第",), ("予以公开",), ("不予公开",), ("申请人情况",),
+                 ("行政许可",), ("行政处罚",), ("主动公开政府信息数", "主动公开信息数"),
+                 ("依申请公开信息数", "受理依申请公开", "受理申请"))
 _PERIOD = re.compile(r"1月1日.{0,12}12月31日")
-_OTHER_KINDS = [(re.compile(p), label) for p, label in (
-    ("通知如下|特此通知|印发给你们|请认真贯彻执行|请遵照执行", "通知"),
-    ("第[一二三四]条", "规章条款"),
-    ("本制度|本办法|本规定", "制度文本"),
-    ("各位代表|向大会报告工作", "政府工作报告"),
-)]
+_OTHER_KINDS = (
+    (("通知如下", "特此通知", "印发给你们", "请认真贯彻执行", "请遵照执行"), "通知"),
+    (("第一条", "第二条", "第三条", "第四条"), "规章条款"),
+    (("本制度", "本办法", "本规定"), "制度文本"),
+    (("各位代表", "向大会报告工作"), "政府工作报告"),
+)
 _MIN_CHINESE = 100  # fewer Chinese characters than a saved page's first paragraph
 _MIN_CHINESE_SHARE = 0.5  # of all letters: below it, English prose or code
 
@@ -57,10 +61,16 @@ class GateResult:
         return "不像政府信息公开工作年度报告：" + "，".join(against or self.reasons)
 
 
+def _has(text: str, terms: tuple[str, ...]) -> bool:
+    return any(term in text for term in terms)
+
+
 def annual_report_score(text: str) -> GateResult:
     """How much `text` looks like a 政府信息公开工作年度报告, with the reasons."""
-    norm = normalize(text).translate(_SIMPLIFIED)
-    if not _ABOUT_DISCLOSURE.search(norm):
+    norm = normalize(text)
+    if _TRADITIONAL.search(norm):
+        norm = norm.translate(_SIMPLIFIED)
+    if not _has(norm, _ABOUT_DISCLOSURE):
         return GateResult(0.0, False, ["未提及信息公开"])
     score, reasons = 0.0, []
 
@@ -75,30 +85,29 @@ def annual_report_score(text: str) -> GateResult:
         count(1.5, "正文称信息公开年度报告")
     else:
         reasons.append("未称信息公开年度报告")
-    if _REGULATION.search(norm):
+    if _has(norm, _REGULATION):
         count(2.0, "引用《条例》")
     else:
         reasons.append("未引用《条例》")
-    outline = sum(bool(p.search(norm)) for p in _OUTLINE)
+    outline = sum(_has(norm, terms) for terms in _OUTLINE)
     if outline:
         count(min(0.5 * outline, 2.5), f"年报提纲{outline}项")
     else:
         reasons.append("无年报提纲")
-    labels = sum(bool(p.search(norm)) for p in _TABLE_LABELS)
+    labels = sum(_has(norm, terms) for terms in _TABLE_LABELS)
     if labels:
         count(min(0.4 * labels, 2.0), f"统计表栏目{labels}项")
     else:
         reasons.append("无统计表栏目")
     if _PERIOD.search(norm):
         count(0.5, "统计期限1月1日至12月31日")
-    chinese = sum("\u4e00" <= c <= "\u9fff" for c in norm)
-    latin = sum(c.isascii() and c.isalpha() for c in norm)
+    chinese, latin = (sum(map(len, pattern.findall(norm))) for pattern in (_CHINESE, _LATIN))
     if chinese < _MIN_CHINESE:
         count(-2.0, f"篇幅仅{chinese}字")
     elif chinese >= 3 * _MIN_CHINESE:
         count(0.5, f"篇幅{chinese}字")
     if chinese < _MIN_CHINESE_SHARE * (chinese + latin):
         count(-8.0, f"像英文或代码（汉字仅占{100 * chinese // (chinese + latin)}%）")
-    for kind in dict.fromkeys(label for pattern, label in _OTHER_KINDS if pattern.search(norm)):
+    for kind in dict.fromkeys(label for terms, label in _OTHER_KINDS if _has(norm, terms)):
         count(-4.0, f"像{kind}")
     return GateResult(round(score, 2), score >= THRESHOLD, reasons)
