@@ -24,7 +24,7 @@ from tests.conftest import CORPUS, ROOT
 from tests.test_cli import run
 
 DATA = Path(__file__).parent / "data"
-REAL = sorted((DATA / "realworld").glob("*.txt")) + sorted(CORPUS.glob("*.txt")) + [
+REAL = sorted((DATA / "realworld_shared").glob("*.txt")) + sorted(CORPUS.glob("*.txt")) + [
     DATA / "lingwu_gov_2020.html", DATA / "shapotou_2018.docx"]
 NOT_REPORTS = sorted((DATA / "not_reports").glob("*.txt")) + [ROOT / "README.md", ROOT / "indexer" / "parse" / "sections.py"]
 REASON = "不像政府信息公开工作年度报告："
@@ -48,12 +48,12 @@ def test_every_real_report_passes_far_above_the_threshold():
 
 def test_a_real_report_passes_from_its_first_200_characters():
     """Saved pages are often cut short; the title and the 条例 in the opening are enough."""
-    for path in sorted((DATA / "realworld").glob("*.txt")):
+    for path in sorted((DATA / "realworld_shared").glob("*.txt")):
         assert annual_report_score(text_of(path)[:200]).is_report, path.name
 
 
 def test_traditional_characters_are_read_as_simplified():
-    text = text_of(DATA / "realworld" / "035_guihuaping2020.txt")
+    text = text_of(DATA / "realworld_shared" / "035_guihuaping2020.txt")
     traditional = text.translate({v: k for k, v in _SIMPLIFIED.items()})
     assert traditional != text and "開" in traditional
     assert annual_report_score(traditional).score == annual_report_score(text).score
@@ -85,7 +85,7 @@ def mixed_folder(tmp_path) -> Path:
     folder = tmp_path / "downloads"
     folder.mkdir()
     for name in ("029_pingtan2019.txt", "035_guihuaping2020.txt"):
-        shutil.copy(DATA / "realworld" / name, folder / name)
+        shutil.copy(DATA / "realworld_shared" / name, folder / name)
     shutil.copy(DATA / "not_reports" / "abazhou_tongzhi_2018.txt", folder / "tongzhi.txt")
     shutil.copy(ROOT / "README.md", folder / "README.txt")
     return folder

@@ -1,7 +1,7 @@
 """Sections on the layouts real reports come in: whole reports on one line, old-template wording,
 other numbering styles, headings ending in 。, and PDF lines that a ruled table's grid covered.
 
-The texts are real reports (tests/data/realworld, copied from /work/shared/realworld) and
+The texts are real reports (tests/data/realworld_shared, copied from /work/shared/realworld) and
 excerpts of real published reports quoted below with their addresses. Where a layout is made
 from a real report (its headings renumbered), the test says so.
 """
@@ -14,7 +14,7 @@ import pytest
 
 from indexer.parse.sections import is_table_row, split_paragraphs, split_sections
 
-REALWORLD = Path(__file__).parent / "data" / "realworld"
+REALWORLD = Path(__file__).parent / "data" / "realworld_shared"
 MANIFEST = json.loads((REALWORLD / "manifest.json").read_text(encoding="utf-8"))
 
 

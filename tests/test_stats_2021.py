@@ -14,7 +14,7 @@ from indexer.stats import detect_edition, detect_template, edition_of, extract_s
 from indexer.stats.indicators import definitions
 from indexer.stats.stream import NOTE_RUN_TOGETHER
 
-REALWORLD = Path("/work/shared/realworld")
+REALWORLD = Path(__file__).parent / "data" / "realworld_shared"
 CORPUS = Path(__file__).parent.parent / "corpus"
 
 # The numbers of 长春市净月区（体育局）2023 report as published, as far as the stored page shows them:
