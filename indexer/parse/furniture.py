@@ -23,6 +23,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("page_field", re.compile(r"^[-•·*\s]*(?:索\s*引\s*号|备注/文号|文\s*号|发布机构|发文机关|公文生成日期|发布时间|发布日期|发文日期|成文日期|"
                               r"文章来源|信息来源|来源|时间|日期|分\s*类|主题分类|时效|效力状态|有效性|浏览次数|点击数|阅读次数|"
                               r"访问量|作者|责任编辑|名\s*称|关键词)\s*[:::]")),
+    # a page's metadata table with labels glued to their values (`标题水城区…`, `成文日期 2024-01-16`)
+    ("metadata_row", re.compile(r"^(?:索\s*引\s*号|发布机构|发文机关|发文日期|成文日期|公开方式|组配分类|主题分类|信息分类|标\s*题|"
+                                r"文\s*号|是否有效|有效性)")),
     ("text_size", re.compile(r"字号|字体大小|字体[::]?\s*[大中小]|【\s*大\s*中\s*小\s*】|^[大中小]$|T\|T")),
     ("voice", re.compile(r"语音|阅读器|朗读|听全文|无障碍")),
     ("tools", re.compile(r"^(?:打印|关闭|收藏|分享|分享到|打印本页|关闭窗口|返回顶部|微信|微博|QQ空间|扫一扫|二维码|"
@@ -33,8 +36,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _LABEL = re.compile(r"(索\s*引\s*号|发布机构|发文机关|文章来源|信息来源|来源|公文生成日期|发布时间|发布日期|发文日期|成文日期|"
                     r"印发日期|时间|日期)\s*[:::]\s*")
 # Whitespace between two Chinese characters, a run of spaces, or a bar separates pieces; a single
-# space beside a digit is PDF spacing (`局 2018 年`) and stays inside the piece.
-_SPLIT = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])|\s{2,}|\s*\|\s*")
+# space beside a digit is PDF spacing (`局 2018 年`) and stays inside the piece, except after a
+# page field's date or clock time (`时间:2014-02-25 00:00 微信`).
+_SPLIT = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])|\s{2,}|\s*\|\s*|(?<=\d\d:\d\d)\s+|(?<=\d{4}-\d\d-\d\d)\s+(?=\D)")
 
 
 @dataclass(frozen=True)

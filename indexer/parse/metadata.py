@@ -1,7 +1,9 @@
 """Report metadata: title, agency, covered year, region, level, template edition, publication date.
 
 A field that cannot be determined is None: a journalist filtering by province must never get a
-report placed there by a guess. Each value comes with its evidence (the line it was read from).
+report placed there by a guess. Each value comes with its evidence: `{"text", "line"}`, the words
+it was read from and their 1-based line in `text.splitlines()` (line 0: the statistics tables as
+a whole, for an edition read from them).
 
 Where values come from, most trusted first:
 - agency: the title (`X2019年…报告`, `2019年X…报告`, a title whose agency is on the line above),
@@ -48,18 +50,19 @@ _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
 _NOT_AGENCY = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)|报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
 _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)(?:政府)?(?:信息公开|政务公开)")
-_SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,10}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
+_SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府|党政办公室)?$")
 _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}部$")
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
-    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现将|编制了|发布)(?:(?P<y1>{_Y})年度?)?(?P<a>{_N})"
-                                    rf"(?:(?P<y2>{_Y})年度?)?的?(?:政府|政务)?(?:信息公开|政务公开)")),
+    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)(?:(?P<y1>{_Y})年度?)?"
+                                    rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
+    ("reviews_own_work", re.compile(rf"(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
     ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
-    ("year_lead", re.compile(rf"(?:^|[。;!\s)])(?P<y1>{_Y})年度?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
+    ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
@@ -102,6 +105,7 @@ class _Found:
     value: object
     line: int
     text: str
+    continued: "_Found | None" = None  # a title broken over two lines: where its second part is
 
     def evidence(self) -> dict:
         return {"text": self.text, "line": self.line}
@@ -134,22 +138,29 @@ def _window(text: str, start: int, end: int, width: int = 60) -> str:
 # --- title and agency -------------------------------------------------------------------------
 
 
-def _title(reading: _Reading) -> tuple[_Found | None, int]:
-    """The first unit that names a report (joined with the next when broken), and its unit index."""
+def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
+    """Units that name a report (joined with the next when broken), with their unit index.
+
+    A page often shows the title twice (page header, then the document); the first may name no
+    agency while the second has it on the line above, so all of the opening's are kept.
+    """
+    found = []
     pieces = reading.units[:40]
     for i, unit in enumerate(pieces):
         text = unit.text
         if unit.furniture or _NOT_TITLE_START.match(text) or text.endswith(("。", ";", ",")):
             continue
         nxt = pieces[i + 1].text if i + 1 < len(pieces) else ""
+        continued = None
         if not _REPORT_WORD.search(text) and nxt and _REPORT_WORD.search(nxt) and not pieces[i + 1].furniture \
                 and re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|委员会|办公室|街道|乡|镇))$", text) \
                 and re.match(rf"^(?:政府信息公开|信息公开|政务公开|{_Y}年)", nxt) and len(text + nxt) <= 60:
+            continued = _Found(nxt, pieces[i + 1].line, nxt)
             text = text + nxt
         if _REPORT_WORD.search(text) and _DISCLOSURE_WORD.search(text) and len(text) <= 60 and "通知" not in text \
                 and _GENERIC_TITLE.sub("", text):
-            return _Found(text, unit.line, text), i
-    return None, -1
+            found.append((_Found(text, unit.line, unit.text, continued), i))
+    return found[:4]
 
 
 def _clean_agency(raw: str) -> str | None:
@@ -162,7 +173,8 @@ def _clean_agency(raw: str) -> str | None:
     sub = _SUB_UNIT.match(name)
     if sub:
         name = sub.group("base")
-    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name):
+    name = re.sub(r"关于$", "", name)
+    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or len(_AGENCY_SUFFIX.sub("", name)) < 2:
         return None
     if _is_place(name):
         return name + "人民政府"
@@ -177,7 +189,8 @@ def _is_place(name: str) -> bool:
 
 def _is_relative(name: str) -> bool:
     """`市教育局`, `区人民政府办公室`: named from inside a place the text must name elsewhere."""
-    return name[0] in "省市县区州旗" and not (mentions(name, short_names=True) and mentions(name, short_names=True)[0].start == 0)
+    named = mentions(name, short_names=True)
+    return name[0] in "省市县区州旗" and not (named and named[0].start == 0)
 
 
 def _qualify(name: str, flat: str) -> str | None:
@@ -197,10 +210,10 @@ def _trim_to_place(prefix: str) -> str:
     return prefix[found[-1].start:] if found and found[-1].end == len(prefix) else ""
 
 
-def _agency(reading: _Reading, title: _Found | None, title_index: int, flat: str) -> tuple[_Found | None, _Found | None]:
+def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> tuple[_Found | None, _Found | None]:
     """(agency, relative name): the relative name alone when the text never names it in full."""
     candidates: list[_Found] = []
-    if title:
+    for title, title_index in titles:
         text = str(title.value)
         parts = _TITLE_PARTS.match(text) or _TITLE_NO_YEAR.match(text)
         raw = (parts.group("pre") or (parts.groupdict().get("mid") or "")) if parts else ""
@@ -225,6 +238,10 @@ def _agency(reading: _Reading, title: _Found | None, title_index: int, flat: str
             whole = _qualify(name, flat)
             if whole is None:  # named only relative to a place the text does not name: empty beats a guess
                 return None, _Found(name, candidate.line, candidate.text)
+            where = next(((n, line) for n, line in reading.body if whole in line), None)
+            if where:
+                at = where[1].index(whole)
+                return _Found(whole, where[0], _window(where[1], at, at + len(whole))), None
             name = whole
         return _Found(name, candidate.line, candidate.text), None
     return None, None
@@ -235,9 +252,10 @@ def _agency(reading: _Reading, title: _Found | None, title_index: int, flat: str
 
 def _year(reading: _Reading, title: _Found | None) -> _Found | None:
     if title:
-        match = re.search(rf"({_Y})\s*年", str(title.value))
-        if match:
-            return _Found(int(match.group(1)), title.line, title.text)
+        for part in (title, title.continued):
+            match = re.search(rf"({_Y})\s*年", part.text) if part else None
+            if match:
+                return _Found(int(match.group(1)), part.line, part.text)
     for rule in (_PERIOD, _BODY_AGENCY[0][1], _BODY_AGENCY[1][1], _REPORT_NAMED):
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
@@ -256,7 +274,7 @@ def _year(reading: _Reading, title: _Found | None) -> _Found | None:
 
 def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat: str) -> tuple[Place | None, _Found | None]:
     """The division the agency belongs to, and the line naming it."""
-    context = mentions(flat[:3000])
+    context = mentions(flat[:2000])
     if agency:
         named = mentions(str(agency.value), short_names=True)
         if named:
@@ -264,8 +282,8 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
             return place_, agency if place_ else None
         if _NATIONAL.search(str(agency.value)):
             return None, None
-    elif title is None:
-        return None, None
+    elif title is None and not reading.fields:
+        return None, None  # nothing names the author: the body's places could be anyone's
     sources: list[tuple[str, int, str]] = []
     if title:
         sources.append((str(title.value), title.line, title.text))
@@ -276,7 +294,7 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
         if named:
             place_, _ = resolve(named, context)
             return (place_, _Found(text, line, snippet)) if place_ else (None, None)
-    return _region_from_body(reading, context)
+    return _region_from_body(reading, context) if agency else (None, None)
 
 
 def _region_from_body(reading: _Reading, context: list[Mention]) -> tuple[Place | None, _Found | None]:
@@ -294,32 +312,47 @@ def _region_from_body(reading: _Reading, context: list[Mention]) -> tuple[Place 
     return None, None
 
 
+_SELF_TOWNSHIP = re.compile(r"(?:本|我)(?:街道|街办|乡|镇)")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
 
 
-def _level(agency: str | None, place_: Place | None, relative: str | None = None) -> str | None:
+def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as_township: bool = False) -> str | None:
     """The manifest's level words: national-ministry, province, city, county, township, department-<level>.
 
-    A relative name tells the level without the place: 市人力资源社会保障局 is department-city.
+    A relative name tells the level without the place: 市人力资源社会保障局 is department-city;
+    so does a report that names no agency but speaks as 本街道/我乡/我镇 (`speaks_as_township`).
     """
     if agency is None and relative:
         rest = relative[1:]
         depth = _RELATIVE_DEPTH[relative[0]]
         return "township" if _TOWNSHIP.search(relative) else (depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}")
     if agency is None:
-        return None
+        return "township" if speaks_as_township else None
     if _TOWNSHIP.search(agency):
         return "township"
     named = mentions(agency, short_names=True)
     if not named and _NATIONAL.search(agency):
         return "national-ministry"
-    if place_ is None:
-        return None
-    depth = place_.level
-    if depth == "city" and region_names(place_)[0] in MUNICIPALITIES:
+    if place_ is None:  # same-named divisions (两个和平区) still share a level
+        levels = {p.level for p in named[-1].holders} if named else set()
+        if len(levels) != 1:
+            return None
+        depth = levels.pop()
+    else:
+        depth = place_.level
+    if place_ and depth == "city" and region_names(place_)[0] in MUNICIPALITIES:
         depth = "province"
     rest = agency[named[-1].end:] if named and named[0].start == 0 else agency
     return depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}"
+
+
+def _self_reference(reading: _Reading) -> _Found | None:
+    """Where a report that names no agency speaks as a township or street office (本街道, 我乡)."""
+    for number, line in reading.body[:40]:
+        match = _SELF_TOWNSHIP.search(line)
+        if match:
+            return _Found(match.group(), number, _window(line, match.start(), match.end()))
+    return None
 
 
 # --- edition and publication date -----------------------------------------------------------------
@@ -378,7 +411,8 @@ def _cn_number(text: str) -> int:
     return _CN_DIGITS[text]
 
 
-_SIGNATURE_DATE = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?$|^[〇零一二三四五六七八九Oo]{{4}}年[一二三四五六七八九十]{{1,2}}月[一二三四五六七八九十]{{1,3}}日$")
+_SIGNATURE_DATE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?|"
+                             r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
 
 
 def _published(reading: _Reading) -> _Found | None:
@@ -403,16 +437,18 @@ def _published(reading: _Reading) -> _Found | None:
 def extract_metadata(text: str) -> Metadata:
     reading = _Reading.of(text)
     flat = normalize(text[:6000])
-    title, title_index = _title(reading)
-    agency, relative = _agency(reading, title, title_index, flat)
+    titles = _titles(reading)
+    title = titles[0][0] if titles else None
+    agency, relative = _agency(reading, titles, flat)
     year = _year(reading, title)
     place_, place_found = _region(agency, title, reading, flat)
     province, city, county, adcode = region_names(place_)
     edition = _edition(text, normalize(text) if len(text) > 6000 else flat, year.value if year else None, year)
     published = _published(reading)
-    level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None)
+    own = None if agency or relative else _self_reference(reading)
+    level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)
     found = {"title": title, "agency": agency, "year": year, "published": published, "edition": edition,
-             "template": edition, "level": (agency or relative) if level else None}
+             "template": edition, "level": (agency or relative or own) if level else None}
     found |= {key: place_found for key, value in
               (("province", province), ("city", city), ("county", county), ("adcode", adcode)) if value}
     return Metadata(

@@ -26,7 +26,6 @@ _ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|�
            "裕固|京|独龙|鄂伦春|各")
 _AUTONOMOUS = re.compile(rf"^(.+?)(?:(?:{_ETHNIC})族?)+自治(州|县|旗)$")
 _ZONE_WORDS = re.compile(r"(?:综合实验区|综合试验区|实验区|试验区|经济技术开发区|经济开发区|高新技术产业开发区|开发区|高新区|新区|管理区)")
-_MAX_NAME = 15
 
 
 @dataclass(frozen=True)
@@ -89,16 +88,19 @@ def mentions(text: str, *, short_names: bool = False) -> list[Mention]:
     start or right after another name, and only when `short_names` (agency names, titles).
     """
     names, stems, _ = _gazetteer()
+    sizes = _sizes_by_first_char()
+    zones = bool(_ZONE_WORDS.search(text))
     found: list[Mention] = []
     i = 0
     while i < len(text):
         hit = None
-        for size in range(min(_MAX_NAME, len(text) - i), 1, -1):
+        for size in sizes.get(text[i], ()):
             word = text[i:i + size]
-            if word in names and (size > 2 or (short_names and (i == 0 or (found and found[-1].end == i)))):
+            if len(word) == size and word in names \
+                    and (size > 2 or (short_names and (i == 0 or (found and found[-1].end == i)))):
                 hit = Mention(i, i + size, word, names[word])
                 break
-        if hit is None:
+        if hit is None and zones:
             hit = _zone(text, i, stems)
         if hit:
             found.append(hit)
@@ -106,6 +108,15 @@ def mentions(text: str, *, short_names: bool = False) -> list[Mention]:
         else:
             i += 1
     return found
+
+
+@lru_cache(maxsize=1)
+def _sizes_by_first_char() -> dict[str, tuple[int, ...]]:
+    """For each first character, the lengths of the names starting with it, longest first."""
+    sizes: dict[str, set[int]] = {}
+    for name in _gazetteer()[0]:
+        sizes.setdefault(name[0], set()).add(len(name))
+    return {char: tuple(sorted(found, reverse=True)) for char, found in sizes.items()}
 
 
 def _zone(text: str, i: int, stems: dict[str, tuple[Place, ...]]) -> Mention | None:
@@ -171,10 +182,7 @@ def _common_parent(places: list[Place]) -> Place | None:
     for keep, pad in ((4, "00"), (2, "0000")):
         codes = {p.adcode[:keep] for p in places}
         if len(codes) == 1 and (code := codes.pop() + pad) in table:
-            parent = table[code]
-            if keep == 4 and places[0].level == "city":
-                continue
-            return parent
+            return table[code]
     return None
 
 
