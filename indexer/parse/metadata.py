@@ -15,12 +15,17 @@ Where values come from, most trusted first:
 - year: the title, then the statistics period (`统计期限/时限/时间段…自2019年`), then a sentence
   naming the report.
 - region (places.py): divisions named in the agency; for an agency that names none (a street
-  office, a township) the title, page fields, then the body, if they name exactly one.
+  office, a township) the title, page fields (来源, breadcrumb), then the body if it names exactly
+  one county (else one city). A report that names no agency gets no region from its body.
   直辖市: province is the municipality; its districts get it as city too (北京市/北京市/密云区);
   the municipality's own agencies have no city (上海市财政局: 上海市/None/None).
 - edition: `2021` tables (国办公开办函〔2021〕30号: 本年制发件数…), `2019` tables, `old`; without
   table evidence the year decides (<2019 old, 2019–2020 2019, ≥2021 2021). `template` is `old`
   for the old edition and `new` for both others.
+- level: the manifest's words (national-ministry, province, city, county, township,
+  department-<province|city|county>), from the agency's name and its division.
+- published: the page's 发布时间/发布日期/发文日期, else 成文日期/公文生成日期, else a bare
+  时间/日期 field, else a date standing alone as a signature (at the end, or under the title).
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
+    ("title_run_into_text", re.compile(rf"^(?P<a>{_N})(?P<y1>{_Y})年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)")),
     ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)(?:(?P<y1>{_Y})年度?)?"
                                     rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
@@ -174,7 +180,8 @@ def _clean_agency(raw: str) -> str | None:
     if sub:
         name = sub.group("base")
     name = re.sub(r"关于$", "", name)
-    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or len(_AGENCY_SUFFIX.sub("", name)) < 2:
+    distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
+    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH):
         return None
     if _is_place(name):
         return name + "人民政府"
@@ -256,7 +263,8 @@ def _year(reading: _Reading, title: _Found | None) -> _Found | None:
             match = re.search(rf"({_Y})\s*年", part.text) if part else None
             if match:
                 return _Found(int(match.group(1)), part.line, part.text)
-    for rule in (_PERIOD, _BODY_AGENCY[0][1], _BODY_AGENCY[1][1], _REPORT_NAMED):
+    named = dict(_BODY_AGENCY)
+    for rule in (_PERIOD, named["title_run_into_text"], named["publishes_report"], named["reports_on"], _REPORT_NAMED):
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
                 year = next((g for g in (match.groupdict().get(k) for k in ("y", "y1", "y2")) if g), None)
@@ -435,6 +443,7 @@ def _published(reading: _Reading) -> _Found | None:
 
 
 def extract_metadata(text: str) -> Metadata:
+    """Everything the text says about who reported on which year, where, and where it says it."""
     reading = _Reading.of(text)
     flat = normalize(text[:6000])
     titles = _titles(reading)
