@@ -34,7 +34,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 _LABEL = re.compile(r"(索\s*引\s*号|发布机构|发文机关|文章来源|信息来源|来源|公文生成日期|发布时间|发布日期|发文日期|成文日期|"
-                    r"印发日期|时间|日期)\s*[:::]\s*")
+                    r"印发日期|生成日期|时间|日期)(?:/有效期)?\s*[:::]\s*")
 # Whitespace between two Chinese characters, a run of spaces, or a bar separates pieces; a single
 # space beside a digit is PDF spacing (`局 2018 年`) and stays inside the piece, except after a
 # page field's date or clock time (`时间:2014-02-25 00:00 微信`).
@@ -91,8 +91,10 @@ def page_fields(text_units: list[Unit]) -> list[Field]:
         labels = list(_LABEL.finditer(unit.text))
         for here, after in zip(labels, labels[1:] + [None]):
             value = unit.text[here.end(): after.start() if after else len(unit.text)].strip(" -|")
+            where = unit
             if not value and after is None and i + 1 < len(text_units) and not text_units[i + 1].furniture:
-                value = text_units[i + 1].text
+                where = text_units[i + 1]
+                value = where.text
             if value:
-                fields.append(Field(re.sub(r"\s", "", here.group(1)), value, unit.line, unit.raw))
+                fields.append(Field(re.sub(r"\s", "", here.group(1)), value, where.line, where.raw))
     return fields

@@ -54,7 +54,7 @@ _AGENCY_SUFFIX = re.compile(
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
 _NOT_AGENCY = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)|报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
-_DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)(?:政府)?(?:信息公开|政务公开)")
+_DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府)?(?:信息公开|政务公开)")
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府|党政办公室)?$")
@@ -63,11 +63,13 @@ _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
     ("title_run_into_text", re.compile(rf"^(?P<a>{_N})(?P<y1>{_Y})年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)")),
-    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)(?:(?P<y1>{_Y})年度?)?"
-                                    rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:政府|政务)?(?:信息公开|政务公开)")),
+    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)《?(?:(?P<y1>{_Y})年度?)?"
+                                    rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:(?:人民)?政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
     ("reviews_own_work", re.compile(rf"(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
     ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
+    ("compiles_report", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})(?:结合[^,,。]{{1,10}})?[,,]?(?:编制|编写)(?:了|完成)?"
+                                   rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
     ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
@@ -82,7 +84,7 @@ _EDITION_2019 = ("本年新制作数量", "本年新公开数量", "对外公开
 _CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "O": 0, "o": 0}
 _DATE = re.compile(r"((?:19|20)\d\d)\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})(?![\d])")
 _CN_DATE = re.compile(r"([〇零一二三四五六七八九Oo]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
-_PUBLISHED_LABELS = (("发布时间", "发布日期", "发文日期"), ("成文日期", "公文生成日期", "印发日期"), ("时间", "日期"))
+_PUBLISHED_LABELS = (("发布时间", "发布日期", "发文日期"), ("成文日期", "公文生成日期", "生成日期", "印发日期"), ("时间", "日期"))
 
 
 @dataclass
@@ -212,9 +214,8 @@ def _qualify(name: str, flat: str) -> str | None:
 
 
 def _trim_to_place(prefix: str) -> str:
-    """The place name a prefix ends with (`公布泰州市` → `泰州市`), or ''."""
-    found = mentions(prefix, short_names=True)
-    return prefix[found[-1].start:] if found and found[-1].end == len(prefix) else ""
+    """The longest place name a prefix ends with (`公布泰州市` → `泰州市`, `联系珙县` → `珙县`), or ''."""
+    return next((prefix[start:] for start in range(len(prefix) - 1) if _is_place(prefix[start:])), "")
 
 
 def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> tuple[_Found | None, _Found | None]:
@@ -423,18 +424,27 @@ _SIGNATURE_DATE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*
                              r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
 
 
-def _published(reading: _Reading) -> _Found | None:
-    """The date the page or the report states it was issued: a labelled page field, else a date
-    standing alone as a signature line (at the end, or under the title)."""
+_TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?\s*\d{{1,2}}:\d\d(?::\d\d)?$")
+
+
+def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | None:
+    """The date the page or the report states it was issued: a labelled page field; else a date
+    standing alone under a title (after the agency's line, if it signs there), at the end, or
+    anywhere in the page header (a repost's own date comes last: it is not the report's)."""
     for labels in _PUBLISHED_LABELS:
         for page_field in reading.fields:
             if page_field.label in labels and (date := _date(page_field.value)):
                 return _Found(date, page_field.line, page_field.value)
+    under_titles = [(u.line, u.text) for _, i in titles for u in reading.units[i + 1:i + 3]]
     lines = reading.text.splitlines()
-    tail = [(n, normalize(piece)) for n in range(max(1, len(lines) - 6), len(lines) + 1)
-            for piece in re.split(r"\s{2,}", lines[n - 1].strip())]
-    for number, piece in reversed(tail + [(u.line, u.text) for u in reading.units[:12]]):
+    tail = [(n, normalize(piece)) for n in range(len(lines), max(0, len(lines) - 6), -1)
+            for piece in reversed(re.split(r"\s{2,}", lines[n - 1].strip()))]
+    header = [(u.line, u.text) for u in reading.units[:12]]
+    for number, piece in under_titles + tail + header:
         if _SIGNATURE_DATE.match(piece) and (date := _date(piece)):
+            return _Found(date, number, piece)
+    for number, piece in header:  # a page's time stamp (2021-01-22 08:37)
+        if _TIME_STAMP.match(piece) and (date := _date(piece)):
             return _Found(date, number, piece)
     return None
 
@@ -453,7 +463,7 @@ def extract_metadata(text: str) -> Metadata:
     place_, place_found = _region(agency, title, reading, flat)
     province, city, county, adcode = region_names(place_)
     edition = _edition(text, normalize(text) if len(text) > 6000 else flat, year.value if year else None, year)
-    published = _published(reading)
+    published = _published(reading, titles)
     own = None if agency or relative else _self_reference(reading)
     level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)
     found = {"title": title, "agency": agency, "year": year, "published": published, "edition": edition,
