@@ -34,6 +34,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ..normalize import normalize
+from .dates import parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
 from .places import MUNICIPALITIES, Mention, Place, mentions, region_names, resolve, resolve_region
 
@@ -81,9 +82,6 @@ _LINE_YEAR = re.compile(rf"^(?:\(.\)|[一二三四五六七八九十]、)?(?P<y>
 _EDITION_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量")
 _EDITION_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量")
 
-_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "O": 0, "o": 0}
-_DATE = re.compile(r"((?:19|20)\d\d)\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})(?![\d])")
-_CN_DATE = re.compile(r"([〇零一二三四五六七八九Oo]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
 _PUBLISHED_LABELS = (("发布时间", "发布日期", "发文日期"), ("成文日期", "公文生成日期", "生成日期", "印发日期"), ("时间", "日期"))
 
 
@@ -314,8 +312,9 @@ def _region_from_body(reading: _Reading, context: list[Mention]) -> tuple[Place 
             place_, mention = resolve([named[0]], context)
             if place_ is None:
                 return None, None
-            where = next(((n, line) for n, line in reading.body if mention.text in line), (0, mention.text))
-            return place_, _Found(mention.text, where[0], _window(where[1], where[1].find(mention.text), where[1].find(mention.text) + len(mention.text)))
+            number, line = next(((n, line) for n, line in reading.body if mention.text in line), (0, mention.text))
+            at = line.find(mention.text)
+            return place_, _Found(mention.text, number, _window(line, at, at + len(mention.text)))
         if named:
             return None, None
     return None, None
@@ -396,44 +395,13 @@ def _edition(text: str, flat: str, year: int | None, year_found: _Found | None =
     return _Found(edition, 0, str(year))
 
 
-def _date(text: str) -> str | None:
-    match = _DATE.search(text)
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-    else:
-        match = _CN_DATE.search(text)
-        if not match:
-            return None
-        year = int("".join(str(_CN_DIGITS[c]) for c in match.group(1)))
-        month, day = (_cn_number(g) for g in match.groups()[1:])
-    if 1 <= month <= 12 and 1 <= day <= 31:
-        return f"{year:04d}-{month:02d}-{day:02d}"
-    return None
-
-
-def _cn_number(text: str) -> int:
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    return _CN_DIGITS[text]
-
-
-_SIGNATURE_DATE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?|"
-                             r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
-
-
-_TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?\s*\d{{1,2}}:\d\d(?::\d\d)?$")
-
-
 def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | None:
     """The date the page or the report states it was issued: a labelled page field; else a date
     standing alone under a title (after the agency's line, if it signs there), at the end, or
     anywhere in the page header (a repost's own date comes last: it is not the report's)."""
     for labels in _PUBLISHED_LABELS:
         for page_field in reading.fields:
-            if page_field.label in labels and (date := _date(page_field.value)):
+            if page_field.label in labels and (date := parse_date(page_field.value)):
                 return _Found(date, page_field.line, page_field.value)
     under_titles = [(u.line, u.text) for _, i in titles for u in reading.units[i + 1:i + 3]]
     lines = reading.text.splitlines()
@@ -441,10 +409,10 @@ def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | 
             for piece in reversed(re.split(r"\s{2,}", lines[n - 1].strip()))]
     header = [(u.line, u.text) for u in reading.units[:12]]
     for number, piece in under_titles + tail + header:
-        if _SIGNATURE_DATE.match(piece) and (date := _date(piece)):
+        if date := signature_date(piece):
             return _Found(date, number, piece)
     for number, piece in header:  # a page's time stamp (2021-01-22 08:37)
-        if _TIME_STAMP.match(piece) and (date := _date(piece)):
+        if date := time_stamp_date(piece):
             return _Found(date, number, piece)
     return None
 
