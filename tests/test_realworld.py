@@ -118,6 +118,13 @@ def test_relative_name_without_its_place_is_not_guessed():
     assert meta.level == "department-city"
     whole = extract_metadata("发布机构 市教育局\n发布机构:市教育局\n现公布泰州市教育局2022年政府信息公开工作年度报告。\n")
     assert whole.agency == "泰州市教育局"
+    publisher = extract_metadata("发布机构:区政府办\n根据《条例》,由沙坡头区机关事务局编制本报告。统计期限为2018年1月1日至12月31日。\n")
+    assert (publisher.agency, publisher.county) == ("沙坡头区机关事务局", "沙坡头区")
+
+
+def test_title_with_the_year_after_the_disclosure_words():
+    meta = extract_metadata("沙坡头区机关事务局政府信息公开工作2018年度报告\n正文。\n")
+    assert (meta.agency, meta.year, meta.level) == ("沙坡头区机关事务局", 2018, "department-county")
 
 
 @pytest.mark.parametrize("text, published", [

@@ -179,7 +179,7 @@ def _clean_agency(raw: str) -> str | None:
     sub = _SUB_UNIT.match(name)
     if sub:
         name = sub.group("base")
-    name = re.sub(r"关于$", "", name)
+    name = re.sub(r"(?:关于|(?:政府)?(?:信息公开|政务公开)(?:工作)?)$", "", name)
     distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
     if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH):
         return None
@@ -236,21 +236,23 @@ def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> t
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
                 candidates.append(_Found(match.group("a"), number, _window(line, match.start(), match.end())))
+    relative = None
     for candidate in candidates:
         name = _clean_agency(str(candidate.value))
         if name is None:
             continue
         if _is_relative(name):
             whole = _qualify(name, flat)
-            if whole is None:  # named only relative to a place the text does not name: empty beats a guess
-                return None, _Found(name, candidate.line, candidate.text)
+            if whole is None:  # named relative to a place the text does not name: a later full name, or none
+                relative = relative or _Found(name, candidate.line, candidate.text)
+                continue
             where = next(((n, line) for n, line in reading.body if whole in line), None)
             if where:
                 at = where[1].index(whole)
                 return _Found(whole, where[0], _window(where[1], at, at + len(whole))), None
             name = whole
         return _Found(name, candidate.line, candidate.text), None
-    return None, None
+    return None, relative
 
 
 # --- year ----------------------------------------------------------------------------------------
