@@ -41,6 +41,9 @@ _LABEL = re.compile(r"(索\s*引\s*号|发布机构|发文机关|文章来源|�
 _SPLIT = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])|\s{2,}|\s*\|\s*|(?<=\d\d:\d\d)\s+|(?<=\d{4}-\d\d-\d\d)\s+(?=\D)")
 
 
+_CRUMB_HINT = re.compile(r"[>»›]|位置|页面|首页")
+
+
 @dataclass(frozen=True)
 class Unit:
     """A piece of a line, normalised, with its 1-based line number and the raw line."""
@@ -63,8 +66,10 @@ def units(text: str, max_lines: int = 60, max_units: int = 80) -> list[Unit]:
     """The first lines' pieces, cut where `_SPLIT` says, normalised, blank ones dropped."""
     found: list[Unit] = []
     for number, raw in enumerate(text.splitlines()[:max_lines], start=1):
-        whole = normalize(raw[:300])
-        crumbs = "breadcrumb" if len(whole) <= 200 and furniture_kind(whole[:80]) == "breadcrumb" else None
+        crumbs = None
+        if _CRUMB_HINT.search(raw[:300]):
+            whole = normalize(raw[:300])
+            crumbs = "breadcrumb" if len(whole) <= 200 and furniture_kind(whole[:80]) == "breadcrumb" else None
         for piece in _SPLIT.split(raw[:3000]):
             piece = normalize(piece).strip()
             if piece:

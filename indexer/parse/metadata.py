@@ -40,6 +40,8 @@ from .places import MUNICIPALITIES, Mention, Place, mentions, region_names, reso
 
 __all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
 
+_OPENING = 4000  # characters read for everything but the edition: metadata is in a report's opening
+_WHITESPACE = re.compile(r"\s+")
 _Y = r"(?:19|20)\d\d"
 _N = r"[\u4e00-\u9fff]{2,40}?"
 _REPORT_WORD = re.compile(r"报告|年报")
@@ -67,7 +69,7 @@ _BODY_AGENCY = (
     ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)《?(?:(?P<y1>{_Y})年度?)?"
                                     rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:(?:人民)?政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
-    ("reviews_own_work", re.compile(rf"(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
+    ("reviews_own_work", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
     ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
     ("compiles_report", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})(?:结合[^,,。]{{1,10}})?[,,]?(?:编制|编写)(?:了|完成)?"
                                    rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
@@ -128,10 +130,11 @@ class _Reading:
 
     @classmethod
     def of(cls, text: str) -> "_Reading":
-        head = units(text)
+        opening = text[:_OPENING]
+        head = units(opening)
         body = []
-        for number, raw in enumerate(text.splitlines()[:80], start=1):
-            line = normalize(raw[:4000])
+        for number, raw in enumerate(opening.splitlines(), start=1):
+            line = normalize(raw)
             if line and not furniture_kind(line):
                 body.append((number, line))
         return cls(text, head, page_fields(head), body)
@@ -283,7 +286,7 @@ def _year(reading: _Reading, title: _Found | None) -> _Found | None:
 
 def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat: str) -> tuple[Place | None, _Found | None]:
     """The division the agency belongs to, and the line naming it."""
-    context = mentions(flat[:2000])
+    context = flat[:2000]
     if agency:
         named = mentions(str(agency.value), short_names=True)
         if named:
@@ -306,10 +309,10 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
     return _region_from_body(reading, context) if agency else (None, None)
 
 
-def _region_from_body(reading: _Reading, context: list[Mention]) -> tuple[Place | None, _Found | None]:
+def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
     """The one county (else the one city) the opening text names, for an agency that names none."""
     for level in ("county", "city"):
-        named = [m for m in context if all(p.level == level for p in m.holders)]
+        named = [m for m in mentions(context) if all(p.level == level for p in m.holders)]
         if len({m.text for m in named}) == 1:
             place_, mention = resolve([named[0]], context)
             if place_ is None:
@@ -370,11 +373,12 @@ def _self_reference(reading: _Reading) -> _Found | None:
 
 def template_of(text: str, year: int | None) -> str | None:
     """`new` for the 2019 revision's tables (both editions), `old` before: from the tables, else the year."""
-    edition = _edition(text, normalize(text), year)
+    edition = _edition(text, _WHITESPACE.sub("", text), year)
     return None if edition is None else ("old" if edition.value == "old" else "new")
 
 
-def _edition(text: str, flat: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
+def _edition(text: str, squeezed: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
+    """The template edition: the statistics tables' words (`squeezed`: the text without whitespace), else the year."""
     from ..stats import detect_template
 
     lines = text.splitlines()
@@ -384,7 +388,7 @@ def _edition(text: str, flat: str, year: int | None, year_found: _Found | None =
 
     tables = detect_template(text)
     for edition, markers in (("2021", _EDITION_2021), ("2019", _EDITION_2019)):
-        marker = next((m for m in markers if m in flat), None)
+        marker = next((m for m in markers if m in squeezed), None)
         if marker and tables != "old":
             return _Found(edition, where(marker), marker)
     if tables == "old":
@@ -425,14 +429,14 @@ def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | 
 def extract_metadata(text: str) -> Metadata:
     """Everything the text says about who reported on which year, where, and where it says it."""
     reading = _Reading.of(text)
-    flat = normalize(text[:6000])
+    flat = normalize(text[:_OPENING])
     titles = _titles(reading)
     title = titles[0][0] if titles else None
     agency, relative = _agency(reading, titles, flat)
     year = _year(reading, title)
     place_, place_found = _region(agency, title, reading, flat)
     province, city, county, adcode = region_names(place_)
-    edition = _edition(text, normalize(text) if len(text) > 6000 else flat, year.value if year else None, year)
+    edition = _edition(text, _WHITESPACE.sub("", text), year.value if year else None, year)
     published = _published(reading, titles)
     own = None if agency or relative else _self_reference(reading)
     level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,7 +82,8 @@ def place(adcode: str) -> Place | None:
     return _gazetteer()[2].get(adcode)
 
 
-def mentions(text: str, *, short_names: bool = False) -> list[Mention]:
+@lru_cache(maxsize=256)
+def mentions(text: str, *, short_names: bool = False) -> tuple[Mention, ...]:
     """Division names in `text`, leftmost-longest, not overlapping.
 
     Two-character names (城区, 和县, 东区) occur inside ordinary words, so they count only at the
@@ -107,7 +109,7 @@ def mentions(text: str, *, short_names: bool = False) -> list[Mention]:
             i = hit.end
         else:
             i += 1
-    return found
+    return tuple(found)
 
 
 @lru_cache(maxsize=1)
@@ -148,9 +150,9 @@ def _is_under(child: Place, parent: Place) -> bool:
     return child.adcode[:keep] == parent.adcode[:keep] and child.adcode != parent.adcode
 
 
-def resolve(named: list[Mention], context: list[Mention]) -> tuple[Place | None, Mention | None]:
-    """The one division the mentions `named` point at, using `context` only to choose between
-    same-named divisions; (None, None) when the names conflict or stay ambiguous.
+def resolve(named: Sequence[Mention], context: str) -> tuple[Place | None, Mention | None]:
+    """The one division the mentions `named` point at, using the divisions `context` names only to
+    choose between same-named ones; (None, None) when the names conflict or stay ambiguous.
 
     Returns the deepest place and the mention it came from. When same-named divisions share a
     parent that much is kept (two 朝阳区 → no county; both in one province → that province).
@@ -162,7 +164,7 @@ def resolve(named: list[Mention], context: list[Mention]) -> tuple[Place | None,
     candidates = [p for p in deepest.holders
                   if all(any(_is_under(p, q) or _is_under(q, p) or q == p for q in m.holders) for m in others)]
     if len(candidates) > 1:
-        parents = [q for m in context for q in m.holders]
+        parents = [q for m in mentions(context) for q in m.holders]
         chosen = [p for p in candidates if any(_is_under(p, q) for q in parents)]
         if len(chosen) == 1:
             candidates = chosen
@@ -199,6 +201,5 @@ def resolve_region(agency: str, context: str = "") -> tuple[str | None, str | No
     `context` (the report's opening text) only chooses between same-named divisions:
     朝阳区 is in Beijing and Changchun, and stays unresolved unless the text names one parent.
     """
-    named = mentions(agency, short_names=True)
-    resolved, _ = resolve(named, mentions(context))
+    resolved, _ = resolve(mentions(agency, short_names=True), context)
     return region_names(resolved)
