@@ -118,6 +118,9 @@ def test_relative_name_without_its_place_is_not_guessed():
     assert meta.level == "department-city"
     whole = extract_metadata("发布机构 市教育局\n发布机构:市教育局\n现公布泰州市教育局2022年政府信息公开工作年度报告。\n")
     assert whole.agency == "泰州市教育局"
+    sourced = extract_metadata("本报告由市人力资源社会保障局编制。\n来源:济宁市人民政府\n")
+    assert (sourced.agency, sourced.city, sourced.evidence["agency"]["line"]) == ("济宁市人力资源社会保障局", "济宁市", 2)
+    assert extract_metadata("本报告由市人力资源社会保障局编制。\n来源:区人民政府办公室\n").agency is None
     publisher = extract_metadata("发布机构:区政府办\n根据《条例》,由沙坡头区机关事务局编制本报告。统计期限为2018年1月1日至12月31日。\n")
     assert (publisher.agency, publisher.county) == ("沙坡头区机关事务局", "沙坡头区")
 

@@ -214,6 +214,18 @@ def _qualify(name: str, flat: str) -> str | None:
     return whole.pop() if len(whole) == 1 else None
 
 
+def _qualify_from_page(name: str, fields: list[Field]) -> _Found | None:
+    """A relative name made whole from the page's 来源/发布机构 line when that names exactly one
+    place of the name's level (`市人力资源社会保障局`, 来源:济宁市人民政府 → 济宁市…)."""
+    depth = _RELATIVE_DEPTH[name[0]]
+    found = {(m.text, f.line, f.value) for f in fields if f.label in _SOURCE_LABELS
+             for m in mentions(f.value, short_names=True)[:1] if {p.level for p in m.holders} == {depth}}
+    if len({text for text, _, _ in found}) != 1:
+        return None
+    place_, line, value = found.pop()
+    return _Found(place_ + name[1:], line, value)
+
+
 def _trim_to_place(prefix: str) -> str:
     """The longest place name a prefix ends with (`公布泰州市` → `泰州市`, `联系珙县` → `珙县`), or ''."""
     return next((prefix[start:] for start in range(len(prefix) - 1) if _is_place(prefix[start:])), "")
@@ -246,6 +258,8 @@ def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> t
             continue
         if _is_relative(name):
             whole = _qualify(name, flat)
+            if whole is None and (from_page := _qualify_from_page(name, reading.fields)):
+                return from_page, None
             if whole is None:  # named relative to a place the text does not name: a later full name, or none
                 relative = relative or _Found(name, candidate.line, candidate.text)
                 continue
@@ -299,7 +313,7 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
     sources: list[tuple[str, int, str]] = []
     if title:
         sources.append((str(title.value), title.line, title.text))
-    sources += [(f.value, f.line, f.value) for f in reading.fields if f.label in ("来源", "文章来源", "信息来源", "发布机构")]
+    sources += [(f.value, f.line, f.value) for f in reading.fields if f.label in _SOURCE_LABELS]
     sources += [(u.text, u.line, u.text) for u in reading.units if u.furniture == "breadcrumb"]
     for text, line, snippet in sources:
         named = mentions(text, short_names=True)
@@ -326,6 +340,7 @@ def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _F
 
 
 _SELF_TOWNSHIP = re.compile(r"(?:本|我)(?:街道|街办|乡|镇)")
+_SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
 
 
