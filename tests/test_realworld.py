@@ -125,8 +125,11 @@ def test_relative_name_without_its_place_is_not_guessed():
     assert (publisher.agency, publisher.county) == ("沙坡头区机关事务局", "沙坡头区")
 
 
-def test_title_with_the_year_after_the_disclosure_words():
-    meta = extract_metadata("沙坡头区机关事务局政府信息公开工作2018年度报告\n正文。\n")
+@pytest.mark.parametrize("title", ["沙坡头区机关事务局政府信息公开工作2018年度报告",
+                                   "沙坡头区机关事务局政府信息公开工作年度报告(2018年度)",
+                                   "沙坡头区机关事务局关于2018年政府信息公开工作情况的报告"])
+def test_title_with_the_year_anywhere(title):
+    meta = extract_metadata(f"{title}\n正文。\n")
     assert (meta.agency, meta.year, meta.level) == ("沙坡头区机关事务局", 2018, "department-county")
 
 

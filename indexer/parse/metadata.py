@@ -236,11 +236,11 @@ def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> t
     candidates: list[_Found] = []
     for title, title_index in titles:
         text = str(title.value)
-        parts = _TITLE_PARTS.match(text) or _TITLE_NO_YEAR.match(text)
-        raw = (parts.group("pre") or (parts.groupdict().get("mid") or "")) if parts else ""
-        if raw:
-            candidates.append(_Found(raw, title.line, title.text))
-        elif title_index > 0:  # the agency on the line above a title that names none
+        raws = [parts.group("pre") or parts.groupdict().get("mid") or ""
+                for parts in (_TITLE_PARTS.match(text), _TITLE_NO_YEAR.match(text)) if parts]  # year first or last
+        raws = [raw for raw in raws if raw]
+        candidates += [_Found(raw, title.line, title.text) for raw in raws]
+        if not raws and title_index > 0:  # the agency on the line above a title that names none
             above = reading.units[title_index - 1]
             if not above.furniture and len(above.text) <= 40:
                 candidates.append(_Found(above.text, above.line, above.text))
