@@ -2,8 +2,8 @@
 
 A field that cannot be determined is None: a journalist filtering by province must never get a
 report placed there by a guess. Each value comes with its evidence: `{"text", "line"}`, the words
-it was read from and their 1-based line in `text.splitlines()` (line 0: the statistics tables as
-a whole, for an edition read from them).
+it was read from (normalised as indexer.normalize does) and their 1-based line in
+`text.splitlines()` (line 0: the statistics tables as a whole, for an edition read from them).
 
 Where values come from, most trusted first:
 - agency: the title (`X2019年…报告`, `2019年X…报告`, a title whose agency is on the line above),
