@@ -286,22 +286,6 @@ def test_nfkc_with_source_is_the_per_character_rule():
         assert (list(range(len(text))) if source is None else source.tolist()) == expected
 
 
-def test_cpca_lookup_equals_transform():
-    """metadata._cpca_adcode skips cpca.transform's pandas frame; the adcode must not change."""
-    import warnings
-
-    from indexer.parse.metadata import _cpca_adcode, _gazetteer
-
-    cpca = _gazetteer()[0]
-    names = ["灵武市商务和经济技术合作局", "沙坡头区机关事务局", "淮北市商务局", "固原市经济技术合作局", "朝阳区人民政府",
-             "北京市朝阳区教育局", "大丰区卫生健康委员会", "商务局", "市辖区", "", "open data"]
-    for name in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            adcode = cpca.transform([name]).iloc[0]["adcode"]
-        assert _cpca_adcode(name) == (adcode[:6] if isinstance(adcode, str) else None), name
-
-
 def test_gap_table_is_the_gap_rule():
     from indexer.fulltext.sourcemap import _GAP_LUT
     from indexer.normalize import _GAP

@@ -26,7 +26,8 @@ def test_metadata(key):
 
 def test_ambiguous_place_is_not_guessed():
     assert resolve_region("朝阳区教育局")[:3] == (None, None, None)
-    assert resolve_region("朝阳区教育局", "北京市朝阳区教育局")[:3] == ("北京市", None, "朝阳区")
+    # 直辖市: the municipality is the province, and the city of its districts (the manifest gold)
+    assert resolve_region("朝阳区教育局", "北京市朝阳区教育局")[:3] == ("北京市", "北京市", "朝阳区")
     assert resolve_region("某某委员会")[:3] == (None, None, None)
 
 

@@ -1,25 +1,90 @@
-"""Report metadata: title, agency, covered year, region, template.
+"""Report metadata: title, agency, covered year, region, level, template edition, publication date.
 
-A field that cannot be determined is None: a journalist filtering by province must never
-get a report placed there by a guess.
+A field that cannot be determined is None: a journalist filtering by province must never get a
+report placed there by a guess. Each value comes with its evidence: `{"text", "line"}`, the words
+it was read from (normalised as indexer.normalize does) and their 1-based line in
+`text.splitlines()` (line 0: the statistics tables as a whole, for an edition read from them).
+
+Where values come from, most trusted first:
+- agency: the title (`X2019年…报告`, `2019年X…报告`, a title whose agency is on the line above),
+  the page's 发布机构 field, then sentences that name the author (`现公布X2019年…`, `由X编制`,
+  `2019年,X以…`, `请与X联系`). Page furniture (furniture.py) is never read as a title or agency.
+  A disclosure office speaks for its government (`X人民政府信息公开办公室` → X人民政府); an
+  internal unit is cut (`X局指挥中心办公室` → X局); a relative name (`市教育局`) stands only
+  when the text also names it in full (`泰州市教育局`).
+- year: the title, then the statistics period (`统计期限/时限/时间段…自2019年`), then a sentence
+  naming the report.
+- region (places.py): divisions named in the agency; for an agency that names none (a street
+  office, a township) the title, page fields (来源, breadcrumb), then the body if it names exactly
+  one county (else one city). A report that names no agency gets no region from its body.
+  直辖市: province is the municipality; its districts get it as city too (北京市/北京市/密云区);
+  the municipality's own agencies have no city (上海市财政局: 上海市/None/None).
+- edition: `2021` tables (国办公开办函〔2021〕30号: 本年制发件数…), `2019` tables, `old`; without
+  table evidence the year decides (<2019 old, 2019–2020 2019, ≥2021 2021). `template` is `old`
+  for the old edition and `new` for both others.
+- level: the manifest's words (national-ministry, province, city, county, township,
+  department-<province|city|county>), from the agency's name and its division.
+- published: the page's 发布时间/发布日期/发文日期, else 成文日期/公文生成日期, else a bare
+  时间/日期 field, else a date standing alone as a signature (at the end, or under the title).
 """
 
 from __future__ import annotations
 
 import re
-import warnings
-from dataclasses import dataclass, asdict
-from functools import lru_cache
+from dataclasses import asdict, dataclass, field
 
 from ..normalize import normalize
+from .dates import parse_date, signature_date, time_stamp_date
+from .furniture import Field, Unit, furniture_kind, page_fields, units
+from .places import MUNICIPALITIES, Mention, Place, mentions, region_names, resolve, resolve_region
 
-_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d\d)年(?:度)?")
-_PERIOD = re.compile(r"统计期限[为自是:]*((?:19|20)\d\d)年")
-_PLACE_SUFFIXES = ("省", "市", "县", "区", "旗", "自治区", "自治州", "自治县", "州", "盟")
-_AGENCY_IN_TEXT = re.compile(
-    r"([\u4e00-\u9fff]{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|委员会|办公室|局|厅|委|院|中心|署|部))"
-    r"(?:(?:19|20)\d\d年|根据|按照|依据)"
+__all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
+
+_OPENING = 4000  # characters read for everything but the edition: metadata is in a report's opening
+_WHITESPACE = re.compile(r"\s+")
+_Y = r"(?:19|20)\d\d"
+_N = r"[\u4e00-\u9fff]{2,40}?"
+_REPORT_WORD = re.compile(r"报告|年报")
+_DISCLOSURE_WORD = re.compile(r"信息公开|政务公开|政府信息")
+# A column label (`政府信息公开年报`, `部门信息公开年报`) names no report: nothing is left without these.
+_GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公开|工作|年度报告|年报|报告|部门|专栏|目录|政府|[()]|全文")
+_NOT_TITLE_START = re.compile(r"^(?:本|根据|按照|依据|现|特|为|经|如|请|我|一、|\(一\)|1\.)")
+_TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*年度?(?P<mid>.*?)(?:(?:人民)?政府|政务)?(?:信息公开|政务公开|公开)")
+_TITLE_NO_YEAR = re.compile(r"^(?P<pre>.+?)(?:政府|政务)?(?:信息公开|政务公开)")
+_AGENCY_SUFFIX = re.compile(
+    r"(?:人民政府|政府|办公室|办公厅|局|厅|委员会|委|部|署|院|中心|办事处|街道|乡|镇|苏木|管委会|实验区|试验区|新区|"
+    r"开发区|高新区|管理区|所|站|队|社|馆|处|办)$")
+_LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
+                      r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
+_NOT_AGENCY = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)|报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
+_DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府)?(?:信息公开|政务公开)")
+_SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
+_GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
+_TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府|党政办公室)?$")
+_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}部$")
+
+# Sentences that name the author, most telling first.
+_BODY_AGENCY = (
+    ("title_run_into_text", re.compile(rf"^(?P<a>{_N})(?P<y1>{_Y})年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)")),
+    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)《?(?:(?P<y1>{_Y})年度?)?"
+                                    rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:(?:人民)?政府|政务)?(?:信息公开|政务公开)")),
+    ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
+    ("reviews_own_work", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
+    ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
+    ("compiles_report", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})(?:结合[^,,。]{{1,10}})?[,,]?(?:编制|编写)(?:了|完成)?"
+                                   rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
+    ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
+                             r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开)")),
+    ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
+_PERIOD = re.compile(rf"(?:统计期限|统计时限|统计时间段|统计期间|统计区间|统计周期|统计时间|所列数据|数据统计)[^。]{{0,12}}?(?P<y>{_Y})年")
+_REPORT_NAMED = re.compile(rf"(?P<y>{_Y})年度?[^,。;《》]{{0,25}}?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:报告|年报)")
+_LINE_YEAR = re.compile(rf"^(?:\(.\)|[一二三四五六七八九十]、)?(?P<y>{_Y})年度?[,,]?[\u4e00-\u9fff]")
+
+_EDITION_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量")
+_EDITION_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量")
+
+_PUBLISHED_LABELS = (("发布时间", "发布日期", "发文日期"), ("成文日期", "公文生成日期", "生成日期", "印发日期"), ("时间", "日期"))
 
 
 @dataclass
@@ -32,132 +97,376 @@ class Metadata:
     county: str | None
     adcode: str | None
     template: str | None
+    level: str | None = None
+    edition: str | None = None
+    published: str | None = None
+    evidence: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _title(text: str) -> str | None:
-    """The first line that names a report; a title broken over two lines is joined."""
-    lines = [normalize(l) for l in text.splitlines()[:12] if l.strip()][:6]
-    for i, line in enumerate(lines):
-        if "报告" in line and len(line) <= 60:
-            return line
-        if i + 1 < len(lines) and "报告" in line + lines[i + 1] and len(line + lines[i + 1]) <= 60 \
-                and "报告" not in lines[i + 1][:2] and not line.endswith("。"):
-            if "报告" in lines[i + 1] and not lines[i + 1].startswith(("本", "根据", "按照")):
-                return line + lines[i + 1]
+@dataclass(frozen=True)
+class _Found:
+    """A value and where it was read: the 1-based line and the text around it."""
+
+    value: object
+    line: int
+    text: str
+    continued: "_Found | None" = None  # a title broken over two lines: where its second part is
+
+    def evidence(self) -> dict:
+        return {"text": self.text, "line": self.line}
+
+
+@dataclass
+class _Reading:
+    """One report's text, cut the ways the rules read it."""
+
+    text: str
+    units: list[Unit]
+    fields: list[Field]
+    body: list[tuple[int, str]]  # (line number, normalised line) of the opening
+
+    @classmethod
+    def of(cls, text: str) -> "_Reading":
+        opening = text[:_OPENING]
+        head = units(opening)
+        body = []
+        for number, raw in enumerate(opening.splitlines(), start=1):
+            line = normalize(raw)
+            if line and not furniture_kind(line):
+                body.append((number, line))
+        return cls(text, head, page_fields(head), body)
+
+
+def _window(text: str, start: int, end: int, width: int = 60) -> str:
+    return text[max(0, start - width): end + width]
+
+
+# --- title and agency -------------------------------------------------------------------------
+
+
+def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
+    """Units that name a report (joined with the next when broken), with their unit index.
+
+    A page often shows the title twice (page header, then the document); the first may name no
+    agency while the second has it on the line above, so all of the opening's are kept.
+    """
+    found = []
+    pieces = reading.units[:40]
+    for i, unit in enumerate(pieces):
+        text = unit.text
+        if unit.furniture or _NOT_TITLE_START.match(text) or text.endswith(("。", ";", ",")):
+            continue
+        nxt = pieces[i + 1].text if i + 1 < len(pieces) else ""
+        continued = None
+        if not _REPORT_WORD.search(text) and nxt and _REPORT_WORD.search(nxt) and not pieces[i + 1].furniture \
+                and re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|委员会|办公室|街道|乡|镇))$", text) \
+                and re.match(rf"^(?:政府信息公开|信息公开|政务公开|{_Y}年)", nxt) and len(text + nxt) <= 60:
+            continued = _Found(nxt, pieces[i + 1].line, nxt)
+            text = text + nxt
+        if _REPORT_WORD.search(text) and _DISCLOSURE_WORD.search(text) and len(text) <= 60 and "通知" not in text \
+                and _GENERIC_TITLE.sub("", text):
+            found.append((_Found(text, unit.line, unit.text, continued), i))
+    return found[:4]
+
+
+def _clean_agency(raw: str) -> str | None:
+    """An agency name from the words a rule captured, or None when they are not one."""
+    name = re.split(r"[:>»›|]", raw.strip(" 《》“”\"'()()【】[]"))[-1]
+    name = _LEADING.sub("", name)
+    office = _DISCLOSURE_OFFICE.match(name)
+    if office and _is_place(office.group("gov")):
+        name = office.group("gov") + "人民政府"
+    sub = _SUB_UNIT.match(name)
+    if sub:
+        name = sub.group("base")
+    name = re.sub(r"(?:关于|(?:政府)?(?:信息公开|政务公开)(?:工作)?)$", "", name)
+    distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
+    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH):
+        return None
+    if _is_place(name):
+        return name + "人民政府"
+    return name if _AGENCY_SUFFIX.search(name) else None
+
+
+def _is_place(name: str) -> bool:
+    found = mentions(name, short_names=True)
+    return bool(found) and found[0].start == 0 and found[-1].end == len(name) \
+        and all(a.end == b.start for a, b in zip(found, found[1:]))
+
+
+def _is_relative(name: str) -> bool:
+    """`市教育局`, `区人民政府办公室`: named from inside a place the text must name elsewhere."""
+    named = mentions(name, short_names=True)
+    return name[0] in "省市县区州旗" and not (named and named[0].start == 0)
+
+
+def _qualify(name: str, flat: str) -> str | None:
+    """A relative name made whole from the text (`市教育局` → `泰州市教育局`), if exactly one way."""
+    rest = re.escape(name[1:]).replace("政府", "(?:人民)?政府", 1)
+    whole = set()
+    for match in re.finditer(rf"([\u4e00-\u9fff]{{1,8}}?{name[0]})({rest})", flat):
+        place_ = _trim_to_place(match.group(1))
+        if place_:
+            whole.add(place_ + match.group(2))
+    return whole.pop() if len(whole) == 1 else None
+
+
+def _qualify_from_page(name: str, fields: list[Field]) -> _Found | None:
+    """A relative name made whole from the page's 来源/发布机构 line when that names exactly one
+    place of the name's level (`市人力资源社会保障局`, 来源:济宁市人民政府 → 济宁市…)."""
+    depth = _RELATIVE_DEPTH[name[0]]
+    found = {(m.text, f.line, f.value) for f in fields if f.label in _SOURCE_LABELS
+             for m in mentions(f.value, short_names=True)[:1] if {p.level for p in m.holders} == {depth}}
+    if len({text for text, _, _ in found}) != 1:
+        return None
+    place_, line, value = found.pop()
+    return _Found(place_ + name[1:], line, value)
+
+
+def _trim_to_place(prefix: str) -> str:
+    """The longest place name a prefix ends with (`公布泰州市` → `泰州市`, `联系珙县` → `珙县`), or ''."""
+    return next((prefix[start:] for start in range(len(prefix) - 1) if _is_place(prefix[start:])), "")
+
+
+def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> tuple[_Found | None, _Found | None]:
+    """(agency, relative name): the relative name alone when the text never names it in full."""
+    candidates: list[_Found] = []
+    for title, title_index in titles:
+        text = str(title.value)
+        raws = [parts.group("pre") or parts.groupdict().get("mid") or ""
+                for parts in (_TITLE_PARTS.match(text), _TITLE_NO_YEAR.match(text)) if parts]  # year first or last
+        raws = [raw for raw in raws if raw]
+        candidates += [_Found(raw, title.line, title.text) for raw in raws]
+        if not raws and title_index > 0:  # the agency on the line above a title that names none
+            above = reading.units[title_index - 1]
+            if not above.furniture and len(above.text) <= 40:
+                candidates.append(_Found(above.text, above.line, above.text))
+    for page_field in reading.fields:
+        if page_field.label in ("发布机构", "发文机关"):
+            candidates.append(_Found(page_field.value, page_field.line, page_field.value))
+    for _, rule in _BODY_AGENCY:
+        for number, line in reading.body:
+            for match in rule.finditer(line[:3000]):
+                candidates.append(_Found(match.group("a"), number, _window(line, match.start(), match.end())))
+    relative = None
+    for candidate in candidates:
+        name = _clean_agency(str(candidate.value))
+        if name is None:
+            continue
+        if _is_relative(name):
+            whole = _qualify(name, flat)
+            if whole is None and (from_page := _qualify_from_page(name, reading.fields)):
+                return from_page, None
+            if whole is None:  # named relative to a place the text does not name: a later full name, or none
+                relative = relative or _Found(name, candidate.line, candidate.text)
+                continue
+            where = next(((n, line) for n, line in reading.body if whole in line), None)
+            if where:
+                at = where[1].index(whole)
+                return _Found(whole, where[0], _window(where[1], at, at + len(whole))), None
+            name = whole
+        return _Found(name, candidate.line, candidate.text), None
+    return None, relative
+
+
+# --- year ----------------------------------------------------------------------------------------
+
+
+def _year(reading: _Reading, title: _Found | None) -> _Found | None:
+    if title:
+        for part in (title, title.continued):
+            match = re.search(rf"({_Y})\s*年", part.text) if part else None
+            if match:
+                return _Found(int(match.group(1)), part.line, part.text)
+    named = dict(_BODY_AGENCY)
+    for rule in (_PERIOD, named["title_run_into_text"], named["publishes_report"], named["reports_on"], _REPORT_NAMED):
+        for number, line in reading.body:
+            for match in rule.finditer(line[:3000]):
+                year = next((g for g in (match.groupdict().get(k) for k in ("y", "y1", "y2")) if g), None)
+                if year and "关于" not in line[max(0, match.start() - 12): match.start()]:
+                    return _Found(int(year), number, _window(line, match.start(), match.end()))
+    for number, line in reading.body[:40]:
+        match = _LINE_YEAR.match(line)
+        if match:
+            return _Found(int(match.group("y")), number, line[:120])
     return None
 
 
-@lru_cache(maxsize=1)
-def _gazetteer():
-    """cpca's division table, and each division name's holders, for spotting ambiguous names."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import cpca
-    by_name: dict[str, list] = {}
-    by_code = {}
-    for info in cpca.ad_2_addr_dict.values():
-        by_name.setdefault(info.name, []).append(info)
-        by_code[info.adcode] = info
-    return cpca, by_name, by_code
+# --- region and level ----------------------------------------------------------------------------
 
 
-def _names_for(adcode: str) -> tuple[str | None, str | None, str | None]:
-    _, _, table = _gazetteer()
-    province = table.get(adcode[:2] + "0000")
-    city = table.get(adcode[:4] + "00") if adcode[2:4] != "00" else None
-    county = table.get(adcode) if adcode[4:6] != "00" else None
-    return (province.name if province else None,
-            city.name if city and city.name != "市辖区" else None,
-            county.name if county else None)
-
-
-@lru_cache(maxsize=4096)
-def _cpca_adcode(agency: str) -> str | None:
-    """cpca's adcode for a name, as `cpca.transform([agency])` gives it.
-
-    transform wraps one record per name in a pandas frame, which cost ~10 ms a report, more
-    than the rest of parsing; the record comes from `_get_one_addr` (cpca is pinned at 0.5.5),
-    so that is called directly where it exists.
-    """
-    cpca = _gazetteer()[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if hasattr(cpca, "_get_one_addr"):
-            adcode = cpca._get_one_addr(agency, False, {})["adcode"]
-        else:
-            adcode = cpca.transform([agency]).iloc[0]["adcode"]
-    return adcode[:6] if isinstance(adcode, str) else None
-
-
-def resolve_region(agency: str, context: str = "") -> tuple[str | None, str | None, str | None, str | None]:
-    """(province, city, county, adcode) for an agency name; ambiguous names stay None.
-
-    cpca picks one of several same-named districts (朝阳区 is in Beijing and Changchun);
-    we accept its pick only if the agency name or the report's opening text names the parent.
-    """
-    _, by_name, _ = _gazetteer()
-    adcode = _cpca_adcode(agency)
-    if not isinstance(adcode, str) or not adcode:
-        return None, None, None, None
-    province, city, county = _names_for(adcode)
-    holders = by_name.get(county or city or "", [])
-    if len(holders) > 1:
-        parent = (city or province) if county else province
-        named = parent and any(p in agency or p in context for p in {parent, parent.rstrip("省市")} if len(p) >= 2)
-        if not named:
-            regions = [_names_for(h.adcode) for h in holders]
-            in_context = [(r, h.adcode) for r, h in zip(regions, holders) if (r[1] or r[0]) and (r[1] or r[0]) in context]
-            if len(in_context) == 1:
-                (province, city, county), adcode = in_context[0]
-                return province, city, county, adcode
-            province = province if len({r[0] for r in regions}) == 1 else None
-            city = city if county and len({r[1] for r in regions}) == 1 else None
-            county = adcode = None
-    return province, city, county, adcode
-
-
-def _agency(title: str | None, text: str) -> str | None:
+def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat: str) -> tuple[Place | None, _Found | None]:
+    """The division the agency belongs to, and the line naming it."""
+    context = flat[:2000]
+    if agency:
+        named = mentions(str(agency.value), short_names=True)
+        if named:
+            place_, _ = resolve(named, context)
+            return place_, agency if place_ else None
+        if _NATIONAL.search(str(agency.value)):
+            return None, None
+    elif title is None and not reading.fields:
+        return None, None  # nothing names the author: the body's places could be anyone's
+    sources: list[tuple[str, int, str]] = []
     if title:
-        match = _YEAR_IN_TITLE.search(title)
-        prefix = title[: match.start()] if match else title.split("政府信息公开")[0]
-        prefix = prefix.strip(" 《》“”\"")
-        if 2 <= len(prefix) <= 40:
-            if prefix.endswith(_PLACE_SUFFIXES) and not prefix.endswith(("局", "委")):
-                by_name = _gazetteer()[1]
-                if prefix in by_name or prefix.rstrip("市县区") in by_name:
-                    return prefix + "人民政府"
-            return prefix
-    match = _AGENCY_IN_TEXT.search(normalize(text[:3000]))
-    return match.group(1) if match else None
+        sources.append((str(title.value), title.line, title.text))
+    sources += [(f.value, f.line, f.value) for f in reading.fields if f.label in _SOURCE_LABELS]
+    sources += [(u.text, u.line, u.text) for u in reading.units if u.furniture == "breadcrumb"]
+    for text, line, snippet in sources:
+        named = mentions(text, short_names=True)
+        if named:
+            place_, _ = resolve(named, context)
+            return (place_, _Found(text, line, snippet)) if place_ else (None, None)
+    return _region_from_body(reading, context) if agency else (None, None)
 
 
-def _year(title: str | None, text: str) -> int | None:
-    if title:
-        match = _YEAR_IN_TITLE.search(title)
+def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
+    """The one county (else the one city) the opening text names, for an agency that names none."""
+    for level in ("county", "city"):
+        named = [m for m in mentions(context) if all(p.level == level for p in m.holders)]
+        if len({m.text for m in named}) == 1:
+            place_, mention = resolve([named[0]], context)
+            if place_ is None:
+                return None, None
+            number, line = next(((n, line) for n, line in reading.body if mention.text in line), (0, mention.text))
+            at = line.find(mention.text)
+            return place_, _Found(mention.text, number, _window(line, at, at + len(mention.text)))
+        if named:
+            return None, None
+    return None, None
+
+
+_SELF_TOWNSHIP = re.compile(r"(?:本|我)(?:街道|街办|乡|镇)")
+_SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
+_RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
+
+
+def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as_township: bool = False) -> str | None:
+    """The manifest's level words: national-ministry, province, city, county, township, department-<level>.
+
+    A relative name tells the level without the place: 市人力资源社会保障局 is department-city;
+    so does a report that names no agency but speaks as 本街道/我乡/我镇 (`speaks_as_township`).
+    """
+    if agency is None and relative:
+        rest = relative[1:]
+        depth = _RELATIVE_DEPTH[relative[0]]
+        return "township" if _TOWNSHIP.search(relative) else (depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}")
+    if agency is None:
+        return "township" if speaks_as_township else None
+    if _TOWNSHIP.search(agency):
+        return "township"
+    named = mentions(agency, short_names=True)
+    if not named and _NATIONAL.search(agency):
+        return "national-ministry"
+    if place_ is None:  # same-named divisions (两个和平区) still share a level
+        levels = {p.level for p in named[-1].holders} if named else set()
+        if len(levels) != 1:
+            return None
+        depth = levels.pop()
+    else:
+        depth = place_.level
+    if place_ and depth == "city" and region_names(place_)[0] in MUNICIPALITIES:
+        depth = "province"
+    rest = agency[named[-1].end:] if named and named[0].start == 0 else agency
+    return depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}"
+
+
+def _self_reference(reading: _Reading) -> _Found | None:
+    """Where a report that names no agency speaks as a township or street office (本街道, 我乡)."""
+    for number, line in reading.body[:40]:
+        match = _SELF_TOWNSHIP.search(line)
         if match:
-            return int(match.group(1))
-    match = _PERIOD.search(normalize(text[:5000]))
-    return int(match.group(1)) if match else None
+            return _Found(match.group(), number, _window(line, match.start(), match.end()))
+    return None
+
+
+# --- edition and publication date -----------------------------------------------------------------
 
 
 def template_of(text: str, year: int | None) -> str | None:
-    """`new` for the 2019 revision's tables, `old` before: from the tables, else from the year covered."""
+    """`new` for the 2019 revision's tables (both editions), `old` before: from the tables, else the year."""
+    edition = _edition(text, _WHITESPACE.sub("", text), year)
+    return None if edition is None else ("old" if edition.value == "old" else "new")
+
+
+def _edition(text: str, squeezed: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
+    """The template edition: the statistics tables' words (`squeezed`: the text without whitespace), else the year."""
     from ..stats import detect_template
 
-    found = detect_template(text)
-    if found or year is None:
-        return found
-    return "new" if year >= 2019 else "old"
+    lines = text.splitlines()
+
+    def where(marker: str) -> int:
+        return next((i for i, line in enumerate(lines, start=1) if marker in re.sub(r"\s", "", line)), 0)
+
+    tables = detect_template(text)
+    for edition, markers in (("2021", _EDITION_2021), ("2019", _EDITION_2019)):
+        marker = next((m for m in markers if m in squeezed), None)
+        if marker and tables != "old":
+            return _Found(edition, where(marker), marker)
+    if tables == "old":
+        return _Found("old", 0, "old-template tables")
+    if year is None:
+        return None
+    edition = "old" if year < 2019 else ("2019" if year < 2021 else "2021")
+    if year_found:
+        return _Found(edition, year_found.line, year_found.text)
+    return _Found(edition, 0, str(year))
+
+
+def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | None:
+    """The date the page or the report states it was issued: a labelled page field; else a date
+    standing alone under a title (after the agency's line, if it signs there), at the end, or
+    anywhere in the page header (a repost's own date comes last: it is not the report's)."""
+    for labels in _PUBLISHED_LABELS:
+        for page_field in reading.fields:
+            if page_field.label in labels and (date := parse_date(page_field.value)):
+                return _Found(date, page_field.line, page_field.value)
+    under_titles = [(u.line, u.text) for _, i in titles for u in reading.units[i + 1:i + 3]]
+    lines = reading.text.splitlines()
+    tail = [(n, normalize(piece)) for n in range(len(lines), max(0, len(lines) - 6), -1)
+            for piece in reversed(re.split(r"\s{2,}", lines[n - 1].strip()))]
+    header = [(u.line, u.text) for u in reading.units[:12]]
+    for number, piece in under_titles + tail + header:
+        if date := signature_date(piece):
+            return _Found(date, number, piece)
+    for number, piece in header:  # a page's time stamp (2021-01-22 08:37)
+        if date := time_stamp_date(piece):
+            return _Found(date, number, piece)
+    return None
+
+
+# --- entry point -----------------------------------------------------------------------------------
 
 
 def extract_metadata(text: str) -> Metadata:
-    title = _title(text)
-    agency = _agency(title, text)
-    year = _year(title, text)
-    province = city = county = adcode = None
-    if agency:
-        province, city, county, adcode = resolve_region(agency, normalize(text[:2000]))
-    return Metadata(title, agency, year, province, city, county, adcode, template_of(text, year))
+    """Everything the text says about who reported on which year, where, and where it says it."""
+    reading = _Reading.of(text)
+    flat = normalize(text[:_OPENING])
+    titles = _titles(reading)
+    title = titles[0][0] if titles else None
+    agency, relative = _agency(reading, titles, flat)
+    year = _year(reading, title)
+    place_, place_found = _region(agency, title, reading, flat)
+    province, city, county, adcode = region_names(place_)
+    edition = _edition(text, _WHITESPACE.sub("", text), year.value if year else None, year)
+    published = _published(reading, titles)
+    own = None if agency or relative else _self_reference(reading)
+    level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)
+    found = {"title": title, "agency": agency, "year": year, "published": published, "edition": edition,
+             "template": edition, "level": (agency or relative or own) if level else None}
+    found |= {key: place_found for key, value in
+              (("province", province), ("city", city), ("county", county), ("adcode", adcode)) if value}
+    return Metadata(
+        title=str(title.value) if title else None,
+        agency=str(agency.value) if agency else None,
+        year=int(year.value) if year else None,
+        province=province, city=city, county=county, adcode=adcode,
+        template=None if edition is None else ("old" if edition.value == "old" else "new"),
+        level=level,
+        edition=str(edition.value) if edition else None,
+        published=str(published.value) if published else None,
+        evidence={key: value.evidence() for key, value in found.items() if value is not None},
+    )

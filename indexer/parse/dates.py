@@ -1,0 +1,54 @@
+"""Dates as report pages write them: `2020-02-20`, `2020年1月9日`, `二〇二〇年一月二十日`.
+
+Only what the page states is read; an impossible date (2020年13月40日) is no date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+_Y = r"(?:19|20)\d\d"
+_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "O": 0, "o": 0}
+_DATE = re.compile(rf"({_Y})\s*[-年/.]\s*(\d{{1,2}})\s*[-月/.]\s*(\d{{1,2}})(?!\d)")
+_CN_DATE = re.compile(r"([〇零一二三四五六七八九Oo]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日")
+# A date standing alone on its line, as a report signs (in brackets under some titles).
+_SIGNATURE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?|"
+                        r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
+# A date with a clock time standing alone: a page's time stamp.
+_TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?\s*\d{{1,2}}:\d\d(?::\d\d)?$")
+
+
+def parse_date(text: str) -> str | None:
+    """The first date in `text` as ISO `YYYY-MM-DD`, or None."""
+    match = _DATE.search(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = _CN_DATE.search(text)
+        if not match:
+            return None
+        year = int("".join(str(_CN_DIGITS[c]) for c in match.group(1)))
+        month, day = (_cn_number(g) for g in match.groups()[1:])
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def signature_date(piece: str) -> str | None:
+    """The date of a piece of text that is nothing but a date."""
+    return parse_date(piece) if _SIGNATURE.match(piece) else None
+
+
+def time_stamp_date(piece: str) -> str | None:
+    """The date of a piece of text that is nothing but a date and a clock time."""
+    return parse_date(piece) if _TIME_STAMP.match(piece) else None
+
+
+def _cn_number(text: str) -> int:
+    """一 … 三十一 as a number."""
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+    return _CN_DIGITS[text]

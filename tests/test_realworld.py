@@ -1,0 +1,186 @@
+"""Metadata of real saved report pages: accuracy on two gold sets, evidence, furniture, dates."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.normalize import normalize
+from indexer.parse import extract_metadata
+from indexer.parse.furniture import furniture_kind, page_fields, units
+from indexer.parse.metadata import resolve_region
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from realworld import DEFAULT_MANIFEST, phrase_count, score_manifest  # noqa: E402
+
+OWN = ROOT / "tests" / "data" / "realworld" / "manifest.json"
+MANIFESTS = [pytest.param(OWN, id="own-50")]
+if DEFAULT_MANIFEST.exists():
+    MANIFESTS.append(pytest.param(DEFAULT_MANIFEST, id="shared-30"))
+FIELDS = ("agency", "year", "province", "city", "county", "level", "edition", "template", "published", "phrases")
+
+
+@pytest.fixture(scope="module", params=MANIFESTS)
+def score(request):
+    return score_manifest(request.param)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_accuracy_per_field(score, field):
+    assert score.total.get(field, 0) > 0 or field == "published"
+    misses = [m for m in score.misses if f"  {field}:" in m]
+    assert score.accuracy(field) >= 0.95, misses
+
+
+def _entries(manifest: Path):
+    for entry in json.loads(manifest.read_text(encoding="utf-8")):
+        yield entry, (manifest.parent / entry["file"]).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("manifest", [p.values[0] for p in MANIFESTS])
+def test_evidence_lines_contain_the_value(manifest):
+    """Every field with a value says where it was read, and that line says it."""
+    checked = 0
+    for entry, text in _entries(manifest):
+        meta = extract_metadata(text)
+        lines = text.splitlines()
+        for field, value in meta.to_dict().items():
+            if field == "evidence" or value is None:
+                continue
+            evidence = meta.evidence.get(field)
+            assert evidence, (entry["file"], field)
+            if evidence["line"] == 0:  # table evidence without a line: only edition/template
+                assert field in ("edition", "template"), (entry["file"], field)
+                continue
+            line = normalize(lines[evidence["line"] - 1])
+            assert normalize(evidence["text"]).replace(" ", "") in line.replace(" ", ""), (entry["file"], field)
+            if field == "year":
+                assert str(value) in line, entry["file"]
+            if field == "published":
+                year, month, day = (int(part) for part in str(value).split("-"))
+                assert str(year) in line or "〇" in line, entry["file"]
+            checked += 1
+    assert checked > 100
+
+
+def test_furniture_only_first_lines_are_not_the_title_or_agency():
+    text = ("当前页面:首页 » 政府信息公开 » 政府信息公开年报 » 2019年\n"
+            "不能读取语音阅读器\n点击收听年报语音朗读\n"
+            "发布时间: 2020-02-20 10:10 文章字号:\n来源:区人民政府办公室\n"
+            "打印 关闭\n"
+            "根据《中华人民共和国政府信息公开条例》规定,现公布泰州市教育局2019年政府信息公开工作年度报告。\n")
+    kinds = [furniture_kind(u.text) or u.furniture for u in units(text)]
+    assert set(kinds) >= {"breadcrumb", "voice", "page_field", "tools"}
+    meta = extract_metadata(text)
+    assert meta.agency == "泰州市教育局"
+    assert (meta.province, meta.city, meta.county) == ("江苏省", "泰州市", None)
+    assert meta.published == "2020-02-20"
+    assert meta.evidence["agency"]["line"] == 7
+    assert meta.title is None  # a breadcrumb ending in 年报 is no title
+
+
+def test_page_fields_split_labels_sharing_a_line():
+    fields = page_fields(units("来源：平潭县人民政府 时间：2014-02-25 00:00 微信 微博\n发布机构: 湖南省生态环境厅\n"))
+    assert [(f.label, f.value) for f in fields] == [
+        ("来源", "平潭县人民政府"), ("时间", "2014-02-25 00:00"), ("发布机构", "湖南省生态环境厅")]
+
+
+@pytest.mark.parametrize("agency, context, region", [
+    ("和平区发展改革委", "我市降低一般工商业用电价格", (None, None, None)),  # Tianjin and Shenyang
+    ("朝阳区教育局", "", (None, None, None)),
+    ("和平区发展改革委", "天津市和平区", ("天津市", "天津市", "和平区")),
+    ("临夏州公安局", "", ("甘肃省", "临夏回族自治州", None)),  # the prefecture, not 临夏市
+    ("临夏市公安局", "", ("甘肃省", "临夏回族自治州", "临夏市")),
+    ("平潭综合实验区地方税务局", "", ("福建省", "福州市", "平潭县")),
+    ("镇宁自治县政府", "", ("贵州省", "安顺市", "镇宁布依族苗族自治县")),
+    ("上海市财政局", "", ("上海市", None, None)),
+    ("北京市密云区人民政府", "", ("北京市", "北京市", "密云区")),
+])
+def test_region_resolution(agency, context, region):
+    assert resolve_region(agency, context)[:3] == region
+
+
+def test_ambiguous_district_without_its_city_stays_empty_but_keeps_its_level():
+    meta = extract_metadata("和平区发展改革委2019年政府信息公开工作年度报告\n一、总体情况\n2019年,和平区发展改革委认真贯彻落实。\n")
+    assert (meta.agency, meta.province, meta.city, meta.county) == ("和平区发展改革委", None, None, None)
+    assert meta.level == "department-county"
+
+
+def test_relative_name_without_its_place_is_not_guessed():
+    meta = extract_metadata("现将2020年度市人力资源社会保障局信息公开工作总结报告如下。\n一、总体情况\n")
+    assert (meta.agency, meta.city) == (None, None)
+    assert meta.level == "department-city"
+    whole = extract_metadata("发布机构 市教育局\n发布机构:市教育局\n现公布泰州市教育局2022年政府信息公开工作年度报告。\n")
+    assert whole.agency == "泰州市教育局"
+    sourced = extract_metadata("本报告由市人力资源社会保障局编制。\n来源:济宁市人民政府\n")
+    assert (sourced.agency, sourced.city, sourced.evidence["agency"]["line"]) == ("济宁市人力资源社会保障局", "济宁市", 2)
+    assert extract_metadata("本报告由市人力资源社会保障局编制。\n来源:区人民政府办公室\n").agency is None
+    publisher = extract_metadata("发布机构:区政府办\n根据《条例》,由沙坡头区机关事务局编制本报告。统计期限为2018年1月1日至12月31日。\n")
+    assert (publisher.agency, publisher.county) == ("沙坡头区机关事务局", "沙坡头区")
+
+
+@pytest.mark.parametrize("title", ["沙坡头区机关事务局政府信息公开工作2018年度报告",
+                                   "沙坡头区机关事务局政府信息公开工作年度报告(2018年度)",
+                                   "沙坡头区机关事务局关于2018年政府信息公开工作情况的报告"])
+def test_title_with_the_year_anywhere(title):
+    meta = extract_metadata(f"{title}\n正文。\n")
+    assert (meta.agency, meta.year, meta.level) == ("沙坡头区机关事务局", 2018, "department-county")
+
+
+@pytest.mark.parametrize("text, published", [
+    ("X局2019年政府信息公开工作年度报告\n发布时间: 2020-02-20 10:10 字号:\n正文。", "2020-02-20"),
+    ("X局2019年政府信息公开工作年度报告\n发布日期:2020年1月9日\n正文。", "2020-01-09"),
+    ("索引号:1/2020 成文日期:2020-03-01\n正文。", "2020-03-01"),
+    ("广东省人民政府办公厅2013年政府信息公开工作年度报告\n(2014年3月11日)\n正文。", "2014-03-11"),
+    ("正文。\n\n某某县人民政府办公室\n二〇二〇年一月二十日\n", "2020-01-20"),
+    ("通江县交通运输局2020年政府信息公开工作年度报告\n\n2021-01-22 08:37\n\n正文。", "2021-01-22"),  # a page time stamp
+    ("某省2013年政府信息公开工作年度报告/全文\n2014年04月17日16:02 | 某门户网\n某省人民政府办公厅2013年政府信息公开工作年度报告\n"
+     "(2014年3月11日)\n正文。", "2014-03-11"),  # a repost's time stamp is not the report's date
+    ("正文。\n\n某某县人民政府办公室\n2020年13月40日\n", None),  # not a date
+    ("2019年政府信息公开工作年度报告\n统计期限为2019年1月1日至12月31日。\n", None),  # a period is not a publication date
+])
+def test_published_date(text, published):
+    assert extract_metadata(text).published == published
+
+
+@pytest.mark.parametrize("text, edition, template", [
+    ("X局2022年政府信息公开工作年度报告\n信息内容 | 本年新制作数量 | 本年新公开数量 | 对外公开总数量\n规章 | 0 | 0 | 0\n", "2019", "new"),
+    ("X局2020年政府信息公开工作年度报告\n信息内容 | 本年制发件数 | 本年废止件数 | 现行有效件数\n规章 | 0 | 0 | 0\n", "2021", "new"),
+    ("X局2021年政府信息公开工作年度报告\n正文。", "2021", "new"),
+    ("X局2019年政府信息公开工作年度报告\n正文。", "2019", "new"),
+    ("X局2018年政府信息公开工作年度报告\n正文。", "old", "old"),
+    ("正文。", None, None),
+])
+def test_edition_from_tables_else_year(text, edition, template):
+    meta = extract_metadata(text)
+    assert (meta.edition, meta.template) == (edition, template)
+
+
+def test_phrase_count_ignores_whitespace_and_width():
+    assert phrase_count("统计期限自 2010 年 1 月 1 日起。统计期限", "2010年1月1日") == 1
+    assert phrase_count("政府信息公开　工作", "信息公开工作") == 1
+
+
+def test_statistics_period_wordings_give_the_year():
+    for wording in ("统计期限", "统计时限", "统计期限从", "统计期限,自", "统计时间段为", "本年度报告中所列数据的统计期限为"):
+        meta = extract_metadata(f"根据《条例》编制本报告。{wording}2016年1月1日至2016年12月31日。\n")
+        assert meta.year == 2016, wording
+        assert re.search("2016", meta.evidence["year"]["text"])
+
+
+def test_metadata_costs_about_a_millisecond_of_cpu_a_report():
+    """20,000 reports are indexed in ~3 minutes; metadata must stay a small part of that."""
+    import time
+
+    texts = [text for _, text in _entries(OWN)]
+    extract_metadata(texts[0])
+    start = time.process_time()
+    for number, text in enumerate(texts):
+        extract_metadata(f"{number}\n{text}")  # unseen texts: no cache helps
+    assert (time.process_time() - start) / len(texts) < 0.005
