@@ -81,8 +81,9 @@ _PERIOD = re.compile(rf"(?:统计期限|统计时限|统计时间段|统计期�
 _REPORT_NAMED = re.compile(rf"(?P<y>{_Y})年度?[^,。;《》]{{0,25}}?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:报告|年报)")
 _LINE_YEAR = re.compile(rf"^(?:\(.\)|[一二三四五六七八九十]、)?(?P<y>{_Y})年度?[,,]?[\u4e00-\u9fff]")
 
-_EDITION_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量")
-_EDITION_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量")
+# Each edition's own header words, to point at the line that shows the edition.
+_EDITION_WORDS = {"2021": ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量"),
+                  "2019": ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量")}
 
 _PUBLISHED_LABELS = (("发布时间", "发布日期", "发文日期"), ("成文日期", "公文生成日期", "生成日期", "印发日期"), ("时间", "日期"))
 
@@ -388,26 +389,26 @@ def _self_reference(reading: _Reading) -> _Found | None:
 
 def template_of(text: str, year: int | None) -> str | None:
     """`new` for the 2019 revision's tables (both editions), `old` before: from the tables, else the year."""
-    edition = _edition(text, _WHITESPACE.sub("", text), year)
+    edition = _edition(text, year)
     return None if edition is None else ("old" if edition.value == "old" else "new")
 
 
-def _edition(text: str, squeezed: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
-    """The template edition: the statistics tables' words (`squeezed`: the text without whitespace), else the year."""
-    from ..stats import detect_template
+def _edition(text: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
+    """The template edition: the statistics tables as `stats.detect_edition` reads them (their line
+    as evidence: the first that holds the edition's own header words), else the year."""
+    from ..stats import detect_edition
 
-    lines = text.splitlines()
-
-    def where(marker: str) -> int:
-        return next((i for i, line in enumerate(lines, start=1) if marker in re.sub(r"\s", "", line)), 0)
-
-    tables = detect_template(text)
-    for edition, markers in (("2021", _EDITION_2021), ("2019", _EDITION_2019)):
-        marker = next((m for m in markers if m in squeezed), None)
-        if marker and tables != "old":
-            return _Found(edition, where(marker), marker)
+    tables = detect_edition(text)
     if tables == "old":
         return _Found("old", 0, "old-template tables")
+    if tables in _EDITION_WORDS:
+        words = _EDITION_WORDS[tables]
+        for number, line in enumerate(text.splitlines(), start=1):
+            compact = _WHITESPACE.sub("", line)
+            marker = next((w for w in words if w in compact), None)
+            if marker:
+                return _Found(tables, number, marker)
+        return _Found(tables, 0, f"{tables} tables")
     if year is None:
         return None
     edition = "old" if year < 2019 else ("2019" if year < 2021 else "2021")
@@ -451,7 +452,7 @@ def extract_metadata(text: str) -> Metadata:
     year = _year(reading, title)
     place_, place_found = _region(agency, title, reading, flat)
     province, city, county, adcode = region_names(place_)
-    edition = _edition(text, _WHITESPACE.sub("", text), year.value if year else None, year)
+    edition = _edition(text, year.value if year else None, year)
     published = _published(reading, titles)
     own = None if agency or relative else _self_reference(reading)
     level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)
