@@ -12,7 +12,7 @@ import bisect
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from .stats.checks import CheckFailure
     from .stats.extract import Indicator
 
-SCHEMA_VERSION = 1
 STORE_FILE = "store.sqlite"
 
+# The schema as version 1 created it; later versions are the migrations below.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reports (
@@ -79,6 +79,29 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_report ON files (report_id);
 """
 
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+"""Schema changes in order; a store's `schema_version` in `meta` counts those applied to it."""
+migration = MIGRATIONS.append
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('visible_gen', '0')")
+
+
+@migration
+def m002_pages(db: sqlite3.Connection) -> None:
+    """Where each page starts in `text` and the pages read by OCR, as JSON; NULL for reports
+    indexed before, until their file is read again."""
+    db.execute("ALTER TABLE reports ADD COLUMN pages TEXT")
+    db.execute("ALTER TABLE reports ADD COLUMN ocr_pages TEXT")
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
 REPORT_FIELDS = ("id", "source", "sha256", "title", "agency", "year", "province", "city", "county",
                  "adcode", "template")
 
@@ -96,6 +119,10 @@ class FileRecord:
     sha256: str
     report_id: str | None  # None for a file that was skipped
     reason: str | None = None
+
+
+def _file_record(row: sqlite3.Row) -> FileRecord:
+    return FileRecord(row["path"], row["name"], row["size"], row["mtime_ns"], row["sha256"], row["report_id"], row["reason"])
 
 
 def report_json(row: sqlite3.Row | dict) -> dict:
@@ -122,11 +149,18 @@ def section_norm_bounds(text: str, sections: list) -> tuple[str, list[tuple[int,
     return norm.text, bounds
 
 
+def _json_or_null(value: list | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+REPORT_COLUMNS = REPORT_FIELDS + ("text", "norm_text", "pages", "ocr_pages")
+
+
 class ReportRows(NamedTuple):
     """One report's rows for the store's tables, made in a parsing worker (`report_rows`): plain
     tuples cross to the writing process several times faster than the objects they come from."""
 
-    report: tuple  # the reports row without gen and added_at
+    report: tuple  # the reports row without gen and added_at, in REPORT_COLUMNS order
     sections: list[tuple]
     paragraphs: list[tuple]
     indicators: list[tuple]
@@ -134,8 +168,10 @@ class ReportRows(NamedTuple):
 
 
 def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, norm_text: str,
-                bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure]) -> ReportRows:
-    """The rows of a parsed report, its statistics and check failures."""
+                bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure],
+                pages: list[int] | None = None, ocr_pages: list[dict] | None = None) -> ReportRows:
+    """The rows of a parsed report, its statistics and check failures; `pages` and `ocr_pages`
+    as the reader gave them (see ingest.Extracted)."""
     meta = parsed.metadata
     sections, paragraphs = [], []
     for ord_, (section, (ns, ne)) in enumerate(zip(parsed.sections, bounds)):
@@ -144,7 +180,7 @@ def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, 
         paragraphs.extend((report_id, ord_, i, p.kind, p.text, p.start, p.end) for i, p in enumerate(section.paragraphs))
     return ReportRows(
         (report_id, source, sha256, meta.title, meta.agency, meta.year, meta.province, meta.city, meta.county,
-         meta.adcode, meta.template, parsed.text, norm_text),
+         meta.adcode, meta.template, parsed.text, norm_text, _json_or_null(pages), _json_or_null(ocr_pages)),
         sections, paragraphs,
         [(report_id, i.key, i.label, i.unit, i.value, i.note) for i in indicators],
         [(report_id, f.check, json.dumps(f.cells, ensure_ascii=False), f.message) for f in failures],
@@ -170,18 +206,23 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
 
+    def _schema_version(self) -> int:
+        if not self.db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone():
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
     def _migrate(self) -> None:
-        version = None
-        if self.db.execute("SELECT name FROM sqlite_master WHERE name='meta'").fetchone():
-            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else None
-        if version is not None and version != SCHEMA_VERSION:
-            raise StoreError(f"the store {self.path} has schema version {version}; this nianbao needs {SCHEMA_VERSION}")
-        if version is None:
-            self.db.executescript(_SCHEMA)
+        """Apply the migrations this store lacks, each in its own transaction with its version."""
+        if self._schema_version() > SCHEMA_VERSION:
+            raise StoreError(f"the store {self.path} has schema version {self._schema_version()}, newer than this "
+                             f"nianbao's {SCHEMA_VERSION}; upgrade nianbao")
+        while self._schema_version() < SCHEMA_VERSION:
             with self.transaction() as db:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('visible_gen', '0')")
+                version = self._schema_version()  # another process may have migrated meanwhile
+                if version < SCHEMA_VERSION:
+                    MIGRATIONS[version](db)
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version + 1),))
 
     def close(self) -> None:
         self.db.close()
@@ -257,7 +298,23 @@ class Store:
             {"kind": s["kind"], "heading": s["heading"], "text": text[s["start"]:s["end"]]}
             for s in self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (row["id"],))
         ]
+        result["pages"] = len(json.loads(row["pages"])) if row["pages"] else None
+        result["ocr_pages"] = json.loads(row["ocr_pages"]) if row["ocr_pages"] else []
         return result
+
+    def page_starts(self, ids: Iterable[str]) -> dict[str, list[int] | None]:
+        """report id → where each of its pages starts in its text; None where pages are unknown."""
+        ids = list(ids)
+        out: dict[str, list[int] | None] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            for r in self.db.execute(f"SELECT id, pages FROM reports WHERE id IN ({','.join('?' * len(part))})", part):
+                out[r[0]] = json.loads(r[1]) if r[1] else None
+        return out
+
+    def source_files(self, report_id: str) -> list[FileRecord]:
+        """The files a report was read from, by path."""
+        return [_file_record(r) for r in self.db.execute("SELECT * FROM files WHERE report_id=? ORDER BY path", (report_id,))]
 
     def resolve_id(self, prefix: str) -> str | None:
         """The full id for an id or a unique prefix of one; None if unknown or ambiguous."""
@@ -338,10 +395,7 @@ class Store:
         return self.db.execute(sql + " ORDER BY c.report_id, c.rowid", params).fetchall()
 
     def files(self) -> dict[str, FileRecord]:
-        return {
-            r["path"]: FileRecord(r["path"], r["name"], r["size"], r["mtime_ns"], r["sha256"], r["report_id"], r["reason"])
-            for r in self.db.execute("SELECT * FROM files")
-        }
+        return {r["path"]: _file_record(r) for r in self.db.execute("SELECT * FROM files")}
 
     def all_report_ids(self) -> set[str]:
         """Every report row, visible or not (for repair)."""
@@ -365,8 +419,8 @@ class Store:
                 rid = rows.report[0]
                 if db.execute("SELECT 1 FROM reports WHERE id=?", (rid,)).fetchone():
                     continue
-                db.execute("INSERT INTO reports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           (rid, gen, *rows.report[1:], now))
+                db.execute(f"INSERT INTO reports (gen, added_at, {', '.join(REPORT_COLUMNS)})"
+                           f" VALUES (?, ?{', ?' * len(REPORT_COLUMNS)})", (gen, now, *rows.report))
                 db.executemany("INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)", rows.sections)
                 db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?)", rows.paragraphs)
                 db.executemany("INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?)", rows.indicators)
