@@ -95,10 +95,12 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
 @click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
 @click.option("--force", is_flag=True, help="Also add files that do not look like 政府信息公开工作年度报告.")
+@click.option("--ocr/--no-ocr", default=True, show_default=True,
+              help="Read PDF pages without a text layer (scans) by OCR, a few seconds a page.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the summary line.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: int | None, wait: float,
-          embed: bool, model: str | None, force: bool, quiet: bool) -> None:
+          embed: bool, model: str | None, force: bool, ocr: bool, quiet: bool) -> None:
     """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed."""
     from .indexing import IndexLockedError, index_paths
     from .progress import cli_progress
@@ -109,7 +111,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     try:
         with cli_progress(enabled=not quiet) as progress:
             summary = index_paths(paths, ctx.obj["index_dir"], max_bytes=max_size * 1024 * 1024, workers=workers,
-                                  wait=wait, progress=progress, embed=embed, model=model, force=force)
+                                  wait=wait, progress=progress, embed=embed, model=model, force=force,
+                                  ocr=ocr)
     except IndexLockedError as exc:
         raise CliError(str(exc)) from None
     if not quiet:
@@ -206,7 +209,8 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
         for r in result["results"]:
             click.echo(f"\n{r['count']:>4}  {r['agency']} {r['year']}  {r['source']}  {r['report_id']}  sections: {', '.join(r['sections'])}")
             for s in r["snippets"]:
-                click.echo(f"      [{s['section_kind']}] …{_mark(s['text'], s['match_start'], s['match_end'])}…")
+                page = f" 第{s['page']}页" if s.get("page") else ""
+                click.echo(f"      [{s['section_kind']}]{page} …{_mark(s['text'], s['match_start'], s['match_end'])}…")
 
 
 @cli.command()

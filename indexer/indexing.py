@@ -11,20 +11,25 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import multiprocessing
 import os
+import queue
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .fulltext.analysis import word_counts
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
-from .ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files, read_report_file
+from .ingest import (DEFAULT_MAX_BYTES, NO_TEXT_LAYER, IngestError, PageProgress, extract_report_bytes,
+                     iter_report_files, read_file_bytes)
+from .ingest.ocr import limit_threads
 from .parse import parse_report
 from .parse.gate import annual_report_score
 from .stats import extract_stats, run_checks
@@ -145,8 +150,10 @@ def report_id_for(norm_text: str) -> str:
     return hashlib.sha256(norm_text.encode()).hexdigest()[:16]
 
 
-def prepare_text(text: str, record: FileRecord) -> PreparedReport:
-    """Parse a report's text into everything the store and indexes need."""
+def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,
+                 ocr_pages: list[dict] | None = None) -> PreparedReport:
+    """Parse a report's text into everything the store and indexes need; `pages` and
+    `ocr_pages` as its reader gave them."""
     parsed = parse_report(text)
     norm_text, bounds = norm_bounds(text, parsed.sections)
     report_id = report_id_for(norm_text)
@@ -163,42 +170,41 @@ def prepare_text(text: str, record: FileRecord) -> PreparedReport:
         text=norm_text,
     )
     rows = report_rows(report_id, record.name, record.sha256, parsed, norm_text, bounds, stats.indicators,
-                       run_checks(stats, text))
+                       run_checks(stats, text), pages, ocr_pages)
     return PreparedReport(path=record.path, record=record, report_id=report_id, rows=rows, docs=docs)
 
 
-def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool = False) -> PreparedReport:
+def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool = False, ocr: bool = True,
+                 progress: PageProgress | None = None) -> PreparedReport:
     """Worker: read, hash and parse one file; a file that can't be read, or (unless `force`) does
-    not look like an annual report, carries its reason."""
+    not look like an annual report, carries its reason. A file whose bytes are those already
+    indexed is not read further (OCR would take minutes); `progress` follows OCR page by page."""
     file_path = Path(path)
     record = FileRecord(path, file_path.name, 0, 0, "", None)
     try:
         stat = file_path.stat()
         record.size, record.mtime_ns = stat.st_size, stat.st_mtime_ns
-        data, text = read_report_file(file_path, max_bytes)
+        data = read_file_bytes(file_path, max_bytes)
+        record.sha256 = hashlib.sha256(data).hexdigest()
+        if record.sha256 == known_sha:
+            return PreparedReport(path, record)
+        extracted = extract_report_bytes(file_path.name, data, ocr=ocr, progress=progress)
     except IngestError as exc:
         record.reason = str(exc)
         return PreparedReport(path, record, reason=str(exc))
     except FileNotFoundError:
         record.reason = "file disappeared before it could be read"
         return PreparedReport(path, record, reason=record.reason)
-    record.sha256 = hashlib.sha256(data).hexdigest()
-    if record.sha256 == known_sha:
-        return PreparedReport(path, record)
     if not force:
-        gate = annual_report_score(text)
+        gate = annual_report_score(extracted.text)
         if not gate.is_report:
             record.reason = gate.rejection()
             return PreparedReport(path, record, reason=record.reason)
     try:
-        return prepare_text(text, record)
+        return prepare_text(extracted.text, record, extracted.page_starts, extracted.ocr_pages)
     except Exception as exc:  # a parser bug must cost one file, not the run
         record.reason = f"could not parse ({type(exc).__name__}: {exc})"
         return PreparedReport(path, record, reason=record.reason)
-
-
-def _prepare_star(args: tuple[str, str | None, int, bool]) -> PreparedReport:
-    return prepare_file(*args)
 
 
 def _list_files(paths: Iterable[Path]) -> tuple[list[str], list[Path]]:
@@ -219,17 +225,18 @@ ProgressFn = Callable[[str, int, int], None]
 
 def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 workers: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
-                embed: bool = False, model: str | None = None, force: bool = False) -> IndexSummary:
+                embed: bool = False, model: str | None = None, force: bool = False, ocr: bool = True) -> IndexSummary:
     """Index files and folders into `index_dir`; returns what happened to each file.
 
     `force` adds files that do not look like annual reports (parse.gate), and retries the ones
-    an earlier run skipped.
+    an earlier run skipped. `ocr`: read PDF pages without a text layer by OCR (progress stage
+    "ocr", in pages).
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
     with WriteLock(index_dir, wait), Store(index_dir) as store:
         fulltext = FulltextIndex(index_dir)
-        summary = _run(store, fulltext, paths, max_bytes, workers, progress, force)
+        summary = _run(store, fulltext, paths, max_bytes, workers, progress, force, ocr)
         if embed:
             from .semantic.vectors import update_vectors
 
@@ -267,12 +274,12 @@ def repair(store: Store, fulltext: FulltextIndex) -> tuple[list[str], list[str]]
 
 
 def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes: int,
-         workers: int | None, progress: ProgressFn | None, force: bool = False) -> IndexSummary:
+         workers: int | None, progress: ProgressFn | None, force: bool = False, ocr: bool = True) -> IndexSummary:
     repair(store, fulltext)
     files, roots = _list_files(paths)
     known = store.files()
     summary = IndexSummary()
-    todo: list[tuple[str, str | None, int, bool]] = []
+    todo: list[_Task] = []
     unchanged: list[FileRecord] = []
     for path in files:
         record = known.get(path)
@@ -281,12 +288,14 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
         except OSError:
             stat = None
         same = record and stat and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-        if same and not (force and record.report_id is None):
+        # A file skipped for want of a text layer (OCR off, or an index from before OCR) is read again with OCR.
+        awaits_ocr = ocr and record is not None and (record.reason or "").startswith(NO_TEXT_LAYER)
+        if same and not (force and record.report_id is None) and not awaits_ocr:
             unchanged.append(record)
             status = "skipped" if record.report_id is None else "unchanged"
             summary.files.append(FileResult(path, status, record.reason, record.report_id))
         else:
-            todo.append((path, record.sha256 if record and record.report_id else None, max_bytes, force))
+            todo.append((path, record.sha256 if record and record.report_id else None, max_bytes, force, ocr))
 
     gen = store.visible_gen() + 1
     records: list[FileRecord] = []
@@ -307,7 +316,8 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
         batch.clear()
 
     with writer:
-        for done, prepared in enumerate(_prepare_all(todo, workers), 1):
+        pages = _OcrProgress(progress) if progress else None
+        for done, prepared in enumerate(_prepare_all(todo, workers, pages), 1):
             records.append(prepared.record)
             previous = known.get(prepared.path)
             if prepared.reason:
@@ -335,8 +345,33 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     return summary
 
 
+class _OcrProgress:
+    """OCR's page-by-page progress over every file being read, as one "ocr" stage."""
+
+    def __init__(self, progress: ProgressFn) -> None:
+        self.progress = progress
+        self.files: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, path: str, done: int, total: int) -> None:
+        self.files[path] = (done, total)
+        self.progress("ocr", sum(d for d, _ in self.files.values()), sum(t for _, t in self.files.values()))
+
+
+_Task = tuple[str, str | None, int, bool, bool]  # prepare_file's arguments: path, known sha256, max bytes, force, ocr
+_page_events: "multiprocessing.Queue | None" = None  # in a worker: where OCR progress goes
+
+
+def _start_worker(events: "multiprocessing.Queue | None", ocr_threads: int) -> None:
+    """Worker initializer: exit with the parent, send OCR progress to `events`, and let OCR use
+    this worker's share of the cores."""
+    global _page_events
+    _exit_with_parent()
+    _page_events = events
+    limit_threads(ocr_threads)
+
+
 def _exit_with_parent() -> None:
-    """Worker initializer: a worker whose `index` was killed exits instead of idling forever."""
+    """A worker whose `index` was killed exits instead of idling forever."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -347,12 +382,18 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _prepare_chunk(chunk: list[tuple[str, str | None, int, bool]]) -> list[PreparedReport]:
-    return [prepare_file(*args) for args in chunk]
+def _send_pages(path: str, done: int, total: int) -> None:
+    _page_events.put((path, done, total))
 
 
-def _prepare_all(todo: list[tuple[str, str | None, int, bool]], workers: int | None) -> Iterable[PreparedReport]:
-    """Prepared reports in `todo`'s order, parsed by a pool of worker processes.
+def _prepare_chunk(chunk: list[_Task]) -> list[PreparedReport]:
+    return [prepare_file(*args, progress=partial(_send_pages, args[0]) if _page_events else None) for args in chunk]
+
+
+def _prepare_all(todo: list[_Task], workers: int | None,
+                 pages: Callable[[str, int, int], None] | None = None) -> Iterable[PreparedReport]:
+    """Prepared reports in `todo`'s order, parsed by a pool of worker processes; `pages` gets
+    (path, pages read by OCR, pages it needs), in this thread.
 
     Only a few chunks per worker are in flight: the single writer is the slower side, and
     `pool.map` would park every finished report in memory until the writer got to it
@@ -360,14 +401,33 @@ def _prepare_all(todo: list[tuple[str, str | None, int, bool]], workers: int | N
     """
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if workers <= 1 or len(todo) < 40:
-        yield from map(_prepare_star, todo)
+        for args in todo:
+            yield prepare_file(*args, progress=partial(pages, args[0]) if pages else None)
         return
     chunks = (todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
+    events = multiprocessing.Queue() if pages else None
+
+    def drain() -> None:
+        while events is not None:
+            try:
+                pages(*events.get_nowait())
+            except queue.Empty:
+                return
+
+    def result(future: Future[list[PreparedReport]]) -> list[PreparedReport]:
+        while True:  # OCR progress is passed on while a chunk is read
+            try:
+                return future.result(timeout=None if events is None else 0.2)
+            except TimeoutError:
+                drain()
+
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(events, cores)) as pool:
         pending: deque[Future[list[PreparedReport]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_prepare_chunk, chunk))
             if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
-                yield from pending.popleft().result()
+                yield from result(pending.popleft())
         while pending:
-            yield from pending.popleft().result()
+            yield from result(pending.popleft())
+    drain()

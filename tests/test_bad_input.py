@@ -44,7 +44,7 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "truncated.pdf": ("skipped", "damaged or truncated PDF"),
     "encrypted.pdf": ("skipped", "encrypted PDF (password required)"),
     "owner-password.pdf": ("added", None),
-    "scanned.pdf": ("skipped", "PDF has no text layer (scanned image?); OCR it first"),
+    "scanned.pdf": ("skipped", "scanned PDF: OCR found no text on its 1 page(s)"),
     "text-layer.pdf": ("added", None),
     "renamed-text.pdf": ("skipped", "not a PDF file (no %PDF header)"),
     "broken.docx": ("skipped", "not a readable DOCX file (BadZipFile)"),
@@ -273,6 +273,6 @@ def test_a_pdf_whose_glyphs_cannot_be_mapped_is_skipped(monkeypatch):
     the file is skipped with that reason instead of indexing the codes as text."""
     data = _pdf(_pdf_lines(sample_text("guyuan_2019")), encrypt=_encrypted("", "owner"))
     assert "固原市" in read_report_bytes("r.pdf", data)
-    monkeypatch.setattr(pdf_reader, "_pdfium_text", lambda data: None)
+    monkeypatch.setattr(pdf_reader, "_pdfium_pages", lambda data: None)
     with pytest.raises(IngestError, match=r"^PDF text cannot be decoded \(\d+ of \d+ characters have no Unicode"):
         read_report_bytes("r.pdf", data)

@@ -243,7 +243,7 @@ def test_json_shape(searcher):
     assert set(result) >= {"query", "total_reports", "total_occurrences", "results"}
     first = result["results"][0]
     assert set(first) >= {"report_id", "source", "agency", "year", "region", "count", "score", "snippets"}
-    assert set(first["snippets"][0]) == {"section_kind", "text", "match_start", "match_end"}
+    assert set(first["snippets"][0]) == {"section_kind", "text", "match_start", "match_end", "page"}
 
 
 def test_a_match_across_a_section_boundary_belongs_to_the_section_it_starts_in(tmp_path):

@@ -280,14 +280,20 @@ def test_bad_files_get_a_one_line_reason(name, data, reason):
 
 
 def test_pdf_without_text_layer():
+    """A page without text is read by OCR; when that finds nothing either, or OCR is off, the
+    file's reason says so."""
     from reportlab.pdfgen import canvas
+
+    from indexer.ingest import extract_report_bytes
 
     buf = io.BytesIO()
     c = canvas.Canvas(buf)
     c.rect(100, 100, 200, 200, fill=1)
     c.save()
-    with pytest.raises(IngestError, match="no text layer"):
+    with pytest.raises(IngestError, match=r"^scanned PDF: OCR found no text on its 1 page\(s\)$"):
         read_report_bytes("scan.pdf", buf.getvalue())
+    with pytest.raises(IngestError, match=r"^PDF has no text layer \(scanned image\?\); OCR is off"):
+        extract_report_bytes("scan.pdf", buf.getvalue(), ocr=False)
 
 
 def test_encrypted_pdf():

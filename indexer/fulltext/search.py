@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..pages import page_at
 from ..store import Store
 from .analysis import words
 from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
@@ -543,13 +544,14 @@ class Searcher:
         corpus.bounds.need(ids)
         norms = dict(zip(ids, self.texts_of(ids)))
         occurrences = {i: locate(i, norms[i]) for i in ids}
-        originals = {}
+        originals, page_starts = {}, {}
         if with_snippets:
             shown = [i for i in ids if occurrences[i]]
             for chunk in range(0, len(shown), 500):
                 part = shown[chunk:chunk + 500]
                 originals.update(self.store.db.execute(
                     f"SELECT id, text FROM reports WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+            page_starts = self.store.page_starts(shown)
         results = []
         for i in page:
             report_id = hits.ids[i]
@@ -560,7 +562,7 @@ class Searcher:
                              list(dict.fromkeys(found_kinds)))
             if text is not None and found:
                 source = source_map(text, norm)
-                result["snippets"] = [_snippet(text, *span_to_source(source, start, end), kind)
+                result["snippets"] = [_snippet(text, *span_to_source(source, start, end), kind, page_starts.get(report_id))
                                       for (start, end), kind in zip(found, found_kinds)]
             results.append(result)
         return results
@@ -717,13 +719,14 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
 _NEWLINES = re.compile(r"\s*\n\s*")
 
 
-def _snippet(text: str, start: int, end: int, kind: str) -> dict:
-    """The original text around a match; line breaks inside the match (page breaks) are closed up."""
+def _snippet(text: str, start: int, end: int, kind: str, page_starts: list[int] | None = None) -> dict:
+    """The original text around a match, with the page the match starts on (None where pages
+    are unknown); line breaks inside the match (page breaks) are closed up."""
     left = _NEWLINES.sub(" ", text[max(0, start - SNIPPET_CONTEXT):start]).lstrip()
     middle = _NEWLINES.sub("", text[start:end])
     right = _NEWLINES.sub(" ", text[end:end + SNIPPET_CONTEXT]).rstrip()
     return {"section_kind": kind, "text": left + middle + right,
-            "match_start": len(left), "match_end": len(left) + len(middle)}
+            "match_start": len(left), "match_end": len(left) + len(middle), "page": page_at(page_starts, start)}
 
 
 def search(index_dir: Path, query: str, filters: SearchFilters | None = None, **options) -> dict:

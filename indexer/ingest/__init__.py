@@ -1,16 +1,20 @@
-"""Ingest: turn a file of any supported format into the report's plain text.
+"""Ingest: turn a file of any supported format into the report's plain text and its pages.
 
-One reader per format; `read_report_file` picks by suffix and turns every failure into an
-`IngestError` whose message is the one-line reason shown to the user.
+One reader per format, each returning an `Extracted`; `extract_report_bytes` picks by suffix and
+turns every failure into an `IngestError` whose message is the one-line reason shown to the
+user. The `read_report_*` functions give the text alone.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
-from .base import IngestError, check_text
+from .base import Extracted, IngestError, check_text
+from .ocr import PageProgress
+from .pdf import NO_TEXT_LAYER
 from . import docx, html, pdf, text
 
 READERS = {
@@ -43,24 +47,35 @@ def iter_report_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def read_report_bytes(name: str, data: bytes) -> str:
-    """Plain text of a report given its file name (for the suffix) and its bytes."""
-    reader = READERS.get(Path(name).suffix.lower())
+def extract_report_bytes(name: str, data: bytes, *, ocr: bool = True,
+                         progress: PageProgress | None = None) -> Extracted:
+    """A report's text and pages given its file name (for the suffix) and its bytes; `ocr`
+    and `progress` (OCR's, page by page) apply to PDF pages without a text layer."""
+    suffix = Path(name).suffix.lower()
+    reader = READERS.get(suffix)
     if reader is None:
         raise IngestError(f"unsupported file type '{Path(name).suffix or name}' (supported: .txt .pdf .docx .html)")
     if not data.strip():
         raise IngestError("empty file")
+    if suffix == ".pdf":
+        reader = partial(reader, ocr=ocr, progress=progress)
     try:
-        text = reader(data)
+        extracted = reader(data)
     except IngestError:
         raise
     except Exception as exc:  # a reader's bug on one malformed file must cost that file, not the run
-        raise IngestError(f"could not read this {Path(name).suffix.lower()} file ({type(exc).__name__}: {exc})") from None
-    return check_text(text)
+        raise IngestError(f"could not read this {suffix} file ({type(exc).__name__}: {exc})") from None
+    check_text(extracted.text)
+    return extracted
 
 
-def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:
-    """The file's bytes and its plain text; `IngestError` with the reason if it can't be read."""
+def read_report_bytes(name: str, data: bytes) -> str:
+    """Plain text of a report given its file name (for the suffix) and its bytes."""
+    return extract_report_bytes(name, data).text
+
+
+def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A report file's bytes; `IngestError` with the reason if it is too large or can't be read."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -72,8 +87,15 @@ def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[by
         raise IngestError("is a directory") from None
     except OSError as exc:
         raise IngestError(f"cannot read file: {exc.strerror or exc}") from None
+    return data
+
+
+def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[bytes, str]:
+    """The file's bytes and its plain text; `IngestError` with the reason if it can't be read."""
+    data = read_file_bytes(path, max_bytes)
     return data, read_report_bytes(path.name, data)
 
 
-__all__ = ["IngestError", "READERS", "DEFAULT_MAX_BYTES", "is_supported", "iter_report_files",
-           "read_report_bytes", "read_report_file"]
+__all__ = ["Extracted", "IngestError", "NO_TEXT_LAYER", "PageProgress", "READERS", "DEFAULT_MAX_BYTES", "is_supported",
+           "iter_report_files",
+           "extract_report_bytes", "read_file_bytes", "read_report_bytes", "read_report_file"]

@@ -1,9 +1,11 @@
-"""What every reader shares: the error type, the sanity check on extracted text, and page numbers."""
+"""What every reader shares: what it returns, the error type, the sanity check on extracted text,
+and page numbers."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 # A line that is only a page number (`- 3 -`, `第 3 页 共 9 页`, `3/9`), once its spaces are removed.
 PAGE_NUMBER = re.compile(r"^[-—–－\d第页共/]*$")
@@ -11,6 +13,30 @@ PAGE_NUMBER = re.compile(r"^[-—–－\d第页共/]*$")
 
 class IngestError(Exception):
     """A file that cannot become a report; the message is the one-line reason."""
+
+
+@dataclass
+class Extracted:
+    """A report's text as its reader gives it, with where each page starts in that text.
+
+    `page_starts`: the offset of each page's first character, one per page in order (an empty
+    page starts where the next does); None where the format has no pages or they are unknown.
+    `ocr_pages`: the pages read by OCR, as {"page": 1-based number, "confidence": mean character
+    confidence}; None where no page was.
+    """
+
+    text: str
+    page_starts: list[int] | None = None
+    ocr_pages: list[dict] | None = None
+
+
+def joined_pages(pages: list[str], separator: str) -> Extracted:
+    """Pages joined into one text, each page's start recorded."""
+    starts, offset = [], 0
+    for page in pages:
+        starts.append(offset)
+        offset += len(page) + len(separator)
+    return Extracted(separator.join(pages), starts)
 
 
 def check_text(text: str) -> str:

@@ -6,31 +6,66 @@ walk skips paragraphs inside content controls. Deleted text and the fallback cop
 box stay out. Word's automatic numbering is rendered in front of its paragraphs: reports number
 their headings that way too (一、总体情况 … 五、存在的主要问题及改进情况); without the
 numbers no section would be found.
+
+Pages: where a page begins is known only at an explicit break (a page break, a paragraph set to
+start a page, a section starting on a new page); where text flows onto the next page depends on
+Word's layout, which is not in the file. So pages are given only when the explicit breaks
+account for every page Word counted when it last saved the file (docProps/app.xml), else none.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 
-from .base import IngestError
+from .base import Extracted, IngestError, joined_pages
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 # Subtrees that are not shown as text: deletions, properties, ruby guides, a text box's fallback copy.
 _HIDDEN = {f"{_W}{tag}" for tag in ("del", "moveFrom", "pPr", "rPr", "sdtPr", "rt")} | {_MC_FALLBACK}
 _CHARS = {f"{_W}tab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
+_PAGE = "\f"  # marks an explicit page break while the text is gathered (XML text cannot hold one)
+_APP_PROPERTIES = "application/vnd.openxmlformats-officedocument.extended-properties+xml"
 
 
-def read(data: bytes) -> str:
+def read(data: bytes) -> Extracted:
     import docx
 
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise IngestError(f"not a readable DOCX file ({type(exc).__name__})") from None
-    return "\n".join(_lines(document.element.body, document, _Numbering(document)))
+    pages = "\n".join(_lines(document.element.body, document, _Numbering(document))).split(_PAGE)
+    extracted = joined_pages(pages, "")
+    if len(pages) != _saved_page_count(document):
+        extracted.page_starts = None
+    return extracted
+
+
+def _saved_page_count(document) -> int | None:
+    """The page count the application that last saved the file wrote in docProps/app.xml."""
+    for part in document.part.package.iter_parts():
+        if part.content_type == _APP_PROPERTIES:
+            found = re.search(rb"<(?:\w+:)?Pages>\s*(\d+)\s*<", part.blob)
+            return int(found.group(1)) if found else None
+    return None
+
+
+def _page_breaks(paragraph) -> tuple[str, str]:
+    """Explicit page breaks before and after a paragraph: its own `pageBreakBefore`, and a
+    section break in its properties that starts the next section on a new page."""
+    ppr = paragraph.find(f"{_W}pPr")
+    if ppr is None:
+        return "", ""
+    before = ppr.find(f"{_W}pageBreakBefore")
+    before = before is not None and before.get(f"{_W}val", "true") not in ("0", "false", "off")
+    section = ppr.find(f"{_W}sectPr")
+    kind = section.find(f"{_W}type") if section is not None else None
+    after = section is not None and (kind is None or kind.get(f"{_W}val") != "continuous")
+    return _PAGE * before, _PAGE * after
 
 
 def _lines(element, parent, numbering: "_Numbering") -> Iterator[str]:
@@ -42,7 +77,8 @@ def _lines(element, parent, numbering: "_Numbering") -> Iterator[str]:
     for block in _blocks(element):
         if block.tag == f"{_W}p":
             # Tabs before or after a paragraph's text indent it; they do not make it a table row.
-            yield numbering.label(Paragraph(block, parent)) + _text(block).strip("\t")
+            before, after = _page_breaks(block)
+            yield before + numbering.label(Paragraph(block, parent)) + _text(block).strip("\t") + after
             continue
         for row in Table(block, parent).rows:
             cells = list({id(cell._tc): cell for cell in row.cells}.values())  # a merged cell recurs
@@ -83,6 +119,8 @@ def _text(element) -> str:
         elif tag in _CHARS:
             if tag != f"{_W}br" or child.get(f"{_W}type") in (None, "textWrapping"):
                 out.append(_CHARS[tag])
+            elif child.get(f"{_W}type") == "page":
+                out.append(_PAGE)
         elif tag not in _HIDDEN and isinstance(tag, str):
             out.append(_text(child))
     return "".join(out)

@@ -12,6 +12,8 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString
 
+from .base import Extracted
+
 _BLOCKS = ["address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "figcaption", "figure",
            "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
            "pre", "section", "table", "title", "ul"]
@@ -19,7 +21,8 @@ _SPACES = re.compile(r"\s+")
 _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.IGNORECASE)
 
 
-def read(data: bytes) -> str:
+def read(data: bytes) -> Extracted:
+    """The page's text; a web page has no pages."""
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "head"]):
         tag.decompose()
@@ -42,4 +45,4 @@ def read(data: bytes) -> str:
             continue
         cells = [" ".join(cell.get_text().split()) for cell in row.find_all(["td", "th"], recursive=False)]
         row.replace_with("\n" + "\t".join(cells) + "\n")
-    return soup.get_text()
+    return Extracted(soup.get_text())

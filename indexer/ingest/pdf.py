@@ -1,5 +1,5 @@
 """PDF text layer through pdfplumber; pages are joined by a blank line, as page breaks, without
-their page numbers.
+their page numbers, and where each starts is kept. Pages without a text layer are read by OCR.
 
 Table cells come out tab-separated, as in the text the statistics parser reads: a ruled table
 cell by cell, other lines split at rules or wide gaps; prose keeps its plain spacing.
@@ -14,13 +14,18 @@ import re
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 
-from .base import IngestError, without_page_numbers
+from .base import Extracted, IngestError, joined_pages, without_page_numbers
+from .ocr import PageProgress, read_pages
 
 # pdfminer logs every odd object at WARNING; a damaged PDF is reported once, by us.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 _CID = re.compile(r"\(cid:\d+\)")  # pdfminer's stand-in for a glyph it cannot map to Unicode
 _MAX_UNMAPPED = 0.05  # above this share of glyphs the text is not worth indexing
+# A page with fewer characters than this has no text layer worth the name (a scan with a stamped
+# date or a lone page number): it is read by OCR, which reads those characters too.
+MIN_PAGE_CHARS = 10
+NO_TEXT_LAYER = "PDF has no text layer (scanned image?)"  # a file skipped for this is read again once OCR is on
 
 
 CELL_GAP = 1.5  # a gap wider than this many character heights separates table cells
@@ -80,35 +85,48 @@ def _cell_text(text: str | None) -> str:
     return out
 
 
-def read(data: bytes) -> str:
+def read(data: bytes, ocr: bool = True, progress: PageProgress | None = None) -> Extracted:
+    """The text layer page by page; pages without one are read by OCR unless `ocr` is off."""
     if not data.lstrip().startswith(b"%PDF"):
         raise IngestError("not a PDF file (no %PDF header)")
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            pages = [_page_text(page) for page in pdf.pages]
+            pages = without_page_numbers([_page_text(page) for page in pdf.pages])
     except Exception as exc:  # pdfminer raises many unrelated types for damaged files
         causes = [exc, *exc.args, exc.__context__]
         if any(isinstance(c, PDFPasswordIncorrect) or "encrypt" in type(c).__name__.lower() for c in causes):
             raise IngestError("encrypted PDF (password required)") from None
         raise IngestError(f"damaged or truncated PDF ({type(exc).__name__})") from None
-    text = "\n\n".join(without_page_numbers(pages))
-    if _CID.search(text):
+    if any(_CID.search(page) for page in pages):
         # Seen with owner-password PDFs: pdfminer leaves "(cid:2610)" where PDFium reads the text.
-        text = _pdfium_text(data) or text
-    unmapped = len(_CID.findall(text))
+        pages = _pdfium_pages(data) or pages
+    unmapped = sum(len(_CID.findall(page)) for page in pages)
     if unmapped:
-        glyphs = unmapped + sum(not c.isspace() for c in _CID.sub("", text))
+        glyphs = unmapped + sum(not c.isspace() for page in pages for c in _CID.sub("", page))
         if unmapped > _MAX_UNMAPPED * glyphs:
             raise IngestError(f"PDF text cannot be decoded ({unmapped} of {glyphs} characters have no Unicode "
                               "mapping in their font); OCR it first")
-        text = _CID.sub("\ufffd", text)
-    if not text.strip():
-        raise IngestError("PDF has no text layer (scanned image?); OCR it first")
-    return text
+        pages = [_CID.sub("\ufffd", page) for page in pages]
+    textless = [i for i, page in enumerate(pages) if sum(not c.isspace() for c in page) < MIN_PAGE_CHARS]
+    ocr_pages = None
+    if textless and ocr:
+        found = read_pages(data, textless, progress)
+        read = without_page_numbers([found[i].text for i in textless])
+        for i, text in zip(textless, read):
+            pages[i] = text or pages[i]
+        ocr_pages = [{"page": i + 1, "confidence": round(found[i].confidence, 3)}
+                     for i in textless if found[i].confidence is not None]
+    if not any(page.strip() for page in pages):
+        if ocr:
+            raise IngestError(f"scanned PDF: OCR found no text on its {len(pages)} page(s)")
+        raise IngestError(f"{NO_TEXT_LAYER}; OCR is off (--no-ocr)")
+    extracted = joined_pages(pages, "\n\n")
+    extracted.ocr_pages = ocr_pages or None
+    return extracted
 
 
-def _pdfium_text(data: bytes) -> str | None:
-    """The text layer as PDFium (pdfplumber's own dependency) reads it; None if it cannot."""
+def _pdfium_pages(data: bytes) -> list[str] | None:
+    """The text layer's pages as PDFium (pdfplumber's own dependency) reads them; None if it cannot."""
     try:
         import pypdfium2 as pdfium
 
@@ -119,4 +137,4 @@ def _pdfium_text(data: bytes) -> str | None:
             document.close()
     except Exception:  # a second opinion only: pdfminer's answer stands
         return None
-    return "\n\n".join(without_page_numbers([page.replace("\r\n", "\n") for page in pages]))
+    return without_page_numbers([page.replace("\r\n", "\n") for page in pages])

@@ -6,7 +6,7 @@ import codecs
 
 from charset_normalizer import from_bytes
 
-from .base import IngestError, check_text, without_page_numbers
+from .base import Extracted, IngestError, check_text, joined_pages, without_page_numbers
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -63,10 +63,10 @@ def decode(data: bytes) -> str:
     return str(best)
 
 
-def read(data: bytes) -> str:
+def read(data: bytes) -> Extracted:
     """Text converted from PDF by other tools (pdftotext) marks pages with form feeds: their page
-    numbers go, as in the PDF reader."""
+    numbers go, as in the PDF reader, and where each page starts is kept. Other text has no pages."""
     text = decode(data)
     if "\f" in text:
-        text = "\f".join(without_page_numbers(text.split("\f")))
-    return text
+        return joined_pages(without_page_numbers(text.split("\f")), "\f")
+    return Extracted(text)
