@@ -103,3 +103,26 @@ def test_no_ocr_skips_a_scan_and_the_next_run_reads_it(tmp_path, capsys):
     _, out, _ = run(capsys, "--index-dir", index_dir, "search", "政府信息公开工作年度报告", "--json")
     (result,) = json.loads(out)["results"]
     assert result["snippets"][0]["page"] == 1
+
+
+def test_blank_pages_are_not_sent_to_ocr(monkeypatch):
+    """A page with neither text nor anything drawn is blank, not a scan."""
+    from reportlab.pdfgen import canvas
+
+    from indexer.ingest import IngestError, extract_report_bytes
+    from indexer.ingest import pdf as pdf_reader
+    from tests.test_pages import _pdf
+
+    def no_ocr(*args, **kwargs):
+        raise AssertionError("OCR was run")
+
+    monkeypatch.setattr(pdf_reader, "read_pages", no_ocr)
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.showPage()
+    c.save()
+    with pytest.raises(IngestError, match="^PDF has no text: its pages are blank$"):
+        extract_report_bytes("blank.pdf", buf.getvalue())
+    lines = _prose("lingwu_gov_2020")
+    extracted = extract_report_bytes("r.pdf", _pdf([lines[:20], [], lines[20:40]]))
+    assert len(extracted.page_starts) == 3 and extracted.ocr_pages is None

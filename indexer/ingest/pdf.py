@@ -92,6 +92,8 @@ def read(data: bytes, ocr: bool = True, progress: PageProgress | None = None) ->
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = without_page_numbers([_page_text(page) for page in pdf.pages])
+            # A page with nothing drawn on it is blank, not a scan: OCR would find nothing there.
+            drawn = [bool(page.images or page.rects or page.curves or page.lines) for page in pdf.pages]
     except Exception as exc:  # pdfminer raises many unrelated types for damaged files
         causes = [exc, *exc.args, exc.__context__]
         if any(isinstance(c, PDFPasswordIncorrect) or "encrypt" in type(c).__name__.lower() for c in causes):
@@ -107,7 +109,7 @@ def read(data: bytes, ocr: bool = True, progress: PageProgress | None = None) ->
             raise IngestError(f"PDF text cannot be decoded ({unmapped} of {glyphs} characters have no Unicode "
                               "mapping in their font); OCR it first")
         pages = [_CID.sub("\ufffd", page) for page in pages]
-    textless = [i for i, page in enumerate(pages) if sum(not c.isspace() for c in page) < MIN_PAGE_CHARS]
+    textless = [i for i, page in enumerate(pages) if drawn[i] and sum(not c.isspace() for c in page) < MIN_PAGE_CHARS]
     ocr_pages = None
     if textless and ocr:
         found = read_pages(data, textless, progress)
@@ -117,8 +119,10 @@ def read(data: bytes, ocr: bool = True, progress: PageProgress | None = None) ->
         ocr_pages = [{"page": i + 1, "confidence": round(found[i].confidence, 3)}
                      for i in textless if found[i].confidence is not None]
     if not any(page.strip() for page in pages):
+        if not textless:
+            raise IngestError("PDF has no text: its pages are blank")
         if ocr:
-            raise IngestError(f"scanned PDF: OCR found no text on its {len(pages)} page(s)")
+            raise IngestError(f"scanned PDF: OCR found no text on its {len(textless)} page(s)")
         raise IngestError(f"{NO_TEXT_LAYER}; OCR is off (--no-ocr)")
     extracted = joined_pages(pages, "\n\n")
     extracted.ocr_pages = ocr_pages or None
