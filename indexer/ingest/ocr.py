@@ -3,8 +3,8 @@
 RapidOCR runs PaddleOCR's PP-OCRv4 Chinese models through onnxruntime, and its wheel carries
 the models: nothing is downloaded. The engine is loaded once per process, on the first page that
 needs it (about 0.3 s), so a run without scanned pages never pays for it. Pages are rendered one
-at a time. A dense A4 page (27 lines, 712 characters) took 12 s of CPU on one core of the
-development machine, about 0.45 s a line; a process peaks at about 0.7 GB while it reads one.
+at a time. A dense A4 page (27 lines, 712 characters) took 7-12 s of CPU on one core of the
+development machine, 0.25-0.45 s a line; a process peaks at about 0.7 GB while it reads one.
 """
 
 from __future__ import annotations
