@@ -320,21 +320,14 @@ def test_report_deep_link_marks_search_terms(app_index):
     assert html_text(at).count("<mark>政府开放日</mark>") == 2
     assert [b.label for b in at.get("download_button")] == ["下载原始文件"]
     assert "2019 年后模板" in html_text(at)
-    statistics = at.dataframe[0].value  # for people: labels, values, units, notes; no internal keys
-    assert list(statistics.columns) == ["校验", "指标", "数值", "单位", "备注"] and len(statistics) > 150
+    assert "三、收到和处理政府信息公开申请情况" in html_text(at)  # the statistics, as the template's tables
 
 
 def test_report_unknown_id_is_a_plain_message(app_index):
     at = open_page("report", id="ffffffffffff")
     assert not at.exception
     assert "没有 ID 为" in at.error[0].value
-
-
-def test_report_without_id_offers_a_choice(app_index):
-    at = open_page("report")
-    no_failure(at)
-    assert at.selectbox[0].label == "选择报告"
-    assert len(at.selectbox[0].options) == 6
+    assert [link.label for link in at.get("page_link")] == ["查看全部报告的列表"]  # the list it points to exists
 
 
 def test_report_similar_without_vectors_says_so(app_index):
@@ -432,7 +425,7 @@ def test_unusable_vectors_are_offered_for_recomputing(indexed_vectors, tmp_path,
     next(b for b in at.button if b.label == "重新计算向量").click().run()
     no_failure(at)
     assert not at.warning
-    assert any("相似度" in link.label for link in at.get("page_link"))
+    assert any("的报告对更相似" in link.label for link in at.get("page_link"))
 
 
 def test_similar_unknown_id_is_a_plain_message(app_index):
@@ -551,7 +544,7 @@ def test_report_page_lists_similar_reports(vectors_index):
     needs("similar")
     at = open_page("report", id=report_id(vectors_index, LINGWU_GOV))
     no_failure(at)
-    assert any("相似度" in link.label for link in at.get("page_link"))
+    assert any("的报告对更相似" in link.label for link in at.get("page_link"))
 
 
 def test_compare_with_vectors_marks_shared_passages(vectors_index):

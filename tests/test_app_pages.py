@@ -1,0 +1,145 @@
+"""The desk's report, compare, similar and corpus pages: what each says its data covers, the
+statistics laid out as the templates print them, the report list, exports.
+
+Through `streamlit.testing.v1.AppTest`, like tests/test_app.py, whose fixtures it shares.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from html.parser import HTMLParser
+
+from conftest import sample_text
+from indexer.stats import extract_stats
+from indexer.stats.indicators import REQUEST_COLUMNS, REQUEST_ROWS
+from test_app import (  # noqa: F401 (fixtures)
+    LINGWU_GOV,
+    app_index,
+    html_text,
+    indexed_vectors,
+    needs,
+    no_failure,
+    open_page,
+    report_id,
+    vectors_index,
+)
+
+
+class Grids(HTMLParser):
+    """The statistics grids of a page: per table title, its rows of (data-key, text, css class) cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[tuple[str | None, str, str]]]] = {}
+        self._title: str | None = None
+        self._in_title = False
+        self._cell: list | None = None
+        self._rows: list | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and attrs.get("class") == "nb-grid-title":
+            self._in_title, self._title = True, ""
+        elif tag == "tbody" and self._title is not None:
+            self._rows = self.tables.setdefault(self._title, [])
+        elif tag == "tr" and self._rows is not None:
+            self._rows.append([])
+        elif tag == "td" and self._rows is not None:
+            self._cell = [attrs.get("data-key"), "", attrs.get("class", "")]
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._in_title:
+            self._in_title = False
+        elif tag == "td" and self._cell is not None:
+            self._rows[-1].append(tuple(self._cell))
+            self._cell = None
+        elif tag == "tbody":
+            self._rows = None
+
+    def handle_data(self, data):
+        if self._in_title:
+            self._title += data
+        elif self._cell is not None:
+            self._cell[1] += data
+
+
+def grids_of(at) -> dict[str, list[list[tuple[str | None, str, str]]]]:
+    parser = Grids()
+    parser.feed(html_text(at))
+    return parser.tables
+
+
+def visible_text(at) -> str:
+    return re.sub(r"<[^>]+>", " ", html_text(at))
+
+
+# --- 报告: statistics as the template's tables -------------------------------------------
+
+
+def test_report_requests_table_aligns_with_the_extracted_values_cell_by_cell(app_index):
+    rid = report_id(app_index, LINGWU_GOV)
+    at = open_page("report", id=rid)
+    no_failure(at)
+    table = grids_of(at)["三、收到和处理政府信息公开申请情况"]
+    extracted = {i.key: i.value for i in extract_stats(sample_text("lingwu_gov_2020")).indicators}
+    rows = [r for r in REQUEST_ROWS if "2019" in r.editions]  # this report prints the 2019 edition
+    assert len(table) == len(rows)
+    for row, cells in zip(rows, table):
+        assert len(cells) == len(REQUEST_COLUMNS)  # empty cells kept: nothing shifts left
+        for (column, _), (key, text, _) in zip(REQUEST_COLUMNS, cells):
+            assert key == f"new.requests.{row.key}.{column}"
+            value = extracted.get(key)
+            assert text == ("" if value is None else f"{value:g}"), key
+    # 一、本年新收: 7 from natural persons, 7 in all, as printed in the report
+    first = {key: text for key, text, _ in table[0]}
+    assert first["new.requests.new.natural_person"] == "7" and first["new.requests.new.total"] == "7"
+    assert "new.requests" not in visible_text(at)  # internal keys are never shown as text
+
+
+def test_report_failed_checks_come_first_and_are_marked_in_their_cells(app_index):
+    at = open_page("report", id=report_id(app_index, "沙坡头区机关事务局"))
+    assert not at.exception
+    failures = [e.value for e in at.error]
+    assert len(failures) == 1 and failures[0].startswith("1 项勾稽关系校验未通过")
+    assert "① " in failures[0] and "涉及：" in failures[0] and "兼职人员数 = 1" in failures[0]
+    cells = {key: (text, css) for table in grids_of(at).values() for row in table for key, text, css in row if key}
+    for key in ("old.staff.total", "old.staff.full_time", "old.staff.part_time"):
+        assert "nb-failcell" in cells[key][1] and cells[key][0].endswith("①"), key
+    assert "nb-failcell" not in cells["old.requests.received"][1]
+
+
+def test_report_source_tables_keep_their_empty_cells(app_index):
+    at = open_page("report", id=report_id(app_index, LINGWU_GOV))
+    # "一、本年新收…\t\t7\t…": the empty second cell stays, so 7 sits under its own column
+    assert "<td>一、本年新收政府信息公开申请数量</td><td></td><td>7</td>" in html_text(at)
+
+
+# --- 报告: the list of every report ------------------------------------------------------
+
+
+def test_report_list_sorts_filters_and_links_every_report(app_index):
+    at = open_page("report")
+    no_failure(at)
+    assert at.title[0].value == "报告"
+    frame = at.dataframe[0].value
+    assert len(frame) == 5 and list(frame.columns)[:3] == ["打开", "机关", "年份"]
+    assert all(link.startswith("/report?id=") for link in frame["打开"])
+    assert set(frame["模板"]) == {"2019 年后模板", "旧模板"} and "None" not in frame.astype(str).to_numpy()
+    assert frame.loc[frame["机关"] == "沙坡头区机关事务局", "未通过校验"].item() == 1
+    at.multiselect(key="reports_年份").set_value(["2018"]).run()
+    assert sorted(at.dataframe[0].value["年份"]) == ["2018"] * 3
+    assert "显示 3 / 5 份报告" in at.caption[0].value
+    at.toggle(key="reports_failing").set_value(True).run()
+    assert list(at.dataframe[0].value["机关"]) == ["沙坡头区机关事务局"]
+
+
+def test_report_list_counts_what_was_not_recognised(app_index, monkeypatch):
+    from search_app import catalogue
+
+    assert catalogue.template_text(None, None) == ("未识别", "未识别")
+    assert catalogue.template_text("new", None) == ("2019 年后模板", "未识别")
+    at = open_page("report")
+    unknown_counties = int((at.dataframe[0].value["区县"] == "未识别").sum())
+    assert unknown_counties and f"区县 {unknown_counties} 份" in at.caption[0].value
