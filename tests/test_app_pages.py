@@ -6,10 +6,12 @@ Through `streamlit.testing.v1.AppTest`, like tests/test_app.py, whose fixtures i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+import shutil
 from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
 
 from conftest import sample_text
 from indexer.stats import extract_stats
@@ -143,3 +145,47 @@ def test_report_list_counts_what_was_not_recognised(app_index, monkeypatch):
     at = open_page("report")
     unknown_counties = int((at.dataframe[0].value["区县"] == "未识别").sum())
     assert unknown_counties and f"区县 {unknown_counties} 份" in at.caption[0].value
+
+
+# --- what the semantic data covers ------------------------------------------------------
+
+
+@pytest.fixture
+def partly_embedded(indexed_vectors, tmp_path, monkeypatch) -> tuple[Path, str]:
+    """The samples with vectors plus one report added without (as `nianbao index --no-embed` leaves it)."""
+    from indexer.indexing import index_paths
+    from indexer.store import Store
+
+    target = tmp_path / "index"
+    shutil.copytree(indexed_vectors, target, ignore=shutil.ignore_patterns("index.lock"))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "copy.txt").write_text(sample_text("guyuan_2019").replace("固原市", "平罗县"), encoding="utf-8")
+    index_paths([extra], target, embed=False)
+    monkeypatch.setenv("NIANBAO_HOME", str(target))
+    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    store = Store(target, create=False)
+    try:
+        new_id = next(r["id"] for r in store.reports() if r["source"] == "copy.txt")
+    finally:
+        store.close()
+    return target, new_id
+
+
+def test_pages_say_how_many_reports_their_vectors_cover(partly_embedded):
+    needs("similar")
+    _, new_id = partly_embedded
+    at = open_page("corpus")
+    assert not at.exception
+    assert at.metric[3].value == "5 / 6"
+    assert any("覆盖 5 / 6 份报告" in w.value for w in at.warning)
+    assert any(b.label == "为其余 1 份报告计算向量" for b in at.button)
+
+    at = open_page("report", id=new_id)  # a report without vectors: a sentence, never an exception's text
+    no_failure(at)
+    assert any("还没有段落向量" in i.value for i in at.info)
+    assert "Error" not in " ".join(e.value for e in at.get("alert") if hasattr(e, "value"))
+
+    at = open_page("similar", id=new_id)
+    no_failure(at)
+    assert any("覆盖 5 / 6 份报告" in w.value for w in at.warning)

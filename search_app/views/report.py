@@ -20,6 +20,7 @@ from indexer.fulltext import QueryError
 from indexer.normalize import normalize
 from indexer.stats.layout import grids
 from search_app import catalogue, coverage, render, state, tables
+from search_app.scores import SCALE_NOTE, scale_text
 
 log = logging.getLogger("nianbao.app")
 
@@ -226,16 +227,6 @@ def similar(report_id: str) -> None:
         if pairs:
             st.caption(f"最相近的章节：{pairs}")
     st.caption(SCALE_NOTE.format(pairs=found.get("scale_pairs", 0)))
-
-
-SCALE_NOTE = "「比 X% 的报告对更相似」：与本索引 {pairs} 对随机报告的相似度相比；章节用同一尺度。"
-
-
-def scale_text(percentile: float | None) -> str:
-    """A similarity as people can read it: its place among the corpus's report pairs."""
-    if percentile is None:
-        return "相似度无法比较（索引里只有一份有向量的报告）"
-    return f"比 {percentile:.0f}% 的报告对更相似"
 
 
 def original(report: dict) -> None:
