@@ -67,6 +67,13 @@ class Grids(HTMLParser):
             self._cell[1] += data
 
 
+def expected(extracted: dict, key: str) -> str:
+    """How a cell shows an extracted value: the number; 未读出 for a cell the report has but no number was read."""
+    if key not in extracted:
+        return ""
+    return "未读出" if extracted[key] is None else f"{extracted[key]:g}"
+
+
 def grids_of(at) -> dict[str, list[list[tuple[str | None, str, str]]]]:
     parser = Grids()
     parser.feed(html_text(at))
@@ -92,8 +99,7 @@ def test_report_requests_table_aligns_with_the_extracted_values_cell_by_cell(app
         assert len(cells) == len(REQUEST_COLUMNS)  # empty cells kept: nothing shifts left
         for (column, _), (key, text, _) in zip(REQUEST_COLUMNS, cells):
             assert key == f"new.requests.{row.key}.{column}"
-            value = extracted.get(key)
-            assert text == ("" if value is None else f"{value:g}"), key
+            assert text == expected(extracted, key), key
     # 一、本年新收: 7 from natural persons, 7 in all, as printed in the report
     first = {key: text for key, text, _ in table[0]}
     assert first["new.requests.new.natural_person"] == "7" and first["new.requests.new.total"] == "7"
@@ -189,3 +195,95 @@ def test_pages_say_how_many_reports_their_vectors_cover(partly_embedded):
     at = open_page("similar", id=new_id)
     no_failure(at)
     assert any("覆盖 5 / 6 份报告" in w.value for w in at.warning)
+
+
+# --- 比较: up to 12 reports, statistics aligned by indicator, export -----------------------
+
+
+class Aligned(HTMLParser):
+    """The aligned statistics table: {row label: [cell text per report]}, and the column titles."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.columns: list[str] = []
+        self.rows: dict[str, list[str]] = {}
+        self._where: str | None = None
+        self._text = ""
+        self._row: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("th", "td"):
+            self._where, self._text = tag, ""
+        elif tag == "tr":
+            self._row = []
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td") and self._row is not None:
+            self._row.append(self._text)
+        elif tag == "tr" and self._row:
+            if self._row[0] == "指标":
+                self.columns = self._row[1:]
+            else:
+                self.rows[self._row[0]] = self._row[1:]
+            self._row = None
+
+    def handle_data(self, data):
+        if self._row is not None:
+            self._text += data
+
+
+def test_compare_aligns_statistics_by_indicator(app_index):
+    lingwu, guyuan = report_id(app_index, LINGWU_GOV), report_id(app_index, "固原市经济技术合作局")
+    at = open_page("compare", ids=[lingwu, guyuan])
+    no_failure(at)
+    assert [t.label for t in at.tabs] == ["「存在的主要问题及改进情况」原文", "统计数据"]
+    parser = Aligned()
+    parser.feed(html_text(at))
+    assert parser.columns == ["灵武市人民政府 · 2020", "固原市经济技术合作局 · 2019"]
+    values = [{i.key: i.value for i in extract_stats(sample_text(s)).indicators} for s in ("lingwu_gov_2020", "guyuan_2019")]
+    from indexer.stats.indicators import INDICATORS
+
+    for key in ("new.requests.new.total", "new.art20.admin_license.decisions", "new.review.total"):
+        definition = INDICATORS[key]
+        cells = parser.rows[f"{definition.label}（{definition.unit}）"]
+        assert cells == [expected(v, key) for v in values], key
+    assert parser.rows["一、本年新收政府信息公开申请数量 / 总计（件）"][0] == "7"
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["导出章节 CSV", "导出统计 CSV", "导出 XLSX（章节和统计）"]
+
+
+def test_compare_takes_twelve_reports_four_to_a_row(app_index, tmp_path, monkeypatch):
+    from indexer.indexing import index_paths
+
+    target = tmp_path / "index"
+    shutil.copytree(app_index, target, ignore=shutil.ignore_patterns("index.lock"))
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    towns = ["平罗县", "永宁县", "贺兰县", "隆德县", "泾源县", "彭阳县", "西吉县", "海原县"]
+    for n, town in enumerate(towns):
+        (extra / f"{n}.txt").write_text(sample_text("lingwu_gov_2020").replace("灵武市", town), encoding="utf-8")
+    index_paths([extra], target, embed=False)
+    monkeypatch.setenv("NIANBAO_HOME", str(target))
+    from indexer.store import Store
+
+    with Store(target, create=False) as store:
+        ids = [r["id"] for r in store.reports() if store.section_bounds([r["id"]])[r["id"]]
+               and any(k == "problems" for _, _, k in store.section_bounds([r["id"]])[r["id"]])]
+    assert len(ids) >= 12
+    at = open_page("compare", ids=ids[:13])
+    assert not at.exception
+    assert len(at.multiselect[0].value) == 12
+    assert html_text(at).count('class="nb-column-head"') == 12
+
+
+def test_export_file_names_say_what_is_inside():
+    from datetime import date
+
+    from search_app import exports
+
+    name = exports.file_name("统计指标", 3, "年份 2018；模板 旧模板")
+    assert name == f"nianbao-统计指标-3份报告-年份2018模板旧模板-{date.today().isoformat()}"
+    text = exports.csv_bytes(__import__("pandas").DataFrame({"机关": ["甲"]}), 1, "年份 2018").decode("utf-8-sig")
+    assert text.splitlines()[:3] == ["# 导出时间：" + text.splitlines()[0].split("：", 1)[1], "# 导出的报告数：1",
+                                     "# 筛选条件：年份 2018"]
+    assert text.splitlines()[-2:] == ["机关", "甲"]

@@ -22,8 +22,8 @@ import streamlit as st
 from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
 from indexer.stats.indicators import INDICATORS
-from indexer.stats.stored import stats_rows
-from search_app import render, state
+from indexer.stats.stored import export_context, stats_rows
+from search_app import exports, render, state
 
 TABLES = {
     "new.requests.": "申请情况（2019 年后模板）",
@@ -252,24 +252,35 @@ def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
         st.caption(f"这里列出前 {FAILURES_DRAWN} 项；命令 `nianbao check` 列出全部。")
 
 
-def export(reports: list[dict]) -> None:
-    ids = {r["id"] for r in reports}
+def conditions(chosen: dict[str, list[str]]) -> str:
+    """The page's filters in words, for the export's 筛选条件 and its file name."""
+    names = {"year": "年份", "province": "省份", "city": "城市", "template": "模板", "agency": "机关包含"}
+    shown = {"template": render.template_label}
+    return "；".join(f"{names[k]} " + "、".join(shown.get(k, str)(v) for v in values)
+                    for k, values in chosen.items() if values)
 
-    def make(writer: Callable[[list[dict], Path], None], suffix: str) -> Callable[[], bytes]:
+
+def export(reports: list[dict], chosen: dict[str, list[str]]) -> None:
+    ids = {r["id"] for r in reports}
+    described = conditions(chosen)
+
+    def make(writer: Callable[..., None], suffix: str) -> Callable[[], bytes]:
         def run() -> bytes:
             with state.store() as store:
                 rows = list(stats_rows(store, ids=ids))
+                context = export_context(store, len(rows), described)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"stats{suffix}"
-                writer(rows, path)
+                writer(rows, path, **context)
                 return path.read_bytes()
 
         return run
 
+    name = exports.file_name("统计指标", len(reports), described)
     line = st.container(horizontal=True)
-    line.download_button("导出 CSV", data=make(write_csv, ".csv"), file_name="nianbao-统计.csv", mime="text/csv",
+    line.download_button("导出 CSV", data=make(write_csv, ".csv"), file_name=f"{name}.csv", mime="text/csv",
                          on_click="ignore", icon=":material/download:", key="stats-csv")
-    line.download_button("导出 XLSX", data=make(write_xlsx, ".xlsx"), file_name="nianbao-统计.xlsx",
+    line.download_button("导出 XLSX", data=make(write_xlsx, ".xlsx"), file_name=f"{name}.xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          on_click="ignore", icon=":material/download:", key="stats-xlsx")
 
@@ -288,7 +299,7 @@ def page() -> None:
     if not with_stats:
         st.info("所选报告里没有读出统计表。换个筛选条件试试。")
         return
-    export(with_stats)
+    export(with_stats, chosen)
     failing = stats.failures[stats.failures["report_id"].isin([r["id"] for r in with_stats])]
     left, right = st.columns(2, gap="large")
     with left:
