@@ -338,4 +338,4 @@ def guard(page: Callable[[], Any]) -> None:
             offer_vectors("", key="guard_vectors", problem=str(exc))
             return
         log.error("page failed: %s", "".join(traceback.format_exception(exc)))
-        st.error(f"出错了：{type(exc).__name__}: {md(exc)}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")
+        st.error("这个页面出错了，详细信息已写入日志。请换个输入再试；如果问题持续，请告诉维护者。")

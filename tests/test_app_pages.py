@@ -287,3 +287,20 @@ def test_export_file_names_say_what_is_inside():
     assert text.splitlines()[:3] == ["# 导出时间：" + text.splitlines()[0].split("：", 1)[1], "# 导出的报告数：1",
                                      "# 筛选条件：年份 2018"]
     assert text.splitlines()[-2:] == ["机关", "甲"]
+
+
+# --- 统计: wide tables keep their red cells in view ---------------------------------------
+
+
+def test_stats_table_puts_failed_reports_and_cells_first_with_chinese_labels(app_index):
+    at = open_page("stats")
+    at.selectbox(key="stats_table").set_value("old.fees.|old.org.|old.staff.|old.meetings.").run()
+    no_failure(at)
+    table = at.dataframe[0].value
+    assert table.iloc[0]["机关"] == "沙坡头区机关事务局"  # the report whose staff numbers do not add up
+    failed = ["（三）从事政府信息公开工作人员数", "1.专职人员数（不包括政府公报及政府网站工作人员数）", "2.兼职人员数"]
+    assert sorted(table.columns[2:5]) == sorted(failed)
+    at.selectbox(key="stats_table").set_value("old.review.|old.litigation.|old.complaints.").run()
+    columns = list(at.dataframe[0].value.columns)
+    assert "四、行政复议数量 / （二）被依法纠错数" in columns and "五、行政诉讼数量 / （二）被依法纠错数" in columns
+    assert not any("[" in c or "old." in c for c in columns)  # no internal keys as labels

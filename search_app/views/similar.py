@@ -124,7 +124,7 @@ def show_copy(copy: dict, report_id: str | None) -> None:
     """One copied passage: both locations side by side, the chosen report (if any) on the left."""
     first, second = (copy["b"], copy["a"]) if copy["b"]["report_id"] == report_id else (copy["a"], copy["b"])
     with st.container(border=True):
-        st.caption(f"共有 {copy['chars']} 字 · 段落相似度 {copy['similarity']:.3f}")
+        st.caption(f"两段共有 {copy['chars']} 字相同的文字")
         for column, side, other in zip(st.columns(2, gap="medium"), (first, second), (second, first)):
             with column:
                 st.html(copy_side_html(side, copy["text"], other["paragraph_text"]))
