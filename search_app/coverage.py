@@ -30,19 +30,19 @@ class Coverage:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _coverage(index_path: str, generation: int, vectors_generation: str) -> Coverage:
+def _coverage(index_path: str, generation: int, vectors_generation: str) -> Coverage | None:
     from indexer.semantic.vectors import vectors_status
 
     with state.store() as store:
         total = store.count_reports()
         status = vectors_status(state.index_dir(), store)
-    missing = frozenset(status["missing"]) if status["present"] and not status["error"] else frozenset()
-    with_vectors = total - len(missing) if status["present"] and not status["error"] else 0
-    return Coverage(total, with_vectors, missing)
+    if not status["present"] or status["error"]:
+        return None  # unusable vectors: the page guard offers to recompute them
+    return Coverage(total, total - len(status["missing"]), frozenset(status["missing"]))
 
 
 def coverage() -> Coverage | None:
-    """The index's coverage, or None when it has no vectors at all (pages then offer to compute them)."""
+    """The index's coverage; None when it has no usable vectors (pages then offer to compute them)."""
     if not state.vectors_available():
         return None
     with state.store() as store:

@@ -312,7 +312,7 @@ def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key:
 # --- the page guard ---------------------------------------------------------------------
 
 
-def _is_vectors_error(exc: Exception) -> bool:
+def is_vectors_error(exc: Exception) -> bool:
     """Unusable vectors (an older format, another model): people can recompute them, so they are offered that."""
     try:
         from indexer.semantic.vectors import VectorsError
@@ -333,7 +333,7 @@ def guard(page: Callable[[], Any]) -> None:
         else:
             st.error(f"索引无法打开：{md(exc)}")
     except Exception as exc:
-        if _is_vectors_error(exc):
+        if is_vectors_error(exc):
             log.warning("unusable vectors: %s", exc)
             offer_vectors("", key="guard_vectors", problem=str(exc))
             return

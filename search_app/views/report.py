@@ -275,7 +275,9 @@ def part(draw, *args, what: str) -> None:
     """Draw one part of the page; if it fails, say so in one line and keep the rest of the page."""
     try:
         draw(*args)
-    except Exception:  # one part's failure must not take the report's text with it
+    except Exception as exc:  # one part's failure must not take the report's text with it
+        if render.is_vectors_error(exc):  # unusable vectors: the page guard offers to recompute them
+            raise
         log.exception("report page: %s failed", what)
         st.error(f"{what}这一部分出错了，其余内容不受影响。详细信息已写入日志。")
 
