@@ -17,7 +17,7 @@ from search_app import render, state
 
 UNKNOWN = "未识别"
 EDITIONS = {"2019": "2019 版", "2021": "2021 版"}
-COLUMNS = ("机关", "年份", "省份", "城市", "区县", "模板", "版本", "字数", "存在问题一节", "未通过校验", "文件")
+COLUMNS = ("机关", "年份", "省份", "城市", "区县", "模板", "版本", "存在问题一节", "未通过校验", "字数", "文件")
 
 
 def template_text(template: str | None, edition: str | None) -> tuple[str, str]:

@@ -320,7 +320,7 @@ def test_report_deep_link_marks_search_terms(app_index):
     assert html_text(at).count("<mark>政府开放日</mark>") == 2
     assert [b.label for b in at.get("download_button")] == ["下载原始文件"]
     assert "2019 年后模板" in html_text(at)
-    assert "三、收到和处理政府信息公开申请情况" in html_text(at)  # the statistics, as the template's tables
+    assert "三、收到和处理政府信息公开申请情况（件）" in html_text(at)  # the statistics, as the template's tables
 
 
 def test_report_unknown_id_is_a_plain_message(app_index):

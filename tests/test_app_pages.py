@@ -91,7 +91,7 @@ def test_report_requests_table_aligns_with_the_extracted_values_cell_by_cell(app
     rid = report_id(app_index, LINGWU_GOV)
     at = open_page("report", id=rid)
     no_failure(at)
-    table = grids_of(at)["三、收到和处理政府信息公开申请情况"]
+    table = grids_of(at)["三、收到和处理政府信息公开申请情况（件）"]
     extracted = {i.key: i.value for i in extract_stats(sample_text("lingwu_gov_2020")).indicators}
     rows = [r for r in REQUEST_ROWS if "2019" in r.editions]  # this report prints the 2019 edition
     assert len(table) == len(rows)
@@ -195,6 +195,10 @@ def test_pages_say_how_many_reports_their_vectors_cover(partly_embedded):
     at = open_page("similar", id=new_id)
     no_failure(at)
     assert any("覆盖 5 / 6 份报告" in w.value for w in at.warning)
+
+    next(b for b in at.button if b.label == "为其余 1 份报告计算向量").click().run()
+    no_failure(at)
+    assert not at.warning and any("覆盖 6 / 6 份报告" in c.value for c in at.caption)
 
 
 # --- 比较: up to 12 reports, statistics aligned by indicator, export -----------------------

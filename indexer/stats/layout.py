@@ -50,17 +50,18 @@ def edition_of(keys: Mapping[str, object] | set[str]) -> str | None:
 
 def _requests(edition: str | None) -> Grid:
     rows = [r for r in REQUEST_ROWS if edition is None or edition in r.editions]
-    return Grid("三、收到和处理政府信息公开申请情况", [label for _, label in REQUEST_COLUMNS],
+    return Grid("三、收到和处理政府信息公开申请情况（件）", [label for _, label in REQUEST_COLUMNS],
                 [r.label for r in rows],
                 [[f"new.requests.{r.key}.{col}" for col, _ in REQUEST_COLUMNS] for r in rows])
 
 
 def _art20(edition: str | None) -> Grid:
-    columns = list(dict.fromkeys(d.label.split(" / ", 1)[1] for k, d in INDICATORS.items()
-                                 if k.startswith("new.art20.") and (edition is None or edition in d.editions)))
+    units = {d.label.split(" / ", 1)[1]: d.unit for k, d in INDICATORS.items()
+             if k.startswith("new.art20.") and (edition is None or edition in d.editions)}
     by_label = {d.label: k for k, d in INDICATORS.items() if k.startswith("new.art20.")}
-    cells = [[by_label.get(f"{label} / {col}") for col in columns] for _, label, _ in ART20_ITEMS]
-    return Grid("二、主动公开政府信息情况（第二十条）", columns, [label for _, label, _ in ART20_ITEMS], cells)
+    cells = [[by_label.get(f"{label} / {col}") for col in units] for _, label, _ in ART20_ITEMS]
+    return Grid("二、主动公开政府信息情况（第二十条）", [f"{col}（{unit}）" for col, unit in units.items()],
+                [label for _, label, _ in ART20_ITEMS], cells)
 
 
 def _review() -> Grid:
@@ -70,7 +71,7 @@ def _review() -> Grid:
         proceeding, result = label.split(" / ", 1)
         rows.setdefault(proceeding, {})[result] = key
     columns = list(dict.fromkeys(result for cells in rows.values() for result in cells))
-    return Grid("四、政府信息公开行政复议、行政诉讼情况", columns, list(rows),
+    return Grid("四、政府信息公开行政复议、行政诉讼情况（件）", columns, list(rows),
                 [[cells.get(col) for col in columns] for cells in rows.values()])
 
 

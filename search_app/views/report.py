@@ -29,6 +29,7 @@ MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", "
 SIMILAR_SHOWN = 5
 
 
+LIST_HEIGHT = 600  # pixels: about 16 rows, then the list scrolls
 FILTERS = ("机关", "年份", "省份", "城市", "模板", "版本", "存在问题一节")
 
 
@@ -59,7 +60,8 @@ def report_list() -> None:
     st.caption(f"显示 {len(shown):,} / {len(frame):,} 份报告。点列名排序，点「打开」进入报告。"
                + (f"未识别（读不出）的：{counted}。" if counted else "") + "字数为正文的字数（页数未记录）。")
     table = shown.assign(打开=[f"/report?id={i}" for i in shown["id"]]).drop(columns="id")
-    st.dataframe(table[["打开", *catalogue.COLUMNS]], hide_index=True, width="stretch", height=560,
+    st.dataframe(table[["打开", *catalogue.COLUMNS]], hide_index=True, width="stretch",
+                 height=min(LIST_HEIGHT, 36 * (len(table) + 1) + 4),
                  column_config={"打开": st.column_config.LinkColumn("打开", display_text="打开", width="small"),
                                 "字数": st.column_config.NumberColumn("字数", format="%d"),
                                 "未通过校验": st.column_config.NumberColumn("未通过校验", format="%d")})
@@ -183,7 +185,7 @@ def statistics(report: dict) -> None:
     if rest:
         st.caption("不在模板表格里的其他数字：")
         st.html(tables.aligned_html([row["key"] for row in rest], ["数值"], [values], [set(failed)]))
-    st.caption("空白：报告没有这一格；「未读出」：有这一格，但数字没读出来。")
+    st.caption("斜纹格：模板没有这一格；空白：报告里没有这一格；「未读出」：有这一格，但数字没读出来。")
 
 
 def _cells(cells: str) -> list[dict]:
