@@ -321,6 +321,12 @@ def test_hybrid_fuses_keyword_and_meaning(engine):
     assert "人员不足" in found["results"][0]["text"]
     scores = [r["score"] for r in found["results"]]
     assert scores == sorted(scores, reverse=True)
+    # explained by its parts: the top passage has the words and the meaning; each came from one ranking at least
+    assert found["results"][0]["keyword_rank"] is not None and found["results"][0]["semantic_rank"] is not None
+    assert all(r["keyword_rank"] or r["semantic_rank"] for r in found["results"])
+    semantic = engine.search("人员不足", mode="semantic", limit=100)["results"]
+    rank = next(n for n, r in enumerate(semantic, 1) if r["text"] == found["results"][0]["text"])
+    assert found["results"][0]["semantic_rank"] == rank
 
 
 # --------------------------------------------------------------------------- similar
@@ -435,7 +441,8 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     assert code == 0, err
     data = json.loads(out)
     assert data["mode"] == "hybrid" and set(data["results"][0]) == {"report_id", "source", "agency", "year",
-                                                                     "section_kind", "text", "score"}
+                                                                     "section_kind", "text", "score", "keyword_rank",
+                                                                     "semantic_rank"}
 
     s = Store(sem_index)
     rid = ids_by_sample(s)["lingwu_gov_2020"]
