@@ -12,7 +12,7 @@ from collections import defaultdict
 import pandas as pd
 import streamlit as st
 
-from indexer.stats.layout import edition_of
+from indexer.stats.indicators import edition_of
 from search_app import render, state
 
 UNKNOWN = "未识别"
@@ -43,7 +43,7 @@ def _rows(index_path: str, generation: int) -> pd.DataFrame:
     rows = []
     for r in reports:
         spans = bounds.get(r["id"], [])
-        template, edition = template_text(r["template"], edition_of(keys[r["id"]]) if keys[r["id"]] else None)
+        template, edition = template_text(r["template"], edition_of(r["template"], keys[r["id"]]))
         rows.append({"机关": r["agency"] or UNKNOWN, "年份": str(r["year"]) if r["year"] else UNKNOWN,
                      "省份": r["region"]["province"] or UNKNOWN, "城市": r["region"]["city"] or UNKNOWN,
                      "区县": r["region"]["county"] or UNKNOWN, "模板": template, "版本": edition,

@@ -442,8 +442,8 @@ def test_indicator_keys_follow_the_scheme():
 def test_json_shapes():
     result = extract_stats(text("004"))
     doc = to_json(meta("004"), result)
-    assert list(doc) == ["report_id", "source", "agency", "year", "template", "indicators"]
-    assert (doc["agency"], doc["year"], doc["template"]) == ("沙坡头区机关事务局", 2018, "old")
+    assert list(doc) == ["report_id", "source", "agency", "year", "template", "edition", "indicators"]
+    assert (doc["agency"], doc["year"], doc["template"], doc["edition"]) == ("沙坡头区机关事务局", 2018, "old", "old")
     assert all(list(ind) == ["key", "label", "unit", "value", "note"] for ind in doc["indicators"])
     (failure,) = run_checks(result, text("004"))
     fdoc = check_to_json(meta("004"), failure)

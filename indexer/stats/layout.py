@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .indicators import (
+    ART20_ITEM_LABELS_2021,
     ART20_ITEMS,
     BYTYPE_ROWS,
     INDICATORS,
@@ -20,9 +21,10 @@ from .indicators import (
     REQUEST_COLUMNS,
     REQUEST_ROWS,
     REVIEW_COLUMNS,
+    edition_of,
 )
 
-__all__ = ["Grid", "edition_of", "grids"]
+__all__ = ["Grid", "grids"]
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,6 @@ class Grid:
         return [key for row in self.cells for key in row if key]
 
 
-def edition_of(keys: Mapping[str, object] | set[str]) -> str | None:
-    """The new template's edition a report used, from the indicators it has: "2021", "2019" or None.
-
-    A key that only one edition defines decides; a report whose keys fit both says nothing.
-    """
-    editions = {e for key in keys if key in INDICATORS and key.startswith("new.")
-                for e in INDICATORS[key].editions if len(INDICATORS[key].editions) == 1}
-    return editions.pop() if len(editions) == 1 else None
-
-
 def _requests(edition: str | None) -> Grid:
     rows = [r for r in REQUEST_ROWS if edition is None or edition in r.editions]
     return Grid("三、收到和处理政府信息公开申请情况（件）", [label for _, label in REQUEST_COLUMNS],
@@ -56,12 +48,16 @@ def _requests(edition: str | None) -> Grid:
 
 
 def _art20(edition: str | None) -> Grid:
-    units = {d.label.split(" / ", 1)[1]: d.unit for k, d in INDICATORS.items()
-             if k.startswith("new.art20.") and (edition is None or edition in d.editions)}
-    by_label = {d.label: k for k, d in INDICATORS.items() if k.startswith("new.art20.")}
-    cells = [[by_label.get(f"{label} / {col}") for col in units] for _, label, _ in ART20_ITEMS]
-    return Grid("二、主动公开政府信息情况（第二十条）", [f"{col}（{unit}）" for col, unit in units.items()],
-                [label for _, label, _ in ART20_ITEMS], cells)
+    """Items × columns of the 第二十条 tables, by key (the 2021 format prints some items and columns
+    under other names); a column is in the grid when the edition defines it for any item."""
+    defs = {k: d for k, d in INDICATORS.items() if k.startswith("new.art20.") and (edition is None or edition in d.editions)}
+    columns: dict[str, dict[str, str]] = {}  # printed header → item → key
+    for key, d in defs.items():
+        item = key.split(".")[2]
+        columns.setdefault(f"{d.label.split(' / ', 1)[1]}（{d.unit}）", {})[item] = key
+    names = {**{item: label for item, label, _ in ART20_ITEMS}, **(ART20_ITEM_LABELS_2021 if edition == "2021" else {})}
+    cells = [[column.get(item) for column in columns.values()] for item, _, _ in ART20_ITEMS]
+    return Grid("二、主动公开政府信息情况（第二十条）", list(columns), [names[item] for item, _, _ in ART20_ITEMS], cells)
 
 
 def _review() -> Grid:
@@ -91,7 +87,7 @@ def grids(template: str | None, keys: Mapping[str, object] | set[str]) -> list[G
     told, rows of both editions are shown. Indicators outside any table are not laid out.
     """
     if template == "new":
-        edition = edition_of(keys)
+        edition = edition_of("new", keys)
         candidates = [_art20(edition), _requests(edition), _review()]
     elif template == "old":
         candidates = _old()
