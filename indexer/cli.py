@@ -331,16 +331,18 @@ def doctor(ctx: click.Context, do_repair: bool, as_json: bool, wait: float) -> N
 def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: Path | None, **kw) -> None:
     """The statistics tables: one row per report, one column per indicator."""
     from .stats.export import write_csv, write_xlsx
-    from .stats.stored import stats_rows
+    from .stats.stored import describe, export_context, stats_rows
 
-    with _store(ctx) as store, closing(stats_rows(store, _filters(kw))) as rows:
+    filters = _filters(kw)
+    with _store(ctx) as store, closing(stats_rows(store, filters)) as rows:
         if csv_path or xlsx_path:
             rows = list(rows)  # the columns are those of every row
+            context = export_context(store, len(rows), describe(filters))
         if csv_path:
-            write_csv(rows, csv_path)
+            write_csv(rows, csv_path, **context)
             click.echo(f"{len(rows)} reports written to {csv_path}")
         if xlsx_path:
-            write_xlsx(rows, xlsx_path)
+            write_xlsx(rows, xlsx_path, **context)
             click.echo(f"{len(rows)} reports written to {xlsx_path}")
         if as_json:
             _echo_json_items(rows)

@@ -312,7 +312,7 @@ def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key:
 # --- the page guard ---------------------------------------------------------------------
 
 
-def _is_vectors_error(exc: Exception) -> bool:
+def is_vectors_error(exc: Exception) -> bool:
     """Unusable vectors (an older format, another model): people can recompute them, so they are offered that."""
     try:
         from indexer.semantic.vectors import VectorsError
@@ -333,9 +333,9 @@ def guard(page: Callable[[], Any]) -> None:
         else:
             st.error(f"索引无法打开：{md(exc)}")
     except Exception as exc:
-        if _is_vectors_error(exc):
+        if is_vectors_error(exc):
             log.warning("unusable vectors: %s", exc)
             offer_vectors("", key="guard_vectors", problem=str(exc))
             return
         log.error("page failed: %s", "".join(traceback.format_exception(exc)))
-        st.error(f"出错了：{type(exc).__name__}: {md(exc)}。请换个输入再试；如果问题持续，请把这句话告诉维护者。")
+        st.error("这个页面出错了，详细信息已写入日志。请换个输入再试；如果问题持续，请告诉维护者。")

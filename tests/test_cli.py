@@ -180,7 +180,11 @@ def test_stats_and_check_commands(capsys, indexed, tmp_path):
     import openpyxl
 
     assert openpyxl.load_workbook(xlsx_path).active.max_row == 6
-    assert len(csv_path.read_text(encoding="utf-8-sig").splitlines()) == 6
+    lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
+    about = [line for line in lines if line.startswith("# ")]  # when, how many, which filters, which nianbao
+    assert [line.split("：")[0] for line in about] == ["# 导出时间", "# 导出的报告数", "# 筛选条件", "# nianbao 版本"]
+    assert len(lines) == len(about) + 2 + 5  # Chinese header, keys, five reports
+    assert "省份" in lines[len(about)] and lines[len(about) + 1].startswith("report_id,")
 
 
 def test_output_cut_short_by_the_reader_ends_quietly(indexed):

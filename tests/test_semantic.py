@@ -321,6 +321,12 @@ def test_hybrid_fuses_keyword_and_meaning(engine):
     assert "人员不足" in found["results"][0]["text"]
     scores = [r["score"] for r in found["results"]]
     assert scores == sorted(scores, reverse=True)
+    # explained by its parts: the top passage has the words and the meaning; each came from one ranking at least
+    assert found["results"][0]["keyword_rank"] is not None and found["results"][0]["semantic_rank"] is not None
+    assert all(r["keyword_rank"] or r["semantic_rank"] for r in found["results"])
+    semantic = engine.search("人员不足", mode="semantic", limit=100)["results"]
+    rank = next(n for n, r in enumerate(semantic, 1) if r["text"] == found["results"][0]["text"])
+    assert found["results"][0]["semantic_rank"] == rank
 
 
 # --------------------------------------------------------------------------- similar
@@ -373,6 +379,12 @@ def test_similar_ranks_the_derived_report_first(with_derived):
         best = found["results"][0]
         assert best["score"] > found["results"][1]["score"]
         assert best["section_pairs"] and {"section_kind", "other_section_kind", "score"} <= set(best["section_pairs"][0])
+        # Scores read on the corpus's scale: the copy beats every other pair of the six reports (14 of
+        # the 15, the 15th being itself); section pairs use the same measure, so its best one is on top too.
+        assert found["scale_pairs"] == 15
+        assert best["percentile"] == round(100 * 14 / 15, 1) and found["results"][-1]["percentile"] < 50
+        assert best["section_pairs"][0]["percentile"] >= best["percentile"]
+        assert all(0 <= p["percentile"] <= 100 and p["score"] > 0 for r in found["results"] for p in r["section_pairs"])
         back = similar(s, ids["lingwu_gov_2020"][:8], limit=1)
         assert back["results"][0]["report_id"] == derived_id
         with pytest.raises(UnknownReportError):
@@ -429,7 +441,8 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     assert code == 0, err
     data = json.loads(out)
     assert data["mode"] == "hybrid" and set(data["results"][0]) == {"report_id", "source", "agency", "year",
-                                                                     "section_kind", "text", "score"}
+                                                                     "section_kind", "text", "score", "keyword_rank",
+                                                                     "semantic_rank"}
 
     s = Store(sem_index)
     rid = ids_by_sample(s)["lingwu_gov_2020"]
@@ -438,9 +451,9 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     code, out, err = run(capsys, "--index-dir", d, "similar", rid[:8], "--json", "--limit", "2")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"report", "results"} and data["report"]["id"] == rid and len(data["results"]) == 2
-    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "score", "section_pairs"}
-    assert set(data["results"][0]["section_pairs"][0]) == {"section_kind", "other_section_kind", "score"}
+    assert set(data) == {"report", "results", "scale_pairs"} and data["report"]["id"] == rid and len(data["results"]) == 2
+    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "score", "percentile", "section_pairs"}
+    assert set(data["results"][0]["section_pairs"][0]) == {"section_kind", "other_section_kind", "score", "percentile"}
 
     _, derived = with_derived
     code, out, err = run(capsys, "--index-dir", d, "similar", str(derived), "--json")

@@ -464,32 +464,39 @@ def test_csv_export_reads_back(rows, tmp_path):
     write_csv(rows, path)
     with open(path, encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
-    header, body = table[0], table[1:]
-    assert header[:6] == ["report_id", "source", "agency", "year", "template", "edition"]
+    header, keys, body = table[0], table[1], table[2:]
+    assert header[:9] == ["报告ID", "文件", "机关", "年份", "省份", "城市", "区县", "模板", "版本"]
+    assert keys[:9] == ["report_id", "source", "agency", "year", "province", "city", "county", "template", "edition"]
     assert len(body) == 5
-    assert len(header) == 6 + 198 + 58 + 8
-    assert [line[5] for line in body] == ["old", "2019", "", "2019", "old"]
-    column = header.index("行政许可 / 处理决定数量（件） [new.art20.admin_license.decisions]")
+    assert len(header) == len(keys) == 9 + 198 + 58 + 8
+    assert [line[8] for line in body] == ["旧模板", "2019 版", "", "2019 版", "旧模板"]
+    column = header.index("行政许可 / 处理决定数量（件）")
+    assert keys[column] == "new.art20.admin_license.decisions"
     lingwu = next(line for line in body if line[0] == "003")
-    assert lingwu[column] == "1554"
+    assert lingwu[column] == "1554" and lingwu[7] == "2019 年后模板"  # a label, not `new`
     assert next(line for line in body if line[0] == "000")[column] == ""
-    review = header.index("行政复议 / 总计（件） [new.review.total]")
-    assert lingwu[review] == ""
+    review = keys.index("new.review.total")
+    assert header[review] == "行政复议 / 总计（件）" and lingwu[review] == ""
 
 
 def test_xlsx_export_reads_back(rows, tmp_path):
     path = tmp_path / "stats.xlsx"
-    write_xlsx(rows, path)
-    sheet = load_workbook(path).active
-    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    write_xlsx(rows, path, regions={"003": {"province": "宁夏回族自治区", "city": "银川市", "county": "灵武市"}},
+               about_lines=[("导出时间", "2026-12-06T10:00:00+00:00")])
+    book = load_workbook(path)
+    assert book.sheetnames == ["统计指标", "指标键", "说明"]
+    table = [list(row) for row in book["统计指标"].iter_rows(values_only=True)]
     header, body = table[0], table[1:]
+    keys = {title: key for _, title, key in list(book["指标键"].iter_rows(values_only=True))[1:]}
     assert len(body) == 5
-    amount = header.index("政府集中采购 / 采购总金额（万元） [new.art20.procurement.amount]")
-    staff = header.index("（三）从事政府信息公开工作人员数（人） [old.staff.total]")
+    amount = header.index("政府集中采购 / 采购总金额（万元）")
+    staff = header.index("（三）从事政府信息公开工作人员数（人）")
+    assert keys[header[amount]] == "new.art20.procurement.amount"
     by_id = {line[0]: line for line in body}
-    assert by_id["003"][amount] == 24063
+    assert by_id["003"][amount] == 24063 and by_id["003"][4:7] == ["宁夏回族自治区", "银川市", "灵武市"]
     assert by_id["004"][staff] == 0 and by_id["000"][staff] == 1
-    assert by_id["002"][4] is None and by_id["003"][staff] is None
+    assert by_id["002"][7] is None and by_id["002"][8] is None and by_id["003"][staff] is None
+    assert list(book["说明"].iter_rows(values_only=True)) == [("导出时间", "2026-12-06T10:00:00+00:00")]
 
 
 def test_stored_rows_of_chosen_reports_and_every_indicator_value(indexed):

@@ -160,7 +160,8 @@ class SemanticSearcher:
         rows, scores = vs.search(self.embed_query(text, vs), depth, allowed)
         return vs, rows, scores
 
-    def _results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float]) -> list[dict]:
+    def _results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float],
+                 parts: dict[int, dict] | None = None) -> list[dict]:
         with self.store.snapshot():
             reports = {r["id"]: r for r in self.store.reports([vs.report_ids[vs.passages["report"][r]] for r in rows])}
             texts = passage_texts(self.store, vs, rows)
@@ -171,7 +172,7 @@ class SemanticSearcher:
                 continue
             out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
                         "year": report["year"], "section_kind": KINDS[vs.passages["kind"][row]], "text": text,
-                        "score": round(float(score), 4)})
+                        "score": round(float(score), 4), **(parts or {}).get(int(row), {})})
         return out
 
     def search(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
@@ -182,7 +183,9 @@ class SemanticSearcher:
         return {"query": query, "mode": "semantic", "results": self._results(vs, rows, scores)}
 
     def hybrid(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
-        """Keyword and semantic rankings of passages fused by reciprocal rank; same shape, mode "hybrid".
+        """Keyword and semantic rankings of passages fused by reciprocal rank; same shape, mode "hybrid",
+        and each result says where it came from: ``keyword_rank`` and ``semantic_rank`` (1 = first;
+        None where that ranking did not reach it), since the fused score itself means nothing to a reader.
 
         The keyword ranking is the full-text keyword mode's (reports by BM25, filters applied),
         brought down to passages: within those reports, passages ranked by BM25 of the query's
@@ -198,7 +201,10 @@ class SemanticSearcher:
             for rank, row in enumerate(ranking[:max(HYBRID_DEPTH, limit)], 1):
                 fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
         best = sorted(fused, key=lambda r: (-fused[r], r))[:limit]
-        return {"query": query, "mode": "hybrid", "results": self._results(vs, best, [fused[r] for r in best])}
+        depth = max(HYBRID_DEPTH, limit)
+        ranks = [{int(row): n for n, row in enumerate(ranking[:depth], 1)} for ranking in (lexical, rows.tolist())]
+        parts = {int(r): {"keyword_rank": ranks[0].get(int(r)), "semantic_rank": ranks[1].get(int(r))} for r in best}
+        return {"query": query, "mode": "hybrid", "results": self._results(vs, best, [fused[r] for r in best], parts)}
 
     def _keyword_passages(self, vs: VectorSet, keyword: dict, filters: SearchFilters, query: str) -> list[int]:
         from ..fulltext.analysis import words

@@ -5,10 +5,17 @@ vectors (the mean of their passages) all lie within a few hundredths of each oth
 only shortlist; the ranking is by passage alignment: each passage of one report against its
 best match in the other, averaged both ways. A copy with a third of its paragraphs dropped
 and others reworded still aligns almost passage for passage with its source.
+
+Scores are stated relative to the corpus: a cosine of 0.92 means nothing to a reader when
+every pair of reports of the genre scores 0.9 or more. `ScoreScale` samples the alignment of
+report pairs once per vectors generation, and each score (overall and per section pair, which
+use the same alignment measure) comes with its percentile: "more similar than 95 % of the
+corpus's report pairs".
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,17 +36,18 @@ from .vectors import (
     embed_documents,
     get_model,
     load_vectors,
-    section_vector,
     text_key,
 )
 
 if TYPE_CHECKING:
     from .model import Embedder
 
-__all__ = ["UnknownReportError", "similar", "similar_file"]
+__all__ = ["ScoreScale", "UnknownReportError", "score_scale", "similar", "similar_file"]
 
 SHORTLIST = 50
 PAIRS_SHOWN = 5
+SCALE_PAIRS = 400
+"""Report pairs sampled for the scale: the percentile of a score is then known to about ±2.5 points."""
 
 
 class UnknownReportError(LookupError):
@@ -51,9 +59,9 @@ class _Profile:
     """What the comparison needs of one report: passage vectors, their section, section vectors."""
 
     passages: np.ndarray  # float32 (n, d)
+    passage_sections: np.ndarray  # section key of each passage
     section_keys: list[int]
     section_kinds: list[str]
-    section_vectors: np.ndarray  # float32 (s, d)
 
     @property
     def mean(self) -> np.ndarray:
@@ -65,8 +73,8 @@ def _profile_of(vs: VectorSet, report_idx: int) -> _Profile:
     rows = vs.rows_of(vs.report_ids[report_idx])
     mask = vs.sections["report"] == report_idx
     table = vs.sections[mask]
-    return _Profile(vs.rows(rows), table["section"].tolist(), [KINDS[k] for k in table["kind"]],
-                    vs.section_vectors[mask])
+    return _Profile(vs.rows(rows), vs.passages["section"][rows], table["section"].tolist(),
+                    [KINDS[k] for k in table["kind"]])
 
 
 def _alignment(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,14 +83,79 @@ def _alignment(a: np.ndarray, b: np.ndarray) -> float:
     return float(0.5 * (sims.max(axis=1).mean() + sims.max(axis=0).mean()))
 
 
-def _section_pairs(a: _Profile, b: _Profile) -> list[dict]:
-    """For each section of a, its best-matching section of b; best pairs first."""
-    if not len(a.section_vectors) or not len(b.section_vectors):
+class ScoreScale:
+    """Alignment scores of a sample of the corpus's report pairs, sorted: what a score is compared with."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = np.sort(np.asarray(scores, dtype=np.float64))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def percentile(self, score: float) -> float | None:
+        """The share (0-100) of sampled report pairs that score below `score`; None without a sample."""
+        if not len(self.scores):
+            return None
+        return round(100.0 * float(np.searchsorted(self.scores, score, side="left")) / len(self.scores), 1)
+
+
+_SCALES: dict[str, ScoreScale] = {}
+_SCALES_LOCK = threading.Lock()
+
+
+def score_scale(vs: VectorSet, pairs: int = SCALE_PAIRS) -> ScoreScale:
+    """The scale of this vectors generation: computed once (a second or two), then kept per process.
+
+    Every pair when the corpus has few reports; otherwise a seeded random sample of distinct pairs,
+    so the same index always gives the same percentiles.
+    """
+    key = f"{vs.path}:{pairs}"
+    with _SCALES_LOCK:
+        if key in _SCALES:
+            return _SCALES[key]
+    has = np.flatnonzero(np.linalg.norm(vs.report_vectors, axis=1) > 0)
+    if len(has) * (len(has) - 1) // 2 <= pairs:
+        chosen = [(int(a), int(b)) for i, a in enumerate(has) for b in has[i + 1:]]
+    else:
+        rng = np.random.default_rng(20261206)
+        found: set[tuple[int, int]] = set()
+        while len(found) < pairs:
+            a, b = sorted(rng.choice(has, size=2, replace=False).tolist())
+            found.add((a, b))
+        chosen = sorted(found)
+    profiles: dict[int, np.ndarray] = {}
+
+    def passages(idx: int) -> np.ndarray:
+        if idx not in profiles:
+            profiles[idx] = vs.rows(vs.rows_of(vs.report_ids[idx]))
+        return profiles[idx]
+
+    scale = ScoreScale(np.array([_alignment(passages(a), passages(b)) for a, b in chosen]))
+    with _SCALES_LOCK:
+        _SCALES[key] = scale
+    return scale
+
+
+def _section_pairs(a: _Profile, b: _Profile, scale: ScoreScale) -> list[dict]:
+    """For each section of a, its best-aligned section of b, best pairs first.
+
+    The same measure as the report's overall score (passage alignment), so a section pair and
+    the overall score read on one scale; each has its `percentile` on the corpus's scale.
+    """
+    if not len(a.section_keys) or not len(b.section_keys):
         return []
-    sims = a.section_vectors @ b.section_vectors.T
-    best = sims.argmax(axis=1)
-    pairs = [{"section_kind": a.section_kinds[i], "other_section_kind": b.section_kinds[j],
-              "score": round(float(sims[i, j]), 4)} for i, j in enumerate(best.tolist())]
+    pairs = []
+    for i, key in enumerate(a.section_keys):
+        mine = a.passages[a.passage_sections == key]
+        if not len(mine):
+            continue
+        best = max(((_alignment(mine, b.passages[b.passage_sections == other]), j)
+                    for j, other in enumerate(b.section_keys) if (b.passage_sections == other).any()), default=None)
+        if best is None:
+            continue
+        score, j = best
+        pairs.append({"section_kind": a.section_kinds[i], "other_section_kind": b.section_kinds[j],
+                      "score": round(score, 4), "percentile": scale.percentile(score)})
     return sorted(pairs, key=lambda p: -p["score"])[:PAIRS_SHOWN]
 
 
@@ -100,18 +173,23 @@ def _rank(store: Store, vs: VectorSet, source: _Profile, exclude: set[str], limi
         other = _profile_of(vs, idx)
         scored.append((_alignment(source.passages, other.passages), idx, other))
     scored.sort(key=lambda item: (-item[0], vs.report_ids[item[1]]))
+    scale = score_scale(vs)
     out = []
     for score, idx, other in scored[:limit]:
         report = visible[vs.report_ids[idx]]
         out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
-                    "year": report["year"], "score": round(score, 4), "section_pairs": _section_pairs(source, other)})
+                    "year": report["year"], "score": round(score, 4), "percentile": scale.percentile(score),
+                    "section_pairs": _section_pairs(source, other, scale)})
     return out
 
 
 def similar(store: Store, report_id: str, limit: int = 10) -> dict:
-    """`{report, results: [{report_id, source, agency, year, score, section_pairs: [...]}]}` for an indexed report.
+    """`{report, results: [{report_id, source, agency, year, score, percentile, section_pairs: [...]}], scale_pairs}`
+    for an indexed report.
 
     ``report`` is the report in the `reports --json` shape; ``report_id`` may be a unique prefix.
+    ``percentile``: the share of the corpus's sampled report pairs (``scale_pairs`` of them) that
+    score lower; None when the corpus has a single report with vectors.
     """
     vs = load_vectors(store.index_dir)
     with store.snapshot():
@@ -122,7 +200,8 @@ def similar(store: Store, report_id: str, limit: int = 10) -> dict:
     idx = vs.report_index().get(full_id)
     if idx is None or not len(vs.rows_of(full_id)):
         raise UnknownReportError(f"report {full_id} has no vectors: run `nianbao index` to compute them")
-    return {"report": report, "results": _rank(store, vs, _profile_of(vs, idx), {full_id}, max(1, limit))}
+    return {"report": report, "results": _rank(store, vs, _profile_of(vs, idx), {full_id}, max(1, limit)),
+            "scale_pairs": len(score_scale(vs))}
 
 
 def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedder | None = None) -> dict:
@@ -149,14 +228,14 @@ def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedde
         sections.setdefault(p.section_ord, []).append(i)
     keys = sorted(sections)
     vectors = _embed_read_only(store.index_dir, vs, [p.embed_text for p in passages], model)
-    section_vectors = np.array([section_vector(vectors[sections[k]].mean(axis=0), vs.centres) for k in keys],
-                               dtype=np.float32).reshape(-1, vs.dim)
-    profile = _Profile(vectors, keys, [parsed.sections[k].kind for k in keys], section_vectors)
+    profile = _Profile(vectors, np.array([p.section_ord for p in passages], dtype=np.int64), keys,
+                       [parsed.sections[k].kind for k in keys])
     with store.snapshot():
         in_index = store.resolve_id(own_id) == own_id
     meta = parsed.metadata
     report = {"id": own_id, "source": path.name, "agency": meta.agency, "year": meta.year, "in_index": in_index}
-    return {"report": report, "results": _rank(store, vs, profile, {own_id}, max(1, limit))}
+    return {"report": report, "results": _rank(store, vs, profile, {own_id}, max(1, limit)),
+            "scale_pairs": len(score_scale(vs))}
 
 
 def _embed_read_only(index_dir: Path, vs: VectorSet, norms: list[str], model: str | Embedder | None) -> np.ndarray:

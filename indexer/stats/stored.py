@@ -8,6 +8,9 @@ from collections.abc import Collection, Iterator
 from ..fulltext import SearchFilters
 from ..store import Store
 from . import stats_json
+from .export import about
+
+FILTER_NAMES = (("year", "年份"), ("province", "省份"), ("city", "城市"), ("county", "区县"), ("agency", "机关"))
 
 
 def _reports(store: Store, filters: SearchFilters | None, ids: Collection[str] | None = None) -> list[dict]:
@@ -33,3 +36,20 @@ def check_rows(store: Store, filters: SearchFilters | None = None) -> Iterator[d
             for failure in store.check_failures(report["id"]):
                 yield {"report_id": report["id"], "source": report["source"], "check": failure["check_key"],
                        "cells": json.loads(failure["cells"]), "message": failure["message"]}
+
+
+def describe(filters: SearchFilters | None) -> str:
+    """The filters in words for an export's 筛选条件 ("" when there are none)."""
+    if filters is None:
+        return ""
+    parts = [f"{label} {getattr(filters, name)}" for name, label in FILTER_NAMES if getattr(filters, name, None)]
+    if filters.sections:
+        parts.append("章节 " + "、".join(filters.sections))
+    return "；".join(parts)
+
+
+def export_context(store: Store, count: int, conditions: str) -> dict:
+    """What `write_csv` / `write_xlsx` add to `count` exported rows: regions and the lines saying what was exported."""
+    with store.snapshot():
+        regions = {r["id"]: r["region"] for r in store.reports()}
+    return {"regions": regions, "about_lines": about(count, conditions)}

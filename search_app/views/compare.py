@@ -1,20 +1,27 @@
-"""比较: one section kind (default 存在的主要问题及改进情况) of several reports, side by side.
+"""比较: one section kind (default 存在的主要问题及改进情况) of up to 12 reports, side by side;
+their statistics aligned by indicator; both exportable.
 
 The pairing of paragraphs with their close counterparts in the other reports comes from the
-library (`indexer.semantic`); this page only lays the columns out, marks the paragraphs
-that have a counterpart and shows the wording they share.
+library (`indexer.semantic.compare`, whose 相近 cut a test on real paraphrases sets); this
+page only lays the columns out (four to a row), marks the paragraphs that have a
+counterpart and shows the wording they share.
 """
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import streamlit as st
 
 from indexer.fulltext import SearchFilters
 from indexer.parse.sections import SECTION_KINDS
-from search_app import render, state
+from indexer.stats.indicators import INDICATORS
+from search_app import coverage, exports, render, state, tables
 
 DEFAULT_KIND = "problems"
-MAX_COLUMNS = 4
+MAX_COLUMNS = 12
+PER_ROW = 4  # columns side by side; more reports continue on the next row
 DEFAULT_COLUMNS = 3
 
 
@@ -71,10 +78,62 @@ def paragraph_html(paragraph: dict, names: dict[str, str]) -> str:
         return f'<p class="nb-para">{render.esc(paragraph["text"])}</p>'
     best = max(counterparts, key=lambda c: c["score"])
     spans = render.shared_spans(paragraph["text"], best["text"])
-    notes = "；".join(f"{render.esc(names.get(c['report_id'], c['report_id']))}（相似度 {c['score']:.2f}）"
+    notes = "；".join(render.esc(names.get(c["report_id"], c["report_id"]))
                      for c in sorted(counterparts, key=lambda c: -c["score"]))
     return (f'<div class="nb-para nb-shared">{render.highlight(paragraph["text"], spans, "nb-common")}'
             f'<div class="nb-counterpart">相近段落：{notes}</div></div>')
+
+
+def column_names(ids: list[str], by_id: dict[str, dict]) -> dict[str, str]:
+    """A column title per report: agency · year, with the id's start where two would read the same."""
+    labels = {i: render.report_label(by_id[i]) for i in ids}
+    repeated = {label for label in labels.values() if list(labels.values()).count(label) > 1}
+    return {i: f"{label} ({i[:6]})" if label in repeated else label for i, label in labels.items()}
+
+
+def statistics(ids: list[str], names: dict[str, str]) -> pd.DataFrame:
+    """The reports' indicators aligned: one row per indicator (template order), one column per report."""
+    values: list[dict[str, object]] = []
+    failed: list[set[str]] = []
+    with state.store() as store:
+        for report_id in ids:
+            values.append({row["key"]: row["value"] for row in store.indicators(report_id)})
+            failed.append({cell["key"] for f in store.check_failures(report_id) for cell in json.loads(f["cells"])})
+    held = set().union(*values)
+    keys = [k for k in INDICATORS if k in held] + sorted(held - set(INDICATORS))
+    columns = [names.get(i, i) for i in ids]
+    if not keys:
+        st.info("所选报告里没有读出统计表。")
+        return pd.DataFrame()
+    st.caption("每行一个指标，每列一份报告；空白：报告没有这一格；红底：参与了未通过的勾稽关系校验。")
+    st.html(tables.aligned_html(keys, columns, values, failed))
+    return pd.DataFrame([[INDICATORS[k].label if k in INDICATORS else k, INDICATORS[k].unit if k in INDICATORS else "",
+                          *(v.get(k) for v in values)] for k in keys], columns=["指标", "单位", *columns])
+
+
+def sections_frame(result: dict, names: dict[str, str]) -> pd.DataFrame:
+    """The compared sections as rows for export: report, paragraph, and its 相近 paragraphs elsewhere."""
+    return pd.DataFrame([{"报告": names[r["report_id"]], "报告ID": r["report_id"], "文件": r["source"], "段落": p["text"],
+                          "相近段落所在报告": "、".join(names.get(c["report_id"], c["report_id"]) for c in p.get("counterparts") or [])}
+                         for r in result["reports"] for p in r["paragraphs"]],
+                        columns=["报告", "报告ID", "文件", "段落", "相近段落所在报告"])
+
+
+def export(sections: pd.DataFrame, stats: pd.DataFrame, kind: str, count: int) -> None:
+    described = f"章节 {SECTION_KINDS[kind]}；报告 {count} 份"
+    name = exports.file_name(f"比较-{SECTION_KINDS[kind]}", count)
+    row = st.container(horizontal=True)
+    row.download_button("导出章节 CSV", data=lambda: exports.csv_bytes(sections, count, described),
+                        file_name=f"{name}-章节.csv", mime="text/csv", key="compare-csv", on_click="ignore",
+                        icon=":material/download:")
+    if not stats.empty:
+        row.download_button("导出统计 CSV", data=lambda: exports.csv_bytes(stats, count, described),
+                            file_name=f"{name}-统计.csv", mime="text/csv", key="compare-stats-csv", on_click="ignore",
+                            icon=":material/download:")
+    row.download_button("导出 XLSX（章节和统计）",
+                        data=lambda: exports.xlsx_bytes({"章节": sections, "统计": stats}, count, described),
+                        file_name=f"{name}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key="compare-xlsx", on_click="ignore", icon=":material/download:")
 
 
 def page() -> None:
@@ -96,18 +155,31 @@ def page() -> None:
         st.info("请至少选择两份报告。")
         return
     result = comparison(list(ids), kind)
-    if not state.vectors_available("compare"):
-        st.caption("这个索引还没有段落向量，所以只并排显示原文，不标出相近段落；可在「语料」页计算向量。")
-    else:
-        st.caption("橙色边框的段落在其他报告里有相近段落，橙底文字是双方共有的措辞。")
     names = {r["report_id"]: render.report_label(r) for r in result["reports"]}
-    for column, report in zip(st.columns(len(result["reports"]), gap="medium"), result["reports"]):
-        with column:
-            body = "".join(paragraph_html(p, names) for p in report["paragraphs"]) or "<p>（这一节没有正文）</p>"
-            st.html(f'<div class="nb-column-head">{render.esc(names[report["report_id"]])}</div>'
-                    f'<div class="nb-meta">{render.esc(report["source"])}</div><div class="nb-text">{body}</div>')
-            st.page_link("views/report.py", label="打开报告", icon=":material/description:",
-                         query_params={"id": report["report_id"]})
+    text_tab, stats_tab = st.tabs([f"「{SECTION_KINDS[kind]}」原文", "统计数据"])
+    with text_tab:
+        if not state.vectors_available("compare"):
+            st.caption("这个索引还没有段落向量，所以只并排显示原文，不标出相近段落；可在「语料」页计算向量。")
+        else:
+            covered = coverage.coverage()
+            lacking = [names.get(i, i) for i in ids if covered is not None and i in covered.missing]
+            if lacking:
+                st.warning(f"{'、'.join(render.md(n) for n in lacking)} 还没有段落向量，它的段落不参与相近段落的标注。")
+            st.caption("橙色边框的段落在其他报告里有意思相近的段落（同一问题换了说法，或照抄），橙底文字是双方共有的措辞。"
+                       "只说明措辞或意思接近、同属一类的段落不标。")
+        reports_shown = result["reports"]
+        for start in range(0, len(reports_shown), PER_ROW):
+            row = reports_shown[start:start + PER_ROW]
+            for column, report in zip(st.columns(min(PER_ROW, len(reports_shown)), gap="medium"), row):
+                with column:
+                    body = "".join(paragraph_html(p, names) for p in report["paragraphs"]) or "<p>（这一节没有正文）</p>"
+                    st.html(f'<div class="nb-column-head">{render.esc(names[report["report_id"]])}</div>'
+                            f'<div class="nb-meta">{render.esc(report["source"])}</div><div class="nb-text">{body}</div>')
+                    st.page_link("views/report.py", label="打开报告", icon=":material/description:",
+                                 query_params={"id": report["report_id"]})
+    with stats_tab:
+        stats = statistics(list(ids), column_names(list(ids), {r["id"]: r for r in reports}))
+    export(sections_frame(result, names), stats, kind, len(ids))
 
 
 render.guard(page)

@@ -18,7 +18,7 @@ import streamlit as st
 from indexer.indexing import IndexLockedError, IndexSummary, index_paths
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError
 from indexer.store import StoreError
-from search_app import render, state
+from search_app import catalogue, coverage, render, state
 
 SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "skipped": "跳过"}
@@ -123,15 +123,18 @@ def overview() -> None:
     cols[0].metric("报告", len(reports))
     cols[1].metric("文件", len(files))
     cols[2].metric("无法读取的文件", len(skipped))
-    cols[3].metric("语义向量", "已计算" if state.vectors_available() else "未计算")
-    if reports and not state.vectors_available():
+    covered = coverage.coverage() if reports else None
+    cols[3].metric("有语义向量的报告", "未计算" if covered is None else f"{covered.with_vectors:,} / {covered.reports:,}")
+    if reports and covered is None:
         render.offer_vectors("语义检索、相似报告和段落比较", key="corpus_vectors")
+    elif covered is not None:
+        coverage.note("语义检索、相似报告和段落比较", key="corpus_vectors_rest")
     if not reports:
         st.info(render.INDEX_HINT)
         return
     left, right = st.columns(2)
-    years = Counter(str(r["year"] or "不详") for r in reports)
-    provinces = Counter(r["region"]["province"] or "不详" for r in reports)
+    years = Counter(str(r["year"] or catalogue.UNKNOWN) for r in reports)
+    provinces = Counter(r["region"]["province"] or catalogue.UNKNOWN for r in reports)
     by_year = pd.DataFrame({"年份": list(years), "报告数": list(years.values())})
     left.altair_chart(alt.Chart(by_year, title="各年份的报告数").mark_bar().encode(
         x=alt.X("年份:N", title="年份", axis=alt.Axis(labelAngle=0)), y=alt.Y("报告数:Q", axis=alt.Axis(tickMinStep=1))),
@@ -140,9 +143,7 @@ def overview() -> None:
     right.altair_chart(alt.Chart(by_province, title="各省份的报告数").mark_bar().encode(
         y=alt.Y("省份:N", title=None, sort="-x", axis=alt.Axis(labelLimit=240)),
         x=alt.X("报告数:Q", axis=alt.Axis(tickMinStep=1))), width="stretch")
-    st.dataframe(pd.DataFrame([{"机关": r["agency"], "年份": r["year"], "地区": render.region_label(r["region"]),
-                                "模板": render.template_label(r["template"]), "文件": r["source"], "ID": r["id"]} for r in reports]),
-                 hide_index=True, width="stretch")
+    st.page_link("views/report.py", label=f"全部 {len(reports):,} 份报告的列表（可筛选、排序）", icon=":material/list:")
     if skipped:
         with st.expander(f"无法读取的文件（{len(skipped)}）"):
             st.dataframe(pd.DataFrame([{"文件": f.name, "原因": render.reason_label(f.reason)} for f in skipped]),

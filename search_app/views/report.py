@@ -1,47 +1,78 @@
-"""报告: one report's metadata, sections (search terms marked), statistics, neighbours, original file.
+"""报告: one report's metadata, sections (search terms marked), statistics, neighbours, original file;
+without an id, the list of every report, sortable and filterable.
 
 Arrives with `?id=<report id>` and, from a search, `&q=<query>`; the query's terms are then
 marked in the sections, by the same normalised-substring rule exact search uses. From a meaning
 search (semantic or hybrid), the paragraphs holding the passages it found are marked too.
+Statistics are drawn as the template prints its tables (`indexer.stats.layout`), failed checks
+listed first and marked in the cells they name.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize
-from search_app import render, state
+from indexer.stats.layout import grids
+from search_app import catalogue, coverage, render, state, tables
+from search_app.scores import SCALE_NOTE, scale_text
+
+log = logging.getLogger("nianbao.app")
 
 MIME = {".pdf": "application/pdf", ".txt": "text/plain", ".html": "text/html", ".htm": "text/html",
         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 SIMILAR_SHOWN = 5
 
 
-def choose_report() -> str | None:
-    """Without an id in the URL, let people pick a report from the index."""
-    with state.store() as store:
-        reports = store.reports()
-    if not reports:
+LIST_HEIGHT = 600  # pixels: about 16 rows, then the list scrolls
+FILTERS = ("机关", "年份", "省份", "城市", "模板", "版本", "存在问题一节")
+
+
+def report_list() -> None:
+    """Every report, filterable by its metadata, sortable by any column, each row opening its page."""
+    st.title("报告")
+    frame = catalogue.rows()
+    if frame.empty:
         st.info(render.INDEX_HINT)
-        return None
-    labels = {r["id"]: f"{render.report_label(r)} · {r['source']}" for r in reports}
-    chosen = st.selectbox("选择报告", [None, *labels], format_func=lambda i: "请选择……" if i is None else labels[i])
-    if chosen:
-        st.query_params["id"] = chosen
-    return chosen
+        return
+    cols = st.columns(4)
+    agency = cols[0].text_input("机关名称包含", key="reports_agency")
+    chosen = {}
+    for n, name in enumerate(FILTERS[1:]):
+        options = sorted(frame[name].unique(), key=lambda v: (v == catalogue.UNKNOWN, v), reverse=name == "年份")
+        chosen[name] = cols[(n + 1) % 4].multiselect(name, options, key=f"reports_{name}", placeholder="全部")
+    failing_only = cols[3].toggle("只看未通过校验的", key="reports_failing")
+    shown = frame
+    if agency.strip():
+        shown = shown[shown["机关"].str.contains(agency.strip(), regex=False)]
+    for name, values in chosen.items():
+        if values:
+            shown = shown[shown[name].isin(values)]
+    if failing_only:
+        shown = shown[shown["未通过校验"] > 0]
+    unknown = {name: int((frame[name] == catalogue.UNKNOWN).sum()) for name in ("机关", "年份", "省份", "城市", "区县", "版本")}
+    counted = "，".join(f"{name} {n:,} 份" for name, n in unknown.items() if n)
+    st.caption(f"显示 {len(shown):,} / {len(frame):,} 份报告。点列名排序，点「打开」进入报告。"
+               + (f"未识别（读不出）的：{counted}。" if counted else "") + "字数为正文的字数（页数未记录）。")
+    table = shown.assign(打开=[f"/report?id={i}" for i in shown["id"]]).drop(columns="id")
+    st.dataframe(table[["打开", *catalogue.COLUMNS]], hide_index=True, width="stretch",
+                 height=min(LIST_HEIGHT, 36 * (len(table) + 1) + 4),
+                 column_config={"打开": st.column_config.LinkColumn("打开", display_text="打开", width="small"),
+                                "字数": st.column_config.NumberColumn("字数", format="%d"),
+                                "未通过校验": st.column_config.NumberColumn("未通过校验", format="%d")})
 
 
 def metadata(report: dict) -> None:
     st.title(render.md(report["title"] or render.report_label(report)))
     region = render.region_label(report["region"])
     template = render.template_label(report["template"])
-    st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or "不详")}</b> · 年份：'
-            f'{render.esc(report["year"] or "不详")} · 地区：{render.esc(region)} · {render.esc(template)} · '
+    st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or catalogue.UNKNOWN)}</b> · 年份：'
+            f'{render.esc(report["year"] or catalogue.UNKNOWN)} · 地区：{render.esc(region)} · {render.esc(template)} · '
             f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
 
 
@@ -68,20 +99,36 @@ def section_html(paragraphs: list[dict], terms: list[str], passages: list[str]) 
         spans = render.term_spans(paragraph["text"], terms)
         hits += len(spans)
         if paragraph["kind"] == "table":
-            cells = [c.strip() for c in paragraph["text"].replace("|", "\t").split("\t") if c.strip()]
-            table.append("<tr>" + "".join(f"<td>{render.highlight(c, render.term_spans(c, terms))}</td>"
-                                          for c in cells) + "</tr>")
+            table.append(table_cells(paragraph["text"]))
             continue
         if table:
-            parts.append(f'<table class="nb-table">{"".join(table)}</table>')
+            parts.append(table_html(table, terms))
             table = []
         holds = bool(passages) and any(p in normalize(paragraph["text"]) for p in passages)
         found += bool(holds)
         css = "nb-para nb-found" if holds else "nb-para"
         parts.append(f'<p class="{css}">{render.highlight(paragraph["text"], spans)}</p>')
     if table:
-        parts.append(f'<table class="nb-table">{"".join(table)}</table>')
+        parts.append(table_html(table, terms))
     return f'<div class="nb-text">{"".join(parts)}</div>', hits, found
+
+
+def table_cells(line: str) -> list[str]:
+    """A table row's cells as the reader wrote them (tab- or |-separated), empty cells kept:
+    dropping them shifts labels and numbers into the wrong columns."""
+    cells = [c.strip() for c in line.replace("|", "\t").split("\t")]
+    while len(cells) > 1 and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def table_html(rows: list[list[str]], terms: list[str]) -> str:
+    """Rows of one table, padded to the widest so every column lines up."""
+    width = max(len(r) for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{render.highlight(c, render.term_spans(c, terms))}</td>"
+                                    for c in row + [""] * (width - len(row))) + "</tr>" for row in rows)
+    return (f'<table class="nb-table">{body}</table><div class="nb-meta">原文表格按读出的文字排列，表头的空格可能已丢失；'
+            f'核对数字请看下方「统计数据」。</div>')
 
 
 def sections(report: dict, terms: list[str], passages: list[str]) -> None:
@@ -106,44 +153,48 @@ def sections(report: dict, terms: list[str], passages: list[str]) -> None:
             st.html(body)
 
 
-def statistics(report_id: str) -> None:
+def statistics(report: dict) -> None:
+    """The template's tables with the report's numbers; failed checks first, each numbered and
+    marked (red, with its number) in the cells it names."""
     st.subheader("统计数据")
     with state.store() as store:
-        indicators = store.indicators(report_id)
-        failures = store.check_failures(report_id)
+        indicators = store.indicators(report["id"])
+        failures = store.check_failures(report["id"])
     if not indicators:
         st.info("这份报告里没有读出统计表。")
         return
-    failed_keys: dict[str, list[str]] = {}
-    for failure in failures:
-        for key in _cell_keys(failure["cells"]):
-            failed_keys.setdefault(key, []).append(failure["message"])
+    values = {row["key"]: row["value"] for row in indicators}
+    failed: dict[str, list[int]] = {}
     if failures:
-        st.warning(f"{len(failures)} 项勾稽关系校验未通过（表中标 ⚠ 的数字）：\n\n"
-                   + "\n".join(f"- {render.md(f['message'])}" for f in failures))
+        lines = []
+        for n, failure in enumerate(failures, 1):
+            cells = _cells(failure["cells"])
+            for cell in cells:
+                failed.setdefault(cell["key"], []).append(n)
+            named = "；".join(f"{cell.get('label') or cell['key']} = {tables.number(cell.get('value'))}" for cell in cells)
+            lines.append(f"{tables.circled(n)} {render.md(failure['message'])}" + (f"  \n涉及：{render.md(named)}" if named else ""))
+        st.error(f"{len(failures)} 项勾稽关系校验未通过；表中红底、带圈号的数字即下列各项涉及的单元格：\n\n"
+                 + "\n\n".join(lines))
     else:
         st.success("统计表通过了全部勾稽关系校验。")
-    frame = pd.DataFrame([{"校验": "⚠" if row["key"] in failed_keys else "", "指标": row["label"],
-                           "数值": row["value"], "单位": row["unit"] or "", "备注": row["note"] or ""}
-                          for row in indicators])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    laid_out = grids(report["template"], values)
+    for grid in laid_out:
+        st.html(tables.grid_html(grid, values, failed))
+    placed = {key for grid in laid_out for key in grid.keys()}
+    rest = [row for row in indicators if row["key"] not in placed]
+    if rest:
+        st.caption("不在模板表格里的其他数字：")
+        st.html(tables.aligned_html([row["key"] for row in rest], ["数值"], [values], [set(failed)]))
+    st.caption("斜纹格：模板没有这一格；空白：报告里没有这一格；「未读出」：有这一格，但数字没读出来。")
 
 
-def _cell_keys(cells: str) -> list[str]:
-    """Indicator keys named by a failed check's `cells` (JSON: a list of keys or of {key: value})."""
+def _cells(cells: str) -> list[dict]:
+    """A failed check's cells ({key, label, value}) from their stored JSON; [] if unreadable."""
     try:
         data = json.loads(cells)
     except (TypeError, ValueError):
         return []
-    if isinstance(data, dict):
-        return [str(k) for k in data]
-    keys: list[str] = []
-    for item in data if isinstance(data, list) else []:
-        if isinstance(item, str):
-            keys.append(item)
-        elif isinstance(item, dict):
-            keys.append(str(item.get("key") or next(iter(item), "")))
-    return keys
+    return [c for c in data if isinstance(c, dict) and "key" in c] if isinstance(data, list) else []
 
 
 def similar(report_id: str) -> None:
@@ -152,21 +203,32 @@ def similar(report_id: str) -> None:
         st.info("相似报告需要段落向量，这个索引还没有。可在「相似」或「语料」页计算向量。")
         return
     if not state.vectors_available("similar"):
-        st.info("这个安装还没有相似报告功能（indexer.semantic.similar）。")
+        st.info("这个安装还没有相似报告功能。")
         return
     from indexer.semantic import similar as similar_lib
 
-    with state.using_engine() as engine:
-        found = similar_lib.similar(engine.fulltext.store, report_id, limit=SIMILAR_SHOWN)
+    found_coverage = coverage.note("相似报告", key="report_vectors_rest")
+    if found_coverage is not None and report_id in found_coverage.missing:
+        st.info("这份报告还没有段落向量，暂时找不到与它相似的报告。")
+        return
+    try:
+        with state.using_engine() as engine:
+            found = similar_lib.similar(engine.fulltext.store, report_id, limit=SIMILAR_SHOWN)
+    except similar_lib.UnknownReportError:
+        log.warning("similar reports of %s", report_id, exc_info=True)
+        st.info("这份报告还没有段落向量，暂时找不到与它相似的报告。")
+        return
     if not found["results"]:
         st.info("没有找到相似的报告。")
     for result in found["results"]:
         pairs = "、".join(f"{render.kind_label(p['section_kind'])}↔{render.kind_label(p['other_section_kind'])}"
-                         f"（{p['score']:.2f}）" for p in result["section_pairs"][:3])
-        st.page_link("views/report.py", label=f"{render.md(render.report_label(result))} · 相似度 {result['score']:.3f}",
+                         f"（{render.md(scale_text(p.get('percentile')))}）" for p in result["section_pairs"][:3])
+        st.page_link("views/report.py", label=f"{render.md(render.report_label(result))} · "
+                     f"{render.md(scale_text(result.get('percentile')))}",
                      query_params={"id": result["report_id"]}, icon=":material/description:")
         if pairs:
             st.caption(f"最相近的章节：{pairs}")
+    st.caption(SCALE_NOTE.format(pairs=found.get("scale_pairs", 0)))
 
 
 def original(report: dict) -> None:
@@ -182,13 +244,15 @@ def original(report: dict) -> None:
 
 
 def page() -> None:
-    report_id = state.param("id") or choose_report()
+    report_id = state.param("id")
     if not report_id:
+        report_list()
         return
     with state.store() as store:
-        report = store.report(report_id)
+        report = store.report(store.resolve_id(report_id) or report_id)
     if report is None:
-        st.error(f"没有 ID 为「{render.md(report_id)}」的报告。请从检索结果或报告列表进入。")
+        st.error(f"没有 ID 为「{render.md(report_id)}」的报告。")
+        st.page_link("views/report.py", label="查看全部报告的列表", icon=":material/list:", query_params={})
         return
     query, mode = state.param("q"), state.param("mode", "exact")
     metadata(report)
@@ -205,8 +269,19 @@ def page() -> None:
     with links:
         original(report)
     sections(report, render.highlight_terms(query, mode), found_passages(report["id"], query, mode))
-    statistics(report["id"])
-    similar(report["id"])
+    part(statistics, report, what="统计数据")
+    part(similar, report["id"], what="相似报告")
+
+
+def part(draw, *args, what: str) -> None:
+    """Draw one part of the page; if it fails, say so in one line and keep the rest of the page."""
+    try:
+        draw(*args)
+    except Exception as exc:  # one part's failure must not take the report's text with it
+        if render.is_vectors_error(exc):  # unusable vectors: the page guard offers to recompute them
+            raise
+        log.exception("report page: %s failed", what)
+        st.error(f"{what}这一部分出错了，其余内容不受影响。详细信息已写入日志。")
 
 
 render.guard(page)

@@ -15,7 +15,8 @@ import streamlit as st
 
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError
 from indexer.normalize import normalize
-from search_app import render, state
+from search_app import coverage, render, state
+from search_app.scores import SCALE_NOTE, scale_text
 
 SHOWN = 10
 PAIRS_SHOWN = 3
@@ -84,7 +85,7 @@ def pairs_html(pairs: list[dict]) -> str:
     items = "".join(
         f'<span class="nb-pair"><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}</span>↔'
         f'<span class="nb-kind">{render.esc(render.kind_label(p["other_section_kind"]))}</span>'
-        f'{p["score"]:.3f}</span>' for p in pairs[:PAIRS_SHOWN])
+        f'{render.esc(scale_text(p.get("percentile")))}</span>' for p in pairs[:PAIRS_SHOWN])
     return f'<div class="nb-meta nb-pairs">最相近的章节（本报告↔对方）：{items}</div>' if items else ""
 
 
@@ -93,7 +94,7 @@ def show_similar(found: dict, source_id: str | None) -> None:
     if not results:
         st.info("没有找到相似的报告：索引里可能只有这一份，或其他报告还没有向量。")
         return
-    st.caption(f"按整体相似度排列的 {len(results)} 份报告；相似度为段落向量的余弦相似度（1 为完全相同）。")
+    st.caption(f"按整体相似度排列的 {len(results)} 份报告。" + SCALE_NOTE.format(pairs=found.get("scale_pairs", 0)))
     for rank, result in enumerate(results, 1):
         with st.container(border=True):
             row = st.container(horizontal=True, vertical_alignment="center")
@@ -105,7 +106,8 @@ def show_similar(found: dict, source_id: str | None) -> None:
                 row.page_link("views/compare.py", label=f"并排比较「{render.kind_label(same[0])}」",
                               icon=":material/view_column:",
                               query_params={"kind": same[0], "ids": [source_id, result["report_id"]]})
-            st.html(f'<div class="nb-meta">相似度 <b>{result["score"]:.3f}</b> · {render.esc(result["source"])}</div>'
+            st.html(f'<div class="nb-meta"><b>{render.esc(scale_text(result.get("percentile")))}</b> · '
+                    f'{render.esc(result["source"])}</div>'
                     + pairs_html(pairs))
 
 
@@ -122,7 +124,7 @@ def show_copy(copy: dict, report_id: str | None) -> None:
     """One copied passage: both locations side by side, the chosen report (if any) on the left."""
     first, second = (copy["b"], copy["a"]) if copy["b"]["report_id"] == report_id else (copy["a"], copy["b"])
     with st.container(border=True):
-        st.caption(f"共有 {copy['chars']} 字 · 段落相似度 {copy['similarity']:.3f}")
+        st.caption(f"两段共有 {copy['chars']} 字相同的文字")
         for column, side, other in zip(st.columns(2, gap="medium"), (first, second), (second, first)):
             with column:
                 st.html(copy_side_html(side, copy["text"], other["paragraph_text"]))
@@ -173,7 +175,11 @@ def similar_reports(source: str, report_id: str | None) -> None:
         st.info("这个安装还没有相似报告功能（indexer.semantic.similar）。")
         return
     found: dict | None = None
+    covered = coverage.note("相似报告", key="similar_vectors_rest")
     if source == "index":
+        if covered is not None and report_id in covered.missing:
+            st.info("这份报告还没有段落向量（它是在上次计算向量之后加入的），用上面的按钮计算后即可比较。")
+            return
         if not report_id:
             st.caption("选一份报告，看与它最相似的报告和它们最相近的章节。")
             return

@@ -21,9 +21,9 @@ import streamlit as st
 
 from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
-from indexer.stats.indicators import INDICATORS
-from indexer.stats.stored import stats_rows
-from search_app import render, state
+from indexer.stats.indicators import INDICATORS, OLD_SECTIONS
+from indexer.stats.stored import export_context, stats_rows
+from search_app import exports, render, state
 
 TABLES = {
     "new.requests.": "申请情况（2019 年后模板）",
@@ -212,16 +212,17 @@ def indicator_table(reports: list[dict], stats: Statistics, failing: pd.DataFram
     prefix = st.selectbox("统计表", list(tables), format_func=tables.get, key="stats_table")
     keys = [k for k in INDICATORS if k in held and any(k.startswith(p) for p in prefix.split("|"))]
     holding = [r for r, has in zip(reports, present[keys].any(axis=1)) if has]
+    failing_ids = set(failing["report_id"])
+    holding.sort(key=lambda r: r["id"] not in failing_ids)  # failed reports first (stable: by year, agency)
     shown = holding[:ROWS_DRAWN]
     shown_ids = [r["id"] for r in shown]
-    failed = _failed_cells(sorted(set(shown_ids) & set(failing["report_id"])))
-    names: dict[str, str] = {}
-    for key in keys:
-        label = INDICATORS[key].label
-        names[key] = label if label not in names.values() else f"{label} [{key}]"
+    failed = _failed_cells(sorted(set(shown_ids) & failing_ids))
+    failed_keys = {key for _, key in failed}
+    keys.sort(key=lambda k: k not in failed_keys)  # red cells in the first columns, never off screen
+    names = column_labels(keys)
     frame = stats.values.loc[shown_ids, keys].rename(columns=names).reset_index(drop=True)
-    frame.insert(0, "年份", [r["year"] for r in shown])
-    frame.insert(0, "机关", [r["agency"] for r in shown])
+    frame.insert(0, "年份", [str(r["year"]) if r["year"] else "未识别" for r in shown])
+    frame.insert(0, "机关", [r["agency"] or "未识别" for r in shown])
     marks = np.array([[(report_id, k) in failed for k in keys] for report_id in shown_ids], dtype=bool)
     numbers = list(names.values())
 
@@ -233,7 +234,22 @@ def indicator_table(reports: list[dict], stats: Statistics, failing: pd.DataFram
     styled = frame.style.apply(style, axis=None).format(lambda v: "" if pd.isna(v) else f"{v:g}", subset=numbers)
     st.dataframe(styled, hide_index=True, width="stretch")
     more = f"这里列出前 {len(shown)} 份（共 {len(holding)} 份），导出的表格包含全部。" if len(holding) > len(shown) else ""
-    st.caption(more + "红底的数字参与了未通过的校验。列名为报表中的行（/ 后为列）。")
+    first = "未通过校验的报告排在最前，红底的数字参与了未通过的校验，它们所在的列排在最前。" if failed else ""
+    st.caption(more + first + "列名为报表中的行（/ 后为列）。")
+
+
+def column_labels(keys: list[str]) -> dict[str, str]:
+    """Each indicator's printed label; a label two rows share (（二）被依法纠错数 under 行政复议 and
+    行政诉讼) gets its table section in front, never the internal key."""
+    labels = {key: INDICATORS[key].label if key in INDICATORS else key for key in keys}
+    counts = pd.Series(list(labels.values())).value_counts()
+    out = {}
+    for key, label in labels.items():
+        if counts[label] > 1:
+            section = OLD_SECTIONS.get(key.split(".")[1], ("",))[0] if key.startswith("old.") else ""
+            label = f"{section} / {label}" if section else f"{label}（{list(labels).index(key) + 1}）"
+        out[key] = label
+    return out
 
 
 def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
@@ -252,24 +268,35 @@ def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
         st.caption(f"这里列出前 {FAILURES_DRAWN} 项；命令 `nianbao check` 列出全部。")
 
 
-def export(reports: list[dict]) -> None:
-    ids = {r["id"] for r in reports}
+def conditions(chosen: dict[str, list[str]]) -> str:
+    """The page's filters in words, for the export's 筛选条件 and its file name."""
+    names = {"year": "年份", "province": "省份", "city": "城市", "template": "模板", "agency": "机关包含"}
+    shown = {"template": render.template_label}
+    return "；".join(f"{names[k]} " + "、".join(shown.get(k, str)(v) for v in values)
+                    for k, values in chosen.items() if values)
 
-    def make(writer: Callable[[list[dict], Path], None], suffix: str) -> Callable[[], bytes]:
+
+def export(reports: list[dict], chosen: dict[str, list[str]]) -> None:
+    ids = {r["id"] for r in reports}
+    described = conditions(chosen)
+
+    def make(writer: Callable[..., None], suffix: str) -> Callable[[], bytes]:
         def run() -> bytes:
             with state.store() as store:
                 rows = list(stats_rows(store, ids=ids))
+                context = export_context(store, len(rows), described)
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"stats{suffix}"
-                writer(rows, path)
+                writer(rows, path, **context)
                 return path.read_bytes()
 
         return run
 
+    name = exports.file_name("统计指标", len(reports), described)
     line = st.container(horizontal=True)
-    line.download_button("导出 CSV", data=make(write_csv, ".csv"), file_name="nianbao-统计.csv", mime="text/csv",
+    line.download_button("导出 CSV", data=make(write_csv, ".csv"), file_name=f"{name}.csv", mime="text/csv",
                          on_click="ignore", icon=":material/download:", key="stats-csv")
-    line.download_button("导出 XLSX", data=make(write_xlsx, ".xlsx"), file_name="nianbao-统计.xlsx",
+    line.download_button("导出 XLSX", data=make(write_xlsx, ".xlsx"), file_name=f"{name}.xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          on_click="ignore", icon=":material/download:", key="stats-xlsx")
 
@@ -288,7 +315,7 @@ def page() -> None:
     if not with_stats:
         st.info("所选报告里没有读出统计表。换个筛选条件试试。")
         return
-    export(with_stats)
+    export(with_stats, chosen)
     failing = stats.failures[stats.failures["report_id"].isin([r["id"] for r in with_stats])]
     left, right = st.columns(2, gap="large")
     with left:
