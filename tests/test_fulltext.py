@@ -356,3 +356,43 @@ def test_keyword_filters_see_reports_added_after_the_first_filtered_query(tmp_pa
         assert s.run("公开", SearchFilters(year="2018"), mode="keyword")["total_reports"] == 3
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("query", ["公开不到位", "加强", "不予公开 政府开放日"])
+def test_keyword_mode_counts_and_marks_whole_words_only(searcher, query):
+    """Keyword mode counts the query's jieba words where the text's own jieba words equal them:
+    不 alone, not the 不 of 不断 (a substring count gave "127 处" for a three-word query)."""
+    from collections import Counter
+
+    from indexer.fulltext.analysis import words
+
+    wanted = {w for t in parse_query(query).positive_terms() for w in words(t)}
+    found = searcher.run(query, mode="keyword", limit=None)
+    assert found["results"]
+    with searcher.store.snapshot():
+        bounds = searcher.store.section_bounds([r["report_id"] for r in found["results"]])
+        texts = dict(searcher.norm_texts([r["report_id"] for r in found["results"]]))
+    substrings = 0
+    for result in found["results"]:
+        norm = texts[result["report_id"]]
+        sections = [norm[a:b] for a, b, kind in bounds[result["report_id"]] if kind in result["sections"]]
+        whole = sum(Counter(w for s in sections for w in words(s))[w] for w in wanted)
+        substrings += sum(s.count(w) for s in sections for w in wanted)
+        assert result["count"] == whole == len(result["snippets"]), result["report_id"]
+        assert {s["text"][s["match_start"]:s["match_end"]] for s in result["snippets"]} <= wanted
+    listed = searcher.run(query, mode="keyword", limit=None, snippets=False)["results"]
+    assert [(r["report_id"], r["count"], r["sections"]) for r in listed] == \
+        [(r["report_id"], r["count"], r["sections"]) for r in found["results"]]
+    if query != "不予公开 政府开放日":  # 不 and 强 sit inside other words: a substring count is larger
+        assert substrings > found["total_occurrences"]
+
+
+def test_filters_take_several_values_any_of_which_matches(searcher):
+    one = {y: searcher.run("依申请公开", SearchFilters(year=y), limit=None)["total_reports"] for y in ("2018", "2020")}
+    both = searcher.run("依申请公开", SearchFilters(year=["2018", "2020"]), limit=None)["total_reports"]
+    assert both == one["2018"] + one["2020"] and one["2018"] and one["2020"]
+    places = searcher.run("依申请公开", SearchFilters(province=["宁夏", "安徽"]), limit=None)["total_reports"]
+    assert places == searcher.run("依申请公开", limit=None)["total_reports"]
+    assert SearchFilters(year=["2018", "2019-2020"]).years() == [(2018, 2018), (2019, 2020)]
+    with pytest.raises(QueryError):
+        SearchFilters(year=["2018", "20x0"]).years()

@@ -69,6 +69,18 @@ def words(text: str) -> list[str]:
     return [w for w in map(_indexed_form, tokenizer().lcut(text, HMM=True)) if w]
 
 
+def word_spans(text: str, wanted: set[str], offset: int = 0) -> list[tuple[int, int]]:
+    """Where the jieba words of `text` that are in `wanted` lie, shifted by `offset`: whole words
+    only, as the words index counts them (不 alone, not the 不 of 不断)."""
+    spans = []
+    position = offset
+    for token in tokenizer().lcut(text, HMM=True):  # the tokens cover the text, in order
+        if _indexed_form(token) in wanted:
+            spans.append((position, position + len(token)))
+        position += len(token)
+    return spans
+
+
 @lru_cache(maxsize=1 << 16)
 def _indexed_form(token: str) -> str:
     """A token as the words field holds it ('' for punctuation and spaces): remembered, since a

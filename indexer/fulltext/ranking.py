@@ -96,6 +96,12 @@ class Ranker:
 
         `only` = (field, values) keeps the documents holding one of those values there;
         `reports` keeps the documents of those report ids (its `report_id` field)."""
+        return [(score, docnum) for score, docnum, _ in self.top_counted(terms, limit, only, reports)]
+
+    def top_counted(self, terms: Iterable[str], limit: int, only: tuple[str, list[str]] | None = None,
+                    reports: Iterable[str] | None = None) -> list[tuple[float, int, int]]:
+        """`top`, each document with how often `terms` occur in it as whole words (their term
+        frequencies): what keyword mode counts, without reading a text."""
         searcher, fieldname = self.searcher, self.fieldname
         terms = [t for t in dict.fromkeys(terms) if (fieldname, t) in searcher.reader()]
         if not terms:
@@ -105,11 +111,13 @@ class Ranker:
         lengths = self._all_lengths()
         total = np.zeros(self._size, dtype=np.float64)
         hit = np.zeros(self._size, dtype=bool)
+        occurrences = np.zeros(self._size, dtype=np.int64)
         for term in terms:
             docs, tf = _gather(self._segments, fieldname, term)
             fl = lengths[docs]
             total[docs] += searcher.idf(fieldname, term) * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
             hit[docs] = True
+            occurrences[docs] += tf.astype(np.int64)
         if only is not None:
             hit &= self._allowed_docs(only)
         if reports is not None:
@@ -123,7 +131,8 @@ class Ranker:
             keep = np.flatnonzero(scores_all >= threshold)  # every tie at the cut, then the lowest numbers
             docs_all, scores_all = docs_all[keep], scores_all[keep]
         order = np.lexsort((docs_all, -scores_all))[:limit]
-        return list(zip(scores_all[order].tolist(), docs_all[order].tolist()))
+        docs_all = docs_all[order]
+        return list(zip(scores_all[order].tolist(), docs_all.tolist(), occurrences[docs_all].tolist()))
 
     def stored(self, docnum: int) -> dict:
         """A document's stored fields, read from its segment: the searcher's own call maps the

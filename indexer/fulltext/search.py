@@ -26,7 +26,7 @@ import numpy as np
 
 from ..pages import page_at
 from ..store import Store
-from .analysis import words
+from .analysis import word_spans, words
 from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
 from .ranking import Owners, Ranker
@@ -47,12 +47,14 @@ KEYWORD_SECTIONS = 500  # keyword mode ranks the reports owning the best section
 class SearchFilters:
     """Filters from the command line or the app; merged with field filters written in the query."""
 
-    year: str | None = None  # "2020" or "2018-2020"
+    # A value, or several (the app's facets) of which a report must match one. A year is "2020"
+    # or "2018-2020"; a place or agency matches by part of its name.
+    year: str | list[str] | None = None
     sections: list[str] = field(default_factory=list)
-    province: str | None = None
-    city: str | None = None
-    county: str | None = None
-    agency: str | None = None
+    province: str | list[str] | None = None
+    city: str | list[str] | None = None
+    county: str | list[str] | None = None
+    agency: str | list[str] | None = None
     template: str | None = None
 
     def merged(self, query_filters: dict[str, list[str]]) -> "SearchFilters":
@@ -70,21 +72,33 @@ class SearchFilters:
         return {name: (getattr(self, name), values[-1]) for name, values in query_filters.items()
                 if name != "section" and getattr(self, name) and getattr(self, name) != values[-1]}
 
-    def years(self) -> tuple[int, int] | None:
-        return _year_span(self.year) if self.year else None
+    def years(self) -> list[tuple[int, int]]:
+        """(first, last) of each year or range asked for; empty for any year. Raises QueryError."""
+        return [_year_span(year) for year in _values(self.year)]
 
     def accepts(self, report: dict) -> bool:
-        span = self.years()
-        if span and (report["year"] is None or not span[0] <= report["year"] <= span[1]):
+        spans = self.years()
+        if spans and (report["year"] is None or not any(a <= report["year"] <= b for a, b in spans)):
             return False
         region = report["region"]
         for name in ("province", "city", "county"):
-            wanted = getattr(self, name)
-            if wanted and (not region[name] or wanted not in region[name]):
+            if not _part_of(_values(getattr(self, name)), region[name]):
                 return False
-        if self.agency and (not report["agency"] or self.agency not in report["agency"]):
+        if not _part_of(_values(self.agency), report["agency"]):
             return False
         return not (self.template and report["template"] != self.template)
+
+
+def _values(value: str | list[str] | None) -> list[str]:
+    """A filter's values: one from the command line, several from the app's facets."""
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [v for v in value if v]
+
+
+def _part_of(wanted: list[str], name: str | None) -> bool:
+    """Whether `name` holds one of `wanted` (any name when nothing is wanted)."""
+    return not wanted or bool(name) and any(w in name for w in wanted)
 
 
 @lru_cache(maxsize=64)
@@ -359,8 +373,7 @@ class Searcher:
         found = self._recent.get(key)
         if found is None:
             if mode == "keyword" and parsed.positive_terms():
-                hits, locate = self._keyword(parsed, filters, corpus)
-                kinds = None
+                hits, locate, kinds = self._keyword(parsed, filters, corpus)
             else:
                 hits, locate, kinds = self._exact(parsed, filters, corpus)
             found = (hits, locate, kinds and _remembered(kinds))
@@ -462,50 +475,46 @@ class Searcher:
 
     # --- keyword mode --------------------------------------------------------------------
 
-    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> tuple[_Hits, Locate]:
+    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters,
+                 corpus: _Corpus) -> tuple[_Hits, Locate, Kinds]:
+        """Reports owning the best sections by BM25F over jieba words. Occurrences are the query's
+        words as whole jieba words (the words index's term frequencies): 不 alone, not in 不断."""
         query_words = sorted({w for t in parsed.positive_terms() for w in words(t)})
-        per_report: dict[str, tuple[float, list[int]]] = {}
-        cased = any(w != w.upper() for w in query_words)
+        per_report: dict[str, tuple[float, list[int], int]] = {}  # best score, sections, occurrences
 
-        def spans(report_id: str) -> list[tuple[int, int]]:
+        def sections(report_id: str) -> list[tuple[int, int, str]]:
             bounds = corpus.bounds.get(report_id, [])
-            return [bounds[o][:2] for o in per_report[report_id][1] if o < len(bounds)]
+            return [bounds[o] for o in sorted(per_report[report_id][1]) if o < len(bounds)]
 
         def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
-            found = spans(report_id)
-            # Words are lower-cased; a text needs lowering only for words with letters (a copy per report).
-            lowered = norm.lower() if cased else norm
-            return sorted(o for w in query_words for o in _occurrences(lowered, w, found))
+            wanted = set(query_words)
+            return [o for start, end, _ in sections(report_id) for o in word_spans(norm[start:end], wanted, start)]
 
-        def count(report_id: str, norm: str) -> int:
-            """len(locate(...)) without listing the occurrences: a page shows 10 of up to 500 reports."""
-            found = spans(report_id)
-            lowered = norm.lower() if cased else norm
-            return sum(count_within(lowered, w, found) for w in query_words)
+        def kinds(ids: list[str]) -> list[list[str]]:
+            corpus.bounds.need(ids)
+            return [list(dict.fromkeys(kind for _, _, kind in sections(i))) for i in ids]
 
         if not query_words:
-            return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate
+            return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate, kinds
         ranker = self._words()
         metadata = replace(filters, sections=[])  # applied before the cut, or a rare agency's reports would be cut
         reports = None if metadata == SearchFilters() else self._universe(metadata, corpus)
         only = ("kind", filters.sections) if filters.sections else None
-        for score, docnum in ranker.top(query_words, KEYWORD_SECTIONS, only, reports):
+        for score, docnum, occurrences in ranker.top_counted(query_words, KEYWORD_SECTIONS, only, reports):
             hit = ranker.stored(docnum)
             report_id = hit["report_id"]
             if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
                 continue
-            best, sections = per_report.get(report_id, (0.0, []))
-            per_report[report_id] = (max(best, score), sections + [hit["section"]])
+            best, found, count = per_report.get(report_id, (0.0, [], 0))
+            per_report[report_id] = (max(best, score), found + [hit["section"]], count + occurrences)
         if parsed.negated_terms():  # words only rank; NOT and -term still exclude, as in exact mode
             ranked = list(per_report)
             keep = self._nots_allow(parsed, filters, corpus, ranked)
             per_report = {i: per_report[i] for i, k in zip(ranked, keep.tolist()) if k}
-        ids, counts = [], []
-        for report_id, norm in self.norm_texts(list(per_report)):
-            ids.append(report_id)
-            counts.append(count(report_id, norm))
+        ids = list(per_report)
+        counts = np.array([per_report[i][2] for i in ids], dtype=np.int64)
         scores = np.array([per_report[i][0] for i in ids], dtype=np.float64)
-        return _Hits(ids, np.array(counts, dtype=np.int64), scores), locate
+        return _Hits(ids, counts, scores), locate, kinds
 
     def _nots_allow(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus, ids: list[str]) -> np.ndarray:
         """Which of `ids` the query's NOTs let through: negated terms counted exactly (within the
