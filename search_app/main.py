@@ -50,14 +50,18 @@ def ensure_corpus() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="年报检索 nianbao", page_icon=":material/search:", layout="wide")
+    # An emoji page icon (Streamlit draws it as an inline SVG), no `:material/…:` icon: the page
+    # icon of that kind is fetched from a font CDN, and nothing may leave the machine.
+    st.set_page_config(page_title="年报检索 nianbao", page_icon="🔍", layout="wide")
     pages = [
-        st.Page(PAGES / "search.py", title="检索", icon=":material/search:", url_path="search", default=True),
-        st.Page(PAGES / "report.py", title="报告", icon=":material/description:", url_path="report"),
-        st.Page(PAGES / "compare.py", title="比较", icon=":material/view_column:", url_path="compare"),
-        st.Page(PAGES / "similar.py", title="相似", icon=":material/join_inner:", url_path="similar"),
-        st.Page(PAGES / "stats.py", title="统计", icon=":material/bar_chart:", url_path="stats"),
-        st.Page(PAGES / "corpus.py", title="语料", icon=":material/folder_open:", url_path="corpus"),
+        st.Page(PAGES / "search.py", title="检索", url_path="desk", default=True),
+        st.Page(PAGES / "report.py", title="报告", url_path="report"),
+        st.Page(PAGES / "compare.py", title="比较", url_path="compare"),
+        st.Page(PAGES / "similar.py", title="相似", url_path="similar"),
+        st.Page(PAGES / "stats.py", title="统计", url_path="stats"),
+        st.Page(PAGES / "corpus.py", title="语料", url_path="corpus"),
+        # /search, as the search page was once addressed: the search itself, not an English "page not found".
+        st.Page(PAGES / "search.py", title="检索", url_path="search", visibility="hidden"),
     ]
     current = st.navigation(pages)
     render.style()

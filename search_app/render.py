@@ -51,6 +51,16 @@ CSS = """
 [data-testid=stFileUploaderDropzoneInstructions] span { font-size: 0; }
 [data-testid=stFileUploaderDropzoneInstructions] span::after { content: "或把文件拖到这里"; font-size: 0.8rem; }
 .nb-fail { color: #c92a2a; font-weight: 600; }
+.nb-facet { font-weight: 600; font-size: 0.9rem; margin: 0.5rem 0 0.1rem 0; }
+/* Streamlit's own texts that no option reaches, in Chinese: the English is hidden (from screen
+   readers too) and the Chinese drawn in its place. The skip link, a text box's hint, the status
+   shown while a page is computed. */
+[data-testid=stSkipToContent], [data-testid=InputInstructions],
+[data-testid=stStatusWidget] label, [data-testid=stStatusWidget] button { font-size: 0; visibility: hidden; }
+[data-testid=stSkipToContent]::after { content: "跳到正文"; font-size: 1rem; visibility: visible; }
+[data-testid=InputInstructions]::after { content: "按回车检索"; font-size: 0.75rem; visibility: visible; }
+[data-testid=stStatusWidget] label::after { content: "正在计算……"; font-size: 0.85rem; visibility: visible; }
+[data-testid=stStatusWidget] button::after { content: "停止"; font-size: 0.85rem; visibility: visible; }
 </style>
 """
 
@@ -148,7 +158,7 @@ def shared_spans(text: str, other: str, min_chars: int = SHARED_MIN_CHARS) -> li
 
 
 def highlight_terms(query: str, mode: str) -> list[str]:
-    """What to mark for a full-text query: its terms, and in keyword mode their jieba words too."""
+    """What to mark for a full-text query: its terms; in keyword mode the jieba words it counts."""
     if not query:
         return []
     try:
@@ -158,20 +168,24 @@ def highlight_terms(query: str, mode: str) -> list[str]:
     if mode == "keyword":
         from indexer.fulltext.analysis import words
 
-        return terms + [w for t in terms for w in words(t)]
+        return list(dict.fromkeys(w for t in terms for w in words(t)))
     return terms
 
 
-def snippets_html(snippets: list[dict], terms: list[str]) -> list[str]:
-    """Each snippet with its match and every other occurrence of `terms` in it marked. A snippet
-    whose match the one before already shows (occurrences close together) is left out."""
+def snippets_html(snippets: list[dict], terms: list[str], mode: str = "exact") -> list[str]:
+    """Each snippet with its match and every other occurrence of `terms` in it marked (in keyword
+    mode whole words only, as it counts them). A snippet whose match the one before already shows
+    (occurrences close together) is left out."""
+    from indexer.fulltext.analysis import word_spans
+
     out: list[str] = []
     previous = ""
     for snippet in snippets:
         text, start, end = snippet["text"], snippet["match_start"], snippet["match_end"]
         if previous and text[max(0, start - 10):end + 10] in previous:
             continue
-        body = highlight(text, term_spans(text, terms) + [(start, end)])
+        others = word_spans(text, set(terms)) if mode == "keyword" else term_spans(text, terms)
+        body = highlight(text, others + [(start, end)])
         out.append(f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}</span>'
                    f"…{body}…</div>")
         previous = text
@@ -185,14 +199,37 @@ def marked_text(snippet: dict) -> str:
 
 
 def result_rows(results: list[dict], mode: str) -> list[dict]:
-    """Search results as table rows for export: one row per report (full text) or per passage."""
+    """Search results as table rows for export: one row per report (full text) or per passage;
+    an unknown value is an empty cell."""
+    def place(r: dict) -> dict:
+        region = r.get("region") or {}
+        return {"省份": region.get("province") or "", "城市": region.get("city") or "", "区县": region.get("county") or ""}
+
     if mode in ("exact", "keyword"):
-        return [{"报告ID": r["report_id"], "机关": r["agency"], "年份": r["year"], "省份": r["region"]["province"],
-                 "城市": r["region"]["city"], "区县": r["region"]["county"], "标题": r["title"], "文件": r["source"],
-                 "出现次数": r["count"], "章节": "、".join(kind_label(k) for k in r["sections"]),
+        return [{"报告ID": r["report_id"], "机关": r["agency"] or "", "年份": r["year"] or "", **place(r),
+                 "标题": r["title"] or "", "文件": r["source"], "出现次数": r["count"],
+                 "章节": "、".join(kind_label(k) for k in r["sections"]),
                  "片段": "\n".join(marked_text(s) for s in r["snippets"])} for r in results]
-    return [{"报告ID": r["report_id"], "机关": r["agency"], "年份": r["year"], "文件": r["source"],
-             "章节": kind_label(r["section_kind"]), "得分": round(r["score"], 4), "段落": r["text"]} for r in results]
+    return [{"报告ID": r["report_id"], "机关": r["agency"] or "", "年份": r["year"] or "", **place(r),
+             "文件": r["source"], "章节": kind_label(r["section_kind"]), "得分": round(r["score"], 4),
+             "段落": r["text"]} for r in results]
+
+
+def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nianbao")
+    except PackageNotFoundError:
+        return "未安装"
+
+
+_FILE_UNSAFE = re.compile(r"[^\w\-（）]+")
+
+
+def file_part(text: str, limit: int = 30) -> str:
+    """Text made fit for a file name: runs of anything but letters, digits and - become _."""
+    return _FILE_UNSAFE.sub("_", text).strip("_")[:limit] or "全部"
 
 
 # --- vectors ---------------------------------------------------------------------------
@@ -287,26 +324,45 @@ def reason_label(reason: object) -> str:
 # --- downloads --------------------------------------------------------------------------
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 with a BOM, so Excel opens the Chinese correctly."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+def csv_bytes(frame: pd.DataFrame, about: dict[str, str] | None = None) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese correctly.
+
+    `about` (what the table answers: query, filters, time, version) comes first as rows of two
+    cells, then an empty row, then the table: a CSV has no second sheet, a separate file gets
+    separated from its data, and Excel would show `#` comment lines as data anyway. The first
+    row says how many rows to skip (pandas: `skiprows`) to read the table alone.
+    """
+    table = frame.to_csv(index=False)
+    if not about:
+        return table.encode("utf-8-sig")
+    rows = [["说明", f"前 {len(about) + 2} 行是检索条件，结果表从第 {len(about) + 3} 行起"], *about.items()]
+    head = pd.DataFrame(rows).to_csv(index=False, header=False)
+    return (head + "\n" + table).encode("utf-8-sig")
 
 
-def xlsx_bytes(frame: pd.DataFrame, sheet: str = "results") -> bytes:
+def xlsx_bytes(frame: pd.DataFrame, sheet: str = "results", about: dict[str, str] | None = None) -> bytes:
+    """The table on its sheet; `about` (what it answers) on a second sheet, 检索条件."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         frame.to_excel(writer, index=False, sheet_name=sheet[:31])
+        if about:
+            pd.DataFrame(list(about.items()), columns=["项目", "内容"]).to_excel(writer, index=False, sheet_name="检索条件")
     return buffer.getvalue()
 
 
-def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key: str) -> None:
-    """CSV and XLSX buttons; the table is only built when a button is pressed."""
+def download_buttons(make_frame: Callable[[], pd.DataFrame], basename: str, key: str,
+                     about: Callable[[], dict[str, str]] | None = None) -> None:
+    """CSV and XLSX buttons; the table (and `about`, its provenance) only built when a button is pressed."""
+    def provenance() -> dict[str, str] | None:
+        return about() if about else None
+
     row = st.container(horizontal=True)
-    row.download_button("导出 CSV", data=lambda: csv_bytes(make_frame()), file_name=f"{basename}.csv",
-                         mime="text/csv", key=f"{key}-csv", on_click="ignore", icon=":material/download:")
-    row.download_button("导出 XLSX", data=lambda: xlsx_bytes(make_frame()), file_name=f"{basename}.xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key=f"{key}-xlsx", on_click="ignore", icon=":material/download:")
+    row.download_button("导出 CSV", data=lambda: csv_bytes(make_frame(), provenance()), file_name=f"{basename}.csv",
+                        mime="text/csv", key=f"{key}-csv", on_click="ignore")
+    row.download_button("导出 XLSX", data=lambda: xlsx_bytes(make_frame(), "结果", provenance()),
+                        file_name=f"{basename}.xlsx",
+                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        key=f"{key}-xlsx", on_click="ignore")
 
 
 # --- the page guard ---------------------------------------------------------------------

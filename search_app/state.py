@@ -300,16 +300,23 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
     return min(max(int(digits), low), high)
 
 
+def year_params() -> list[str]:
+    """The URL's years or ranges, as the search filters read them; a malformed one is dropped
+    with a warning (it would otherwise stop every search on the page as a bad query)."""
+    kept = []
+    for year in param_list("year"):
+        try:
+            SearchFilters(year=year).years()
+        except QueryError:
+            st.warning(f"链接里的年份「{year}」无法识别（应为 2020 或 2018-2020），已忽略。")
+            continue
+        kept.append(year)
+    return kept
+
+
 def year_param() -> str:
-    """The URL's year or range, as the search filters read it; a malformed one is dropped with a
-    warning (it would otherwise stop every search on the page as a bad query)."""
-    year = param("year")
-    try:
-        SearchFilters(year=year or None).years()
-    except QueryError:
-        st.warning(f"链接里的年份「{year}」无法识别（应为 2020 或 2018-2020），已忽略。")
-        return ""
-    return year
+    """The URL's first well-formed year or range (pages that filter by one year)."""
+    return next(iter(year_params()), "")
 
 
 def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
@@ -331,24 +338,33 @@ def resolve_ids(values: list[str]) -> tuple[list[str], list[str]]:
 
 SEARCH_PARAMS = ("q", "mode", "sort", "p", "year", "province", "city", "agency", "section")
 """What the search page keeps in its URL: a report opened from a result carries them back."""
+FACET_PARAMS = ("year", "province", "city", "agency", "section")
+"""The search's facets: each may repeat in the URL (any of the values matches)."""
 SEMANTIC_LIMIT = 40
 """How many passages a meaning (semantic or hybrid) search shows."""
 
 
 def url_filters() -> SearchFilters:
     """The search's filters as its URL states them: a report opened from a result re-runs the search."""
-    return SearchFilters(year=year_param() or None, sections=[k for k in param_list("section") if k in SECTION_KINDS],
-                         province=param("province") or None, city=param("city") or None,
-                         agency=param("agency") or None)
+    return filters_of({"year": year_params(), "section": param_list("section"), "province": param_list("province"),
+                       "city": param_list("city"), "agency": param_list("agency")})
+
+
+def filters_of(chosen: dict[str, list[str]]) -> SearchFilters:
+    """The library's filters for the facets' chosen values (none chosen: no filter)."""
+    return SearchFilters(year=chosen.get("year") or None,
+                         sections=[k for k in chosen.get("section", []) if k in SECTION_KINDS],
+                         province=chosen.get("province") or None, city=chosen.get("city") or None,
+                         agency=chosen.get("agency") or None)
 
 
 def search_params() -> dict[str, str | list[str]]:
-    """The search page's URL parameters found in this page's URL (section may repeat)."""
+    """The search page's URL parameters found in this page's URL (the facets may repeat)."""
     found: dict[str, str | list[str]] = {}
     for name in SEARCH_PARAMS:
         values = param_list(name)
         if values:
-            found[name] = values if name == "section" else values[0]
+            found[name] = values if name in FACET_PARAMS else values[0]
     return found
 
 

@@ -1,8 +1,10 @@
 """检索: one query box, four modes, facets with counts, results grouped by report, export.
 
-Everything that defines a search (query, mode, sort, facets, page) lives in the URL, so a
-search can be shared and reloaded. Facet counts for one facet are taken over the results
-that pass every other facet, so a chosen value can still be switched for another.
+Everything that defines a search (query, mode, sort, facets, page) lives in the URL, and each
+new search is a new browser history entry: Back and Forward restore it. A facet is a list of
+checkboxes, one per value: the value is the checkbox's key and the count only its label, so a
+count that changes with the query never becomes a filter value. A value's count is taken over
+the results that pass every other facet, so a chosen value can be joined by another.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -22,48 +26,81 @@ from search_app import render, state
 
 PAGE_SIZE = 10
 SNIPPETS_SHOWN = 4
+FACET_SHOWN = 6  # values shown under a facet; the rest behind 更多
+FACET_LISTED = 60  # values listed at most behind 更多
 MODE_LABELS = {"exact": "精确", "keyword": "关键词", "semantic": "语义", "hybrid": "混合"}
 SORT_LABELS = {"relevance": "相关度", "year": "年份（新→旧）", "count": "出现次数"}
-FACETS = {"year": "年份", "province": "省份", "city": "城市", "agency": "机关"}
+FACETS = {"year": "年份", "province": "省份", "city": "城市", "agency": "机关", "section": "章节"}
+UNKNOWN = "未识别"
 PLACEHOLDER = "例如：政府开放日　或　不予公开 -行政复议 year:2018-2020 section:problems"
 HELP = """**检索式**：空格分隔的词须同时出现；`OR` 表示或；`NOT 词` 或 `-词` 表示排除；可用括号和引号；
 字段过滤 `year:2020`、`year:2018-2020`、`section:problems`（或中文章节名）、`province:宁夏`、`agency:商务局`。
 
-**模式**：精确——逐字匹配（跨页断开的词也能找到），统计每处出现；关键词——分词后按 BM25 排序；
-语义——按意思找相近段落；混合——关键词与语义排名融合。"""
+**模式**：精确——逐字匹配（跨页断开的词也能找到），统计每处出现；关键词——分词后按词频和词的稀有程度排序，
+只数完整的词；语义——按意思找相近段落；混合——关键词与语义排名融合。"""
 
 
-def facet_value(result: dict, facet: str) -> str:
+# --- facets ------------------------------------------------------------------------------
+
+
+def facet_values(result: dict, facet: str) -> list[str]:
+    """A result's values for a facet: several sections, at most one of the others (none: unknown)."""
+    if facet == "section":
+        return list(result["sections"])
     if facet == "year":
-        return str(result["year"]) if result.get("year") else ""
-    if facet in ("province", "city"):
-        return (result.get("region") or {}).get(facet) or ""
-    return result.get(facet) or ""
+        value = str(result["year"]) if result.get("year") else ""
+    elif facet in ("province", "city"):
+        value = (result.get("region") or {}).get(facet) or ""
+    else:
+        value = result.get(facet) or ""
+    return [value] if value else []
 
 
-def facet_counts(results: list[dict], chosen: dict[str, str], sections: list[str]) -> dict[str, Counter]:
-    """Counts per facet value, each over the results that pass the other chosen facets."""
-    # Which results each chosen facet lets through, by the search's own rule (a place or agency
-    # matches by part of its name, a year by range); decided once per result: 20,000 at scale.
-    through = {facet: list(map(SearchFilters(**{facet: value}).accepts, results))
-               for facet, value in chosen.items() if value}
-    if sections:
-        wanted = set(sections)
+@dataclass
+class Facet:
+    """One facet over a search's results: reports per value, reports whose value is unknown
+    (未识别), and how many different values there are."""
+
+    counts: Counter
+    unknown: int = 0
+    distinct: int = 0
+
+
+def facet_counts(results: list[dict], chosen: dict[str, list[str]]) -> dict[str, Facet]:
+    """Each facet, counted over the results that pass the other facets' chosen values."""
+    # Which results each facet's chosen values let through, by the search's own rule (a place or
+    # agency matches by part of its name, a year by range); decided once per result.
+    through = {facet: list(map(state.filters_of({facet: values}).accepts, results))
+               for facet, values in chosen.items() if values and facet != "section"}
+    if chosen.get("section"):
+        wanted = set(chosen["section"])
         through["section"] = [bool(wanted.intersection(r["sections"])) for r in results]
 
-    def passing(skip: str | None) -> list[dict]:
+    def passing(skip: str) -> list[dict]:
         keep = [flags for facet, flags in through.items() if facet != skip]
         return [r for r, *flags in zip(results, *keep) if all(flags)] if keep else results
 
-    counts: dict[str, Counter] = {}
+    facets: dict[str, Facet] = {}
     for facet in FACETS:
-        counts[facet] = Counter(facet_value(r, facet) for r in passing(facet))
-        counts[facet].pop("", None)
-        value = chosen.get(facet)
-        if value and value not in counts[facet]:  # part of a name (宁夏) or a range, from a link
-            counts[facet][value] = len(passing(None))
-    counts["section"] = Counter(k for r in passing("section") for k in r["sections"])
-    return counts
+        among = passing(facet)
+        exact = Counter(v for r in among for v in facet_values(r, facet))
+        unknown = 0 if facet == "section" else sum(1 for r in among if not facet_values(r, facet))
+        if facet in ("year", "section"):
+            counts = exact
+            for value in chosen.get(facet, []):
+                if value not in exact:  # a range, from a link
+                    counts[value] = sum(map(state.filters_of({facet: [value]}).accepts, among))
+        else:
+            counts = by_part(exact, chosen.get(facet, []))
+        facets[facet] = Facet(counts, unknown, len(exact))
+    return facets
+
+
+def by_part(exact: Counter, chosen: list[str]) -> Counter:
+    """What choosing each value finds: a place or agency filter matches by part of a name, so
+    政府信息公开 also finds 某某政府信息公开办公室. Counted for the values a facet can show."""
+    shown = [v for v, _ in exact.most_common(FACET_SHOWN + FACET_LISTED)] + chosen
+    return Counter({v: sum(n for name, n in exact.items() if v in name) for v in dict.fromkeys(shown)})
 
 
 def with_region(results: list[dict]) -> list[dict]:
@@ -74,34 +111,73 @@ def with_region(results: list[dict]) -> list[dict]:
              "sections": [r["section_kind"]] if r.get("section_kind") else []} for r in results]
 
 
-def facet_widgets(counts: dict[str, Counter], counted: bool = True) -> None:
+def value_label(facet: str, value: str) -> str:
+    return SECTION_KINDS.get(value, value) if facet == "section" else value
+
+
+def ordered(facet: str, counts: Counter) -> list[str]:
+    if facet == "year":
+        return sorted(counts, reverse=True)
+    if facet == "section":
+        return [k for k in SECTION_KINDS if k in counts]
+    return sorted(counts, key=lambda v: (-counts[v], v))
+
+
+def _toggle(facet: str, value: str, key: str) -> None:
+    chosen = st.session_state["search_facets"]
+    values = [v for v in chosen.get(facet, []) if v != value]
+    chosen[facet] = values + [value] if st.session_state[key] else values
+    st.session_state["search_page"] = 1
+
+
+def facet_box(facet: str, value: str, label: str, chosen: list[str], where=st) -> None:
+    key = f"search_f_{facet}_{value}"
+    st.session_state[key] = value in chosen  # the value is the state; the label (with its count) only shows it
+    where.checkbox(label, key=key, on_change=_toggle, args=(facet, value, key))
+
+
+def facet_widgets(facets: dict[str, Facet], chosen: dict[str, list[str]], counted: bool = True) -> None:
     """The facets; `counted` False for a meaning search, whose values come from the 40 passages
     closest overall: a count among those would not be what choosing the value then shows."""
     st.markdown("**筛选**")
     if not counted:
         st.caption(f"语义和混合检索只取意思最相近的 {state.SEMANTIC_LIMIT} 段，下列选项来自这些段落，不计数。")
+    for facet, title in FACETS.items():
+        found, picked = facets[facet], chosen.get(facet, [])
+        values = ordered(facet, found.counts)
+        if not values and not found.unknown:
+            continue
+        st.html(f'<div class="nb-facet">{render.esc(title)}</div>')
+        if facet in ("year", "section"):  # a few, in their own order
+            shown, rest = values, []
+        else:  # the chosen first, then by count
+            first = [v for v in values if v in picked] + [v for v in values if v not in picked]
+            cut = max(FACET_SHOWN, len(picked))
+            shown, rest = first[:cut], first[cut:]
 
-    def label_of(value: str, count: int) -> str:
-        return "全部" if not value else f"{value}（{count}）" if counted else value
+        def label(value: str) -> str:
+            name = value_label(facet, value)
+            return f"{name}（{found.counts[value]}）" if counted else name
 
-    for facet, label in FACETS.items():
-        key = f"search_{facet}"
-        current = st.session_state.get(key) or ""
-        values = [v for v, _ in counts[facet].most_common()]
-        if current and current not in values:
-            values.append(current)
-        if facet == "year":
-            values.sort(reverse=True)
-        st.selectbox(label, [""] + values, key=key, format_func=lambda v, c=counts[facet]: label_of(v, c.get(v, 0)))
-    current_sections = st.session_state.get("search_sections") or []
-    options = [k for k in SECTION_KINDS if counts["section"].get(k) or k in current_sections]
-    st.multiselect("章节", options, key="search_sections", placeholder="全部章节",
-                   format_func=lambda k: label_of(SECTION_KINDS[k], counts["section"].get(k, 0)))
+        for value in shown:
+            facet_box(facet, value, label(value), picked)
+        if rest:
+            with st.expander(f"更多（{len(rest)}）"):
+                for value in rest[:FACET_LISTED]:
+                    facet_box(facet, value, label(value), picked)
+        hidden = found.distinct - len(shown) - len(rest[:FACET_LISTED])
+        if hidden > 0:
+            st.caption(f"另有 {hidden} 项未列出，可在检索式里写明。")
+        if found.unknown:
+            st.caption(f"{UNKNOWN}：{found.unknown} 份" if counted else f"另有{title}{UNKNOWN}的段落")
+
+
+# --- results -----------------------------------------------------------------------------
 
 
 def report_link(result: dict, query: str, mode: str) -> None:
     label = result.get("title") or render.report_label(result)
-    st.page_link("views/report.py", label=f"**{render.md(label)}**", icon=":material/description:",
+    st.page_link("views/report.py", label=f"**{render.md(label)}**",
                  query_params={**state.search_params(), "id": result["report_id"], "q": query, "mode": mode})
 
 
@@ -112,7 +188,7 @@ def show_fulltext_result(result: dict, query: str, mode: str) -> None:
         st.html(f'<div class="nb-meta">{render.esc(render.report_label(result))} · '
                 f'{render.esc(render.region_label(result["region"]))} · {render.esc(result["source"])} · '
                 f'出现 <b>{result["count"]}</b> 次{" · 章节：" + render.esc(kinds) if kinds else ""}</div>')
-        shown = render.snippets_html(result["snippets"], render.highlight_terms(query, mode))
+        shown = render.snippets_html(result["snippets"], render.highlight_terms(query, mode), mode)
         if shown:
             st.html("".join(shown[:SNIPPETS_SHOWN]))
         if len(shown) > SNIPPETS_SHOWN:
@@ -142,6 +218,24 @@ def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) 
                 for p in passages))
 
 
+# --- export ------------------------------------------------------------------------------
+
+
+def provenance(query: str, mode: str, sort: str, chosen: dict[str, list[str]], total: int) -> dict[str, str]:
+    """What an exported table answers, so a file found later still says where it came from."""
+    with state.store() as store:
+        reports = store.count_reports()
+    about = {"检索式": query, "模式": MODE_LABELS[mode]}
+    if mode in ("exact", "keyword"):
+        about["排序"] = SORT_LABELS[sort]
+    for facet, title in FACETS.items():
+        about[f"筛选：{title}"] = "、".join(value_label(facet, v) for v in chosen.get(facet, [])) or "全部"
+    about.update({"结果数": str(total), "索引中的报告数": str(reports),
+                  "导出时间": datetime.now().astimezone().isoformat(timespec="seconds"),
+                  "软件": f"nianbao {render.app_version()}"})
+    return about
+
+
 def export_frame(query: str, filters: SearchFilters, mode: str, sort: str) -> Callable[[], pd.DataFrame]:
     handle = state.using_engine()
 
@@ -150,10 +244,48 @@ def export_frame(query: str, filters: SearchFilters, mode: str, sort: str) -> Ca
             if mode in ("exact", "keyword"):
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=None)["results"]
             else:
-                found = engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
+                found = with_region(engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)["results"])
         return pd.DataFrame(render.result_rows(found, mode))
 
     return make
+
+
+def export_name(query: str) -> str:
+    """`nianbao_检索_不予公开_2026-12-06`: what is inside, and when, in the file's name."""
+    return f"nianbao_检索_{render.file_part(query)}_{datetime.now():%Y-%m-%d}"
+
+
+# --- the URL ---------------------------------------------------------------------------
+
+
+def load_from_url() -> None:
+    """Set the widgets from the URL: a shared link, or Back and Forward to an earlier search."""
+    ss = st.session_state
+    ss["search_q"] = state.param("q")
+    ss["search_mode"] = state.param("mode") if state.param("mode") in MODES else "exact"
+    ss["search_sort"] = state.param("sort") if state.param("sort") in SORTS else "relevance"
+    ss["search_facets"] = {facet: state.year_params() if facet == "year" else state.param_list(facet)
+                           for facet in FACETS}
+    ss["search_facets"]["section"] = [k for k in ss["search_facets"]["section"] if k in SECTION_KINDS]
+    ss["search_page"] = state.int_param("p", 1, 1, 100_000)
+    ss.pop("search_signature", None)
+
+
+def url_now() -> dict[str, list[str]]:
+    return {name: state.param_list(name) for name in state.SEARCH_PARAMS if state.param_list(name)}
+
+
+def write_url(query: str, mode: str, sort: str, chosen: dict[str, list[str]], page: int) -> None:
+    """The URL for this search; a changed one is a new history entry (Streamlit pushes it)."""
+    params = {"q": [query] if query else [], "mode": [mode] if mode != "exact" else [],
+              "sort": [sort] if sort != "relevance" else [], **{f: list(chosen.get(f, [])) for f in FACETS},
+              "p": [str(page)] if page > 1 else []}
+    params = {k: v for k, v in params.items() if v}
+    st.session_state["search_url"] = params
+    state.set_params(params)
+
+
+# --- the page --------------------------------------------------------------------------
 
 
 def pager(total: int) -> int:
@@ -172,33 +304,33 @@ def _turn(step: int) -> None:
     st.session_state["search_page"] = st.session_state.get("search_page", 1) + step
 
 
+def replaced_note(replaced: dict[str, tuple[object, str]]) -> str:
+    def shown(value: object) -> str:
+        return "、".join(value) if isinstance(value, list) else str(value)
+
+    return "检索式里写的条件优先：" + "；".join(f"{FACETS[name]}按「{written}」，筛选栏的「{shown(given)}」未起作用"
+                                        for name, (given, written) in replaced.items()) + "。"
+
+
 def page() -> None:
-    state.init_widget("search_q", state.param("q"))
-    state.init_widget("search_mode", state.param("mode", "exact") if state.param("mode") in MODES else "exact")
-    state.init_widget("search_sort", state.param("sort", "relevance") if state.param("sort") in SORTS else "relevance")
-    for facet in FACETS:
-        if f"search_{facet}" not in st.session_state:  # year_param warns: once, on the first draw
-            state.init_widget(f"search_{facet}", state.year_param() if facet == "year" else state.param(facet))
-    state.init_widget("search_sections", [k for k in state.param_list("section") if k in SECTION_KINDS])
-    if "search_page" not in st.session_state:
-        st.session_state["search_page"] = state.int_param("p", 1, 1, 100_000)
+    if st.session_state.get("search_url") != url_now():
+        load_from_url()
 
     st.title("检索")
     query = st.text_input("检索式", key="search_q", placeholder=PLACEHOLDER, label_visibility="collapsed")
     left, right = st.columns([3, 1])
     mode = left.radio("模式", MODES, key="search_mode", horizontal=True, format_func=MODE_LABELS.get)
-    sort = right.selectbox("排序", SORTS, key="search_sort", format_func=SORT_LABELS.get,
+    sort = right.selectbox("排序", SORTS, key="search_sort", format_func=SORT_LABELS.get, filter_mode=None,
                            disabled=mode not in ("exact", "keyword"))
-    chosen = {f: st.session_state.get(f"search_{f}") or "" for f in FACETS}
-    sections = list(st.session_state.get("search_sections") or [])
+    chosen = {f: list(v) for f, v in st.session_state["search_facets"].items()}
 
-    signature = (query, mode, sort, tuple(sorted(chosen.items())), tuple(sections))
+    signature = (query, mode, sort, tuple((f, tuple(v)) for f, v in chosen.items()))
     if st.session_state.get("search_signature") not in (None, signature):
         st.session_state["search_page"] = 1
     st.session_state["search_signature"] = signature
+    write_url(query, mode, sort, chosen, st.session_state["search_page"])
 
     if not query.strip():
-        state.set_params({})
         st.markdown(HELP)
         with state.store() as store:
             reports = store.reports()
@@ -206,30 +338,24 @@ def page() -> None:
         span = f"，{years[0]}–{years[-1]} 年" if years else ""
         st.caption(f"索引里有 {len(reports)} 份报告{span}。")
         return
-    state.set_params({"q": query, "mode": mode if mode != "exact" else None,
-                      "sort": sort if sort != "relevance" else None, **chosen, "section": sections,
-                      "p": str(st.session_state["search_page"]) if st.session_state["search_page"] > 1 else None})
     parsed = parse_query(query)
     if mode in ("semantic", "hybrid") and not state.vectors_available("search"):
         st.info("语义和混合检索需要段落向量，这个索引还没有。请在「语料」页计算向量，或改用精确、关键词模式。")
         return
 
-    filters = SearchFilters(year=chosen["year"] or None, sections=sections, province=chosen["province"] or None,
-                            city=chosen["city"] or None, agency=chosen["agency"] or None)
+    filters = state.filters_of(chosen)
     replaced = filters.replaced_by(parsed.filters)
     if replaced:
-        st.info("检索式里写的条件优先：" + "；".join(f"{FACETS[name]}按「{written}」，筛选栏的「{given}」未起作用"
-                                           for name, (given, written) in replaced.items()) + "。")
+        st.info(replaced_note(replaced))
     started = time.perf_counter()
     with state.using_engine() as engine:
         if mode in ("exact", "keyword"):
             everything = engine.fulltext.run(query, None, mode=mode, limit=None, snippets=False)["results"]
-            counts = facet_counts(everything, chosen, sections)
             offset = (st.session_state["search_page"] - 1) * PAGE_SIZE
             found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE, offset=offset)
             if found["total_reports"] and not found["results"]:  # a page past the end, from a link
                 st.session_state["search_page"] = 1
-                st.query_params.pop("p", None)
+                write_url(query, mode, sort, chosen, 1)
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
         else:
             everything = engine.search(query, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
@@ -237,11 +363,11 @@ def page() -> None:
     elapsed = time.perf_counter() - started
     if mode not in ("exact", "keyword"):
         everything = with_region(everything)
-        counts = facet_counts(everything, chosen, sections)
+    facets = facet_counts(everything, chosen)
 
     facets_col, results_col = st.columns([1, 3], gap="large")
     with facets_col:
-        facet_widgets(counts, counted=mode in ("exact", "keyword"))
+        facet_widgets(facets, chosen, counted=mode in ("exact", "keyword"))
     with results_col:
         if mode in ("exact", "keyword"):
             total = found["total_reports"]
@@ -250,7 +376,8 @@ def page() -> None:
                 return
             occurrences = f"，共 {found['total_occurrences']} 处" if found["total_occurrences"] else ""
             st.caption(f"{total} 份报告{occurrences} · 用时 {elapsed * 1000:.0f} 毫秒")
-            render.download_buttons(export_frame(query, filters, mode, sort), "nianbao-检索结果", "search-export")
+            render.download_buttons(export_frame(query, filters, mode, sort), export_name(query), "search-export",
+                                    lambda: provenance(query, mode, sort, chosen, total))
             for result in found["results"]:
                 show_fulltext_result(result, query, mode)
             pager(total)
@@ -260,7 +387,8 @@ def page() -> None:
                 st.info("没有找到相关段落。可以换个说法或去掉筛选条件。")
                 return
             st.caption(f"意思最相近的 {len(results)} 段 · 用时 {elapsed * 1000:.0f} 毫秒")
-            render.download_buttons(export_frame(query, filters, mode, sort), "nianbao-检索结果", "search-export")
+            render.download_buttons(export_frame(query, filters, mode, sort), export_name(query), "search-export",
+                                    lambda: provenance(query, mode, sort, chosen, len(results)))
             show_passages(results, query, mode, parsed.positive_terms())
 
 
