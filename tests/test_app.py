@@ -119,9 +119,25 @@ def test_search_writes_query_mode_and_facets_to_url(app_index):
     at.radio[0].set_value("keyword").run()
     assert at.query_params.get("mode") == "keyword"
     no_failure(at)
-    at.multiselect[0].set_value(["problems"]).run()
+    at.checkbox(key="search_f_section_requests").check().run()
     no_failure(at)
-    assert at.query_params.get("section") in ("problems", ["problems"])
+    assert at.query_params.get("section") in ("requests", ["requests"])
+
+
+def test_a_url_changed_by_back_or_forward_sets_the_page(app_index):
+    """Back and Forward change the URL without touching the widgets: the URL wins then."""
+    at = open_page(q="依申请公开")
+    at.checkbox(key="search_f_year_2018").check().run()
+    at.radio[0].set_value("keyword").run()
+    assert at.query_params.get("mode") == "keyword" and at.query_params.get("year") == "2018"
+    at.query_params.clear()
+    at.query_params.update({"q": "政府开放日", "province": "宁夏回族自治区"})  # an earlier search
+    at.run()
+    no_failure(at)
+    assert at.text_input[0].value == "政府开放日" and at.radio[0].value == "exact"
+    assert at.checkbox(key="search_f_province_宁夏回族自治区").value
+    assert not any(c.value for c in at.checkbox if c.key.startswith("search_f_year_"))
+    assert any(c.value.startswith("1 份报告，共 2 处") for c in at.caption)
 
 
 def test_search_says_when_the_query_overrides_a_facet(app_index):
@@ -134,17 +150,39 @@ def test_search_says_when_the_query_overrides_a_facet(app_index):
     assert not any("未起作用" in i.value for i in at.info)
 
 
+def facet_labels(at: AppTest, facet: str) -> list[str]:
+    return [c.label for c in at.checkbox if c.key.startswith(f"search_f_{facet}_")]
+
+
 def test_search_facets_count_and_narrow(app_index):
     at = open_page(q="依申请公开")
     no_failure(at)
-    year = next(s for s in at.selectbox if s.label == "年份")
-    assert year.options == ["全部", "2020（1）", "2019（1）", "2018（3）"]
-    year.set_value("2020").run()
+    assert facet_labels(at, "year") == ["2020（1）", "2019（1）", "2018（3）"]
+    at.checkbox(key="search_f_year_2020").check().run()
     no_failure(at)
     assert at.query_params.get("year") == "2020"
     assert LINGWU_GOV in html_text(at)
     assert "淮北市商务局" not in html_text(at)
     assert any(c.value.startswith("1 份报告") for c in at.caption)
+    # a second year joins the first; the counts, being over the other facets, stay
+    at.checkbox(key="search_f_year_2018").check().run()
+    no_failure(at)
+    assert at.query_params.get("year") == ["2020", "2018"]
+    assert any(c.value.startswith("4 份报告") for c in at.caption)
+    assert facet_labels(at, "year") == ["2020（1）", "2019（1）", "2018（3）"]
+    assert at.checkbox(key="search_f_year_2018").value and not at.checkbox(key="search_f_year_2019").value
+
+
+def test_a_new_query_keeps_the_facet_value_not_its_label(app_index):
+    """The count in a facet's label changes with the query; the filter must stay the value."""
+    at = open_page(q="不予公开")
+    at.checkbox(key="search_f_province_宁夏回族自治区").check().run()
+    for query in ("政府开放日", "行政复议"):
+        at.text_input[0].input(query).run()
+        no_failure(at)
+        assert at.query_params.get("province") in ("宁夏回族自治区", ["宁夏回族自治区"])
+        assert at.checkbox(key="search_f_province_宁夏回族自治区").value
+    assert not any("没有找到" in i.value for i in at.info)
 
 
 def test_search_pagination(writable_index, tmp_path):
@@ -180,7 +218,7 @@ def test_search_empty_query_shows_help_and_corpus(app_index):
 def test_search_facets_from_url_and_section_filter(app_index):
     at = open_page(q="依申请公开", province="宁夏回族自治区", section=["problems"])
     no_failure(at)
-    assert at.multiselect[0].value == ["problems"]
+    assert at.checkbox(key="search_f_section_problems").value
     body = html_text(at)
     # Without the section filter: 4 reports, 16 occurrences (the province filter alone drops 淮北).
     assert any(c.value.startswith("1 份报告，共 1 处") for c in at.caption)
@@ -233,8 +271,8 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     assert any(c.value.startswith("意思最相近的 40 段") and c.value.endswith("毫秒") for c in at.caption)
     assert 'class="nb-snippet"' in html_text(at) and re.search(r"· 相似度 0\.\d{3}</span>", html_text(at))
     # Facet values come from the 40 closest passages overall: not counted, and the page says why.
-    year = next(s for s in at.selectbox if s.label == "年份")
-    assert len(year.options) > 2 and all(re.fullmatch(r"20\d\d", o) for o in year.options[1:])
+    years = facet_labels(at, "year")
+    assert len(years) > 1 and all(re.fullmatch(r"20\d\d", y) for y in years)
     assert any("不计数" in c.value for c in at.caption)
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
@@ -289,6 +327,42 @@ def test_search_sort_and_export_rows(app_index):
     frame = __import__("pandas").DataFrame(rows)
     assert render.csv_bytes(frame).startswith("\ufeff报告ID".encode())
     assert render.xlsx_bytes(frame)[:2] == b"PK"
+
+
+def test_exports_say_what_they_answer(app_index):
+    """A CSV starts with its provenance rows, then the table; an XLSX has them on a second sheet."""
+    import io
+
+    import pandas as pd
+
+    from search_app import render
+    from search_app.views.search import export_name, provenance
+
+    about = provenance("不予公开", "exact", "relevance", {"province": ["宁夏回族自治区"], "year": ["2018", "2020"]}, 3)
+    assert about["筛选：省份"] == "宁夏回族自治区" and about["筛选：年份"] == "2018、2020" and about["筛选：机关"] == "全部"
+    assert about["索引中的报告数"] == "5" and about["软件"].startswith("nianbao ") and about["模式"] == "精确"
+    frame = pd.DataFrame([{"报告ID": "abc", "省份": None, "出现次数": 2}])
+    text = render.csv_bytes(frame, about).decode("utf-8-sig")
+    skip = int(re.search(r"前 (\d+) 行", text.splitlines()[0]).group(1))
+    assert pd.read_csv(io.StringIO(text), skiprows=skip).columns.tolist() == ["报告ID", "省份", "出现次数"]
+    sheets = pd.read_excel(io.BytesIO(render.xlsx_bytes(frame, "结果", about)), sheet_name=None)
+    assert list(sheets) == ["结果", "检索条件"]
+    assert dict(zip(sheets["检索条件"]["项目"], sheets["检索条件"]["内容"]))["检索式"] == "不予公开"
+    assert re.fullmatch(r"nianbao_检索_不予公开_-行政复议_\d{4}-\d{2}-\d{2}", export_name("不予公开 -行政复议"))
+    assert re.fullmatch(r"nianbao_检索_year_2020_\d{4}-\d{2}-\d{2}", export_name('year:2020 "/.."'))
+
+
+def test_keyword_snippets_mark_whole_words_only():
+    """In keyword mode 不 is marked where it is a word, not inside 不断."""
+    from search_app.render import snippets_html
+
+    text = "工作不断加强，但公开不到位。"
+    start = text.index("不到位")
+    snippet = {"section_kind": "problems", "text": text, "match_start": start, "match_end": start + 1}
+    (shown,) = snippets_html([snippet], ["公开", "不", "到位"], "keyword")
+    assert re.findall(r"<mark>(.*?)</mark>", shown) == ["公开", "不", "到位"]
+    (exact,) = snippets_html([snippet], ["不"], "exact")
+    assert exact.count("<mark>不</mark>") == 2
 
 
 def test_highlight_escapes_report_html():
@@ -761,9 +835,9 @@ def test_part_of_a_place_name_in_a_link_counts_its_facets(app_index):
     at = open_page(q="依申请公开", province="宁夏")
     no_failure(at)
     assert any(c.value.startswith("4 份报告") for c in at.caption)
-    boxes = {s.label: s for s in at.selectbox}
-    assert boxes["省份"].format_func(boxes["省份"].value) == "宁夏（4）"
-    years = [boxes["年份"].format_func(v) for v in boxes["年份"].options[1:]]
+    assert at.checkbox(key="search_f_province_宁夏").label == "宁夏（4）"
+    assert at.checkbox(key="search_f_province_宁夏").value
+    years = facet_labels(at, "year")
     assert sum(int(re.search(r"（(\d+)）", y).group(1)) for y in years) == 4, years
 
 

@@ -160,20 +160,22 @@ class Journey:
             found.setdefault(facet, []).append((value, count, checked))
         return found
 
-    def wait_for(self, text: str, query: str | None, ticked: list[str]) -> None:
-        """Until the page has finished a run showing `text` with `query` in its URL and exactly
+    def wait_for(self, text: str, params: dict[str, list[str]], ticked: list[str]) -> None:
+        """Until the page has finished a run showing `text`, its URL holding `params` and exactly
         the facet values `ticked` ticked, every element drawn (a widget's code loads on first use:
-        a grey placeholder meanwhile). Back and Forward change the URL at once, the page after."""
-        self.page.wait_for_function("""([text, q, ticked]) => {
+        a grey placeholder meanwhile). A click ticks a box and Back changes the URL at once, before
+        the run: the URL the run writes and the text it draws are what tell it has run."""
+        self.page.wait_for_function("""([text, params, ticked]) => {
           const app = document.querySelector('[data-testid=stApp]');
+          const url = new URLSearchParams(location.search);
           const checked = [...document.querySelectorAll('[data-testid=stCheckbox]')]
             .filter(e => e.querySelector('input').checked).map(e => e.innerText.trim().replace(/（\\d+）$/, ''));
           return app && app.getAttribute('data-test-script-state') === 'notRunning'
             && !document.querySelector('[data-stale=true], [data-testid=stSkeleton]')
-            && (q === null || new URLSearchParams(location.search).get('q') === q)
+            && Object.entries(params).every(([k, v]) => JSON.stringify(url.getAll(k)) === JSON.stringify(v))
             && document.body.innerText.includes(text)
             && JSON.stringify(checked.sort()) === JSON.stringify([...ticked].sort());
-        }""", arg=[text, query, ticked], timeout=30_000, polling=50)
+        }""", arg=[text, params, ticked], timeout=30_000, polling=50)
 
     # --- the checks on every page --------------------------------------------------------
 
@@ -232,15 +234,13 @@ class Journey:
         from indexer.parse.sections import SECTION_KINDS
 
         ticked = [SECTION_KINDS[v] if facet == "section" else v for facet, values in chosen.items() for v in values]
+        params = {"q": [query], "mode": [] if mode == "exact" else [mode],
+                  **{facet: chosen.get(facet, []) for facet in FACETS.values()}}
         try:
-            self.wait_for(text, query, ticked)
+            self.wait_for(text, params, ticked)
         except Exception as error:
             raise AssertionError(f"expected {text!r} for {query!r} {chosen} at {self.page.url}; "
                                  f"the page says: {self.page.inner_text('body')[:600]}") from error
-        params = self.params()
-        assert params.get("mode", ["exact"]) == [mode], params
-        for facet in FACETS.values():
-            assert params.get(facet, []) == chosen.get(facet, []), (facet, params)
         self.expect_facets(query, chosen, mode, found["total_reports"] > 0)
 
     def expect_facets(self, query: str, chosen: dict[str, list[str]], mode: str, any_found: bool) -> None:

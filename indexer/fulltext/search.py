@@ -70,7 +70,7 @@ class SearchFilters:
         """The filters that field filters written in the query replace (the query's win in `merged`):
         name → (this filter's value, the query's). Sections are not replaced but added."""
         return {name: (getattr(self, name), values[-1]) for name, values in query_filters.items()
-                if name != "section" and getattr(self, name) and getattr(self, name) != values[-1]}
+                if name != "section" and getattr(self, name) and _values(getattr(self, name)) != [values[-1]]}
 
     def years(self) -> list[tuple[int, int]]:
         """(first, last) of each year or range asked for; empty for any year. Raises QueryError."""
