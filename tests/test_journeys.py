@@ -35,8 +35,9 @@ FACETS = {"年份": "year", "省份": "province", "城市": "city", "机关": "a
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 # Latin words a user may see: file types, the query language (its operators, field names and
-# section kinds, which people type), and the program's name. Report ids and file names also pass.
-ALLOWED_WORDS = {"PDF", "CSV", "XLSX", "DOCX", "HTML", "TXT", "OR", "NOT", "nianbao"}
+# section kinds, which people type), ID (as Chinese software writes 报告 ID) and the program's
+# name. Report ids (hex) and file names also pass.
+ALLOWED_WORDS = {"PDF", "CSV", "XLSX", "DOCX", "HTML", "TXT", "OR", "NOT", "ID", "nianbao"}
 
 
 def allowed_words() -> set[str]:
@@ -330,6 +331,11 @@ def test_a_facet_value_stays_a_value_across_new_searches_and_history(journey):
     j.page.go_forward()
     j.expect("行政复议", {"province": [NINGXIA]})
     j.check("forward")
+    j.page.locator("a[href*='report?']").first.click()  # a report, and Back to the search
+    j.page.get_by_text("返回检索结果").wait_for()
+    j.check("report")
+    j.page.go_back()
+    j.expect("行政复议", {"province": [NINGXIA]})
 
     with j.page.expect_download() as download:
         j.page.get_by_role("button", name="导出 CSV").click()

@@ -324,7 +324,9 @@ def replaced_note(replaced: dict[str, tuple[object, str]]) -> str:
 
 
 def page() -> None:
-    if st.session_state.get("search_url") != url_now():
+    # Streamlit forgets a page's widgets while another page is shown: back from a report, the URL
+    # is the search again.
+    if st.session_state.get("search_url") != url_now() or "search_q" not in st.session_state:
         load_from_url()
 
     st.title("检索")
