@@ -274,6 +274,10 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     years = facet_labels(at, "year")
     assert len(years) > 1 and all(re.fullmatch(r"20\d\d", y) for y in years)
     assert any("不计数" in c.value for c in at.caption)
+    at.checkbox(key=f"search_f_year_{years[0]}").check().run()
+    at.text_input[0].input("群众参与政府活动").run()  # a new query keeps the value chosen
+    no_failure(at)
+    assert at.query_params.get("year") == years[0] and at.checkbox(key=f"search_f_year_{years[0]}").value
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
     assert LINGWU_GOV in html_text(at) and re.search(r"· 综合排名分 0\.\d{3}</span>", html_text(at))
