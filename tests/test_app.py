@@ -171,6 +171,9 @@ def test_search_facets_count_and_narrow(app_index):
     assert any(c.value.startswith("4 份报告") for c in at.caption)
     assert facet_labels(at, "year") == ["2020（1）", "2019（1）", "2018（3）"]
     assert at.checkbox(key="search_f_year_2018").value and not at.checkbox(key="search_f_year_2019").value
+    at.button(key="search_clear").click().run()
+    assert "year" not in at.query_params and any(c.value.startswith("5 份报告") for c in at.caption)
+    assert not any(c.value for c in at.checkbox)
 
 
 def test_a_new_query_keeps_the_facet_value_not_its_label(app_index):

@@ -141,6 +141,11 @@ def _toggle(facet: str, value: str, key: str) -> None:
     st.session_state["search_page"] = 1
 
 
+def _clear() -> None:
+    st.session_state["search_facets"] = {facet: [] for facet in FACETS}
+    st.session_state["search_page"] = 1
+
+
 def facet_box(facet: str, value: str, label: str, chosen: list[str]) -> None:
     key = f"search_f_{facet}_{value}"
     st.session_state[key] = value in chosen  # the value is the state; the label (with its count) only shows it
@@ -151,6 +156,8 @@ def facet_widgets(facets: dict[str, Facet], chosen: dict[str, list[str]], counte
     """The facets; `counted` False for a meaning search, whose values come from the 40 passages
     closest overall: a count among those would not be what choosing the value then shows."""
     st.markdown("**筛选**")
+    if any(chosen.values()):
+        st.button("清除全部筛选", key="search_clear", on_click=_clear)
     if not counted:
         st.caption(f"语义和混合检索只取意思最相近的 {state.SEMANTIC_LIMIT} 段，下列选项来自这些段落，不计数。")
     for facet, title in FACETS.items():
