@@ -274,7 +274,9 @@ REASONS = (
     ("encrypted PDF", "PDF 设了密码"),
     ("damaged or truncated PDF", "PDF 已损坏或不完整"),
     ("PDF text cannot be decoded", "PDF 里的文字无法解码"),
-    ("PDF has no text layer", "PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）"),
+    ("PDF has no text layer", "PDF 没有文字层（可能是扫描件），而文字识别（OCR）已关闭"),
+    ("PDF has no text: its pages are blank", "PDF 全是空白页"),
+    ("scanned PDF: OCR found no text", "扫描件：文字识别没有读出文字"),
     ("file too large", "文件太大"),
 )
 

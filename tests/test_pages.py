@@ -227,3 +227,22 @@ def test_a_store_from_a_newer_nianbao_is_refused(tmp_path):
         store.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION + 1),))
     with pytest.raises(StoreError, match="newer than this nianbao's"):
         Store(tmp_path)
+
+
+def test_the_report_page_shows_the_original_page_and_says_which_pages_were_read_by_ocr(paged_index, monkeypatch):
+    from indexer.store import Store
+    from tests.test_app import no_failure, open_page
+
+    monkeypatch.setenv("NIANBAO_HOME", str(paged_index))
+    with Store(paged_index) as store:
+        pdf_id = next(r["id"] for r in store.reports() if r["source"] == "lingwu.pdf")
+        store.db.execute("UPDATE reports SET ocr_pages=? WHERE id=?", ('[{"page": 2, "confidence": 0.91}]', pdf_id))
+    at = open_page("report", id=pdf_id)
+    no_failure(at)
+    assert any(e.label == "原件页面（共 3 页）" for e in at.expander)
+    assert [w.value for w in at.warning] == ["第2页（置信度 0.91）为OCR识别，可能有误：引用前请对照原件页面。"]
+    at.number_input(key="report_page").set_value(3).run()
+    no_failure(at)
+    viewer = next(e for e in at.expander if e.label.startswith("原件页面"))
+    images = [c for c in viewer.children.values() if type(c).__name__ == "Image"]
+    assert [i.proto.imgs[0].caption for i in images] == ["第3页"]

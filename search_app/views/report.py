@@ -18,6 +18,7 @@ import streamlit as st
 
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize
+from indexer.pages import PageImageError, page_image
 from indexer.stats.layout import grids
 from search_app import catalogue, coverage, render, state, tables
 from search_app.scores import SCALE_NOTE, scale_text
@@ -243,6 +244,24 @@ def original(report: dict) -> None:
     st.caption("原始文件已不在记录的位置。")
 
 
+def pages(report: dict) -> None:
+    """The original PDF's pages as images, and which pages were read by OCR (可能有误)."""
+    count = report.get("pages")
+    ocr = report.get("ocr_pages") or []
+    if ocr:
+        marks = "、".join(f"第{p['page']}页（置信度 {p['confidence']:.2f}）" for p in ocr)
+        st.warning(f"{marks}为OCR识别，可能有误：引用前请对照原件页面。")
+    if not count:
+        return
+    with st.expander(f"原件页面（共 {count} 页）", expanded=False):
+        number = st.number_input("页码", min_value=1, max_value=count, value=1, step=1, key="report_page")
+        try:
+            st.image(page_image(state.index_dir(), report["id"], int(number)), caption=f"第{int(number)}页")
+        except PageImageError:
+            log.info("page image of %s", report["id"], exc_info=True)
+            st.info("原件已不在索引时的位置（或已改动），无法显示页面图像。")
+
+
 def page() -> None:
     report_id = state.param("id")
     if not report_id:
@@ -268,6 +287,7 @@ def page() -> None:
                     query_params={"id": report["id"]})
     with links:
         original(report)
+    part(pages, report, what="原件页面")
     sections(report, render.highlight_terms(query, mode), found_passages(report["id"], query, mode))
     part(statistics, report, what="统计数据")
     part(similar, report["id"], what="相似报告")
