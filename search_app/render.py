@@ -186,7 +186,8 @@ def snippets_html(snippets: list[dict], terms: list[str], mode: str = "exact") -
             continue
         others = word_spans(text, set(terms)) if mode == "keyword" else term_spans(text, terms)
         body = highlight(text, others + [(start, end)])
-        out.append(f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}</span>'
+        page = f' · 第{snippet["page"]}页' if snippet.get("page") else ""
+        out.append(f'<div class="nb-snippet"><span class="nb-kind">{esc(kind_label(snippet["section_kind"]))}{page}</span>'
                    f"…{body}…</div>")
         previous = text
     return out
@@ -195,7 +196,8 @@ def snippets_html(snippets: list[dict], terms: list[str], mode: str = "exact") -
 def marked_text(snippet: dict) -> str:
     """Plain-text form of a snippet for exports: the match in 【】."""
     text, start, end = snippet["text"], snippet["match_start"], snippet["match_end"]
-    return f"{text[:start]}【{text[start:end]}】{text[end:]}"
+    page = f"（第{snippet['page']}页）" if snippet.get("page") else ""
+    return f"{page}{text[:start]}【{text[start:end]}】{text[end:]}"
 
 
 def result_rows(results: list[dict], mode: str) -> list[dict]:

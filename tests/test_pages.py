@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer.ingest import extract_report_bytes
+from indexer.query import run_search
 from indexer.normalize import normalize, normalize_with_map
 from indexer.pages import PageImageError, page_at, page_image
 from indexer.store import SCHEMA_VERSION, Store, StoreError
@@ -246,3 +247,17 @@ def test_the_report_page_shows_the_original_page_and_says_which_pages_were_read_
     viewer = next(e for e in at.expander if e.label.startswith("原件页面"))
     images = [c for c in viewer.children.values() if type(c).__name__ == "Image"]
     assert [i.proto.imgs[0].caption for i in images] == ["第3页"]
+
+
+def test_search_snippets_in_the_desk_and_its_export_name_their_page(paged_index, three_pages, monkeypatch):
+    from search_app import render
+    from tests.test_app import html_text, no_failure, open_page
+
+    monkeypatch.setenv("NIANBAO_HOME", str(paged_index))
+    document = "\n".join(line for page in three_pages for line in page)
+    phrase = _unique_phrase(three_pages[2], document)
+    at = open_page(None, q=phrase)
+    no_failure(at)
+    assert "第3页" in html_text(at)
+    found = run_search(paged_index, phrase)["results"][0]
+    assert render.marked_text(found["snippets"][0]).startswith("（第3页）")
