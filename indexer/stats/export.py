@@ -5,7 +5,8 @@ indicator sits in the same column whatever reports are exported together; the �
 column tells the 2021 tables from the 2019 ones, whose shared rows share columns. Headers are Chinese
 (the printed label and unit: ``行政许可 / 处理决定数量（件）``); the stable keys, which a
 script can rely on, are a second header row in CSV and a sheet of their own in XLSX. A cell
-that could not be read is left empty; its reason stays in the JSON.
+that could not be read is left empty; its reason stays in the JSON. 完整性 (completeness) is what
+the report lacks (`indexer.findings.completeness`), where the caller attached it.
 
 What was exported travels with the numbers (`about`): when, from how many reports, under
 which conditions, by which nianbao: in `#` lines above the CSV table, on a sheet in XLSX.
@@ -25,7 +26,8 @@ from openpyxl.styles import Font
 from .indicators import INDICATORS
 
 META = (("report_id", "报告ID"), ("source", "文件"), ("agency", "机关"), ("year", "年份"),
-        ("province", "省份"), ("city", "城市"), ("county", "区县"), ("template", "模板"), ("edition", "版本"))
+        ("province", "省份"), ("city", "城市"), ("county", "区县"), ("template", "模板"), ("edition", "版本"),
+        ("completeness", "完整性"))
 TEMPLATES = {"new": "2019 年后模板", "old": "旧模板"}
 EDITIONS = {"2019": "2019 版", "2021": "2021 版", "old": "旧模板"}
 REGION = ("province", "city", "county")

@@ -1,0 +1,63 @@
+"""Findings read from the store: the reports passing the filters with their tables' edition and
+cells, in one pass over the indicators (not one query per report)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..fulltext import SearchFilters
+from ..stats.indicators import edition_of
+from ..store import Store
+from .rates import MIN_DENOMINATOR, RATES, RATES_BY_KEY, rate_table
+
+ReportCells = tuple[dict, "str | None", dict]
+
+
+def report_cells(store: Store, filters: SearchFilters | None = None) -> list[ReportCells]:
+    """(report, edition, {indicator key: value}) for every visible report passing `filters`."""
+    filters = filters or SearchFilters()
+    with store.snapshot():
+        reports = [r for r in store.reports() if filters.accepts(r)]
+        wanted = {r["id"] for r in reports}
+        values: dict[str, dict] = {}
+        for report_id, key, value in store.indicator_values():
+            if report_id in wanted:
+                values.setdefault(report_id, {})[key] = value
+    return [(r, edition_of(r["template"], values.get(r["id"], {})), values.get(r["id"], {})) for r in reports]
+
+
+def rates(store: Store, filters: SearchFilters | None = None, by: str | None = None, keys: Sequence[str] = (),
+          min_denominator: int = MIN_DENOMINATOR) -> dict:
+    """The `rates --json` object: `{"rates": [{key, label, formula, by: [groups]}], ...}`."""
+    unknown = [k for k in keys if k not in RATES_BY_KEY]
+    if unknown:
+        raise KeyError(f"unknown rate {', '.join(unknown)} (one of: {', '.join(RATES_BY_KEY)})")
+    chosen = [RATES_BY_KEY[k] for k in keys] if keys else list(RATES)
+    rows = report_cells(store, filters)
+    return {"by": by, "min_denominator": min_denominator, "reports": len(rows),
+            "rates": [rate_table(rate, rows, by, min_denominator) for rate in chosen]}
+
+
+def completeness_rows(store: Store, filters: SearchFilters | None = None) -> list[dict]:
+    """The `check --completeness --json` results, one per visible report passing `filters`."""
+    from .completeness import completeness
+
+    out = []
+    with store.snapshot():
+        for report, edition, values in report_cells(store, filters):
+            text = store.texts([report["id"]])[report["id"]][0]
+            out.append(completeness(report, edition, store.sections(report["id"]), text, values))
+    return out
+
+
+def with_completeness(store: Store, rows: list[dict]) -> list[dict]:
+    """`stats` rows with a `completeness` field for the export: what each report lacks, in words."""
+    from .completeness import LABELS
+
+    found = {r["report_id"]: r for r in completeness_rows(store)}
+    for row in rows:
+        result = found.get(row["report_id"])
+        gaps = [] if result is None else [*(f"缺{LABELS.get(m, m)}" for m in result["missing"]),
+                                          *(f"{LABELS.get(m, m)}为空" for m in result["empty"])]
+        row["completeness"] = "；".join(gaps) if gaps else ("齐全" if result else None)
+    return rows
