@@ -1,0 +1,164 @@
+"""Themes of one section kind across the corpus: the paragraphs of every problems section
+(存在的主要问题及改进情况) clustered by their embeddings into themes a reader recognises.
+
+The paragraph vectors are those the index already holds (the mean of a paragraph's passages).
+Every problems passage is embedded with the section heading in front, so all of them sit close
+together (cosine ≥ 0.90, semantic/compare.py); clustering them as they are would sort by length
+and style. The mean of the clustered paragraphs is subtracted first and the rest renormalised:
+what is left is what a paragraph says beyond "this is a problems paragraph".
+
+k-means with a fixed seed over paragraphs in a fixed order (report id, section, paragraph), so
+the same corpus gives the same themes. k grows with the square root of the paragraph count
+(≈ 9 themes for 150 paragraphs, at most 20); a cluster smaller than `min_size` is no theme and
+its paragraphs are counted as unassigned rather than forced into one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+MAX_THEMES = 20
+WORDS_PER_THEME = 8
+EXAMPLES_PER_THEME = 5
+_WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
+# Words every problems section uses whatever its problem: they name the genre, not a theme.
+STOPWORDS = frozenset("""政府信息公开 政务公开 信息公开 工作 进一步 加强 存在 问题 主要 改进 情况 我们 我局 我县 我市 我区
+我镇 一是 二是 三是 四是 五是 部分 一些 个别 方面 有待 需要 不断 提高 提升 推进 做好 开展 继续 全面 切实 以及 相关
+公开 政府 信息 年度 今年 明年 下一步 针对 工作人员 单位 部门""".split())
+
+
+def theme_count(n: int) -> int:
+    """How many clusters for `n` paragraphs: √(n/2), at least 2, at most MAX_THEMES."""
+    return max(2, min(MAX_THEMES, round(math.sqrt(n / 2))))
+
+
+def centred(matrix: np.ndarray) -> np.ndarray:
+    """Rows minus their mean, renormalised: what sets each paragraph apart from the genre."""
+    rows = matrix.astype(np.float32) - matrix.astype(np.float32).mean(axis=0, keepdims=True)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def cluster(matrix: np.ndarray, k: int | None = None, min_size: int | None = None) -> np.ndarray:
+    """A theme number per row (0 = largest theme), or -1 for a row in no theme. Deterministic."""
+    from sklearn.cluster import KMeans
+
+    n = len(matrix)
+    if n < 4:
+        return np.full(n, -1)
+    k = min(k or theme_count(n), n)
+    min_size = min_size or max(3, n // 100)
+    rows = centred(matrix)
+    found = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(rows)
+    sizes = Counter(found.tolist())
+    kept = [c for c, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])) if size >= min_size]
+    renumber = {c: i for i, c in enumerate(kept)}
+    return np.array([renumber.get(c, -1) for c in found.tolist()])
+
+
+def distinctive_words(texts_by_theme: Sequence[Sequence[str]], top: int = WORDS_PER_THEME) -> list[list[str]]:
+    """Each theme's words by class-based TF-IDF (BERTopic's c-TF-IDF): a word's frequency in
+    the theme × log(1 + average words per theme / its frequency over all themes)."""
+    from ..fulltext.analysis import tokenizer
+
+    tk = tokenizer()
+    counts = [Counter(w for t in texts for w in tk.lcut(t) if _WORD.match(w) and w not in STOPWORDS)
+              for texts in texts_by_theme]
+    overall: Counter = Counter()
+    for c in counts:
+        overall.update(c)
+    average = sum(overall.values()) / max(len(counts), 1)
+    out = []
+    for c in counts:
+        total = sum(c.values()) or 1
+        scored = {w: (n / total) * math.log(1 + average / overall[w]) for w, n in c.items() if n >= 2 or len(c) < 20}
+        out.append([w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:top]])
+    return out
+
+
+def central(matrix: np.ndarray, members: np.ndarray) -> list[int]:
+    """Member rows ordered by closeness to their theme's centre (the first is the label)."""
+    rows = centred(matrix)[members]
+    centre = rows.mean(axis=0)
+    order = np.argsort(-(rows @ centre), kind="stable")
+    return [int(members[i]) for i in order]
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def themes(matrix: np.ndarray, items: Sequence[dict]) -> tuple[list[dict], np.ndarray]:
+    """The themes of `items` ({report_id, text, year, province, level}), one row of `matrix` each,
+    and the theme number of each item (-1: none)."""
+    labels = cluster(matrix)
+    ids = sorted(set(labels.tolist()) - {-1})
+    members = {t: np.flatnonzero(labels == t) for t in ids}
+    words = distinctive_words([[items[i]["text"] for i in members[t]] for t in ids])
+    out = []
+    for t, theme_words in zip(ids, words):
+        order = central(matrix, members[t])
+        rows = [items[i] for i in order]
+
+        def counts(field: str) -> dict:
+            found = Counter("（未知）" if r.get(field) in (None, "") else str(r[field]) for r in rows)
+            return dict(sorted(found.items()))
+
+        out.append({
+            "id": t, "label": _short(items[order[0]]["text"]), "words": theme_words, "size": len(rows),
+            "central": {"report_id": rows[0]["report_id"], "text": rows[0]["text"]},
+            "reports": sorted({r["report_id"] for r in rows}),
+            "by_year": counts("year"), "by_province": counts("province"), "by_level": counts("level"),
+            "examples": [{"report_id": r["report_id"], "section_ord": r.get("section_ord"), "ord": r.get("ord"),
+                          "text": r["text"]} for r in rows[:EXAMPLES_PER_THEME]],
+        })
+    return out, labels
+
+
+def purity_coverage(truth: Sequence[str], labels: Sequence[int]) -> tuple[float, float]:
+    """Purity: of the items in a theme, the share whose hand label is their theme's most common
+    one. Coverage: the share of items in any theme."""
+    assigned = [(t, l) for t, l in zip(truth, labels) if l != -1]
+    if not assigned:
+        return 0.0, 0.0
+    by_theme: dict[int, Counter] = {}
+    for t, l in assigned:
+        by_theme.setdefault(l, Counter())[t] += 1
+    agree = sum(c.most_common(1)[0][1] for c in by_theme.values())
+    return agree / len(assigned), len(assigned) / len(truth)
+
+
+def corpus_themes(store, kind: str = "problems", filters=None) -> dict:
+    """The `themes --json` object for one section kind over the reports passing `filters`."""
+    from ..fulltext import SearchFilters
+    from ..semantic.compare import _paragraph_vectors
+    from ..semantic.vectors import load_vectors
+
+    filters = filters or SearchFilters()
+    vs = load_vectors(store.index_dir)
+    items, vectors = [], []
+    with store.snapshot():
+        reports = {r["id"]: r for r in store.reports() if filters.accepts(r)}
+        rows = [r for r in store.paragraphs(list(reports)) if r["section_kind"] == kind]
+    by_report: dict[str, list] = {}
+    for r in rows:
+        by_report.setdefault(r["report_id"], []).append(r)
+    for report_id, paragraphs in by_report.items():
+        found = _paragraph_vectors(vs, report_id, {p["section_ord"] for p in paragraphs})
+        report = reports[report_id]
+        for p in paragraphs:
+            vector = found.get((p["section_ord"], p["ord"]))
+            if vector is None:  # too short to be a passage of its own
+                continue
+            vectors.append(vector)
+            items.append({"report_id": report_id, "section_ord": p["section_ord"], "ord": p["ord"], "text": p["text"],
+                          "year": report["year"], "province": report["region"]["province"], "level": report.get("level")})
+    if not items:
+        return {"section": kind, "paragraphs": 0, "unassigned": 0, "themes": []}
+    found_themes, labels = themes(np.array(vectors, dtype=np.float32), items)
+    return {"section": kind, "paragraphs": len(items), "unassigned": int((labels == -1).sum()), "themes": found_themes}
