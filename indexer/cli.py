@@ -336,7 +336,9 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
     filters = _filters(kw)
     with _store(ctx) as store, closing(stats_rows(store, filters)) as rows:
         if csv_path or xlsx_path:
-            rows = list(rows)  # the columns are those of every row
+            from .findings.stored import with_completeness
+
+            rows = with_completeness(store, list(rows))  # the columns are those of every row
             context = export_context(store, len(rows), describe(filters))
         if csv_path:
             write_csv(rows, csv_path, **context)
@@ -356,11 +358,16 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
 @cli.command()
 @with_report_filters
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--completeness", "with_completeness", is_flag=True,
+              help="Instead: what each report's edition requires and the report lacks.")
 @click.pass_context
-def check(ctx: click.Context, as_json: bool, **kw) -> None:
+def check(ctx: click.Context, as_json: bool, with_completeness: bool, **kw) -> None:
     """Every failed consistency check (勾稽关系) of the statistics tables, report by report."""
     from .stats.stored import check_rows
 
+    if with_completeness:
+        _completeness(ctx, as_json, _filters(kw))
+        return
     with _store(ctx) as store, closing(check_rows(store, _filters(kw))) as failures:
         if as_json:
             _echo_json_items(failures)
@@ -391,6 +398,92 @@ def copies(ctx: click.Context, min_chars: int, as_json: bool) -> None:
                    f"  {a['agency']} {a['year']} [{a['section_kind']}] {a['report_id']}\n"
                    f"  {b['agency']} {b['year']} [{b['section_kind']}] {b['report_id']}\n    {r['text']}")
     click.echo(f"{len(result['results'])} copied passages of at least {min_chars} characters")
+
+
+# --- findings: rates, completeness, themes ------------------------------------------------
+
+@cli.command()
+@with_report_filters
+@click.option("--by", type=click.Choice(["province", "city", "level", "year", "agency"]), help="Group reports by this.")
+@click.option("--rate", "keys", multiple=True, help="Only this rate (repeatable; default: all). See `nianbao rates --list`.")
+@click.option("--min-denominator", default=30, show_default=True, type=click.IntRange(1),
+              help="Groups with a smaller denominator get their value but no rank.")
+@click.option("--list", "list_rates", is_flag=True, help="List the rates with their formulas.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def rates(ctx: click.Context, by: str | None, keys: tuple[str, ...], min_denominator: int, list_rates: bool,
+          as_json: bool, **kw) -> None:
+    """Derived rates (公开率, 纠错率 …) over groups of reports, ranked where the sample allows."""
+    from .findings.rates import RATES
+    from .findings.stored import rates as compute_rates
+
+    if list_rates:
+        for rate in RATES:
+            click.echo(f"{rate.key}  {rate.label}\n    {rate.formula_text()}")
+        return
+    with _store(ctx) as store:
+        try:
+            result = compute_rates(store, _filters(kw), by, keys, min_denominator)
+        except KeyError as exc:
+            raise click.BadParameter(exc.args[0], param_hint="--rate") from None
+    if as_json:
+        _echo_json(result)
+        return
+    for rate in result["rates"]:
+        click.echo(f"\n== {rate['label']} [{rate['key']}]\n   公式：{rate['formula']}\n"
+                   f"   排名只计分母不少于 {min_denominator} 的组；{rate['reports_without_cells']} 份报告缺少所需单元格未计入")
+        for g in rate["by"]:
+            rank = f"{g['rank']:>3}" if g["rank"] else "  -"
+            value = "—" if g["value"] is None else f"{g['value']:.1%}"
+            small = "" if g["rank"] or g["value"] is None else "  （样本不足，不排名）"
+            click.echo(f"  {rank}  {g['group']}  {value}  ({g['numerator']}/{g['denominator']}, {g['reports']} 份报告){small}")
+
+
+def _completeness(ctx: click.Context, as_json: bool, filters: SearchFilters) -> None:
+    from .findings.completeness import LABELS
+    from .findings.stored import completeness_rows
+
+    with _store(ctx) as store:
+        results = completeness_rows(store, filters)
+        names = {r["id"]: f"{r['agency'] or r['source']} {r['year'] or ''}".strip() for r in store.reports()}
+    if as_json:
+        _echo_json({"results": results})
+        return
+    for r in results:
+        gaps = [f"缺{LABELS.get(m, m)}" for m in r["missing"]] + [f"{LABELS.get(m, m)}为空" for m in r["empty"]]
+        if gaps or r["notes"]:
+            click.echo(f"{r['report_id']}  {names.get(r['report_id'], '')}  [{r['edition'] or '?'}]  "
+                       + "；".join(gaps + r["notes"]))
+    complete = sum(not r["missing"] and not r["empty"] for r in results)
+    click.echo(f"{complete} of {len(results)} reports complete")
+
+
+@cli.command()
+@with_report_filters
+@click.option("--section", "kind", default="problems", show_default=True, type=click.Choice(list(SECTION_KINDS)))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def themes(ctx: click.Context, kind: str, as_json: bool, **kw) -> None:
+    """Themes of one section kind across the corpus (default: the problems agencies report)."""
+    from .findings.themes import corpus_themes
+    from .semantic.vectors import VectorsError
+
+    try:
+        with _store(ctx) as store:
+            result = corpus_themes(store, kind, _filters(kw))
+    except VectorsError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        _echo_json(result)
+        return
+    for theme in result["themes"]:
+        years = "  ".join(f"{y}:{n}" for y, n in theme["by_year"].items())
+        click.echo(f"\n[{theme['id']}] {theme['label']}\n    {theme['size']} 段，{len(theme['reports'])} 份报告；"
+                   f"关键词：{'、'.join(theme['words'])}\n    按年份：{years}")
+        for example in theme["examples"][:3]:
+            click.echo(f"    - {example['text'][:90]}  ({example['report_id']})")
+    click.echo(f"\n{len(result['themes'])} themes over {result['paragraphs']} paragraphs "
+               f"({result['unassigned']} in no theme)")
 
 
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:

@@ -59,6 +59,7 @@ def main() -> None:
         st.Page(PAGES / "compare.py", title="比较", url_path="compare"),
         st.Page(PAGES / "similar.py", title="相似", url_path="similar"),
         st.Page(PAGES / "stats.py", title="统计", url_path="stats"),
+        st.Page(PAGES / "findings.py", title="发现", url_path="findings"),
         st.Page(PAGES / "corpus.py", title="语料", url_path="corpus"),
         # /search, as the search page was once addressed: the search itself, not an English "page not found".
         st.Page(PAGES / "search.py", title="检索", url_path="search", visibility="hidden"),

@@ -919,3 +919,13 @@ def test_charts_say_what_they_show(app_index):
     at = open_page("corpus")
     titles = [json.loads(c.proto.spec).get("title") for c in at.get("vega_lite_chart")]
     assert titles == ["各年份的报告数", "各省份的报告数"]
+
+
+def test_findings_page_states_its_minimum_and_formula(app_index):
+    at = open_page("findings")
+    assert not at.exception
+    assert at.title[0].value == "发现"
+    captions = " ".join(c.value for c in at.caption)
+    assert "只对分母不少于 30 的组排名" in captions
+    assert any(e.label == "公式" for e in at.expander)
+    assert "份报告具备所属格式要求的全部部分" in " ".join(m.value for m in at.markdown)
