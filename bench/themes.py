@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     items = load()
     start = time.perf_counter()
-    labels = cluster(embed(items, args.model))
+    labels = cluster(embed(items, args.model), [i["text"] for i in items])
     purity, coverage = purity_coverage([i["theme"] for i in items], labels.tolist())
     print(f"{len(items)} labelled items, {len(set(i['theme'] for i in items))} hand themes, "
           f"{len(set(labels.tolist()) - {-1})} clusters; purity {purity:.3f}, coverage {coverage:.3f} "

@@ -10,6 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from click.testing import CliRunner
+
+import fake_model
+from conftest import CORPUS
+from indexer.cli import cli
 from indexer.findings.themes import cluster, distinctive_words, purity_coverage
 from indexer.normalize import normalize
 
@@ -23,9 +28,12 @@ def _items() -> list[dict]:
 
 def test_labelled_items_are_verbatim_from_their_reports():
     items = _items()
-    assert len(items) >= 30
-    for item in items:
+    assert len(items) >= 100
+    local = [i for i in items if not i["source"].startswith("http")]
+    assert len(local) == 30
+    for item in local:
         assert normalize(item["text"]) in normalize((ROOT / item["source"]).read_text(encoding="utf-8")), item["text"]
+    assert all(i["source"].startswith(("http://", "https://")) for i in items if i not in local)
 
 
 def test_purity_and_coverage_measure_what_they_say():
@@ -47,9 +55,29 @@ def test_clustering_on_the_labelled_set_with_the_real_model():
         matrix = embed(load())
     except Exception as exc:  # the model is not cached on this machine
         pytest.skip(f"embedding model unavailable: {exc}")
-    labels = cluster(matrix)
-    assert np.array_equal(labels, cluster(matrix))  # deterministic
+    texts = [i["text"] for i in load()]
+    labels = cluster(matrix, texts)
+    assert np.array_equal(labels, cluster(matrix, texts))  # deterministic
     purity, coverage = purity_coverage([i["theme"] for i in load()], labels.tolist())
-    # Measured 0.400 purity, 1.0 coverage on 30 items (4 clusters for 9 hand themes): far from
+    # Measured 0.661 purity, 1.0 coverage on 109 items (10 clusters, 10 hand themes): short of
     # the 0.8 the issue targets; this pins it against regressions.
-    assert purity >= 0.4 and coverage == 1.0
+    assert purity >= 0.6 and coverage == 1.0
+
+
+def test_themes_cli_json_shape_over_an_index(tmp_path):
+    """The corpus's problems passages, embedded by the stand-in model: the shape and the
+    bookkeeping (every passage in one theme or counted unassigned; examples name their report)."""
+    from indexer.indexing import index_paths
+
+    index_paths([CORPUS], tmp_path, embed=True, model=fake_model.install())
+    result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path), "themes", "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert found["section"] == "problems" and found["paragraphs"] > 0
+    assert sum(t["size"] for t in found["themes"]) + found["unassigned"] == found["paragraphs"]
+    for theme in found["themes"]:
+        assert {"id", "label", "words", "size", "reports", "by_year", "by_province", "examples"} <= set(theme)
+        assert sum(theme["by_year"].values()) == theme["size"]
+        assert all(e["report_id"] in theme["reports"] for e in theme["examples"])
+    again = CliRunner().invoke(cli, ["--index-dir", str(tmp_path), "themes", "--json"])
+    assert again.output == result.output  # deterministic
