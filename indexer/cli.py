@@ -409,10 +409,11 @@ def copies(ctx: click.Context, min_chars: int, as_json: bool) -> None:
 @click.option("--min-denominator", default=30, show_default=True, type=click.IntRange(1),
               help="Groups with a smaller denominator get their value but no rank.")
 @click.option("--list", "list_rates", is_flag=True, help="List the rates with their formulas.")
+@click.option("--cells", "with_cells", is_flag=True, help="With --json: each report's cells behind each group's numbers.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def rates(ctx: click.Context, by: str | None, keys: tuple[str, ...], min_denominator: int, list_rates: bool,
-          as_json: bool, **kw) -> None:
+          with_cells: bool, as_json: bool, **kw) -> None:
     """Derived rates (公开率, 纠错率 …) over groups of reports, ranked where the sample allows."""
     from .findings.rates import RATES
     from .findings.stored import rates as compute_rates
@@ -423,7 +424,7 @@ def rates(ctx: click.Context, by: str | None, keys: tuple[str, ...], min_denomin
         return
     with _store(ctx) as store:
         try:
-            result = compute_rates(store, _filters(kw), by, keys, min_denominator)
+            result = compute_rates(store, _filters(kw), by, keys, min_denominator, with_cells)
         except KeyError as exc:
             raise click.BadParameter(exc.args[0], param_hint="--rate") from None
     if as_json:

@@ -101,6 +101,12 @@ def test_rates_cli_json_shape(index):
     assert {"key", "label", "formula", "by"} <= set(rate)
     assert "new.requests.total.total" in rate["formula"] and "old.requests.replied" in rate["formula"]
     assert all({"group", "numerator", "denominator", "value", "reports"} <= set(g) for g in rate["by"])
+    traced = json.loads(CliRunner().invoke(cli, ["--index-dir", str(index), "rates", "--json", "--cells",
+                                                 "--rate", GRANTED]).output)["rates"][0]["by"][0]
+    pingtan = {c["report_id"]: c for c in traced["contributions"]}
+    cells = [c["cells"] for c in pingtan.values() if c["denominator"] == 23]
+    assert {"new.requests.disclosed.total": 7, "new.requests.partial.total": 1, "new.requests.total.total": 23} in cells
+    assert sum(c["numerator"] for c in traced["contributions"]) == traced["numerator"]
     bad = CliRunner().invoke(cli, ["--index-dir", str(index), "rates", "--rate", "nope"])
     assert bad.exit_code != 0 and "unknown rate nope" in bad.output
 

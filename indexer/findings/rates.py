@@ -150,9 +150,10 @@ def _number(value: float) -> float | int:
 
 
 def rate_table(rate: Rate, reports: Iterable[tuple[dict, str | None, Mapping[str, float | None]]], by: str | None,
-               min_denominator: int = MIN_DENOMINATOR) -> dict:
+               min_denominator: int = MIN_DENOMINATOR, with_cells: bool = False) -> dict:
     """One rate over (report, edition, indicator values): its groups, ranked by value where the
-    denominator reaches `min_denominator`. Each group names the reports it sums."""
+    denominator reaches `min_denominator`. Each group names the reports it sums and, with
+    `with_cells`, each report's cells (`contributions`): a number traced to the printed table."""
     groups: dict[str, list[Contribution]] = {}
     left_out = 0
     for report, edition, values in reports:
@@ -167,6 +168,11 @@ def rate_table(rate: Rate, reports: Iterable[tuple[dict, str | None, Mapping[str
         rows.append({"group": group, "numerator": _number(num), "denominator": _number(den),
                      "value": round(num / den, 4) if den else None, "reports": len(members),
                      "report_ids": sorted(c.report_id for c in members), "rank": None})
+        if with_cells:
+            rows[-1]["contributions"] = [
+                {"report_id": c.report_id, "numerator": _number(c.numerator), "denominator": _number(c.denominator),
+                 "cells": {k: _number(v) for k, v in c.cells.items()}}
+                for c in sorted(members, key=lambda c: c.report_id)]
     ranked = sorted((r for r in rows if r["value"] is not None and r["denominator"] >= min_denominator),
                     key=lambda r: (-r["value"], -r["denominator"], r["group"]))
     for n, row in enumerate(ranked, 1):
@@ -174,12 +180,3 @@ def rate_table(rate: Rate, reports: Iterable[tuple[dict, str | None, Mapping[str
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, -(r["value"] or 0), r["group"]))
     return {"key": rate.key, "label": rate.label, "formula": rate.formula_text(), "editions": list(rate.editions),
             "min_denominator": min_denominator, "reports_without_cells": left_out, "by": rows}
-
-
-def cells_of(rate: Rate, edition: str | None, values: Mapping[str, float | None]) -> list[dict]:
-    """The cells one report contributes to a rate, for the click-through from a number to its cells."""
-    formula = rate.formulas.get(edition or "")
-    if formula is None:
-        return []
-    return [{"key": k, "label": INDICATORS[k].label, "value": values.get(k),
-             "part": "numerator" if k in formula.numerator else "denominator"} for k in formula.cells()]

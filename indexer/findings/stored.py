@@ -27,7 +27,7 @@ def report_cells(store: Store, filters: SearchFilters | None = None) -> list[Rep
 
 
 def rates(store: Store, filters: SearchFilters | None = None, by: str | None = None, keys: Sequence[str] = (),
-          min_denominator: int = MIN_DENOMINATOR) -> dict:
+          min_denominator: int = MIN_DENOMINATOR, with_cells: bool = False) -> dict:
     """The `rates --json` object: `{"rates": [{key, label, formula, by: [groups]}], ...}`."""
     unknown = [k for k in keys if k not in RATES_BY_KEY]
     if unknown:
@@ -35,7 +35,7 @@ def rates(store: Store, filters: SearchFilters | None = None, by: str | None = N
     chosen = [RATES_BY_KEY[k] for k in keys] if keys else list(RATES)
     rows = report_cells(store, filters)
     return {"by": by, "min_denominator": min_denominator, "reports": len(rows),
-            "rates": [rate_table(rate, rows, by, min_denominator) for rate in chosen]}
+            "rates": [rate_table(rate, rows, by, min_denominator, with_cells) for rate in chosen]}
 
 
 def completeness_rows(store: Store, filters: SearchFilters | None = None) -> list[dict]:

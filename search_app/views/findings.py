@@ -14,10 +14,12 @@ import streamlit as st
 from indexer.findings.completeness import LABELS, summary
 from indexer.findings.rates import GROUPINGS, MIN_DENOMINATOR, RATES, RATES_BY_KEY
 from indexer.findings.stored import completeness_rows, rates
+from indexer.stats.indicators import INDICATORS
 from search_app import render, state
 
 BY_LABELS = {"province": "省份", "city": "城市", "level": "行政层级", "year": "年份", "agency": "机关"}
 LINKED_GROUPS = 20  # groups whose reports get links under the table
+REPORTS_PER_GROUP = 10
 
 
 def completeness_summary(results: list[dict]) -> None:
@@ -48,7 +50,7 @@ def _rankings() -> None:
     by = mid.selectbox("分组", GROUPINGS, index=GROUPINGS.index("agency"), format_func=BY_LABELS.get, key="findings_by")
     minimum = right.number_input("最小分母", min_value=1, value=MIN_DENOMINATOR, step=1, key="findings_min")
     with state.store() as store:
-        table = rates(store, state.url_filters(), by, [key], int(minimum))["rates"][0]
+        table = rates(store, state.url_filters(), by, [key], int(minimum), with_cells=True)["rates"][0]
     st.caption(f"只对分母不少于 {int(minimum)} 的组排名；样本更小的组列出数值但不排名。"
                f"{table['reports_without_cells']} 份报告缺少公式所需单元格，未计入。")
     with st.expander("公式"):
@@ -61,11 +63,13 @@ def _rankings() -> None:
                            "分子": g["numerator"], "分母": g["denominator"], "报告数": g["reports"],
                            "说明": "" if g["rank"] or g["value"] is None else "样本不足，不排名"} for g in table["by"]])
     st.dataframe(frame, hide_index=True, use_container_width=True, column_config={"比率": st.column_config.NumberColumn(format="%.1f%%")})
-    with st.expander("数字的来源：各组的报告"):
+    with st.expander("数字的来源：各组的报告和单元格"):
         for g in table["by"][:LINKED_GROUPS]:
             st.markdown(f"**{render.md(g['group'])}**（{g['numerator']}/{g['denominator']}）")
-            for rid in g["report_ids"][:10]:
-                st.page_link("views/report.py", label=rid, query_params={"id": rid}, icon=":material/description:")
+            for c in g["contributions"][:REPORTS_PER_GROUP]:
+                st.page_link("views/report.py", label=f"{c['report_id']}：{c['numerator']}/{c['denominator']}",
+                             query_params={"id": c["report_id"]}, icon=":material/description:")
+                st.caption("；".join(f"{INDICATORS[k].label} = {v}" for k, v in c["cells"].items()))
 
 
 def _completeness() -> None:
