@@ -144,7 +144,9 @@ def test_export_carries_completeness(index, tmp_path):
     assert result.exit_code == 0, result.output
     import csv
 
-    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
-    by_source = {r["source"]: r for r in rows}
+    lines = [line for line in out.read_text(encoding="utf-8-sig").splitlines() if not line.startswith("#")]
+    header, keys, *body = list(csv.reader(lines))  # Chinese headers, then the keys
+    assert header[keys.index("completeness")] == "完整性"
+    by_source = {row[keys.index("source")]: dict(zip(keys, row)) for row in body}
     assert by_source["009_pingtanxian2011.txt"]["completeness"] == "缺收费（信息处理费）情况说明"
     assert by_source["003_b6c5992465737a46.txt"]["completeness"] == "齐全"
