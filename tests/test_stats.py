@@ -468,7 +468,8 @@ def test_csv_export_reads_back(rows, tmp_path):
     assert header[:9] == ["报告ID", "文件", "机关", "年份", "省份", "城市", "区县", "模板", "版本"]
     assert keys[:9] == ["report_id", "source", "agency", "year", "province", "city", "county", "template", "edition"]
     assert len(body) == 5
-    assert len(header) == len(keys) == 9 + 198 + 58 + 8
+    assert keys[9] == "completeness" and header[9] == "完整性"  # empty here: the CLI attaches it
+    assert len(header) == len(keys) == 10 + 198 + 58 + 8
     assert [line[8] for line in body] == ["旧模板", "2019 版", "", "2019 版", "旧模板"]
     column = header.index("行政许可 / 处理决定数量（件）")
     assert keys[column] == "new.art20.admin_license.decisions"
