@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import CORPUS
 from indexer.cli import cli
 from indexer.findings.rates import RATES_BY_KEY, contribution
-from indexer.findings.stored import completeness_rows, rates
+from indexer.findings.stored import completeness_rows, rates, report_completeness
 from indexer.stats import edition_of, extract_stats
 from indexer.store import Store
 
@@ -126,6 +126,9 @@ def test_completeness_of_real_reports(store):
     assert guihuaping["notes"]  # its edition is inferred from the year, and it says so
     # The same 029 with its problems part removed.
     assert found[ids["029_cut.txt"]]["missing"] == ["section:problems"]
+    # One report alone (the report page) gives what the corpus pass gives.
+    assert all(report_completeness(store, rid) == result for rid, result in found.items())
+    assert report_completeness(store, "nope") is None
 
 
 def test_check_completeness_cli_json_shape_and_plain_check(index):

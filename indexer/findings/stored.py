@@ -61,3 +61,16 @@ def with_completeness(store: Store, rows: list[dict]) -> list[dict]:
                                           *(f"{LABELS.get(m, m)}为空" for m in result["empty"])]
         row["completeness"] = "；".join(gaps) if gaps else ("齐全" if result else None)
     return rows
+
+
+def report_completeness(store: Store, report_id: str) -> dict | None:
+    """One report's completeness (the 报告 page), reading only that report; None if unknown."""
+    from .completeness import completeness
+
+    with store.snapshot():
+        found = store.reports([report_id])
+        if not found:
+            return None
+        values = {row["key"]: row["value"] for row in store.indicators(report_id)}
+        text = store.texts([report_id])[report_id][0]
+        return completeness(found[0], edition_of(found[0]["template"], values), store.sections(report_id), text, values)

@@ -11,36 +11,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from indexer.findings.completeness import LABELS, summary
 from indexer.findings.rates import GROUPINGS, MIN_DENOMINATOR, RATES, RATES_BY_KEY
 from indexer.findings.stored import completeness_rows, rates
 from indexer.stats.indicators import INDICATORS
 from search_app import render, state
+from search_app.completeness import completeness_summary
 
 BY_LABELS = {"province": "省份", "city": "城市", "level": "行政层级", "year": "年份", "agency": "机关"}
 LINKED_GROUPS = 20  # groups whose reports get links under the table
 REPORTS_PER_GROUP = 10
-
-
-def completeness_summary(results: list[dict]) -> None:
-    """The completeness counts as a small table; the lead calls this from the 统计 and 报告 pages."""
-    complete = sum(not r["missing"] and not r["empty"] for r in results)
-    st.markdown(f"**{complete} / {len(results)}** 份报告具备所属格式要求的全部部分、表格和说明。")
-    counts = summary(results)
-    if counts:
-        st.dataframe(pd.DataFrame([{"缺少或为空": LABELS.get(k, k), "报告数": n} for k, n in counts.items()]),
-                     hide_index=True, use_container_width=True)
-
-
-def report_completeness(result: dict) -> None:
-    """One report's completeness, for the 报告 page."""
-    gaps = [f"缺{LABELS.get(m, m)}" for m in result["missing"]] + [f"{LABELS.get(m, m)}为空" for m in result["empty"]]
-    if gaps:
-        st.warning("完整性：" + "；".join(gaps))
-    else:
-        st.success("完整性：所属格式要求的部分、表格和说明齐全。")
-    for note in result["notes"]:
-        st.caption(note)
 
 
 def _rankings() -> None:
