@@ -12,13 +12,13 @@ from indexer.findings.completeness import LABELS, summary
 
 
 def completeness_summary(results: list[dict]) -> None:
-    """The completeness counts as a small table; the lead calls this from the 统计 and 报告 pages."""
+    """The completeness counts as a small table (the 统计 and 发现 pages)."""
     complete = sum(not r["missing"] and not r["empty"] for r in results)
     st.markdown(f"**{complete} / {len(results)}** 份报告具备所属格式要求的全部部分、表格和说明。")
     counts = summary(results)
     if counts:
-        st.dataframe(pd.DataFrame([{"缺少或为空": LABELS.get(k, k), "报告数": n} for k, n in counts.items()]),
-                     hide_index=True, use_container_width=True)
+        st.table(pd.DataFrame([{"缺少或为空": LABELS.get(k, k), "报告数": n} for k, n in counts.items()])
+                 .set_index("缺少或为空"))
 
 
 def report_completeness(result: dict) -> None:

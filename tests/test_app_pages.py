@@ -308,3 +308,22 @@ def test_stats_table_puts_failed_reports_and_cells_first_with_chinese_labels(app
     columns = list(at.dataframe[0].value.columns)
     assert "四、行政复议数量 / （二）被依法纠错数" in columns and "五、行政诉讼数量 / （二）被依法纠错数" in columns
     assert not any("[" in c or "old." in c for c in columns)  # no internal keys as labels
+
+
+def test_report_and_stats_pages_show_completeness(app_index):
+    from indexer.store import Store
+
+    with Store(app_index) as store:
+        ids = {r["source"]: r["id"] for r in store.reports()}
+    at = open_page("report", id=ids["002_197c637067fde242.txt"])
+    no_failure(at)
+    gaps = [w.value for w in at.warning if w.value.startswith("完整性：")]
+    assert len(gaps) == 1 and "存在的主要问题" in gaps[0]
+    at = open_page("report", id=ids["000_325a78626e0cba12.txt"])
+    assert any(s.value.startswith("完整性：") for s in at.success)
+    at = open_page("stats")
+    no_failure(at)
+    at.toggle(key="stats_completeness").set_value(True).run()
+    no_failure(at)
+    summary = [m.value for m in at.markdown if "份报告具备所属格式要求" in m.value]
+    assert len(summary) == 1 and summary[0].endswith("/ 5** 份报告具备所属格式要求的全部部分、表格和说明。")

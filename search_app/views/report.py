@@ -18,8 +18,10 @@ import streamlit as st
 
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize
+from indexer.findings.stored import report_completeness as stored_completeness
 from indexer.pages import PageImageError, page_image
 from indexer.stats.layout import grids
+from search_app.completeness import report_completeness
 from search_app import catalogue, coverage, render, state, tables
 from search_app.scores import SCALE_NOTE, scale_text
 
@@ -189,6 +191,13 @@ def statistics(report: dict) -> None:
     st.caption("斜纹格：模板没有这一格；空白：报告里没有这一格；「未读出」：有这一格，但数字没读出来。")
 
 
+def completeness(report_id: str) -> None:
+    with state.store() as store:
+        result = stored_completeness(store, report_id)
+    if result is not None:
+        report_completeness(result)
+
+
 def _cells(cells: str) -> list[dict]:
     """A failed check's cells ({key, label, value}) from their stored JSON; [] if unreadable."""
     try:
@@ -290,6 +299,7 @@ def page() -> None:
     part(pages, report, what="原件页面")
     sections(report, render.highlight_terms(query, mode), found_passages(report["id"], query, mode))
     part(statistics, report, what="统计数据")
+    part(completeness, report["id"], what="完整性")
     part(similar, report["id"], what="相似报告")
 
 

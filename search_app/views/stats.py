@@ -23,6 +23,8 @@ from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
 from indexer.stats.indicators import INDICATORS, OLD_SECTIONS
 from indexer.stats.stored import export_context, stats_rows
+from indexer.findings.stored import completeness_rows
+from search_app.completeness import completeness_summary
 from search_app import exports, render, state
 
 TABLES = {
@@ -326,6 +328,19 @@ def page() -> None:
     st.subheader("指标表")
     indicator_table(with_stats, stats, failing)
     failure_list(with_stats, failing)
+    completeness(selected)
+
+
+def completeness(selected: list[dict]) -> None:
+    """What the selected reports' format requires and they lack; read from every report's text,
+    so computed when asked for."""
+    st.subheader("完整性")
+    if not st.toggle(f"检查这 {len(selected)} 份报告是否具备所属格式要求的部分、表格和说明", key="stats_completeness"):
+        return
+    ids = {r["id"] for r in selected}
+    with state.store() as store:
+        rows = [row for row in completeness_rows(store) if row["report_id"] in ids]
+    completeness_summary(rows)
 
 
 render.guard(page)
