@@ -15,12 +15,13 @@ from pathlib import Path
 from .base import Extracted, IngestError, check_text
 from .ocr import PageProgress
 from .pdf import NO_TEXT_LAYER
-from . import docx, html, pdf, text
+from . import doc, docx, html, pdf, text
 
 READERS = {
     ".txt": text.read,
     ".pdf": pdf.read,
     ".docx": docx.read,
+    ".doc": doc.read,
     ".html": html.read,
     ".htm": html.read,
 }
@@ -54,7 +55,7 @@ def extract_report_bytes(name: str, data: bytes, *, ocr: bool = True,
     suffix = Path(name).suffix.lower()
     reader = READERS.get(suffix)
     if reader is None:
-        raise IngestError(f"unsupported file type '{Path(name).suffix or name}' (supported: .txt .pdf .docx .html)")
+        raise IngestError(f"unsupported file type '{Path(name).suffix or name}' (supported: .txt .pdf .doc .docx .html)")
     if not data.strip():
         raise IngestError("empty file")
     if suffix == ".pdf":
