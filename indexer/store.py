@@ -79,6 +79,38 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_report ON files (report_id);
 """
 
+_COLLECT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    url TEXT PRIMARY KEY,
+    linked_from TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    first_seen TEXT NOT NULL,
+    last_checked TEXT NOT NULL,
+    removed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL REFERENCES sources (url),
+    retrieved TEXT NOT NULL,
+    final_url TEXT, last_modified TEXT, etag TEXT, published TEXT, title TEXT,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    report_id TEXT
+);
+CREATE INDEX IF NOT EXISTS versions_url ON versions (url);
+CREATE INDEX IF NOT EXISTS versions_report ON versions (report_id);
+CREATE TABLE IF NOT EXISTS watches (
+    name TEXT PRIMARY KEY,
+    query TEXT NOT NULL,
+    filters TEXT NOT NULL,
+    created TEXT NOT NULL,
+    last_run TEXT,
+    seen TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 """Schema changes in order; a store's `schema_version` in `meta` counts those applied to it."""
 migration = MIGRATIONS.append
@@ -98,6 +130,14 @@ def m002_pages(db: sqlite3.Connection) -> None:
     indexed before, until their file is read again."""
     db.execute("ALTER TABLE reports ADD COLUMN pages TEXT")
     db.execute("ALTER TABLE reports ADD COLUMN ocr_pages TEXT")
+
+
+@migration
+def m003_collect(db: sqlite3.Connection) -> None:
+    """`nianbao collect`'s provenance (sources and their versions) and `nianbao watch`'s saved searches."""
+    for statement in _COLLECT_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -282,7 +322,7 @@ class Store:
             sql += f" AND id IN ({','.join('?' * len(ids))})"
             params = ids
         sql += " ORDER BY year DESC, agency, id"
-        return [report_json(r) for r in self.db.execute(sql, params)]
+        return self._with_provenance([report_json(r) for r in self.db.execute(sql, params)])
 
     def report(self, report_id: str) -> dict | None:
         """One report with its sections (`show --json`); a unique id prefix is accepted."""
@@ -290,7 +330,7 @@ class Store:
         if full_id is None:
             return None
         row = self.db.execute("SELECT * FROM reports WHERE id=?", (full_id,)).fetchone()
-        result = report_json(row)
+        result = self._with_provenance([report_json(row)])[0]
         text = row["text"]
         result["sources"] = [r[0] for r in self.db.execute(
             "SELECT path FROM files WHERE report_id=? ORDER BY path", (row["id"],))]
@@ -444,3 +484,98 @@ class Store:
             )
             db.execute("UPDATE meta SET value=? WHERE key='visible_gen'", (str(gen),))
         return orphans
+
+    # --- collected sources and saved searches -------------------------------------------
+
+    def _with_provenance(self, reports: list[dict]) -> list[dict]:
+        """Each report with where it was collected from (`collect`); None and [] for a local file."""
+        found = self.provenance([r["id"] for r in reports])
+        for r in reports:
+            p = found.get(r["id"], {})
+            r.update(source_url=p.get("url"), source_status=p.get("status"), retrieved=p.get("retrieved"),
+                     published=p.get("published"), versions=p.get("versions", []))
+        return reports
+
+    def provenance(self, report_ids: Iterable[str]) -> dict[str, dict]:
+        """report id → its source (url, status, retrieved, published) and every version of that source."""
+        ids = list(report_ids)
+        out: dict[str, dict] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            rows = self.db.execute(
+                f"SELECT v.*, s.status, s.linked_from FROM versions v JOIN sources s ON s.url = v.url"
+                f" WHERE v.report_id IN ({','.join('?' * len(part))}) ORDER BY v.id", part).fetchall()
+            for r in rows:  # the latest version holding the report wins
+                out[r["report_id"]] = {"url": r["url"], "status": r["status"], "linked_from": r["linked_from"],
+                                       "retrieved": r["retrieved"], "published": r["published"],
+                                       "versions": self.versions(r["url"])}
+        return out
+
+    def versions(self, url: str) -> list[dict]:
+        """Every version of a collected source, oldest first."""
+        return [{"report_id": r["report_id"], "retrieved": r["retrieved"], "published": r["published"],
+                 "title": r["title"], "sha256": r["sha256"], "last_modified": r["last_modified"], "etag": r["etag"],
+                 "path": r["path"]}
+                for r in self.db.execute("SELECT * FROM versions WHERE url=? ORDER BY id", (url,))]
+
+    def source(self, url: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM sources WHERE url=?", (url,)).fetchone()
+
+    def sources(self, status: str | None = None) -> list[dict]:
+        """Collected sources with their latest version's report, optionally of one status."""
+        sql = ("SELECT s.*, (SELECT report_id FROM versions v WHERE v.url = s.url ORDER BY id DESC LIMIT 1)"
+               " AS report_id, (SELECT count(*) FROM versions v WHERE v.url = s.url) AS n_versions FROM sources s")
+        params: tuple = ()
+        if status:
+            sql += " WHERE s.status = ?"
+            params = (status,)
+        return [dict(r) for r in self.db.execute(sql + " ORDER BY s.url", params)]
+
+    def sources_linked_from(self, pages: Iterable[str]) -> list[str]:
+        pages = list(pages)
+        return [r[0] for chunk in range(0, len(pages), 500) for r in self.db.execute(
+            f"SELECT url FROM sources WHERE linked_from IN ({','.join('?' * len(pages[chunk:chunk + 500]))})",
+            pages[chunk:chunk + 500])]
+
+    def record_source(self, url: str, linked_from: str | None, status: str, reason: str | None, now: str) -> None:
+        """Insert or update a source's state after a check; `removed` keeps the time it was first found gone."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO sources (url, linked_from, status, reason, first_seen, last_checked, removed_at)"
+                " VALUES (?,?,?,?,?,?,?) ON CONFLICT (url) DO UPDATE SET"
+                " linked_from = coalesce(excluded.linked_from, linked_from), status = excluded.status,"
+                " reason = excluded.reason, last_checked = excluded.last_checked,"
+                " removed_at = CASE WHEN excluded.status = 'removed' THEN coalesce(removed_at, excluded.last_checked)"
+                " ELSE NULL END",
+                (url, linked_from, status, reason, now, now, now if status == "removed" else None))
+
+    def add_version(self, url: str, retrieved: str, *, final_url: str | None, last_modified: str | None,
+                    etag: str | None, published: str | None, title: str | None, sha256: str, path: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO versions (url, retrieved, final_url, last_modified, etag, published, title,"
+                       " sha256, path) VALUES (?,?,?,?,?,?,?,?,?)",
+                       (url, retrieved, final_url, last_modified, etag, published, title, sha256, path))
+
+    def link_versions(self, report_by_path: dict[str, str | None]) -> None:
+        """Give each downloaded version the report its file became once indexed."""
+        with self.transaction() as db:
+            db.executemany("UPDATE versions SET report_id=? WHERE path=?",
+                           [(rid, path) for path, rid in report_by_path.items()])
+
+    def add_watch(self, name: str, query: str, filters: dict, now: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO watches (name, query, filters, created) VALUES (?,?,?,?)",
+                       (name, query, json.dumps(filters, ensure_ascii=False), now))
+
+    def watches(self) -> list[dict]:
+        return [{"name": r["name"], "query": r["query"], "filters": json.loads(r["filters"]), "created": r["created"],
+                 "last_run": r["last_run"], "seen": json.loads(r["seen"])}
+                for r in self.db.execute("SELECT * FROM watches ORDER BY created, name")]
+
+    def remove_watch(self, name: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM watches WHERE name=?", (name,)).rowcount > 0
+
+    def watch_ran(self, name: str, seen: dict[str, int], now: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE watches SET seen=?, last_run=? WHERE name=?", (json.dumps(seen), now, name))
