@@ -486,6 +486,160 @@ def themes(ctx: click.Context, kind: str, as_json: bool, **kw) -> None:
     click.echo(f"\n{len(result['themes'])} themes over {result['paragraphs']} paragraphs "
                f"({result['unassigned']} in no theme)")
 
+# --- collecting from government sites, and saved searches (issue #24) -----------------------
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A file of addresses, one a line.")
+@click.option("--depth", default=3, show_default=True, type=click.IntRange(0),
+              help="Link hops to follow from each address (listing → report page → attachment).")
+@click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds between two requests to one site (robots.txt's Crawl-delay if longer).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), help="Seconds per request.")
+@click.option("--retries", default=2, show_default=True, type=click.IntRange(0), help="Further tries after a failure.")
+@click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
+@click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def collect(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, depth: int, delay: float,
+            timeout: float, retries: int, embed: bool, model: str | None, as_json: bool) -> None:
+    """Collect annual reports from report or listing pages (政府信息公开年报), index them, keep their provenance."""
+    from .collect import PoliteClient, collect as collect_reports
+    from .indexing import IndexLockedError
+    from .progress import cli_progress
+
+    addresses = list(urls) + ([line.strip() for line in from_file.read_text(encoding="utf-8-sig").splitlines()
+                               if line.strip() and not line.startswith("#")] if from_file else [])
+    bad = [u for u in addresses if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise click.BadParameter(f"not a web address: {', '.join(bad)}", param_hint="URLS")
+    if not addresses:
+        raise click.UsageError("give a URL or --from FILE")
+    try:
+        with PoliteClient(delay=delay, timeout=timeout, retries=retries) as client, \
+                cli_progress(enabled=not as_json) as progress:
+            summary = collect_reports(addresses, ctx.obj["index_dir"], depth=depth, client=client,
+                                      progress=progress, embed=embed, model=model)
+    except IndexLockedError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        _echo_json(summary.as_json())
+    else:
+        for r in summary.results:
+            click.echo(f"{r.status:9}  {r.url}  {r.report_id or '-'}" + (f"  ({r.reason})" if r.reason else ""))
+        click.echo(", ".join(f"{v} {k}" for k, v in summary.counts().items())
+                   + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")
+    if not summary.results:
+        raise CliError("no annual reports found at " + ", ".join(addresses))
+    if all(r.status == "failed" for r in summary.results):
+        raise CliError("none of the reports could be collected")
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["new", "unchanged", "changed", "removed", "failed"]),
+              help="Only sources whose last check gave this status (changed, removed: 已撤下).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def sources(ctx: click.Context, status: str | None, as_json: bool) -> None:
+    """The addresses reports were collected from, with their last status and number of versions."""
+    with _store(ctx) as store:
+        rows = store.sources(status)
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        mark = "  已撤下" if r["status"] == "removed" else ""
+        click.echo(f"{r['status']:9}  {r['n_versions']} version(s)  {r['report_id'] or '-'}  {r['url']}{mark}")
+
+
+@cli.command()
+@click.argument("url")
+@click.pass_context
+def diff(ctx: click.Context, url: str) -> None:
+    """What changed in a collected report: its previous version against its latest."""
+    from .collect.changes import NoVersionsError, version_diff
+
+    with _store(ctx) as store:
+        if store.source(url) is None:
+            raise CliError(f"{url} was never collected (see `nianbao sources`)")
+        try:
+            lines = version_diff(store, url)
+        except NoVersionsError as exc:
+            raise CliError(str(exc)) from None
+    click.echo("\n".join(lines) if lines else "the two versions' texts are the same")
+
+
+@cli.group()
+def watch() -> None:
+    """Saved searches that report new matching reports after each `index` or `collect`."""
+
+
+@watch.command("add")
+@click.argument("query")
+@with_filters
+@click.option("--name", help="A short name (default: the query).")
+@click.pass_context
+def watch_add(ctx: click.Context, query: str, name: str | None, **kw) -> None:
+    """Save a search; `watch run` then lists what is new since."""
+    from .watch import WatchError, add_watch
+
+    _store(ctx).close()
+    try:
+        added = add_watch(ctx.obj["index_dir"], query, _filters(kw), name)
+    except WatchError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"watching '{added['name']}': {added['reports']} reports match now")
+
+
+@watch.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def watch_list(ctx: click.Context, as_json: bool) -> None:
+    """The saved searches."""
+    from .watch import list_watches
+
+    _store(ctx).close()
+    found = list_watches(ctx.obj["index_dir"])
+    if as_json:
+        _echo_json({"watches": found})
+        return
+    for w in found:
+        click.echo(f"{w['name']}  \"{w['query']}\"  {w['reports']} reports  last run {w['last_run']}")
+
+
+@watch.command("remove")
+@click.argument("name")
+@click.pass_context
+def watch_remove(ctx: click.Context, name: str) -> None:
+    """Forget a saved search."""
+    from .watch import WatchError, remove_watch
+
+    _store(ctx).close()
+    try:
+        remove_watch(ctx.obj["index_dir"], name)
+    except WatchError as exc:
+        raise CliError(str(exc)) from None
+    click.echo(f"removed '{name}'")
+
+
+@watch.command("run")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def watch_run(ctx: click.Context, as_json: bool) -> None:
+    """Each saved search's reports and occurrences new since it last ran."""
+    from .watch import run_watches
+
+    _store(ctx).close()
+    found = run_watches(ctx.obj["index_dir"])
+    if as_json:
+        _echo_json({"watches": [{k: w[k] for k in ("name", "query", "new")} for w in found]})
+        return
+    for w in found:
+        click.echo(f"{w['name']}: {len(w['new'])} new report(s)")
+        for n in w["new"]:
+            click.echo(f"  {n['report_id']}  +{n['count']}")
+
 
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:
     header = ["report_id", "source", "agency", "year"] + queries
