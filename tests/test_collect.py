@@ -52,23 +52,24 @@ def build(site: Site, version: int) -> None:
              (FORBIDDEN, "2021年政府信息公开年报", "2022-01-31"),
              (UNRELATED[0], "关于开展安全生产检查的通知", "2023-05-01"),
              (UNRELATED[1], "关于印发实施方案的通知", "2023-06-01")]
+    titles = {path: text for path, text, _ in links}
     jingwei = report_lines("047_jingwei2022.txt")
     if version == 2:
         links = [link for link in links if link[0] != RDOCX]
         jingwei = [EDITED_TO if line == EDITED_FROM else line for line in jingwei]
     site.page(LISTING, listing_page("政府信息公开年报", links))
-    site.page(R2022, report_page(links[0][1], jingwei, "2023-01-20 09:30"))
-    site.page(RGBK, report_page(links[1][1], report_lines("027_guiyang2018.txt"), "2019-03-28", charset="gbk"),
+    site.page(R2022, report_page(titles[R2022], jingwei, "2023-01-20 09:30"))
+    site.page(RGBK, report_page(titles[RGBK], report_lines("027_guiyang2018.txt"), "2019-03-28", charset="gbk"),
               charset="gbk")
     site.routes[RPDF] = Route(pdf_bytes(report_lines("021_miyun2015.txt")), content_type="application/pdf") \
         if version == 1 else Route(b"gone", 404, "text/plain")
     site.routes[RDOCX] = Route(docx_bytes(report_lines("013_shanxi2012.txt")), content_type="application/octet-stream")
     site.routes[RDOC] = Route(DOC or b"\xd0\xcf\x11\xe0 not really a doc", content_type="application/msword")
     site.routes[REDIRECT] = Route(b"", 301, "text/plain", {"Location": "/xxgk/nb/2024.html"})
-    site.page("/xxgk/nb/2024.html", report_page(links[5][1], report_lines("061_hunansthjt2024.txt"), "2025-01-27"))
-    site.page(SLOW, report_page(links[7][1], report_lines("057_longyou2023.txt"), "2021-01-31"), sleep=TIMEOUT + 0.1)
-    site.page(FORBIDDEN, report_page(links[8][1], report_lines("035_guihuaping2020.txt"), "2022-01-31"))
-    site.page(UNRELATED[0], report_page(links[9][1], ["请各单位开展安全生产检查。"], "2023-05-01"))
+    site.page("/xxgk/nb/2024.html", report_page(titles[REDIRECT], report_lines("061_hunansthjt2024.txt"), "2025-01-27"))
+    site.page(SLOW, report_page(titles[SLOW], report_lines("057_longyou2023.txt"), "2021-01-31"), sleep=TIMEOUT + 0.1)
+    site.page(FORBIDDEN, report_page(titles[FORBIDDEN], report_lines("035_guihuaping2020.txt"), "2022-01-31"))
+    site.page(UNRELATED[0], report_page(titles[UNRELATED[0]], ["请各单位开展安全生产检查。"], "2023-05-01"))
     site.routes[UNRELATED[1]] = Route(pdf_bytes(["关于印发实施方案的通知"]), content_type="application/pdf")
 
 
