@@ -2,13 +2,13 @@
 trafilatura's plain text, trafilatura's article laid out by the project's reader, or the densest
 block laid out by the project's reader (what `nianbao collect` uses).
 
-Each of the 30 real reports in ../shared/realworld (or --dir) is put into three common government
+Each of the 30 real reports in tests/data/realworld_shared (or --dir) is put into three common government
 page layouts (a div site, an old table-layout site, an xxgk page with its metadata table). A page
 is read right when every line of the report is in the output and no line of furniture is.
 A real 2021-template page with its statistics tables (tests/data/lingwu_gov_2020.html) checks that
 table rows keep their cells apart (tab-separated), which the statistics reader needs.
 
-    python bench/collect_reader.py [--dir ../shared/realworld]
+    python bench/collect_reader.py [--dir tests/data/realworld_shared]
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def read_right(output: str, lines: list[str]) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "realworld")
+    parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "data" / "realworld_shared")
     args = parser.parse_args()
     files = sorted(args.dir.glob("*.txt"))
     layouts = {"div": div_site, "table": table_site, "xxgk": xxgk_site}

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-REALWORLD = Path(__file__).parent / "data" / "realworld"
+REALWORLD = Path(__file__).parent / "data" / "realworld_shared"
 FURNITURE = ["当前位置：首页 > 政务公开 > 政府信息公开年报", "字号：大 中 小", "语音阅读", "打印本页", "关闭窗口",
              "主办单位：示例市人民政府办公室", "网站标识码：1234000001"]
 MENU = ["首页", "政务公开", "政务服务", "互动交流", "走进示例"]
