@@ -2,8 +2,9 @@
 trafilatura's plain text, trafilatura's article laid out by the project's reader, or the densest
 block laid out by the project's reader (what `nianbao collect` uses).
 
-Each of the 30 real reports in tests/data/realworld_shared (or --dir) is put into three common government
-page layouts (a div site, an old table-layout site, an xxgk page with its metadata table). A page
+Each of the 30 real reports in tests/data/realworld_shared (or --dir) is put into four common government
+page layouts (a div site, an old table-layout site, an xxgk page with its metadata table, and
+paragraphs pasted from Word, each its own <div>). A page
 is read right when every line of the report is in the output and no line of furniture is.
 A real 2021-template page with its statistics tables (tests/data/lingwu_gov_2020.html) checks that
 table rows keep their cells apart (tab-separated), which the statistics reader needs.
@@ -62,6 +63,12 @@ def xxgk_site(title: str, lines: list[str]) -> str:
             f"<ul>{related}</ul></div><div class=foot>{FURNITURE[5]} {FURNITURE[6]}</div></body></html>")
 
 
+def word_site(title: str, lines: list[str]) -> str:
+    """A page pasted from Word: every paragraph its own <div>, the title in a <div> too."""
+    body = "".join(f'<div style="text-indent:2em"><span>{line}</span></div>' for line in lines)
+    return div_site(title, []).replace("<div class=content></div>", f"<div class=content>{body}</div>")
+
+
 READERS = {
     "whole page (ingest/html.py)": lambda page: html_reader.read(page.encode()),
     "trafilatura text": lambda page: trafilatura.extract(page, include_tables=True, favor_recall=True) or "",
@@ -88,7 +95,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "data" / "realworld_shared")
     args = parser.parse_args()
     files = sorted(args.dir.glob("*.txt"))
-    layouts = {"div": div_site, "table": table_site, "xxgk": xxgk_site}
+    layouts = {"div": div_site, "table": table_site, "xxgk": xxgk_site, "word": word_site}
     print(f"{len(files)} real reports × {len(layouts)} layouts")
     for name, reader in READERS.items():
         right = {layout: 0 for layout in layouts}

@@ -1,17 +1,18 @@
 """Reading an HTML report page: its main text without the site's furniture, title and stated date.
 
-The article is the deepest block holding most of the page's own Chinese text (text outside
-links): menus and related-document lists are links, breadcrumbs, 字号 and 语音阅读 bars and
-footers are a few words beside it. The project's HTML reader then lays that block out (one line
-per block, table cells tab-separated, which the statistics reader needs). bench/collect_reader.py
-measures this against trafilatura on real report text in three common page layouts.
+The article is the deepest block holding 80% of the page's own Chinese text (text outside links:
+menus and related-document lists are links; breadcrumbs, 字号 and 语音阅读 bars and footers are a
+few words beside it), or, on a short page, the block whose own paragraphs hold the most text;
+blocks in it that are mostly links go. The project's HTML reader then lays it out (one line per
+block, table cells tab-separated, which the statistics reader needs). bench/collect_reader.py
+measures this against trafilatura on real report text in four common page layouts.
 """
 
 from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 from ..ingest import html as html_reader
 from .links import DATE, iso_date
@@ -24,6 +25,8 @@ ARTICLE_SHARE = 0.8  # of the page's own Chinese text, that the article block ho
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _BLOCKS = ["article", "body", "center", "div", "font", "form", "main", "section", "span", "table", "tbody", "td",
            "tr"]
+_CONTAINERS = ["article", "body", "center", "div", "form", "main", "section", "td"]
+_LINK_BLOCKS = ["div", "dl", "li", "nav", "ol", "p", "section", "span", "table", "td", "ul"]
 _TITLE_TAIL = re.compile(r"\s*[_|｜—–-]\s*[^_|｜—–-]*$")  # 「…年度报告_某某市人民政府」: the site's name
 
 
@@ -38,13 +41,7 @@ def main_text(html: str) -> str:
     heading = _heading(soup)
     for tag in soup(["script", "style", "noscript", "template", "head", "select", "textarea"]):
         tag.decompose()
-    own: dict[int, int] = {}
-    for string in soup.find_all(string=True):
-        if type(string) is not NavigableString or string.find_parent("a"):
-            continue
-        count = len(_HAN.findall(string))
-        for parent in string.parents if count else ():
-            own[id(parent)] = own.get(id(parent), 0) + count
+    own, linked, direct = _han_counts(soup)
     root = soup.body or soup
     needed = ARTICLE_SHARE * own.get(id(root), 0)
     article, depth = root, 0
@@ -53,10 +50,45 @@ def main_text(html: str) -> str:
             block_depth = sum(1 for _ in block.parents)
             if block_depth > depth:
                 article, depth = block, block_depth
+    # On a short page the furniture's words weigh more: the block holding the most text as its own
+    # paragraphs is the article when it holds at least half of the block found above.
+    densest = max(article.find_all(_CONTAINERS), key=lambda b: direct.get(id(b), 0), default=None)
+    while densest is not None and densest is not article and _is_paragraph(densest):
+        densest = densest.parent  # paragraphs pasted from Word, each its own <div>: the article is around them
+    if densest is not None and own.get(id(densest), 0) >= 0.5 * own.get(id(article), 0):
+        article = densest
+    # Inside it, blocks that are mostly links (breadcrumbs, 字号/打印 bars, related documents) go.
+    for block in article.find_all(_LINK_BLOCKS):
+        if not block.decomposed and linked.get(id(block), 0) > own.get(id(block), 0):
+            block.decompose()
     text = html_reader.read(str(article).encode("utf-8"))
     if heading and "".join(heading.split()) not in "".join(text.split()):
         text = f"{heading}\n{text}"
     return text
+
+
+def _is_paragraph(block: Tag) -> bool:
+    """A block with a sibling of the same tag and attributes: one of a run of paragraphs."""
+    return sum(1 for sibling in block.parent.find_all(block.name, recursive=False) if sibling.attrs == block.attrs) > 1
+
+
+def _han_counts(soup: BeautifulSoup) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """Per element (by id), Chinese characters: outside links in its subtree, inside links in its
+    subtree, and outside links with it as their nearest container (its own paragraphs)."""
+    own: dict[int, int] = {}
+    linked: dict[int, int] = {}
+    direct: dict[int, int] = {}
+    for string in soup.find_all(string=True):
+        count = len(_HAN.findall(string)) if type(string) is NavigableString else 0
+        if not count:
+            continue
+        counts = linked if string.find_parent("a") else own
+        for parent in string.parents:
+            counts[id(parent)] = counts.get(id(parent), 0) + count
+        container = string.find_parent(_CONTAINERS)
+        if counts is own and container is not None:
+            direct[id(container)] = direct.get(id(container), 0) + count
+    return own, linked, direct
 
 
 def _heading(soup: BeautifulSoup) -> str | None:
