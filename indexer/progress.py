@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-LABELS = {"read": "读取与解析", "ocr": "文字识别（页）", "embed": "计算向量"}
+LABELS = {"read": "读取与解析", "ocr": "文字识别（页）", "embed": "计算向量", "collect": "下载报告"}
 
 
 @contextmanager

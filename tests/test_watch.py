@@ -63,3 +63,26 @@ def test_watch_list_remove_and_errors(tmp_path):
     code, out = run(index_dir, "watch", "remove", "年度报告")
     assert code == 1 and "no watch named '年度报告'" in out
     assert run(index_dir, "watch", "list", "--json")[1].strip() == '{\n  "watches": []\n}'
+
+
+def test_watch_page_marks_new_hits(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import MAIN
+
+    folder, index_dir = tmp_path / "reports", tmp_path / "index"
+    folder.mkdir()
+    shutil.copy(REALWORLD / "047_jingwei2022.txt", folder)
+    assert run(index_dir, "index", str(folder), "--no-embed", "-q")[0] == 0
+    assert run(index_dir, "watch", "add", "政府信息公开", "--name", "公开")[0] == 0
+    shutil.copy(REALWORLD / "061_hunansthjt2024.txt", folder)
+    assert run(index_dir, "index", str(folder), "--no-embed", "-q")[0] == 0
+    monkeypatch.setenv("NIANBAO_HOME", str(index_dir))
+    at = AppTest.from_file(str(MAIN), default_timeout=60).run()
+    at.switch_page("views/watch.py").run()
+    assert not at.exception and not at.error
+    assert "新 1" in at.expander[0].label
+    assert at.dataframe[0].value["新增出现次数"].tolist()[0] > 0
+    at.button(key="FormSubmitter:watch-add-关注")  # the add form is there
+    next(b for b in at.button if b.label == "全部标记为已读").click().run()
+    assert "无新命中" in at.expander[0].label
