@@ -21,8 +21,7 @@ from pathlib import Path
 
 import trafilatura
 
-from indexer.collect.page import main_text
-from indexer.ingest import html as html_reader
+from indexer.collect.page import main_text, whole_page_text
 
 MENU = ["首页", "政务公开", "政务服务", "互动交流", "走进本市", "专题专栏"]
 FURNITURE = ["当前位置：首页 > 政务公开 > 政府信息公开年报", "字号：大 中 小", "语音阅读", "打印本页", "关闭窗口",
@@ -70,10 +69,10 @@ def word_site(title: str, lines: list[str]) -> str:
 
 
 READERS = {
-    "whole page (ingest/html.py)": lambda page: html_reader.read(page.encode()),
+    "whole page (ingest/html.py)": whole_page_text,
     "trafilatura text": lambda page: trafilatura.extract(page, include_tables=True, favor_recall=True) or "",
-    "trafilatura article + ingest/html.py": lambda page: html_reader.read(
-        (trafilatura.extract(page, output_format="html", include_tables=True, favor_recall=True) or "").encode()),
+    "trafilatura article + ingest/html.py": lambda page: whole_page_text(
+        trafilatura.extract(page, output_format="html", include_tables=True, favor_recall=True) or ""),
     "densest block + ingest/html.py (collect)": main_text,
 }
 

@@ -32,7 +32,7 @@ _TITLE_TAIL = re.compile(r"\s*[_|｜—–-]\s*[^_|｜—–-]*$")  # 「…年�
 
 def whole_page_text(html: str) -> str:
     """Every visible line of the page, furniture included (where the stated dates are)."""
-    return html_reader.read(html.encode("utf-8"))
+    return html_reader.read(html.encode("utf-8")).text
 
 
 def main_text(html: str) -> str:
@@ -61,7 +61,7 @@ def main_text(html: str) -> str:
     for block in article.find_all(_LINK_BLOCKS):
         if not block.decomposed and linked.get(id(block), 0) > own.get(id(block), 0):
             block.decompose()
-    text = html_reader.read(str(article).encode("utf-8"))
+    text = html_reader.read(str(article).encode("utf-8")).text
     if heading and "".join(heading.split()) not in "".join(text.split()):
         text = f"{heading}\n{text}"
     return text
