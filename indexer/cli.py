@@ -530,10 +530,20 @@ def collect(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, d
             click.echo(f"{r.status:9}  {r.url}  {r.report_id or '-'}" + (f"  ({r.reason})" if r.reason else ""))
         click.echo(", ".join(f"{v} {k}" for k, v in summary.counts().items())
                    + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")
+        _echo_watch_news(ctx.obj["index_dir"])
     if not summary.results:
         raise CliError("no annual reports found at " + ", ".join(addresses))
     if all(r.status == "failed" for r in summary.results):
         raise CliError("none of the reports could be collected")
+
+
+def _echo_watch_news(index_dir: Path) -> None:
+    """One line per saved search with new matches (they stay new until `watch run`)."""
+    from .watch import run_watches
+
+    for w in run_watches(index_dir, mark=False):
+        if w["new"]:
+            click.echo(f"watch '{w['name']}': {len(w['new'])} new report(s); see `nianbao watch run`")
 
 
 @cli.command()
