@@ -31,6 +31,8 @@ EDITED_FROM, EDITED_TO = report_lines("047_jingwei2022.txt")[2], "本年度新�
 R2022, RGBK, RPDF, RDOCX, RDOC = "/xxgk/nb/2022.html", "/xxgk/nb/2018.html", "/files/2015nb.pdf", "/files/2012nb.docx", "/files/2023nb.doc"
 REDIRECT, R404, SLOW, FORBIDDEN = "/old/2024.html", "/xxgk/nb/2019.html", "/xxgk/nb/2020.html", "/private/2021.html"
 UNRELATED = ["/xxgk/tzgg/1.html", "/files/notice.pdf"]
+# The listing's second page holds a page that only points at its attachment (详见附件), named 附件1.
+PAGE2, STUB, STUB_PDF = "/xxgk/nb/index_1.html", "/xxgk/nb/2021.html", "/files/fj2021.pdf"
 
 
 def client(**kw) -> PoliteClient:
@@ -51,7 +53,8 @@ def build(site: Site, version: int) -> None:
              (SLOW, "2020年政府信息公开工作年度报告", "2021-01-31"),
              (FORBIDDEN, "2021年政府信息公开年报", "2022-01-31"),
              (UNRELATED[0], "关于开展安全生产检查的通知", "2023-05-01"),
-             (UNRELATED[1], "关于印发实施方案的通知", "2023-06-01")]
+             (UNRELATED[1], "关于印发实施方案的通知", "2023-06-01"),
+             (PAGE2, "下一页", "")]
     titles = {path: text for path, text, _ in links}
     jingwei = report_lines("047_jingwei2022.txt")
     if version == 2:
@@ -71,6 +74,10 @@ def build(site: Site, version: int) -> None:
     site.page(FORBIDDEN, report_page(titles[FORBIDDEN], report_lines("035_guihuaping2020.txt"), "2022-01-31"))
     site.page(UNRELATED[0], report_page(titles[UNRELATED[0]], ["请各单位开展安全生产检查。"], "2023-05-01"))
     site.routes[UNRELATED[1]] = Route(pdf_bytes(["关于印发实施方案的通知"]), content_type="application/pdf")
+    site.page(PAGE2, listing_page("政府信息公开年报", [(STUB, "桃江县鲊埠回族乡2021年政府信息公开工作年度报告", "2022-01-18")]))
+    site.page(STUB, report_page("桃江县鲊埠回族乡2021年政府信息公开工作年度报告", ["详见附件。"], "2022-01-18 10:00",
+                                attachments=[(STUB_PDF, "附件1.pdf")]))
+    site.routes[STUB_PDF] = Route(pdf_bytes(report_lines("045_zhabu2021.txt")), content_type="application/pdf")
 
 
 DOC = doc_bytes(report_lines("057_longyou2023.txt"))
@@ -108,7 +115,7 @@ def runs(tmp_path_factory):
 
 def test_first_run_collects_every_report_and_fails_the_rest_with_a_reason(runs):
     first = runs["first"]
-    expected_new = {R2022, RGBK, RPDF, RDOCX, REDIRECT} | ({RDOC} if HAS_SOFFICE else set())
+    expected_new = {R2022, RGBK, RPDF, RDOCX, REDIRECT, STUB_PDF} | ({RDOC} if HAS_SOFFICE else set())
     assert {u for u, r in first.items() if r["status"] == "new"} == expected_new
     assert all(first[u]["report_id"] for u in expected_new)
     assert first[R404]["status"] == "failed" and "404" in first[R404]["reason"]
@@ -120,7 +127,8 @@ def test_first_run_collects_every_report_and_fails_the_rest_with_a_reason(runs):
         assert all(line in text for line in report_lines("057_longyou2023.txt"))
     else:
         assert first[RDOC]["status"] == "failed" and "LibreOffice" in first[RDOC]["reason"]
-    assert set(first) == expected_new | {R404, SLOW, FORBIDDEN, RDOC}  # the listing and unrelated links are not reports
+    # Listings, the page pointing at its attachment, and unrelated links are not reports.
+    assert set(first) == expected_new | {R404, SLOW, FORBIDDEN, RDOC}
 
 
 def test_unrelated_and_forbidden_pages_are_never_requested(runs):
@@ -135,7 +143,10 @@ def test_politeness_from_the_server_log(runs):
         assert len(ordered) > 10
         for before, after in zip(ordered, ordered[1:]):
             assert after.start >= before.end, f"{after.path} overlapped {before.path}"
-            assert after.start - before.end >= DELAY - 0.02, f"{after.path} came too soon after {before.path}"
+            # The slow page's handler sleeps on after the client gave up at TIMEOUT: the delay runs from then.
+            # 0.05 s of slack: the server notes a request's end after writing it, late on a busy machine.
+            released = min(before.end, before.start + TIMEOUT)
+            assert after.start - released >= DELAY - 0.05, f"{after.path} came too soon after {before.path}"
         assert all(r.user_agent == USER_AGENT and r.user_agent.startswith("nianbao/") for r in log)
 
 
@@ -150,6 +161,9 @@ def test_provenance_in_reports_and_show(runs):
     assert page["retrieved"].endswith("+00:00")
     pdf = by_id[first[RPDF]["report_id"]]
     assert pdf["published"] == "2016-03-31"  # the date the listing prints beside the link
+    attachment = by_id[first[STUB_PDF]["report_id"]]
+    assert attachment["published"] == "2022-01-18"  # the date its page states
+    assert "鲊埠回族乡" in (attachment["agency"] or "")
     code, out = run_cli(runs["index"], "show", first[REDIRECT]["report_id"], "--json")
     shown = json.loads(out)
     assert shown["source_url"] == site.url(REDIRECT) and shown["published"] == "2025-01-27"
@@ -222,7 +236,7 @@ def test_an_interrupted_run_resumes_without_fetching_again(tmp_path, monkeypatch
     finally:
         site.stop()
     new = {r.url.removeprefix(site.base) for r in summary.results if r.status == "new"}
-    assert new == {R2022, RGBK, RPDF, RDOCX, REDIRECT}
+    assert new == {R2022, RGBK, RPDF, RDOCX, REDIRECT, STUB_PDF}
     assert site.requested(LISTING) == site.requested(R2022) == site.requested(RGBK) == 1
     assert not (tmp_path / "collect-journal.json").exists()
 
