@@ -297,3 +297,13 @@ def test_app_shows_source_dates_versions_and_withdrawal(runs, monkeypatch):
     monkeypatch.setenv("NIANBAO_TEST_REPORT", runs["first"][RPDF]["report_id"])
     at = AppTest.from_function(_source_panel_script, default_timeout=30).run()
     assert "已撤下" in at.error[0].value
+
+
+def test_addresses_from_a_file_are_checked_before_anything_is_fetched(tmp_path):
+    listed = tmp_path / "sites.txt"
+    listed.write_text("# 年报栏目\nhttp://127.0.0.1:1/nb/index.html\nwww.example.gov.cn/nb/\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "index"), "collect", "--from", str(listed)])
+    assert result.exit_code == 2 and "not a web address: www.example.gov.cn/nb/" in result.output
+    result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "index"), "collect"])
+    assert result.exit_code == 2 and "give a URL or --from FILE" in result.output
+    assert not (tmp_path / "index").exists()
