@@ -486,6 +486,7 @@ def themes(ctx: click.Context, kind: str, as_json: bool, **kw) -> None:
     click.echo(f"\n{len(result['themes'])} themes over {result['paragraphs']} paragraphs "
                f"({result['unassigned']} in no theme)")
 
+
 # --- collecting from government sites, and saved searches (issue #24) -----------------------
 
 @cli.command()
