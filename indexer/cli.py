@@ -121,6 +121,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     counts = summary.counts()
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items())
                + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")
+    if counts.get("added") or counts.get("updated"):
+        _echo_watch_news(ctx.obj["index_dir"])
     if not summary.files:
         raise CliError("no report files (.txt .pdf .docx .html) found in " + ", ".join(map(str, paths)))
     if summary.nothing_readable():

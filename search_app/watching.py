@@ -11,7 +11,7 @@ from search_app import render, state
 
 def save_search_button(query: str, filters: SearchFilters, key: str = "save-watch") -> None:
     """Save the current exact search as a watch; its first run then lists only what is new."""
-    if not query or not st.button("关注此检索", icon=":material/notifications:", key=key):
+    if not query or not st.button("关注此检索", key=key, help="以后索引或收集到新的匹配时，在「关注」页列出"):
         return
     try:
         added = add_watch(state.index_dir(), query, filters)

@@ -39,7 +39,8 @@ def test_watches_report_new_reports_and_occurrences_across_index_runs(tmp_path):
 
     shutil.copy(REALWORLD / "061_hunansthjt2024.txt", folder)
     shutil.copy(REALWORLD / "021_miyun2015.txt", folder)
-    assert run(index_dir, "index", str(folder), "--no-embed", "-q")[0] == 0
+    code, out = run(index_dir, "index", str(folder), "--no-embed", "-q")
+    assert code == 0 and "watch '公开': 2 new report(s)" in out  # `index` announces news, as `collect` does
     code, out = run(index_dir, "search", "政府信息公开", "--json", "--limit", "100")
     counts = {r["source"]: (r["report_id"], r["count"]) for r in json.loads(out)["results"]}
     found = watches(index_dir)
@@ -86,3 +87,19 @@ def test_watch_page_marks_new_hits(tmp_path, monkeypatch):
     at.button(key="FormSubmitter:watch-add-关注")  # the add form is there
     next(b for b in at.button if b.label == "全部标记为已读").click().run()
     assert "无新命中" in at.expander[0].label
+
+
+def test_the_search_page_saves_the_current_search_as_a_watch(tmp_path, monkeypatch):
+    from tests.test_app import no_failure, open_page
+
+    folder, index_dir = tmp_path / "reports", tmp_path / "index"
+    folder.mkdir()
+    shutil.copy(REALWORLD / "047_jingwei2022.txt", folder)
+    assert run(index_dir, "index", str(folder), "--no-embed", "-q")[0] == 0
+    monkeypatch.setenv("NIANBAO_HOME", str(index_dir))
+    at = open_page(None, q="政府信息公开")
+    no_failure(at)
+    next(b for b in at.button if b.label == "关注此检索").click().run()
+    no_failure(at)
+    code, out = run(index_dir, "watch", "list", "--json")
+    assert code == 0 and [w["query"] for w in json.loads(out)["watches"]] == ["政府信息公开"]

@@ -22,7 +22,7 @@ from indexer.findings.stored import report_completeness as stored_completeness
 from indexer.pages import PageImageError, page_image
 from indexer.stats.layout import grids
 from search_app.completeness import report_completeness
-from search_app import catalogue, coverage, render, state, tables
+from search_app import catalogue, coverage, provenance, render, state, tables
 from search_app.scores import SCALE_NOTE, scale_text
 
 log = logging.getLogger("nianbao.app")
@@ -58,6 +58,9 @@ def report_list() -> None:
             shown = shown[shown[name].isin(values)]
     if failing_only:
         shown = shown[shown["未通过校验"] > 0]
+    kept = provenance.status_filter()
+    if kept is not None:
+        shown = shown[shown["id"].isin(kept)]
     unknown = {name: int((frame[name] == catalogue.UNKNOWN).sum()) for name in ("机关", "年份", "省份", "城市", "区县", "版本")}
     counted = "，".join(f"{name} {n:,} 份" for name, n in unknown.items() if n)
     st.caption(f"显示 {len(shown):,} / {len(frame):,} 份报告。点列名排序，点「打开」进入报告。"
@@ -284,6 +287,7 @@ def page() -> None:
         return
     query, mode = state.param("q"), state.param("mode", "exact")
     metadata(report)
+    provenance.source_panel(report)
     links = st.container(horizontal=True, vertical_alignment="center")
     if query:
         back = state.search_params()  # the search's filters, sort and page came along with the link

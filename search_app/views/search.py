@@ -24,7 +24,7 @@ import streamlit as st
 from indexer.fulltext import SearchFilters, parse_query
 from indexer.fulltext.search import MODES, SORTS
 from indexer.parse.sections import SECTION_KINDS
-from search_app import render, state
+from search_app import render, state, watching
 
 PAGE_SIZE = 10
 SNIPPETS_SHOWN = 4
@@ -398,6 +398,8 @@ def page() -> None:
             st.caption(f"{total} 份报告{occurrences} · 用时 {elapsed * 1000:.0f} 毫秒")
             render.download_buttons(export_frame(query, filters, mode, sort), export_name(query), "search-export",
                                     lambda: provenance(query, mode, sort, chosen, total))
+            if mode == "exact":
+                watching.save_search_button(query, filters)
             for result in found["results"]:
                 show_fulltext_result(result, query, mode)
             pager(total)
