@@ -279,14 +279,39 @@ def compare(ctx: click.Context, kind: str, ids: tuple[str, ...], as_json: bool) 
 
 
 @cli.command()
-@click.option("--address", default="127.0.0.1", show_default=True, help="Address to serve on (0.0.0.0: every interface).")
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address to serve on (0.0.0.0: every interface; needs --password-file or st.login).")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--allow-folders", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Let the desk index folders on this machine, this one and below only (default: uploads only).")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ask every visitor for the password whose hash this file holds.")
+@click.option("--set-password", is_flag=True, help="Prompt for a password, store its hash in --password-file, exit.")
 @click.pass_context
-def app(ctx: click.Context, address: str, port: int) -> None:
+def app(ctx: click.Context, address: str, port: int, allow_folders: Path | None, password_file: Path | None,
+        set_password: bool) -> None:
     """Open the search desk (Streamlit) in the browser; an empty index first gets the bundled corpus/."""
-    from .app_launch import launch
+    from .app_launch import LaunchError, launch
+    from .passwords import PasswordFileError, read_password_file, write_password_file
 
-    launch(ctx.obj["index_dir"], address, port)
+    if set_password:
+        if password_file is None:
+            raise click.BadParameter("--set-password needs --password-file FILE to store the hash in",
+                                     param_hint="--set-password")
+        try:
+            write_password_file(password_file, click.prompt("Password", hide_input=True, confirmation_prompt=True))
+        except PasswordFileError as exc:
+            raise CliError(str(exc)) from None
+        click.echo(f"password hash stored in {password_file}; start with: nianbao app --password-file {password_file}")
+        return
+    try:
+        if password_file is not None:
+            read_password_file(password_file)
+        home.private_dir(ctx.obj["index_dir"])
+        home.private_dir(home.cache_dir())
+        launch(ctx.obj["index_dir"], address, port, allow_folders, password_file)
+    except (LaunchError, PasswordFileError, home.UnsafeDirError) as exc:
+        raise CliError(str(exc)) from None
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from indexer.indexing import IndexLockedError, index_paths
-from search_app import render, state
+from search_app import gate, render, state
 
 log = logging.getLogger("nianbao.app")
 
@@ -53,6 +53,7 @@ def main() -> None:
     # An emoji page icon (Streamlit draws it as an inline SVG), no `:material/…:` icon: the page
     # icon of that kind is fetched from a font CDN, and nothing may leave the machine.
     st.set_page_config(page_title="年报检索 nianbao", page_icon="🔍", layout="wide")
+    gate.require_access()
     pages = [
         st.Page(PAGES / "search.py", title="检索", url_path="desk", default=True),
         st.Page(PAGES / "report.py", title="报告", url_path="report"),

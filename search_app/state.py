@@ -8,8 +8,10 @@ one SQLite connection, so every use of it goes through `using_engine()`, which s
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
+import os
 import re
 import sys
 import threading
@@ -62,10 +64,8 @@ _parse_in_turn()
 # The five sample reports, package data so a wheel has them too; `corpus/` in a checkout links here.
 BUNDLED_CORPUS = Path(indexer.__file__).resolve().parent / "data" / "corpus"
 UPLOADS_DIR = "uploads"
-# Files uploaded only to be compared (相似): kept apart from `uploads/`, which the corpus page
-# indexes as a whole, and deleted once compared.
-PROBE_DIR = "similar-uploads"
 MAX_NAME = 100
+HASH_CHARS = 32  # 128 bits of sha256: an upload's folder name
 _UNSAFE_NAME = re.compile(r"[^\w.\-()（）]+")
 
 
@@ -76,10 +76,6 @@ def index_dir() -> Path:
 
 def uploads_dir() -> Path:
     return index_dir() / UPLOADS_DIR
-
-
-def probe_dir() -> Path:
-    return index_dir() / PROBE_DIR
 
 
 def safe_upload_name(name: str) -> str:
@@ -95,10 +91,13 @@ def safe_upload_name(name: str) -> str:
 
 
 def save_upload(name: str, data: bytes, folder: Path) -> Path:
-    """Check an uploaded file with the library's reader, then store it under a sanitised name in `folder`.
+    """Check an uploaded file with the library's reader, then keep it as `folder/<sha256>/<name>`.
 
-    Raises `IngestError` (the reason in words) for a file too big, unreadable, or unnamable;
-    nothing is written then.
+    The content's hash names the folder, so a second file of the same name never replaces the
+    first, and the same content sent twice (under any name) is stored once: the earlier copy's
+    path is returned. The file is written beside and renamed, so a half-written one is never
+    found. Raises `IngestError` (the reason in words) for a file too big, unreadable, or
+    unnamable; nothing is written then.
     """
     limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
     if len(data) > DEFAULT_MAX_BYTES:
@@ -106,11 +105,18 @@ def save_upload(name: str, data: bytes, folder: Path) -> Path:
     safe = safe_upload_name(name)
     read_report_bytes(safe, data)
     folder = folder.resolve()
-    path = (folder / safe).resolve()
-    if path.parent != folder:
+    slot = folder / hashlib.sha256(data).hexdigest()[:HASH_CHARS]
+    if slot.is_dir():
+        kept = sorted(p for p in slot.iterdir() if not p.name.startswith("."))
+        if kept:
+            return kept[0]
+    path = (slot / safe).resolve()
+    if path.parent != slot:
         raise IngestError("文件名不可用")
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    slot.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = slot / f".{safe}.part"
+    partial.write_bytes(data)
+    os.replace(partial, path)
     return path
 
 

@@ -27,6 +27,14 @@ def sample_text(key: str) -> str:
     return (CORPUS / SAMPLES[key]).read_text(encoding="utf-8")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def desk_on_loopback():
+    """The desk refuses an unset `server.address` (Streamlit then listens everywhere); AppTest serves nothing."""
+    from streamlit import config
+
+    config.set_option("server.address", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return CORPUS

@@ -9,6 +9,7 @@ import html
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ LINGWU_GOV = "灵武市人民政府"
 @pytest.fixture
 def app_index(indexed, monkeypatch) -> Path:
     monkeypatch.setenv("NIANBAO_HOME", str(indexed))
-    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS", raising=False)
     return indexed
 
 
@@ -34,7 +35,7 @@ def writable_index(indexed, tmp_path, monkeypatch) -> Path:
     target = tmp_path / "index"
     shutil.copytree(indexed, target, ignore=shutil.ignore_patterns("index.lock"))
     monkeypatch.setenv("NIANBAO_HOME", str(target))
-    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS", raising=False)
     return target
 
 
@@ -58,7 +59,7 @@ def indexed_vectors(indexed, tmp_path_factory) -> Path:
 @pytest.fixture
 def vectors_index(indexed_vectors, monkeypatch) -> Path:
     monkeypatch.setenv("NIANBAO_HOME", str(indexed_vectors))
-    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS", raising=False)
     return indexed_vectors
 
 
@@ -589,8 +590,9 @@ def test_similar_with_vectors_ranks_reports_and_links_them(vectors_index):
     assert compare and f"ids={rid}" in compare[0].proto.query_string
 
 
-def test_similar_upload_bad_file_is_a_plain_message(vectors_index):
+def test_similar_upload_bad_file_is_a_plain_message(vectors_index, tmp_path, monkeypatch):
     needs("similar")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     at = open_page("similar")
     at.radio[0].set_value("upload").run()
     no_failure(at)
@@ -598,12 +600,13 @@ def test_similar_upload_bad_file_is_a_plain_message(vectors_index):
     assert not at.exception
     assert at.error[0].value.startswith("无法读取「") and "PDF" in at.error[0].value
     assert "Traceback" not in at.error[0].value
-    assert not list((vectors_index / "similar-uploads").glob("*"))
+    assert not list(tmp_path.iterdir())
     assert not (vectors_index / "uploads").exists()
 
 
-def test_similar_upload_compares_without_indexing(vectors_index):
+def test_similar_upload_compares_without_indexing(vectors_index, tmp_path, monkeypatch):
     needs("similar")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     text = (CORPUS / SAMPLES["lingwu_gov_2020"]).read_text(encoding="utf-8").replace("灵武市", "青铜峡市")
     at = open_page("similar")
     at.radio[0].set_value("upload").run()
@@ -611,7 +614,7 @@ def test_similar_upload_compares_without_indexing(vectors_index):
     no_failure(at)
     ranked = [link.label for link in at.get("page_link") if link.label.startswith("**1. ")]
     assert ranked and LINGWU_GOV in ranked[0]
-    assert not list((vectors_index / "similar-uploads").glob("*"))
+    assert not list(tmp_path.iterdir()), "the compared file's private folder is removed"
     from indexer.store import Store
 
     store = Store(vectors_index, create=False)
@@ -695,7 +698,7 @@ def test_stats_page_draws_a_bounded_page_however_many_reports(synthetic_index, m
     """At 20,000 reports the page drew a bar per report and a box per failed check (344,000), and
     took a minute and 6.7 GB: it now aggregates and lists the first rows, the export has them all."""
     monkeypatch.setenv("NIANBAO_HOME", str(synthetic_index))
-    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS", raising=False)
     at = open_page("stats")
     no_failure(at)
     assert any(m.value == "**申请办理结果的构成**（按年份汇总）" for m in at.markdown)
@@ -731,12 +734,13 @@ def test_corpus_upload_adds_report_and_skips_bad_files(writable_index):
     assert results == {"../../etc/青铜峡 2020.txt": "新增", "broken.pdf": "跳过", "empty.txt": "跳过"}
     assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"文件是空的（empty file）"}
     uploads = writable_index / "uploads"
-    assert [p.name for p in uploads.iterdir()] == ["青铜峡_2020.txt"]
+    assert [p.name for p in uploads.rglob("*") if p.is_file()] == ["青铜峡_2020.txt"]
     assert not (writable_index.parent / "etc").exists()
     assert at.metric[0].value == "6"
 
 
-def test_corpus_folder_indexing(writable_index, tmp_path):
+def test_corpus_folder_indexing(writable_index, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_ALLOW_FOLDERS", str(tmp_path))
     folder = tmp_path / "more"
     folder.mkdir()
     (folder / "a.txt").write_text((CORPUS / SAMPLES["guyuan_2019"]).read_text(encoding="utf-8"), encoding="utf-8")
@@ -749,19 +753,19 @@ def test_corpus_folder_indexing(writable_index, tmp_path):
     assert results == {"a.txt": "新增", "b.txt": "跳过"}
 
 
-def test_corpus_folder_missing_and_remote(writable_index, monkeypatch):
+def test_corpus_folder_missing_and_not_allowed(writable_index, tmp_path, monkeypatch):
     from search_app import render
 
-    for missing in ("/no/such/folder", "~nosuchuser_xyz/年报"):  # expanduser raises for an unknown user
+    monkeypatch.setenv("NIANBAO_ALLOW_FOLDERS", str(tmp_path))
+    for missing in (str(tmp_path / "no" / "such"), "~nosuchuser_xyz/年报"):  # expanduser raises for an unknown user
         at = open_page("corpus")
         at.text_input[0].input(missing)
         at.button[1].click().run()
         assert not at.exception
         assert [e.value for e in at.error] == [f"找不到文件夹「{render.md(missing)}」。"]
-    monkeypatch.setenv("NIANBAO_APP_REMOTE", "1")
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS")
     at = open_page("corpus")
-    assert not at.text_input
-    assert any("对网络开放" in c.value for c in at.caption)
+    assert not at.text_input and not any(h.value == "索引本机文件夹" for h in at.subheader)
 
 
 def test_safe_upload_name_keeps_uploads_inside():
@@ -803,9 +807,9 @@ def test_app_command_builds_streamlit_call(tmp_path):
     options = dict(zip(command[5::2], command[6::2]))
     assert options["--server.address"] == "127.0.0.1" and options["--server.port"] == "8600"
     assert options["--server.headless"] == "true" and options["--browser.gatherUsageStats"] == "false"
-    env = app_launch.app_environment(tmp_path, "127.0.0.1")
-    assert env["NIANBAO_HOME"] == str(tmp_path.resolve()) and "NIANBAO_APP_REMOTE" not in env
-    assert app_launch.app_environment(tmp_path, "0.0.0.0")["NIANBAO_APP_REMOTE"] == "1"
+    env = app_launch.app_environment(tmp_path)
+    assert env["NIANBAO_HOME"] == str(tmp_path.resolve()) and "NIANBAO_ALLOW_FOLDERS" not in env
+    assert app_launch.app_environment(tmp_path, allow_folders=tmp_path)["NIANBAO_ALLOW_FOLDERS"] == str(tmp_path.resolve())
     assert app_launch.is_loopback("localhost") and app_launch.is_loopback("::1")
     assert not app_launch.is_loopback("192.168.1.5")
     result = CliRunner().invoke(cli, ["app", "--help"])

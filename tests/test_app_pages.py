@@ -169,7 +169,7 @@ def partly_embedded(indexed_vectors, tmp_path, monkeypatch) -> tuple[Path, str]:
     (extra / "copy.txt").write_text(sample_text("guyuan_2019").replace("固原市", "平罗县"), encoding="utf-8")
     index_paths([extra], target, embed=False)
     monkeypatch.setenv("NIANBAO_HOME", str(target))
-    monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
+    monkeypatch.delenv("NIANBAO_ALLOW_FOLDERS", raising=False)
     store = Store(target, create=False)
     try:
         new_id = next(r["id"] for r in store.reports() if r["source"] == "copy.txt")

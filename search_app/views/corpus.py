@@ -1,8 +1,10 @@
 """语料: add reports (upload, or a folder on this machine), see what happened to each file, and the summary.
 
 Uploads are size-limited, checked with the library's reader before anything is stored, and
-kept under sanitised names in `<index_dir>/uploads/`; nothing outside the index directory is
-written because of what a user typed or sent.
+kept as `<index_dir>/uploads/<content hash>/<sanitised name>`; nothing outside the index
+directory is written because of what a user typed or sent. Folders on this machine can be
+indexed only below the one `nianbao app --allow-folders` names, with `..` and symbolic links
+resolved first, so a path typed into the page reaches nothing outside it.
 """
 
 from __future__ import annotations
@@ -15,16 +17,43 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from indexer.app_launch import ALLOW_FOLDERS_ENV
 from indexer.indexing import IndexLockedError, IndexSummary, index_paths
-from indexer.ingest import DEFAULT_MAX_BYTES, IngestError
+from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files
 from indexer.store import StoreError
 from search_app import catalogue, coverage, render, state
 
 SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "skipped": "跳过"}
-def remote() -> bool:
-    """`nianbao app --address` on a non-loopback address: then the server's folders are off limits."""
-    return os.environ.get("NIANBAO_APP_REMOTE") == "1"
+
+
+class FolderRefused(Exception):
+    """Why a typed folder will not be indexed, in Chinese, for the page."""
+
+
+def allowed_folder() -> Path | None:
+    """The folder `nianbao app --allow-folders` opened to the page (it and below), or None."""
+    value = os.environ.get(ALLOW_FOLDERS_ENV)
+    return Path(value).resolve() if value else None
+
+
+def folder_inside(typed: str, root: Path) -> Path:
+    """The folder `typed` names (relative to `root`, or absolute), resolved; `FolderRefused` unless
+    it and every report file below it, links followed, lie inside `root`."""
+    text = typed.strip()
+    try:
+        path = (root / Path(text).expanduser()).resolve()
+    except (RuntimeError, OSError):  # ~someone with no such user; a link loop
+        raise FolderRefused(f"找不到文件夹「{render.md(text)}」。") from None
+    if not path.is_relative_to(root):
+        raise FolderRefused(f"「{render.md(text)}」不在允许索引的文件夹「{render.md(str(root))}」之内。")
+    if not text or not path.is_dir():
+        raise FolderRefused(f"找不到文件夹「{render.md(text)}」。")
+    for file in iter_report_files([path]):
+        if not file.resolve().is_relative_to(root):
+            raise FolderRefused(f"「{render.md(str(file.relative_to(path)))}」链接到允许索引的文件夹之外，"
+                                f"整个文件夹未索引。")
+    return path
 
 
 def run_indexing(paths: list[Path]) -> IndexSummary | None:
@@ -63,39 +92,38 @@ def upload_form() -> None:
         return
     target = state.uploads_dir()
     rows: list[dict] = []
-    saved: dict[str, str] = {}
+    saved: dict[str, list[str]] = {}  # stored path: the names it was sent under (same content, one file)
     for upload in files:
         try:
             path = state.save_upload(upload.name, upload.getvalue(), target)
         except IngestError as exc:
             rows.append({"文件": upload.name, "结果": "跳过", "原因": render.reason_label(exc)})
             continue
-        saved[str(path)] = upload.name
+        saved.setdefault(str(path), []).append(upload.name)
     summary = run_indexing([target]) if saved else None
     if summary is not None:
         for result in summary.files:
-            if result.path in saved:
-                rows.append({"文件": saved[result.path], "结果": STATUS.get(result.status, result.status),
+            for name in saved.get(result.path, []):
+                rows.append({"文件": name, "结果": STATUS.get(result.status, result.status),
                              "原因": render.reason_label(result.reason)})
     show_results(rows, summary)
 
 
 def folder_form() -> None:
-    st.subheader("索引本机文件夹")
-    if remote():
-        st.caption("这个检索台对网络开放，出于安全考虑不能读取服务器上的文件夹；请用上传，或在服务器上运行 `nianbao index 文件夹`。")
+    root = allowed_folder()
+    if root is None:  # the page may read no folder of this machine: only `--allow-folders` opens one
         return
+    st.subheader("索引本机文件夹")
+    st.caption(f"只能索引「{render.md(str(root))}」及其下的文件夹；可填相对于它的路径。")
     with st.form("folder"):
-        folder = st.text_input("文件夹路径", placeholder="/home/me/年报")
+        folder = st.text_input("文件夹路径", placeholder=str(root / "年报"))
         submitted = st.form_submit_button("索引这个文件夹", icon=":material/folder_open:")
     if not submitted:
         return
     try:
-        path = Path(folder.strip()).expanduser()
-    except RuntimeError:  # ~someone with no such user
-        path = Path(folder.strip())
-    if not folder.strip() or not path.is_dir():
-        st.error(f"找不到文件夹「{render.md(folder.strip())}」。")
+        path = folder_inside(folder, root)
+    except FolderRefused as exc:
+        st.error(str(exc))
         return
     summary = run_indexing([path])
     if summary is None:
@@ -103,8 +131,7 @@ def folder_form() -> None:
     if not summary.files:
         st.warning("这个文件夹里没有 .txt .pdf .docx .html 文件。")
         return
-    root = path.resolve()
-    rows = [{"文件": str(Path(r.path).relative_to(root)) if Path(r.path).is_relative_to(root) else r.path,
+    rows = [{"文件": str(Path(r.path).relative_to(path)) if Path(r.path).is_relative_to(path) else r.path,
              "结果": STATUS.get(r.status, r.status), "原因": render.reason_label(r.reason)} for r in summary.files]
     show_results(rows, summary)
 

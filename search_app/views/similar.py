@@ -2,14 +2,16 @@
 
 Ranking and copied passages come from the library (`indexer.semantic.similar`,
 `indexer.semantic.copies`), the functions the command line uses; this page lays them out.
-An uploaded file is compared without being indexed: it is stored under a sanitised name in
-`<index dir>/similar-uploads/` only while it is read, then deleted. Copied passages need no
-vectors; similar reports do.
+An uploaded file is compared without being indexed or kept: the library reads it from a path,
+so it lies in a private temporary folder of its own (mode 0700, one per comparison) only while
+it is read, then goes with the folder. Copied passages need no vectors; similar reports do.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -54,7 +56,7 @@ def choose_report(reports: list[dict]) -> str | None:
 
 
 def compare_upload(upload) -> dict | None:
-    """`similar_file` on an uploaded file: checked, stored inside the index directory, compared, deleted."""
+    """`similar_file` on an uploaded file: checked, read from a private temporary folder, compared, deleted."""
     from indexer.semantic.similar import similar_file
 
     data = upload.getvalue()
@@ -62,19 +64,14 @@ def compare_upload(upload) -> dict | None:
     if st.session_state.get("similar_upload_key") == key:
         return st.session_state["similar_upload_result"]
     try:
-        path = state.save_upload(upload.name, data, state.probe_dir())
+        with tempfile.TemporaryDirectory(prefix="nianbao-compare-") as private:
+            path = state.save_upload(upload.name, data, Path(private))
+            with st.spinner("正在读取并比较这个文件……"):
+                with state.using_engine() as engine:
+                    found = similar_file(engine.fulltext.store, path, limit=SHOWN)
     except IngestError as exc:
         st.error(f"无法读取「{render.md(upload.name)}」：{render.md(render.reason_label(exc))}")
         return None
-    try:
-        with st.spinner("正在读取并比较这个文件……"):
-            with state.using_engine() as engine:
-                found = similar_file(engine.fulltext.store, path, limit=SHOWN)
-    except IngestError as exc:
-        st.error(f"无法读取「{render.md(upload.name)}」：{render.md(render.reason_label(exc))}")
-        return None
-    finally:
-        path.unlink(missing_ok=True)
     st.session_state["similar_upload_key"] = key
     st.session_state["similar_upload_result"] = found
     return found
