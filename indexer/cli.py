@@ -116,8 +116,9 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     except IndexLockedError as exc:
         raise CliError(str(exc)) from None
     if not quiet:
-        for result in summary.skipped():
-            click.echo(f"skipped {result.path}: {result.reason}", err=True)
+        for result in summary.files:
+            if result.status in ("skipped", "duplicate"):
+                click.echo(f"{result.status} {result.path}: {result.reason}", err=True)
     counts = summary.counts()
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items())
                + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")

@@ -52,7 +52,7 @@ class IndexLockedError(RuntimeError):
 @dataclass
 class FileResult:
     path: str
-    status: str  # added, updated, unchanged, removed, skipped
+    status: str  # added, updated, unchanged, duplicate (same text as another report), removed, skipped
     reason: str | None = None
     report_id: str | None = None
 
@@ -65,7 +65,7 @@ class IndexSummary:
 
     def counts(self) -> dict[str, int]:
         counts = Counter(f.status for f in self.files)
-        return {s: counts.get(s, 0) for s in ("added", "updated", "unchanged", "removed", "skipped")}
+        return {s: counts.get(s, 0) for s in ("added", "updated", "unchanged", "duplicate", "removed", "skipped")}
 
     def skipped(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "skipped"]
@@ -73,7 +73,7 @@ class IndexSummary:
     def nothing_readable(self) -> bool:
         """True when files were given but not one could be read (the CLI then exits 1)."""
         counts = self.counts()
-        return counts["skipped"] > 0 and counts["added"] + counts["updated"] + counts["unchanged"] == 0
+        return counts["skipped"] > 0 and counts["added"] + counts["updated"] + counts["unchanged"] + counts["duplicate"] == 0
 
 
 @dataclass
@@ -315,6 +315,9 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
         writing.append(writer.submit(write, batch.copy()))
         batch.clear()
 
+    # A file whose text is already a report (visible, or read earlier in this run) joins that report:
+    # called a duplicate, not added, so a journalist knows the corpus did not grow.
+    held = {record.report_id: record.path for record in known.values() if record.report_id}
     with writer:
         pages = _OcrProgress(progress) if progress else None
         for done, prepared in enumerate(_prepare_all(todo, workers, pages), 1):
@@ -325,9 +328,14 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
             elif prepared.rows is None:
                 summary.files.append(FileResult(prepared.path, "unchanged", None, previous.report_id))
                 prepared.record.report_id = previous.report_id
+            elif held.get(prepared.report_id, prepared.path) != prepared.path:
+                other = Path(held[prepared.report_id]).name
+                summary.files.append(FileResult(prepared.path, "duplicate", f"same text as {other} (report {prepared.report_id})",
+                                                prepared.report_id))
             else:
                 status = "updated" if previous and previous.report_id else "added"
                 summary.files.append(FileResult(prepared.path, status, None, prepared.report_id))
+                held[prepared.report_id] = prepared.path
                 batch.append(prepared)
                 if len(batch) >= BATCH_REPORTS:
                     flush()

@@ -280,6 +280,7 @@ REASONS = (
     ("PDF has no text: its pages are blank", "PDF 全是空白页"),
     ("scanned PDF: OCR found no text", "扫描件：文字识别没有读出文字"),
     ("file too large", "文件太大"),
+    ("same text as", "与已收录的一份报告文字相同，未重复计入"),
 )
 
 
@@ -317,11 +318,12 @@ def query_error_label(message: object) -> str:
 
 
 def reason_label(reason: object) -> str:
-    """A reader's reason (English, as the command line prints it) in Chinese, the original kept after it."""
+    """A reader's reason (English, as the command line prints it) in Chinese; one with no Chinese
+    wording yet is shown as it is rather than hidden."""
     text = "" if reason is None else str(reason)
     for prefix, label in REASONS:
         if text.startswith(prefix):
-            return f"{label}（{text}）"
+            return label
     return text
 
 

@@ -726,15 +726,20 @@ def test_corpus_upload_adds_report_and_skips_bad_files(writable_index):
         ("../../etc/青铜峡 2020.txt", text.encode("gb18030"), "text/plain"),
         ("broken.pdf", b"%PDF-1.4 not really a pdf", "application/pdf"),
         ("empty.txt", b"   ", "text/plain"),
+        ("copy.txt", text.encode("utf-8"), "text/plain"),  # the same text again, another name and encoding
+        ("guyuan.txt", (CORPUS / SAMPLES["guyuan_2019"]).read_bytes(), "text/plain"),  # already indexed
     ])
     at.button[0].click().run()
     no_failure(at)
     table = at.dataframe[0].value
     results = dict(zip(table["文件"], table["结果"]))
-    assert results == {"../../etc/青铜峡 2020.txt": "新增", "broken.pdf": "跳过", "empty.txt": "跳过"}
-    assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"文件是空的（empty file）"}
+    # The same text under two names: one is new, the other its duplicate (whichever was read first).
+    assert sorted([results.pop("../../etc/青铜峡 2020.txt"), results.pop("copy.txt")]) == ["新增", "重复"]
+    assert results == {"broken.pdf": "跳过", "empty.txt": "跳过", "guyuan.txt": "重复"}
+    assert set(table[table["文件"] == "empty.txt"]["原因"]) == {"文件是空的"}
+    assert [s.value for s in at.success] == ["新增 1，重复 2，跳过 2；索引共 6 份报告。"]  # the line counts the table
     uploads = writable_index / "uploads"
-    assert [p.name for p in uploads.rglob("*") if p.is_file()] == ["青铜峡_2020.txt"]
+    assert sorted(p.name for p in uploads.rglob("*") if p.is_file()) == ["copy.txt", "guyuan.txt", "青铜峡_2020.txt"]
     assert not (writable_index.parent / "etc").exists()
     assert at.metric[0].value == "6"
 
@@ -743,14 +748,16 @@ def test_corpus_folder_indexing(writable_index, tmp_path, monkeypatch):
     monkeypatch.setenv("NIANBAO_ALLOW_FOLDERS", str(tmp_path))
     folder = tmp_path / "more"
     folder.mkdir()
-    (folder / "a.txt").write_text((CORPUS / SAMPLES["guyuan_2019"]).read_text(encoding="utf-8"), encoding="utf-8")
+    guyuan = (CORPUS / SAMPLES["guyuan_2019"]).read_text(encoding="utf-8")
+    (folder / "a.txt").write_text(guyuan.replace("2019", "2021"), encoding="utf-8")
     (folder / "b.txt").write_text("", encoding="utf-8")
+    (folder / "c.txt").write_text(guyuan, encoding="utf-8")  # a report already in the index
     at = open_page("corpus")
     at.text_input[0].input(str(folder))
     at.button[1].click().run()
     no_failure(at)
     results = dict(zip(at.dataframe[0].value["文件"], at.dataframe[0].value["结果"]))
-    assert results == {"a.txt": "新增", "b.txt": "跳过"}
+    assert results == {"a.txt": "新增", "b.txt": "跳过", "c.txt": "重复"}
 
 
 def test_corpus_folder_missing_and_not_allowed(writable_index, tmp_path, monkeypatch):

@@ -239,7 +239,7 @@ def test_the_cli_names_each_skipped_file_once(bad_corpus, tmp_path, capsys, vani
     skipped = {rel: reason for rel, (status, reason) in EXPECTED.items() if status == "skipped"}
     added = len(EXPECTED) + len(SAMPLES) - len(skipped)
     assert code == 0
-    assert out.startswith(f"{added} added, 0 updated, 0 unchanged, 0 removed, {len(skipped)} skipped; {added - 1} reports")
+    assert out.startswith(f"{added} added, 0 updated, 0 unchanged, 0 duplicate, 0 removed, {len(skipped)} skipped; {added - 1} reports")
     lines = err.splitlines()
     assert len(lines) == len(skipped)
     for rel, reason in skipped.items():
@@ -247,7 +247,7 @@ def test_the_cli_names_each_skipped_file_once(bad_corpus, tmp_path, capsys, vani
 
     code, out, err = run(capsys, "--index-dir", index_dir, "index", "--no-embed", str(folder))
     assert code == 0
-    assert out.startswith(f"0 added, 0 updated, {added} unchanged, 0 removed, {len(skipped) - 1} skipped")
+    assert out.startswith(f"0 added, 0 updated, {added} unchanged, 0 duplicate, 0 removed, {len(skipped) - 1} skipped")
     assert len(err.splitlines()) == len(skipped) - 1 and "huge.txt: file too large" in err
 
     code, out, _ = run(capsys, "--index-dir", index_dir, "search", "同一报告的两个副本", "--json")

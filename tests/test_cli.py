@@ -27,9 +27,9 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 def test_index_rerun_update_remove(capsys, corpus_copy, index_dir):
     d = str(index_dir)
     code, out, _ = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
-    assert code == 0 and out.startswith("5 added, 0 updated, 0 unchanged, 0 removed, 0 skipped; 5 reports")
+    assert code == 0 and out.startswith("5 added, 0 updated, 0 unchanged, 0 duplicate, 0 removed, 0 skipped; 5 reports")
     code, out, _ = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
-    assert out.startswith("0 added, 0 updated, 5 unchanged, 0 removed, 0 skipped; 5 reports")
+    assert out.startswith("0 added, 0 updated, 5 unchanged, 0 duplicate, 0 removed, 0 skipped; 5 reports")
 
     changed = corpus_copy / "002_197c637067fde242.txt"
     changed.write_text(changed.read_text(encoding="utf-8") + "\n附记：新增政府开放日一次。\n", encoding="utf-8")
@@ -37,7 +37,7 @@ def test_index_rerun_update_remove(capsys, corpus_copy, index_dir):
     (corpus_copy / "empty.txt").write_bytes(b"")
     code, out, err = run(capsys, "--index-dir", d, "index", "--no-embed", str(corpus_copy))
     assert code == 0
-    assert out.startswith("0 added, 1 updated, 3 unchanged, 1 removed, 1 skipped; 4 reports")
+    assert out.startswith("0 added, 1 updated, 3 unchanged, 0 duplicate, 1 removed, 1 skipped; 4 reports")
     assert "empty.txt: empty file" in err
     _, out, _ = run(capsys, "--index-dir", d, "search", "政府开放日", "--json")
     assert {r["agency"] for r in json.loads(out)["results"]} == {"灵武市人民政府", "淮北市商务局"}
@@ -60,8 +60,9 @@ def test_duplicate_files_are_one_report_with_two_sources(capsys, tmp_path, index
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text(text, encoding="utf-8")
     (tmp_path / "docs" / "b 副本.txt").write_bytes(text.encode("gb18030"))
-    _, out, _ = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(tmp_path / "docs"))
-    assert out.startswith("2 added") and "; 1 reports" in out
+    _, out, err = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(tmp_path / "docs"))
+    assert out.startswith("1 added, 0 updated, 0 unchanged, 1 duplicate") and "; 1 reports" in out
+    assert "b 副本.txt: same text as a.txt (report " in err
     _, out, _ = run(capsys, "--index-dir", str(index_dir), "reports", "--json")
     (report,) = json.loads(out)
     _, out, _ = run(capsys, "--index-dir", str(index_dir), "show", report["id"], "--json")

@@ -94,17 +94,17 @@ def mixed_folder(tmp_path) -> Path:
 def test_index_skips_what_is_not_a_report_and_force_adds_it(capsys, mixed_folder, tmp_path):
     index_dir = str(tmp_path / "index")
     code, out, err = run(capsys, "--index-dir", index_dir, "index", "--no-embed", str(mixed_folder))
-    assert code == 0 and out.startswith("2 added, 0 updated, 0 unchanged, 0 removed, 2 skipped; 2 reports")
+    assert code == 0 and out.startswith("2 added, 0 updated, 0 unchanged, 0 duplicate, 0 removed, 2 skipped; 2 reports")
     skipped = [line for line in err.splitlines() if line.startswith("skipped ")]
     assert len(skipped) == 2 and all(f": {REASON}" in line for line in skipped)
     assert any("tongzhi.txt: " + REASON in line and "像通知" in line for line in skipped)
 
     code, out, err = run(capsys, "--index-dir", index_dir, "index", "--no-embed", str(mixed_folder))
-    assert out.startswith("0 added, 0 updated, 2 unchanged, 0 removed, 2 skipped; 2 reports")
+    assert out.startswith("0 added, 0 updated, 2 unchanged, 0 duplicate, 0 removed, 2 skipped; 2 reports")
     assert err.count(REASON) == 2  # the reason is kept with the file and shown again
 
     code, out, err = run(capsys, "--index-dir", index_dir, "index", "--no-embed", "--force", str(mixed_folder))
-    assert code == 0 and out.startswith("2 added, 0 updated, 2 unchanged, 0 removed, 0 skipped; 4 reports")
+    assert code == 0 and out.startswith("2 added, 0 updated, 2 unchanged, 0 duplicate, 0 removed, 0 skipped; 4 reports")
     with Store(tmp_path / "index", create=False) as store:
         assert {Path(p).name for p, record in store.files().items() if record.report_id} == {
             "029_pingtan2019.txt", "035_guihuaping2020.txt", "tongzhi.txt", "README.txt"}

@@ -68,7 +68,7 @@ def test_wheel_installs_the_sample_corpus_and_indexes_it(installed, tmp_path):
 
     index = tmp_path / "index"
     out = run(installed / "bin" / "nianbao", "--index-dir", index, "index", "--no-embed", corpus, cwd=tmp_path)
-    assert out.startswith(f"{len(SAMPLES)} added, 0 updated, 0 unchanged, 0 removed, 0 skipped; {len(SAMPLES)} reports")
+    assert out.startswith(f"{len(SAMPLES)} added, 0 updated, 0 unchanged, 0 duplicate, 0 removed, 0 skipped; {len(SAMPLES)} reports")
     found = run(installed / "bin" / "nianbao", "--index-dir", index, "search", "政府开放日", cwd=tmp_path)
     assert "政府开放日" in found
 

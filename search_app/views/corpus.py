@@ -24,7 +24,7 @@ from indexer.store import StoreError
 from search_app import catalogue, coverage, render, state
 
 SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
-STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "removed": "移除", "skipped": "跳过"}
+STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "duplicate": "重复", "removed": "移除", "skipped": "跳过"}
 
 
 class FolderRefused(Exception):
@@ -71,10 +71,13 @@ def run_indexing(paths: list[Path]) -> IndexSummary | None:
 
 
 def show_results(rows: list[dict], summary: IndexSummary | None) -> None:
+    """One line counting the table's rows by outcome (so the two always agree), then the table."""
+    counts = Counter(row["结果"] for row in rows)
+    line = "，".join(f"{label} {counts[label]}" for label in STATUS.values() if counts[label])
     if summary is not None:
-        counts = summary.counts()
-        st.success("，".join(f"{STATUS[k]} {v}" for k, v in counts.items() if v) + f"；索引共 {summary.reports} 份报告。")
+        line += f"；索引共 {summary.reports} 份报告。"
     if rows:
+        (st.success if counts["新增"] + counts["更新"] else st.warning)(line)
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -103,9 +106,13 @@ def upload_form() -> None:
     summary = run_indexing([target]) if saved else None
     if summary is not None:
         for result in summary.files:
-            for name in saved.get(result.path, []):
-                rows.append({"文件": name, "结果": STATUS.get(result.status, result.status),
-                             "原因": render.reason_label(result.reason)})
+            names = saved.get(result.path, [])
+            for n, name in enumerate(names):
+                if n:  # the same content sent again under another name: stored and counted once
+                    rows.append({"文件": name, "结果": "重复", "原因": f"与同批上传的「{names[0]}」内容相同"})
+                else:
+                    rows.append({"文件": name, "结果": STATUS.get(result.status, result.status),
+                                 "原因": render.reason_label(result.reason)})
     show_results(rows, summary)
 
 
