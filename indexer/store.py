@@ -110,6 +110,10 @@ CREATE TABLE IF NOT EXISTS watches (
 );
 """
 
+_HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agency_aliases (alias TEXT PRIMARY KEY, target TEXT NOT NULL, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS history_cache (name TEXT PRIMARY KEY, gen INTEGER NOT NULL, data BLOB NOT NULL);
+"""
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 """Schema changes in order; a store's `schema_version` in `meta` counts those applied to it."""
@@ -136,6 +140,15 @@ def m002_pages(db: sqlite3.Connection) -> None:
 def m003_collect(db: sqlite3.Connection) -> None:
     """`nianbao collect`'s provenance (sources and their versions) and `nianbao watch`'s saved searches."""
     for statement in _COLLECT_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m004_history(db: sqlite3.Connection) -> None:
+    """Agency aliases (user data: kept across re-indexing, keyed by agency keys, not report ids) and
+    the history layer's derived cache (`indexer.history`)."""
+    for statement in _HISTORY_SCHEMA.split(";"):
         if statement.strip():
             db.execute(statement)
 
@@ -440,6 +453,27 @@ class Store:
     def all_report_ids(self) -> set[str]:
         """Every report row, visible or not (for repair)."""
         return {r[0] for r in self.db.execute("SELECT id FROM reports")}
+
+    def agency_aliases(self) -> dict[str, str]:
+        """Agency key → the agency key it is joined into (`nianbao agency alias`)."""
+        return dict(self.db.execute("SELECT alias, target FROM agency_aliases").fetchall())
+
+    def set_agency_alias(self, alias: str, target: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO agency_aliases VALUES (?,?,?)", (alias, target, time.time()))
+
+    def remove_agency_alias(self, alias: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM agency_aliases WHERE alias=?", (alias,))
+
+    def history_cache(self, name: str, gen: int) -> bytes | None:
+        """A derived blob saved for generation `gen`; None when absent or saved for another one."""
+        row = self.db.execute("SELECT data FROM history_cache WHERE name=? AND gen=?", (name, gen)).fetchone()
+        return row[0] if row else None
+
+    def save_history_cache(self, name: str, gen: int, data: bytes) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO history_cache VALUES (?,?,?)", (name, gen, data))
 
     # --- writing ------------------------------------------------------------------------
 
