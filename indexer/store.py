@@ -472,6 +472,9 @@ class Store:
         return row[0] if row else None
 
     def save_history_cache(self, name: str, gen: int, data: bytes) -> None:
+        """Save a derived blob; skipped inside a read snapshot, which cannot write (it is only a cache)."""
+        if self.db.in_transaction:
+            return
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO history_cache VALUES (?,?,?)", (name, gen, data))
 

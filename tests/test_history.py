@@ -314,17 +314,35 @@ def test_repeats_leaves_template_text_out(series_index):
 # --- app ------------------------------------------------------------------------------
 
 
-def test_agency_page(series_index, monkeypatch):
-    monkeypatch.setenv("NIANBAO_HOME", str(series_index))
+def _open_agency_page(index_dir: Path, monkeypatch, **params: str) -> AppTest:
+    monkeypatch.setenv("NIANBAO_HOME", str(index_dir))
     monkeypatch.delenv("NIANBAO_APP_REMOTE", raising=False)
     at = AppTest.from_file(str(MAIN), default_timeout=60)
     at.run()
     at.switch_page("views/agency.py")
-    at.query_params.update({"agency": LINGWU})
-    at.run()
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_agency_page(series_index, monkeypatch):
+    at = _open_agency_page(series_index, monkeypatch, agency=LINGWU)
     assert not at.exception
-    shown = " ".join(m.value for m in at.markdown) + " ".join(str(t.value) for t in at.table) + \
-        " ".join(e.value for e in at.error + at.warning + at.success + at.info)
-    assert "灵武市人民政府" in shown
-    assert "100%" in shown and "可能不一致" in shown
     assert at.selectbox(key="agency_pick").value == LINGWU
+    timeline = at.dataframe[0].value
+    assert list(timeline["年份"]) == [2019, 2020, 2021]
+    assert list(timeline["与上一份重复"]) == ["—", "100%", "0%"]
+    warnings = [w.value for w in at.warning]
+    assert any(w.startswith("2021 年") and "可能不一致" in w for w in warnings), warnings
+    assert [s.value for s in at.selectbox if s.key == "agency_old"] == [history_ids(series_index)[2020]]
+    assert not at.error
+
+
+def test_agency_page_with_a_link_naming_no_agency(series_index, monkeypatch):
+    at = _open_agency_page(series_index, monkeypatch, agency="不存在的机关")
+    assert not at.exception and not at.dataframe
+    assert any("找不到链接里的机关" in w.value for w in at.warning)
+    assert at.selectbox(key="agency_pick").value is None
+
+
+def history_ids(index_dir: Path) -> dict[int, str]:
+    return {y["year"]: y["report_id"] for y in _history(index_dir, LINGWU)["years"]}
