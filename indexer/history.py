@@ -29,8 +29,10 @@ import hashlib
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import groupby
 
 import numpy as np
 
@@ -81,16 +83,23 @@ class Sentence:
     print_: int      # stable 64-bit fingerprint of `masked`
 
 
+Prints = tuple[np.ndarray, np.ndarray]
+"""A report's sentence fingerprints and their lengths in characters: all that bulk work needs."""
+
+
 @dataclass
 class Narrative:
-    """A report's narrative sentences, and their fingerprints and lengths as arrays for bulk work."""
+    """A report's narrative sentences."""
 
     report: dict
     sentences: list[Sentence]
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.fromiter((s.print_ for s in self.sentences), np.int64, len(self.sentences)),
-                np.fromiter((len(s.text) for s in self.sentences), np.int64, len(self.sentences)))
+    def prints(self) -> Prints:
+        return _prints([s.print_ for s in self.sentences], [len(s.text) for s in self.sentences])
+
+
+def _prints(prints: list[int], chars: list[int]) -> Prints:
+    return np.array(prints, dtype=np.int64), np.array(chars, dtype=np.int64)
 
 
 def fingerprint(text: str) -> int:
@@ -106,50 +115,62 @@ def _own_places(report: dict) -> re.Pattern[str] | None:
     return re.compile("(?:%s)+" % "|".join(map(re.escape, names))) if names else None
 
 
+def _mask(text: str, places: re.Pattern[str] | None) -> str:
+    text = _DIGITS.sub("0", text)
+    return places.sub("〇", text) if places else text
+
+
 def sentences(text: str) -> list[str]:
     """A normalised text cut into sentences at 。！？；."""
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
-def narratives(store: Store, reports: list[dict]) -> dict[str, Narrative]:
-    """report id → its narrative: the prose paragraphs of each section joined, cut into sentences."""
+def _sentences(store: Store, reports: list[dict]) -> Iterator[tuple[str, Sentence]]:
+    """(report id, sentence) of the reports' narratives: each section's prose paragraphs joined
+    (a sentence may run across a paragraph break), cut into sentences, in reading order."""
     by_id = {r["id"]: r for r in reports}
-    out = {rid: Narrative(r, []) for rid, r in by_id.items()}
     ids = list(by_id) if len(by_id) < 500 else None  # a large set: one pass over every paragraph
-    current: tuple[str, int] | None = None
-    parts: list[str] = []
-    kind = ""
-
-    def flush() -> None:
-        if current is None or current[0] not in out:
-            return
-        report = by_id[current[0]]
-        pattern = _own_places(report)
-        for text in sentences(normalize("".join(parts))):
-            masked = _DIGITS.sub("0", text)
-            masked = pattern.sub("〇", masked) if pattern else masked
-            out[current[0]].sentences.append(Sentence(kind, text, masked, fingerprint(masked)))
-
+    places: dict[str, re.Pattern[str] | None] = {}
     with store.snapshot():
-        rows = store.paragraphs(ids)
-    for row in rows:
-        place = (row["report_id"], row["section_ord"])
-        if place != current:
-            flush()
-            current, parts, kind = place, [], row["section_kind"]
-        parts.append(row["text"])
-    flush()
+        rows = store.prose_rows(ids)
+        for (report_id, _, kind), group in groupby(rows, key=lambda row: row[:3]):
+            if report_id not in by_id:
+                continue
+            if report_id not in places:
+                places[report_id] = _own_places(by_id[report_id])
+            text = normalize("".join(row[3] for row in group))
+            # Masked once per section: masks hold no sentence end, so the sentences pair up one to one.
+            masked = _mask(text, places[report_id])
+            for sentence, masked_sentence in zip(sentences(text), sentences(masked), strict=True):
+                yield report_id, Sentence(kind, sentence, masked_sentence, fingerprint(masked_sentence))
+
+
+def narratives(store: Store, reports: list[dict]) -> dict[str, Narrative]:
+    """report id → its narrative sentences."""
+    out = {r["id"]: Narrative(r, []) for r in reports}
+    for report_id, sentence in _sentences(store, reports):
+        out[report_id].sentences.append(sentence)
     return out
+
+
+def fingerprints(store: Store, reports: list[dict]) -> dict[str, Prints]:
+    """report id → its sentences' fingerprints and lengths (the sentences themselves are not kept)."""
+    prints: dict[str, tuple[list[int], list[int]]] = {r["id"]: ([], []) for r in reports}
+    for report_id, sentence in _sentences(store, reports):
+        entry = prints[report_id]
+        entry[0].append(sentence.print_)
+        entry[1].append(len(sentence.text))
+    return {rid: _prints(*entry) for rid, entry in prints.items()}
 
 
 # --- template sentences ------------------------------------------------------------------
 
 
-def _template_from(texts: dict[str, Narrative], agency_of: dict[str, str]) -> np.ndarray:
+def _template_from(prints: dict[str, Prints], agency_of: dict[str, str]) -> np.ndarray:
     per_agency: dict[str, set[int]] = defaultdict(set)
-    for rid, narrative in texts.items():
-        per_agency[agency_of[rid]].update(s.print_ for s in narrative.sentences)
-    counts = Counter(p for prints in per_agency.values() for p in prints)
+    for rid, (report_prints, _) in prints.items():
+        per_agency[agency_of[rid]].update(report_prints.tolist())
+    counts = Counter(p for agency_prints in per_agency.values() for p in agency_prints)
     limit = boilerplate_agencies(len(per_agency), TEMPLATE_SHARE, max_agencies=len(per_agency))
     return np.array(sorted(p for p, n in counts.items() if n > limit), dtype=np.int64)
 
@@ -158,7 +179,7 @@ def _agency_of(reports: list[dict]) -> dict[str, str]:
     return {r["id"]: agency_key(r) or f"report:{r['id']}" for r in reports}
 
 
-def template_sentences(store: Store, texts: dict[str, Narrative] | None = None,
+def template_sentences(store: Store, prints: dict[str, Prints] | None = None,
                        reports: list[dict] | None = None) -> np.ndarray:
     """Fingerprints of the sentences more than half of all agencies print (sorted), cached per generation."""
     gen = store.visible_gen()
@@ -168,21 +189,21 @@ def template_sentences(store: Store, texts: dict[str, Narrative] | None = None,
     if reports is None:
         with store.snapshot():
             reports = store.reports()
-    if texts is None:
-        texts = narratives(store, reports)
-    template = _template_from(texts, _agency_of(reports))
+    if prints is None:
+        prints = fingerprints(store, reports)
+    template = _template_from(prints, _agency_of(reports))
     store.save_history_cache(TEMPLATE_CACHE, gen, template.tobytes())
     return template
 
 
-def repeat_rate(this: Narrative, previous: Narrative, template: np.ndarray) -> float | None:
+def repeat_rate(this: Prints, previous: Prints, template: np.ndarray) -> float | None:
     """Share of `this` report's non-template narrative characters found in `previous`."""
-    prints, chars = this.arrays()
+    prints, chars = this
     keep = ~np.isin(prints, template)
     total = int(chars[keep].sum())
     if total == 0:
         return None
-    found = keep & np.isin(prints, previous.arrays()[0])
+    found = keep & np.isin(prints, previous[0])
     return round(int(chars[found].sum()) / total, 4)
 
 
@@ -243,7 +264,7 @@ def diff(store: Store, old_id: str, new_id: str) -> dict:
     texts = narratives(store, list(reports.values()))
     template = template_sentences(store)
     old, new = texts[ids[0]], texts[ids[1]]
-    return {"old": _summary(old.report), "new": _summary(new.report), "repeat_rate": repeat_rate(new, old, template),
+    return {"old": _summary(old.report), "new": _summary(new.report), "repeat_rate": repeat_rate(new.prints(), old.prints(), template),
             "sections": section_diff(new, old, template)}
 
 
@@ -344,7 +365,7 @@ def history(store: Store, name: str) -> dict:
         out_years.append({
             "year": report["year"], "report_id": report["id"], "title": report["title"],
             "previous_report_id": prev["id"] if prev else None, "previous_year": prev["year"] if prev else None,
-            "repeat_rate": repeat_rate(this, texts[prev["id"]], template) if prev else None,
+            "repeat_rate": repeat_rate(this.prints(), texts[prev["id"]].prints(), template) if prev else None,
             "sections": sections,
             "cross_year_checks": cross_year_checks(years[report["id"]], by_year.get(report["year"] - 1)),
         })
@@ -375,8 +396,8 @@ def repeats(store: Store, min_rate: float = 0.5, filters: SearchFilters | None =
     with store.snapshot():
         reports = store.reports()
         aliases = store.agency_aliases()
-    texts = narratives(store, reports)
-    template = template_sentences(store, texts, reports)
+    prints = fingerprints(store, reports)
+    template = template_sentences(store, prints, reports)
     results = []
     for agency in group_reports(reports, aliases).values():
         previous = _previous(agency)
@@ -384,7 +405,7 @@ def repeats(store: Store, min_rate: float = 0.5, filters: SearchFilters | None =
             prev = previous[report["id"]]
             if prev is None or (filters and not filters.accepts(report)):
                 continue
-            rate = repeat_rate(texts[report["id"]], texts[prev["id"]], template)
+            rate = repeat_rate(prints[report["id"]], prints[prev["id"]], template)
             if rate is not None and rate >= min_rate:
                 results.append({"report_id": report["id"], "agency": report["agency"], "agency_key": agency.key,
                                 "year": report["year"], "previous_report_id": prev["id"],

@@ -454,6 +454,20 @@ class Store:
         """Every report row, visible or not (for repair)."""
         return {r[0] for r in self.db.execute("SELECT id FROM reports")}
 
+    def prose_rows(self, report_ids: list[str] | None = None) -> Iterator[tuple[str, int, str, str]]:
+        """(report id, section ord, section kind, text) of each prose paragraph of visible reports (or
+        of `report_ids`), in reading order, streamed: every report's prose at once is too much to hold."""
+        sql = (f"SELECT p.report_id, p.section_ord, s.kind, p.text FROM paragraphs p"
+               f" JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
+               f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = 'prose'")
+        if report_ids is None:
+            yield from self.db.execute(sql + " ORDER BY p.report_id, p.section_ord, p.ord")
+            return
+        for chunk in range(0, len(report_ids), 500):
+            part = report_ids[chunk:chunk + 500]
+            yield from self.db.execute(sql + f" AND p.report_id IN ({','.join('?' * len(part))})"
+                                             f" ORDER BY p.report_id, p.section_ord, p.ord", part)
+
     def agency_aliases(self) -> dict[str, str]:
         """Agency key → the agency key it is joined into (`nianbao agency alias`)."""
         return dict(self.db.execute("SELECT alias, target FROM agency_aliases").fetchall())
