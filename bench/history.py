@@ -42,6 +42,10 @@ FULL_SIZE = 20000
 _NUMBER = re.compile(r"(?<!\d)\d{1,3}(?!\d)")
 
 
+def _is_prose(line: str) -> bool:
+    return len(line) > 40 and "\t" not in line and not line.rstrip().endswith("|")
+
+
 def agency_years(j: int, seed: int, years: int) -> list[str]:
     """Agency j's reports, oldest first: synth's report j, then `years - 1` edited successors."""
     text, info = report_text(j, seed)
@@ -52,12 +56,13 @@ def agency_years(j: int, seed: int, years: int) -> list[str]:
     for k in range(years):
         year = start + k
         if k:
-            donor = report_text(10_000_000 + j * years + k, seed)[0].split("\n\n")
-            blocks = text.split("\n\n")
-            for b, block in enumerate(blocks[1:], 1):
-                if len(block) > 40 and "\t" not in block and rng.random() < rewrite:
-                    blocks[b] = rng.choice([d for d in donor if len(d) > 40 and "\t" not in d] or [block])
-            text = _NUMBER.sub(lambda m: str(rng.randint(0, 999)) if rng.random() < 0.3 else m.group(0), "\n\n".join(blocks))
+            donor = [line for line in report_text(10_000_000 + j * years + k, seed)[0].splitlines() if _is_prose(line)]
+            lines = text.splitlines()
+            title = next(i for i, line in enumerate(lines) if line.strip())
+            for i, line in enumerate(lines):
+                if i > title and _is_prose(line) and rng.random() < rewrite:
+                    lines[i] = rng.choice(donor)
+            text = _NUMBER.sub(lambda m: str(rng.randint(0, 999)) if rng.random() < 0.3 else m.group(0), "\n".join(lines))
         out.append(text.replace(str(info.year), str(year)))
     return out
 
