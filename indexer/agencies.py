@@ -21,6 +21,7 @@ from .normalize import normalize
 from .store import Store
 
 UNKNOWN_REGION = "?"
+_KEY = re.compile(r"^(?:\d{6}|\?):.")
 
 # The 55 minority nationalities, as autonomous areas' names carry them (宁夏回族自治区, 恩施土家族苗族自治州).
 _ETHNIC = ("蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 高山 拉祜 水 东乡 纳西 "
@@ -147,14 +148,22 @@ def agencies(store: Store) -> dict[str, Agency]:
         return group_reports(store.reports(), store.agency_aliases())
 
 
+def _by_key(store: Store, key: str) -> Agency | None:
+    """The agency of a key, reading only the reports of its regions (and of the keys joined to it)."""
+    with store.snapshot():
+        aliases = store.agency_aliases()
+        root = _root(key, aliases)
+        members = {root} | {k for k in aliases if _root(k, aliases) == root}
+        adcodes = {m.split(":", 1)[0] for m in members}
+        reports = store.reports_in_regions(None if a == UNKNOWN_REGION else a for a in adcodes)
+    return group_reports(reports, aliases).get(root)
+
+
 def find_agency(store: Store, name: str) -> Agency:
     """The agency a key, a report id (or unique prefix), an agency name or part of one names."""
+    if _KEY.match(name) and (agency := _by_key(store, name)) is not None:
+        return agency
     found = agencies(store)
-    aliases = store.agency_aliases()
-    if name in found:
-        return found[name]
-    if name in aliases and _root(name, aliases) in found:
-        return found[_root(name, aliases)]
     report_id = store.resolve_id(name)
     if report_id:
         for agency in found.values():

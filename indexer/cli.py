@@ -702,12 +702,14 @@ def agencies(ctx: click.Context, as_json: bool) -> None:
 
     with _store(ctx) as store:
         found = sorted(all_agencies(store).values(), key=lambda a: a.key)
+        unnamed = store.count_reports() - sum(len(a.reports) for a in found)
     if as_json:
         _echo_json([a.to_json() for a in found])
         return
     for a in found:
         years = ",".join(map(str, a.years())) or "----"
         click.echo(f"{a.key}  {a.name}  {years}" + (f"  (aliases: {', '.join(a.keys[1:])})" if a.keys[1:] else ""))
+    click.echo(f"{len(found)} agencies" + (f"; {unnamed} reports name no agency and are not listed" if unnamed else ""))
 
 
 @cli.group()

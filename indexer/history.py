@@ -154,13 +154,19 @@ def narratives(store: Store, reports: list[dict]) -> dict[str, Narrative]:
 
 
 def fingerprints(store: Store, reports: list[dict]) -> dict[str, Prints]:
-    """report id → its sentences' fingerprints and lengths (the sentences themselves are not kept)."""
-    prints: dict[str, tuple[list[int], list[int]]] = {r["id"]: ([], []) for r in reports}
-    for report_id, sentence in _sentences(store, reports):
-        entry = prints[report_id]
+    """report id → its sentences' fingerprints and lengths; computed once per report and saved."""
+    saved = store.history_prints([r["id"] for r in reports])
+    out = {rid: (np.frombuffer(p, dtype=np.int64), np.frombuffer(c, dtype=np.int64)) for rid, (p, c) in saved.items()}
+    missing = [r for r in reports if r["id"] not in out]
+    computed: dict[str, tuple[list[int], list[int]]] = {r["id"]: ([], []) for r in missing}
+    for report_id, sentence in _sentences(store, missing) if missing else ():
+        entry = computed[report_id]
         entry[0].append(sentence.print_)
         entry[1].append(len(sentence.text))
-    return {rid: _prints(*entry) for rid, entry in prints.items()}
+    for rid, entry in computed.items():
+        out[rid] = _prints(*entry)
+    store.save_history_prints([(rid, out[rid][0].tobytes(), out[rid][1].tobytes()) for rid in computed])
+    return out
 
 
 # --- template sentences ------------------------------------------------------------------
@@ -305,7 +311,7 @@ def _check(check: str, this: _Year, last: _Year | None, found_key: str, terms: l
     result = {"check": check, "label": CROSS_YEAR_CHECKS[check], "expected": None, "found": found["value"],
               "cells": cells}
     if missing:
-        return {**result, "status": "missing", "message": "无法核对：缺少" + "、".join(missing)}
+        return {**result, "status": "missing", "message": "无法核对：缺少 " + "、".join(missing)}
     expected = sum(sign * (cell["value"] or 0) for (sign, _, _), cell in zip(terms, cells[1:]))
     result["expected"] = _number(float(expected))
     if math.isclose(expected, found["value"], abs_tol=1e-6):

@@ -110,9 +110,17 @@ CREATE TABLE IF NOT EXISTS watches (
 );
 """
 
+# Agency aliases (user data: kept across re-indexing, keyed by agency keys, not report ids), and the
+# history layer's derived caches: the template sentences (per visible generation) and each report's
+# sentence fingerprints (dropped with the report); reports by region, for one agency's reports.
 _HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS agency_aliases (alias TEXT PRIMARY KEY, target TEXT NOT NULL, added_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS history_cache (name TEXT PRIMARY KEY, gen INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_adcode ON reports (adcode);
+CREATE TABLE IF NOT EXISTS history_prints (
+    report_id TEXT PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
+    prints BLOB NOT NULL, chars BLOB NOT NULL
+);
 """
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
@@ -337,6 +345,19 @@ class Store:
         sql += " ORDER BY year DESC, agency, id"
         return self._with_provenance([report_json(r) for r in self.db.execute(sql, params)])
 
+    def reports_in_regions(self, adcodes: Iterable[str | None]) -> list[dict]:
+        """Visible reports whose adcode is one of `adcodes` (None: reports of unknown region), in the
+        `reports --json` shape without the provenance fields (one agency's history needs none)."""
+        adcodes = list(adcodes)
+        codes = [c for c in adcodes if c is not None]
+        where = [f"adcode IN ({','.join('?' * len(codes))})"] if codes else []
+        if None in adcodes:
+            where.append("adcode IS NULL")
+        if not where:
+            return []
+        sql = f"SELECT {', '.join(REPORT_FIELDS)} FROM reports WHERE {self._visible()} AND ({' OR '.join(where)})"
+        return [report_json(r) for r in self.db.execute(sql + " ORDER BY year DESC, agency, id", codes)]
+
     def report(self, report_id: str) -> dict | None:
         """One report with its sections (`show --json`); a unique id prefix is accepted."""
         full_id = self.resolve_id(report_id)
@@ -491,6 +512,30 @@ class Store:
             return
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO history_cache VALUES (?,?,?)", (name, gen, data))
+
+    def drop_history_caches(self) -> None:
+        """Forget the history layer's derived data (it is recomputed on demand)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM history_cache")
+            db.execute("DELETE FROM history_prints")
+
+    def history_prints(self, report_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """report id → its saved sentence fingerprints and lengths (`indexer.history`), where saved."""
+        out: dict[str, tuple[bytes, bytes]] = {}
+        for chunk in range(0, len(report_ids), 500):
+            part = report_ids[chunk:chunk + 500]
+            for r in self.db.execute(f"SELECT report_id, prints, chars FROM history_prints"
+                                     f" WHERE report_id IN ({','.join('?' * len(part))})", part):
+                out[r[0]] = (r[1], r[2])
+        return out
+
+    def save_history_prints(self, rows: list[tuple[str, bytes, bytes]]) -> None:
+        """Save reports' fingerprints; skipped inside a read snapshot (it is only a cache)."""
+        if self.db.in_transaction or not rows:
+            return
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO history_prints SELECT ?, ?, ? WHERE EXISTS"
+                           " (SELECT 1 FROM reports WHERE id = ?)", [(*row, row[0]) for row in rows])
 
     # --- writing ------------------------------------------------------------------------
 

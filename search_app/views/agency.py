@@ -79,11 +79,11 @@ def timeline(found: dict) -> None:
                           if y["repeat_rate"] is not None])
     if not rates.empty:
         st.markdown("**与上一年报告重复的叙述文字比例**（多数机关共用的模板句不计）")
-        chart = alt.Chart(rates).mark_bar().encode(
-            x=alt.X("年份:N"), y=alt.Y("重复率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            tooltip=["年份", alt.Tooltip("重复率:Q", format=".0%")])
-        rule = alt.Chart(pd.DataFrame({"y": [0.5]})).mark_rule(color="#e03131", strokeDash=[4, 4]).encode(y="y:Q")
-        st.altair_chart(chart + rule, width="stretch")
+        y = alt.Y("重复率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+        bars = alt.Chart(rates).encode(x=alt.X("年份:N"), y=y, tooltip=["年份", alt.Tooltip("重复率:Q", format=".0%")])
+        labels = bars.mark_text(dy=-8).encode(text=alt.Text("重复率:Q", format=".0%"))
+        rule = alt.Chart(pd.DataFrame({"重复率": [0.5]})).mark_rule(color="#e03131", strokeDash=[4, 4]).encode(y=y)
+        st.altair_chart(bars.mark_bar() + labels + rule, width="stretch")
 
 
 def checks(found: dict) -> None:
