@@ -346,3 +346,19 @@ def test_agency_page_with_a_link_naming_no_agency(series_index, monkeypatch):
 
 def history_ids(index_dir: Path) -> dict[int, str]:
     return {y["year"]: y["report_id"] for y in _history(index_dir, LINGWU)["years"]}
+
+
+# --- bench ----------------------------------------------------------------------------
+
+
+def test_history_bench_runs(tmp_path):
+    """bench/history.py at a size the suite affords: its corpus gives agencies several years."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(MAIN.parent.parent / "bench" / "history.py"), "--reports", "30",
+                           "--histories", "3", "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "corpus: 30 reports, 5 per agency" in proc.stdout
+    assert re.search(r"repeats --min 0\.5 \(cold.*\): [\d.]+ s, \d+ reports \(of (\d+) with a previous year", proc.stdout)
+    assert int(re.search(r"of (\d+) with a previous year", proc.stdout).group(1)) >= 20  # 6 agencies × 4 successors, most parsed
+    assert "history by key" in proc.stdout and "extrapolated to 20000 reports" in proc.stdout
