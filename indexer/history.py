@@ -11,8 +11,10 @@ naming each agency's place is one sentence.
 
 - **Template text** is a sentence that more than half of all agencies print (the rule of
   `semantic.copies.boilerplate_agencies`, without its cap, at least 2 agencies). It is no one's
-  copying, so `repeat_rate` leaves it out. Agencies are counted by their own key (aliases aside)
-  and the set is cached in the store per published generation.
+  copying, so `repeat_rate` leaves it out. Agencies are counted by their own key (aliases aside).
+  The set is saved in the store per published generation, and each report's sentence
+  fingerprints once per report: the first `history` or `repeats` after an index reads every
+  report's prose, later ones only compare saved arrays.
 - **repeat_rate** of a report: the characters of its non-template sentences that also occur in
   the agency's previous report (the latest earlier year), over all its non-template characters;
   None for an agency's first report or when no non-template narrative is left.
@@ -270,8 +272,8 @@ def diff(store: Store, old_id: str, new_id: str) -> dict:
     texts = narratives(store, list(reports.values()))
     template = template_sentences(store)
     old, new = texts[ids[0]], texts[ids[1]]
-    return {"old": _summary(old.report), "new": _summary(new.report), "repeat_rate": repeat_rate(new.prints(), old.prints(), template),
-            "sections": section_diff(new, old, template)}
+    return {"old": _summary(old.report), "new": _summary(new.report),
+            "repeat_rate": repeat_rate(new.prints(), old.prints(), template), "sections": section_diff(new, old, template)}
 
 
 # --- cross-year checks ------------------------------------------------------------------
