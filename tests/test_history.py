@@ -258,6 +258,41 @@ def test_diff_marks_changed_numbers_and_template_text(series_index):
     assert [p["text"] for p in template] == [TEMPLATE]
 
 
+def _gaoling(year: int, cells: list[str]) -> str:
+    """The real 2021-edition excerpt with its year moved and its 规章 / 行政规范性文件 cells
+    (制发, 废止, 现行有效, each row in turn) set to `cells`."""
+    text = (Path(__file__).resolve().parent / "data" / "gaoling_2021_excerpt.txt").read_text(encoding="utf-8")
+    lines = text.replace("2021", str(year)).splitlines()
+    slots = iter(cells)
+    first = lines.index("规章")
+    for i in range(first, len(lines)):
+        if lines[i].strip() == "/":
+            lines[i] = next(slots, lines[i])
+    return "\n".join(lines) + "\n"
+
+
+def test_in_force_chains_in_the_2021_edition(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    years = {2021: ["2", "0", "10", "5", "1", "40"],
+             2022: ["1", "1", "10", "3", "0", "45"],  # 规章 10 + 1 − 1 = 10; 规范性文件 40 + 3 − 0 = 43, not 45
+             2024: ["0", "0", "10", "0", "0", "45"]}  # no 2023 report
+    for year, cells in years.items():
+        (folder / f"gaoling{year}.txt").write_text(_gaoling(year, cells + ["/"] * 10), encoding="utf-8")
+    index_paths([folder], tmp_path / "index", embed=False)
+    found = _by_year(_history(tmp_path / "index", "西安市高陵区行政审批服务局"))
+    assert sorted(found) == [2021, 2022, 2024]
+    checks = _checks(found[2022])
+    rules, docs = checks["in_force.rules"], checks["in_force.normative_docs"]
+    assert (rules["status"], rules["expected"], rules["found"]) == ("ok", 10, 10)
+    assert (docs["status"], docs["expected"], docs["found"]) == ("mismatch", 43, 45)
+    assert [(c["key"], c["year"]) for c in docs["cells"]] == [
+        ("new.art20.normative_docs.in_force", 2022), ("new.art20.normative_docs.in_force", 2021),
+        ("new.art20.normative_docs.issued", 2022), ("new.art20.normative_docs.repealed", 2022)]
+    assert {c["status"] for c in found[2024]["cross_year_checks"]} == {"missing"}  # 2023 is missing, not wrong
+    assert checks["carry_over"]["status"] == "missing"  # its cells print "/": unread, so not checked
+
+
 # --- command line ---------------------------------------------------------------------
 
 
