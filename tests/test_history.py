@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -376,6 +377,20 @@ def test_agency_page_with_a_link_naming_no_agency(series_index, monkeypatch):
     assert not at.exception and not at.dataframe
     assert any("找不到链接里的机关" in w.value for w in at.warning)
     assert at.selectbox(key="agency_pick").value is None
+
+
+def test_agency_page_ranks_the_most_repetitive_reports(series_index, monkeypatch):
+    at = _open_agency_page(series_index, monkeypatch)
+    at.toggle(key="agency_ranking").set_value(True).run()
+    assert not at.dataframe  # nothing is computed before it is asked for
+    at.selectbox(key="repeats_province").set_value("宁夏回族自治区")
+    at.button(key="repeats_go").click().run()
+    assert not at.exception
+    listed = at.dataframe[0].value
+    assert list(zip(listed["重复率"], listed["年份"], listed["上一份"])) == [("100%", 2020, 2019)]
+    assert list(listed["历年"]) == [f"agency?agency={quote(LINGWU)}"]
+    at.slider(key="repeats_min").set_value(0.0).run()
+    assert list(at.dataframe[0].value["年份"]) == [2020, 2021]
 
 
 def history_ids(index_dir: Path) -> dict[int, str]:

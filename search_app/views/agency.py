@@ -1,5 +1,6 @@
 """机关: one agency across the years — timeline, repeated text, the diff of two years, indicator
-series and the numbers that do not carry over.
+series and the numbers that do not carry over; and the reports that repeat their previous year
+most, for a province (`nianbao repeats`).
 
 Arrives with `?agency=<agency key or name>`; the library (`indexer.agencies`, `indexer.history`)
 does the work, this page only draws it.
@@ -7,12 +8,16 @@ does the work, this page only draws it.
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import quote
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from indexer.agencies import Agency, AgencyError, agencies, find_agency
-from indexer.history import diff, history
+from indexer.fulltext import SearchFilters
+from indexer.history import diff, history, repeats
 from indexer.store import Store
 from search_app import render, state
 
@@ -153,6 +158,43 @@ def series(found: dict) -> None:
         st.altair_chart(chart, width="stretch")
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def load_repeats(index_path: str, generation: int, aliases: tuple, min_rate: float, province: str | None,
+                 year: str | None) -> list[dict]:
+    """`nianbao repeats` for these filters, once per generation and set of aliases."""
+    with Store(Path(index_path), create=False) as store:
+        return repeats(store, min_rate, SearchFilters(province=province, year=year))["results"]
+
+
+def ranking(found: dict[str, Agency]) -> None:
+    """The reports that repeat their previous year most, for a province and years."""
+    reports = [r for a in found.values() for r in a.reports]
+    provinces = sorted({r["region"]["province"] for r in reports if r["region"]["province"]})
+    years = sorted({r["year"] for r in reports if r["year"]}, reverse=True)
+    cols = st.columns(3)
+    province = cols[0].selectbox("省份", [None, *provinces], format_func=lambda p: p or "全部", key="repeats_province")
+    year = cols[1].selectbox("年份", [None, *years], format_func=lambda y: str(y or "全部"), key="repeats_year")
+    min_rate = cols[2].slider("重复率至少", 0.0, 1.0, 0.5, 0.05, key="repeats_min", format="%.2f")
+    if not st.button("列出", key="repeats_go", icon=":material/format_list_numbered:") and "repeats_shown" not in st.session_state:
+        st.caption("首次计算要读一遍所有报告的正文（两万份报告约一两分钟），之后很快。")
+        return
+    st.session_state["repeats_shown"] = True
+    with st.spinner("正在比对各机关相邻年份的报告……"):
+        with Store(state.index_dir(), create=False) as store:
+            stamp = (store.visible_gen(), tuple(sorted(store.agency_aliases().items())))
+        results = load_repeats(str(state.index_dir()), *stamp, min_rate, province, str(year) if year else None)
+    st.caption(f"{len(results)} 份报告与本机关上一份报告的叙述文字重复至少 {min_rate:.0%}（多数机关共用的模板句不计）。")
+    if results:
+        st.dataframe(pd.DataFrame([{
+            "重复率": f"{r['repeat_rate']:.0%}", "机关": r["agency"], "年份": r["year"], "上一份": r["previous_year"],
+            "历年": f"agency?agency={quote(r['agency_key'])}", "报告": f"report?id={r['report_id']}"} for r in results]),
+            hide_index=True, width="stretch",
+            column_config={"历年": st.column_config.LinkColumn("历年", display_text="查看"),
+                           "报告": st.column_config.LinkColumn("报告", display_text="打开"),
+                           "年份": st.column_config.NumberColumn(format="%d"),
+                           "上一份": st.column_config.NumberColumn(format="%d")})
+
+
 def page() -> None:
     st.title("机关")
     found = _agencies()
@@ -161,6 +203,9 @@ def page() -> None:
         return
     st.caption(f"{len(found)} 个机关。同一机关历年名称的常见写法已合并；改名或合并的机关可用命令 "
                "`nianbao agency alias` 连起来。")
+    if st.toggle("重复率排行：列出与上一年报告重复最多的报告", key="agency_ranking"):
+        ranking(found)
+        return
     key = choose(found)
     if key is None:
         return
