@@ -161,6 +161,8 @@ def _by_key(store: Store, key: str) -> Agency | None:
 
 def find_agency(store: Store, name: str) -> Agency:
     """The agency a key, a report id (or unique prefix), an agency name or part of one names."""
+    if not name.strip():
+        raise AgencyError("give an agency: a name, a key (`nianbao agencies`) or a report id")
     if _KEY.match(name) and (agency := _by_key(store, name)) is not None:
         return agency
     found = agencies(store)

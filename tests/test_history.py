@@ -329,7 +329,7 @@ def test_cli_json_shapes(series_index):
 
 
 def test_cli_errors_are_one_line(series_index, capsys, monkeypatch):
-    for args in (["history", "no such agency"], ["diff", "zzzz", "yyyy"], ["agency", "alias", "灵武市人民政府", "灵武市人民政府"],
+    for args in (["history", "no such agency"], ["history", " "], ["diff", "zzzz", "yyyy"], ["agency", "alias", "灵武市人民政府", "灵武市人民政府"],
                  ["agency", "unalias", "1:x"]):
         monkeypatch.setattr(sys, "argv", ["nianbao", "--index-dir", str(series_index), *args])
         with pytest.raises(SystemExit) as exit_:
