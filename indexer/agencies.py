@@ -66,6 +66,7 @@ def place_forms(name: str | None) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _folded(name: str, places: tuple[str | None, ...]) -> str:
+    """The name without its region written in front (in any form of `places`), wording variants folded."""
     text = normalize(name).replace(" ", "")
     prefixes = [form for place in places for form in place_forms(place)]
     prefixes.sort(key=len, reverse=True)
