@@ -777,8 +777,8 @@ def history(ctx: click.Context, name: str, as_json: bool) -> None:
 @click.argument("new_id", metavar="NEW_REPORT_ID")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def diff(ctx: click.Context, old_id: str, new_id: str, as_json: bool) -> None:
-    """Two reports section by section: - removed, + added, ~ same sentence with other numbers."""
+def yeardiff(ctx: click.Context, old_id: str, new_id: str, as_json: bool) -> None:
+    """Two reports (one agency's years) section by section: - removed, + added, ~ other numbers."""
     from .history import diff as report_diff
 
     with _store(ctx) as store, _agency_errors():

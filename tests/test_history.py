@@ -324,12 +324,12 @@ def test_cli_json_shapes(series_index):
 
     text = runner.invoke(cli, base + ["history", "灵武市人民政府"]).output
     assert "可能不一致" in text and "100%" in text
-    shown = runner.invoke(cli, base + ["diff", year["previous_report_id"], year["report_id"]]).output
+    shown = runner.invoke(cli, base + ["yeardiff", year["previous_report_id"], year["report_id"]]).output
     assert "~ " in shown and "7001" in shown
 
 
 def test_cli_errors_are_one_line(series_index, capsys, monkeypatch):
-    for args in (["history", "no such agency"], ["history", " "], ["diff", "zzzz", "yyyy"], ["agency", "alias", "灵武市人民政府", "灵武市人民政府"],
+    for args in (["history", "no such agency"], ["history", " "], ["yeardiff", "zzzz", "yyyy"], ["agency", "alias", "灵武市人民政府", "灵武市人民政府"],
                  ["agency", "unalias", "1:x"]):
         monkeypatch.setattr(sys, "argv", ["nianbao", "--index-dir", str(series_index), *args])
         with pytest.raises(SystemExit) as exit_:
