@@ -7,8 +7,8 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Iterable
-from contextlib import closing
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -678,6 +678,148 @@ def watch_run(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"{w['name']}: {len(w['new'])} new report(s)")
         for n in w["new"]:
             click.echo(f"  {n['report_id']}  +{n['count']}")
+
+
+# --- one agency across the years (indexer.agencies, indexer.history) ------------------------
+
+
+@contextmanager
+def _agency_errors() -> Iterator[None]:
+    """An unknown or ambiguous agency or report id as a one-line error."""
+    from .agencies import AgencyError
+
+    try:
+        yield
+    except (AgencyError, LookupError) as exc:
+        raise CliError(str(exc.args[0] if isinstance(exc, LookupError) else exc)) from None
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def agencies(ctx: click.Context, as_json: bool) -> None:
+    """List the agencies (one key per agency across years) with the years they cover."""
+    from .agencies import agencies as all_agencies
+
+    with _store(ctx) as store:
+        found = sorted(all_agencies(store).values(), key=lambda a: a.key)
+        unnamed = store.count_reports() - sum(len(a.reports) for a in found)
+    if as_json:
+        _echo_json([a.to_json() for a in found])
+        return
+    for a in found:
+        years = ",".join(map(str, a.years())) or "----"
+        click.echo(f"{a.key}  {a.name}  {years}" + (f"  (aliases: {', '.join(a.keys[1:])})" if a.keys[1:] else ""))
+    click.echo(f"{len(found)} agencies" + (f"; {unnamed} reports name no agency and are not listed" if unnamed else ""))
+
+
+@cli.group()
+def agency() -> None:
+    """Join renamed or merged agencies (aliases are kept across re-indexing)."""
+
+
+@agency.command("alias")
+@click.argument("target", metavar="KEY_OR_NAME")
+@click.argument("other", metavar="OTHER")
+@click.pass_context
+def agency_alias(ctx: click.Context, target: str, other: str) -> None:
+    """Treat agency OTHER (a key, name or report id) as the same agency as KEY_OR_NAME."""
+    from .agencies import add_alias
+
+    with _store(ctx) as store, _agency_errors():
+        into, joined = add_alias(store, target, other)
+    click.echo(f"{joined.key} ({joined.name}) is now part of {into.key} ({into.name})")
+
+
+@agency.command("unalias")
+@click.argument("key")
+@click.pass_context
+def agency_unalias(ctx: click.Context, key: str) -> None:
+    """Make an aliased agency KEY its own agency again."""
+    from .agencies import remove_alias
+
+    with _store(ctx) as store, _agency_errors():
+        remove_alias(store, key)
+    click.echo(f"{key} is its own agency again")
+
+
+def _rate(rate: float | None) -> str:
+    return "  -  " if rate is None else f"{rate:5.0%}"
+
+
+@cli.command()
+@click.argument("name", metavar="AGENCY|REPORT_ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def history(ctx: click.Context, name: str, as_json: bool) -> None:
+    """One agency's years: text repeated from the year before, numbers that do not carry over."""
+    from .history import history as agency_history
+
+    with _store(ctx) as store, _agency_errors():
+        found = agency_history(store, name)
+    if as_json:
+        _echo_json(found)
+        return
+    a = found["agency"]
+    click.echo(f"{a['name']}  {a['key']}  {len(found['years'])} years")
+    for y in found["years"]:
+        click.echo(f"\n{y['year']}  repeated {_rate(y['repeat_rate'])} of {y['previous_year'] or '-'}  {y['report_id']}  {y['title'] or ''}")
+        for s in y["sections"]:
+            click.echo(f"    [{s['kind']}] same {s['same_chars']}, added {s['added_chars']}, removed {s['removed_chars']}")
+        for c in y["cross_year_checks"]:
+            if c["status"] != "ok":
+                click.echo(f"    {c['status']}: {c['label']} — {c['message']}")
+    if found["undated_reports"]:
+        click.echo(f"\nundated: {', '.join(found['undated_reports'])}")
+
+
+@cli.command()
+@click.argument("old_id", metavar="OLD_REPORT_ID")
+@click.argument("new_id", metavar="NEW_REPORT_ID")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def yeardiff(ctx: click.Context, old_id: str, new_id: str, as_json: bool) -> None:
+    """Two reports (one agency's years) section by section: - removed, + added, ~ other numbers."""
+    from .history import diff as report_diff
+
+    with _store(ctx) as store, _agency_errors():
+        found = report_diff(store, old_id, new_id)
+    if as_json:
+        _echo_json(found)
+        return
+    old, new = found["old"], found["new"]
+    click.echo(f"- {old['agency']} {old['year']} {old['report_id']}\n+ {new['agency']} {new['year']} {new['report_id']}"
+               f"\nrepeated: {_rate(found['repeat_rate'])}")
+    for s in found["sections"]:
+        click.echo(f"\n== [{s['kind']}] same {s['same_chars']}, added {s['added_chars']}, removed {s['removed_chars']}")
+        for p in s["passages"]:
+            if p["op"] == "same" and "old_text" in p:
+                click.echo(f"  ~ {p['old_text']}\n    → {p['text']}")
+            elif p["op"] != "same":
+                click.echo(f"  {'+' if p['op'] == 'added' else '-'} {p['text']}")
+
+
+@cli.command()
+@click.option("--min", "min_rate", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Only reports repeating at least this share of their narrative from the previous year.")
+@with_report_filters
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def repeats(ctx: click.Context, min_rate: float, as_json: bool, **kw) -> None:
+    """Reports that repeat the previous year's report, most repetitive first (template text left out)."""
+    from .history import repeats as find_repeats
+
+    filters = _filters(kw)
+    if filters.year:
+        filters.years()  # a malformed year is a bad query, before the corpus is read
+    with _store(ctx) as store:
+        found = find_repeats(store, min_rate, filters)
+    if as_json:
+        _echo_json(found)
+        return
+    for r in found["results"]:
+        click.echo(f"{r['repeat_rate']:5.0%}  {r['agency']} {r['year']} ← {r['previous_year']}  {r['report_id']} ← {r['previous_report_id']}")
+    click.echo(f"{len(found['results'])} reports repeat at least {min_rate:.0%} of the previous year's narrative")
 
 
 def _write_batch(reports: list[dict], queries: list[str], table: dict, csv_path: Path | None) -> None:

@@ -110,6 +110,18 @@ CREATE TABLE IF NOT EXISTS watches (
 );
 """
 
+# Agency aliases (user data: kept across re-indexing, keyed by agency keys, not report ids), and the
+# history layer's derived caches: the template sentences (per visible generation) and each report's
+# sentence fingerprints (dropped with the report); reports by region, for one agency's reports.
+_HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agency_aliases (alias TEXT PRIMARY KEY, target TEXT NOT NULL, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS history_cache (name TEXT PRIMARY KEY, gen INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS reports_adcode ON reports (adcode);
+CREATE TABLE IF NOT EXISTS history_prints (
+    report_id TEXT PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
+    prints BLOB NOT NULL, chars BLOB NOT NULL
+);
+"""
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
 """Schema changes in order; a store's `schema_version` in `meta` counts those applied to it."""
@@ -136,6 +148,15 @@ def m002_pages(db: sqlite3.Connection) -> None:
 def m003_collect(db: sqlite3.Connection) -> None:
     """`nianbao collect`'s provenance (sources and their versions) and `nianbao watch`'s saved searches."""
     for statement in _COLLECT_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migration
+def m004_history(db: sqlite3.Connection) -> None:
+    """Agency aliases (user data: kept across re-indexing, keyed by agency keys, not report ids) and
+    the history layer's derived cache (`indexer.history`)."""
+    for statement in _HISTORY_SCHEMA.split(";"):
         if statement.strip():
             db.execute(statement)
 
@@ -324,6 +345,19 @@ class Store:
         sql += " ORDER BY year DESC, agency, id"
         return self._with_provenance([report_json(r) for r in self.db.execute(sql, params)])
 
+    def reports_in_regions(self, adcodes: Iterable[str | None]) -> list[dict]:
+        """Visible reports whose adcode is one of `adcodes` (None: reports of unknown region), in the
+        `reports --json` shape without the provenance fields (one agency's history needs none)."""
+        adcodes = list(adcodes)
+        codes = [c for c in adcodes if c is not None]
+        where = [f"adcode IN ({','.join('?' * len(codes))})"] if codes else []
+        if None in adcodes:
+            where.append("adcode IS NULL")
+        if not where:
+            return []
+        sql = f"SELECT {', '.join(REPORT_FIELDS)} FROM reports WHERE {self._visible()} AND ({' OR '.join(where)})"
+        return [report_json(r) for r in self.db.execute(sql + " ORDER BY year DESC, agency, id", codes)]
+
     def report(self, report_id: str) -> dict | None:
         """One report with its sections (`show --json`); a unique id prefix is accepted."""
         full_id = self.resolve_id(report_id)
@@ -440,6 +474,68 @@ class Store:
     def all_report_ids(self) -> set[str]:
         """Every report row, visible or not (for repair)."""
         return {r[0] for r in self.db.execute("SELECT id FROM reports")}
+
+    def prose_rows(self, report_ids: list[str] | None = None) -> Iterator[tuple[str, int, str, str]]:
+        """(report id, section ord, section kind, text) of each prose paragraph of visible reports (or
+        of `report_ids`), in reading order, streamed: every report's prose at once is too much to hold."""
+        sql = (f"SELECT p.report_id, p.section_ord, s.kind, p.text FROM paragraphs p"
+               f" JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
+               f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = 'prose'")
+        if report_ids is None:
+            yield from self.db.execute(sql + " ORDER BY p.report_id, p.section_ord, p.ord")
+            return
+        for chunk in range(0, len(report_ids), 500):
+            part = report_ids[chunk:chunk + 500]
+            yield from self.db.execute(sql + f" AND p.report_id IN ({','.join('?' * len(part))})"
+                                             f" ORDER BY p.report_id, p.section_ord, p.ord", part)
+
+    def agency_aliases(self) -> dict[str, str]:
+        """Agency key → the agency key it is joined into (`nianbao agency alias`)."""
+        return dict(self.db.execute("SELECT alias, target FROM agency_aliases").fetchall())
+
+    def set_agency_alias(self, alias: str, target: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO agency_aliases VALUES (?,?,?)", (alias, target, time.time()))
+
+    def remove_agency_alias(self, alias: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM agency_aliases WHERE alias=?", (alias,))
+
+    def history_cache(self, name: str, gen: int) -> bytes | None:
+        """A derived blob saved for generation `gen`; None when absent or saved for another one."""
+        row = self.db.execute("SELECT data FROM history_cache WHERE name=? AND gen=?", (name, gen)).fetchone()
+        return row[0] if row else None
+
+    def save_history_cache(self, name: str, gen: int, data: bytes) -> None:
+        """Save a derived blob; skipped inside a read snapshot, which cannot write (it is only a cache)."""
+        if self.db.in_transaction:
+            return
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO history_cache VALUES (?,?,?)", (name, gen, data))
+
+    def drop_history_caches(self) -> None:
+        """Forget the history layer's derived data (it is recomputed on demand)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM history_cache")
+            db.execute("DELETE FROM history_prints")
+
+    def history_prints(self, report_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """report id → its saved sentence fingerprints and lengths (`indexer.history`), where saved."""
+        out: dict[str, tuple[bytes, bytes]] = {}
+        for chunk in range(0, len(report_ids), 500):
+            part = report_ids[chunk:chunk + 500]
+            for r in self.db.execute(f"SELECT report_id, prints, chars FROM history_prints"
+                                     f" WHERE report_id IN ({','.join('?' * len(part))})", part):
+                out[r[0]] = (r[1], r[2])
+        return out
+
+    def save_history_prints(self, rows: list[tuple[str, bytes, bytes]]) -> None:
+        """Save reports' fingerprints; skipped inside a read snapshot (it is only a cache)."""
+        if self.db.in_transaction or not rows:
+            return
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO history_prints SELECT ?, ?, ? WHERE EXISTS"
+                           " (SELECT 1 FROM reports WHERE id = ?)", [(*row, row[0]) for row in rows])
 
     # --- writing ------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ def main() -> None:
         st.Page(PAGES / "similar.py", title="相似", url_path="similar"),
         st.Page(PAGES / "stats.py", title="统计", url_path="stats"),
         st.Page(PAGES / "findings.py", title="发现", url_path="findings"),
+        st.Page(PAGES / "agency.py", title="机关", url_path="agency"),
         st.Page(PAGES / "corpus.py", title="语料", url_path="corpus"),
         st.Page(PAGES / "watch.py", title="关注", url_path="watch"),
         # /search, as the search page was once addressed: the search itself, not an English "page not found".
