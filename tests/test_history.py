@@ -411,3 +411,20 @@ def test_history_bench_runs(tmp_path):
     assert re.search(r"repeats --min 0\.5 \(cold.*\): [\d.]+ s, \d+ reports \(of (\d+) with a previous year", proc.stdout)
     assert int(re.search(r"of (\d+) with a previous year", proc.stdout).group(1)) >= 20  # 6 agencies × 4 successors, most parsed
     assert "history by key" in proc.stdout and "extrapolated to 20000 reports" in proc.stdout
+
+
+def test_the_report_page_links_to_the_agencys_other_years(indexed, monkeypatch):
+    monkeypatch.setenv("NIANBAO_HOME", str(indexed))
+    from urllib.parse import parse_qs
+
+    from indexer.agencies import agency_key
+    from indexer.store import Store
+    from tests.test_app import no_failure, open_page
+
+    with Store(indexed) as store:
+        report = next(r for r in store.reports() if r["agency"] == "灵武市人民政府")
+    at = open_page("report", id=report["id"])
+    no_failure(at)
+    link = next(l for l in at.get("page_link") if l.proto.label == "本机关历年报告")
+    assert link.proto.page == "agency"
+    assert parse_qs(link.proto.query_string) == {"agency": [agency_key(report)]}

@@ -18,6 +18,7 @@ import streamlit as st
 
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize
+from indexer.agencies import agency_key
 from indexer.findings.stored import report_completeness as stored_completeness
 from indexer.pages import PageImageError, page_image
 from indexer.stats.layout import grids
@@ -298,6 +299,10 @@ def page() -> None:
                     query_params={"kind": "problems", "ids": report["id"]})
     links.page_link("views/similar.py", label="查找相似报告", icon=":material/join_inner:",
                     query_params={"id": report["id"]})
+    agency = agency_key(report)
+    if agency:
+        links.page_link("views/agency.py", label="本机关历年报告", icon=":material/timeline:",
+                        query_params={"agency": agency})
     with links:
         original(report)
     part(pages, report, what="原件页面")
