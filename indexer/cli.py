@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from . import home
+from .fields import UNKNOWN
 from .fulltext import QueryError, SearchFilters, parse_query
 from .fulltext.search import MODES, SORTS
 from .ingest import DEFAULT_MAX_BYTES
@@ -46,6 +47,17 @@ def _store(ctx: click.Context) -> Store:
         return Store(ctx.obj["index_dir"], create=False)
     except StoreError as exc:
         raise CliError(str(exc)) from None
+
+
+# How the CLI's Chinese lines name a report's fields.
+FIELD_LABELS = {"year": "年份", "province": "省份", "city": "城市", "county": "区县", "agency": "机关",
+                "template": "模板", "level": "层级", "edition": "版本", "published": "发布日期"}
+
+
+def _shown(report: dict, name: str) -> str:
+    """A field for text output: 未识别 when empty, a * after a corrected value."""
+    value = report["region"][name] if name in report["region"] else report.get(name)
+    return f"{UNKNOWN if value in (None, '') else value}{'*' if name in report['corrected'] else ''}"
 
 
 def _mark(text: str, start: int, end: int) -> str:
@@ -88,7 +100,7 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--max-size", default=DEFAULT_MAX_BYTES // (1024 * 1024), show_default=True, help="Skip files larger than this many MB.")
 @click.option("--workers", type=int, help="Parser processes (default: up to 4).")
 @click.option("--wait", default=0.0, help="Seconds to wait for another running `index` to finish.")
@@ -101,10 +113,15 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: int | None, wait: float,
           embed: bool, model: str | None, force: bool, ocr: bool, quiet: bool) -> None:
-    """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed."""
+    """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed.
+
+    Every run first derives again, from the stored text, the reports an older nianbao parsed;
+    with no PATHS it does only that."""
     from .indexing import IndexLockedError, index_paths
     from .progress import cli_progress
 
+    if not paths:
+        _store(ctx).close()  # deriving stale reports again needs an index; say so if there is none
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
@@ -119,12 +136,15 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
         for result in summary.files:
             if result.status in ("skipped", "duplicate"):
                 click.echo(f"{result.status} {result.path}: {result.reason}", err=True)
+    for failure in summary.rederive_failed:
+        click.echo(f"could not derive again (stored as before, left out of search): {failure}", err=True)
     counts = summary.counts()
-    click.echo(", ".join(f"{v} {k}" for k, v in counts.items())
+    rederived = f"{summary.rederived} derived again by this version, " if summary.rederived else ""
+    click.echo(rederived + ", ".join(f"{v} {k}" for k, v in counts.items())
                + f"; {summary.reports} reports in {ctx.obj['index_dir']} ({summary.seconds:.1f} s)")
     if counts.get("added") or counts.get("updated"):
         _echo_watch_news(ctx.obj["index_dir"])
-    if not summary.files:
+    if paths and not summary.files:
         raise CliError("no report files (.txt .pdf .docx .html) found in " + ", ".join(map(str, paths)))
     if summary.nothing_readable():
         raise CliError("none of the files could be read as an annual report (reasons above; --force adds "
@@ -142,8 +162,10 @@ def reports(ctx: click.Context, as_json: bool) -> None:
         _echo_json(rows)
         return
     for r in rows:
-        region = "/".join(x for x in r["region"].values() if x) or "-"
-        click.echo(f"{r['id']}  {r['year'] or '----'}  {r['template'] or '-':3}  {r['agency'] or '-'}  [{region}]  {r['source']}")
+        region = "/".join(_shown(r, name) for name, value in r["region"].items() if value or name in r["corrected"]) or "-"
+        click.echo(f"{r['id']}  {_shown(r, 'year')}  {r['template'] or '-':3}  {_shown(r, 'agency')}  [{region}]  {r['source']}")
+    if any(r["corrected"] for r in rows):
+        click.echo("* corrected by hand (`nianbao edit`)")
 
 
 @cli.command()
@@ -159,9 +181,47 @@ def show(ctx: click.Context, report_id: str, as_json: bool) -> None:
     if as_json:
         _echo_json(report)
         return
-    click.echo(f"{report['title']}\n{report['agency']} · {report['year']} · {report['template']} · {report['source']}")
+    region = " ".join(_shown(report, name) for name in ("province", "city", "county"))
+    click.echo(f"{report['title']}\n{_shown(report, 'agency')} · {_shown(report, 'year')} · {region} · "
+               f"{report['template']} · {report['source']}")
+    if report["corrected"]:
+        click.echo(f"* corrected by hand: {', '.join(report['corrected'])}")
     for section in report["sections"]:
         click.echo(f"\n== [{section['kind']}] {section['heading']}\n{section['text'].strip()}")
+
+
+@cli.command()
+@click.argument("report_id")
+@click.option("--agency")
+@click.option("--year")
+@click.option("--province")
+@click.option("--city")
+@click.option("--county")
+@click.option("--level")
+@click.option("--edition")
+@click.option("--published", help="Publication date, e.g. 2021-01-31.")
+@click.option("--clear", "clear", multiple=True, metavar="FIELD", help="Mark a field unknown (repeatable).")
+@click.option("--reset", "reset", multiple=True, metavar="FIELD", help="Drop a correction: show the derived value again.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def edit(ctx: click.Context, report_id: str, clear: tuple[str, ...], reset: tuple[str, ...], as_json: bool,
+         **values: str | None) -> None:
+    """Correct a report's metadata (an id or a unique prefix); corrections survive re-indexing."""
+    from .fields import FieldError, edit_report
+
+    given = {name: value for name, value in values.items() if value is not None}
+    if not (given or clear or reset):
+        raise click.UsageError("give at least one field to correct, --clear FIELD or --reset FIELD")
+    try:
+        with _store(ctx) as store:
+            report = edit_report(store, report_id, given, clear, reset)
+    except FieldError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        _echo_json({k: v for k, v in report.items() if k != "sections"})
+        return
+    fields = ", ".join(f"{name}={_shown(report, name)}" for name in report["corrected"]) or "none"
+    click.echo(f"{report['id']}: corrected fields now {fields}")
 
 
 @cli.command()
@@ -209,6 +269,9 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             click.echo(f"{r['score']:.3f}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
     else:
         click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
+        for name, count in result.get("excluded_unknown", {}).items():
+            if count:
+                click.echo(f"另有 {count} 份报告{FIELD_LABELS[name]}未识别，未计入筛选")
         for r in result["results"]:
             click.echo(f"\n{r['count']:>4}  {r['agency']} {r['year']}  {r['source']}  {r['report_id']}  sections: {', '.join(r['sections'])}")
             for s in r["snippets"]:

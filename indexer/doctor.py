@@ -20,7 +20,7 @@ from whoosh import index as windex
 
 from .fulltext.grams import SEGMENT_PREFIX, GramIndex
 from .fulltext.index import FULLTEXT_DIR, WORDS, FulltextIndex
-from .indexing import LOCK_FILE, WriteLock
+from .indexing import LOCK_FILE, IndexSummary, WriteLock, rederive_stale, versions
 from .indexing import repair as repair_fulltext
 from .store import STORE_FILE, Store, StoreError
 
@@ -84,6 +84,12 @@ def repair(index_dir: Path, wait: float = 0.0) -> list[str]:
                 actions.append(f"removed {len(extra)} reports from the full-text index that the store does not hold")
             if missing:
                 actions.append(f"added {len(missing)} reports to the full-text index from the store")
+            if "stale_reports" in by_kind:
+                summary = IndexSummary()
+                rederive_stale(store, fulltext, summary)
+                actions.append(f"derived {summary.rederived} reports again with this version's parser and normaliser")
+                actions += [f"could not derive again (stored as before, left out of search): {f}"
+                            for f in summary.rederive_failed]
             actions += _repair_vectors(index_dir, store)
     return actions
 
@@ -161,6 +167,11 @@ def _store_problems(store: Store) -> list[Problem]:
         "(SELECT report_id FROM files WHERE report_id IS NOT NULL) ORDER BY id", (gen,))]
     if orphans:
         problems.append(Problem("store", "orphan_reports", f"{len(orphans)} reports have no source file", True, orphans))
+    with store.snapshot():
+        stale = store.stale_report_ids(versions())
+    if stale:
+        problems.append(Problem("store", "stale_reports", f"{len(stale)} reports were derived by an older parser or "
+                                "normaliser; `nianbao index` derives them again from the stored text", True, stale))
     return problems
 
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from . import normalize, parse
 from .fulltext.analysis import word_counts
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
+from .ids import report_id_for
 from .ingest import (DEFAULT_MAX_BYTES, NO_TEXT_LAYER, IngestError, PageProgress, extract_report_bytes,
                      iter_report_files, read_file_bytes)
 from .ingest.ocr import limit_threads
@@ -43,6 +45,13 @@ _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker
 _BATCHES_QUEUED = 2  # batches handed to the writer thread and not yet written
 LOCK_FILE = "index.lock"
+REDERIVE = "rederive"  # the progress stage of deriving stale reports again from their stored text
+
+
+def versions() -> tuple[int, int]:
+    """The (parser, normaliser) versions reports are derived with now; a report stored with
+    others is stale and derived again by the next `index`."""
+    return parse.PARSER_VERSION, normalize.NORMALIZER_VERSION
 
 
 class IndexLockedError(RuntimeError):
@@ -62,6 +71,8 @@ class IndexSummary:
     files: list[FileResult] = field(default_factory=list)
     reports: int = 0
     seconds: float = 0.0
+    rederived: int = 0  # stale reports derived again from their stored text
+    rederive_failed: list[str] = field(default_factory=list)  # "id: reason"; stale, and out of search
 
     def counts(self) -> dict[str, int]:
         counts = Counter(f.status for f in self.files)
@@ -145,18 +156,14 @@ class WriteLock:
             os.close(self.fd)
 
 
-def report_id_for(norm_text: str) -> str:
-    """Stable id from content: the same report in two files or encodings is one report."""
-    return hashlib.sha256(norm_text.encode()).hexdigest()[:16]
-
-
 def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,
-                 ocr_pages: list[dict] | None = None) -> PreparedReport:
+                 ocr_pages: list[dict] | None = None, report_id: str | None = None) -> PreparedReport:
     """Parse a report's text into everything the store and indexes need; `pages` and
-    `ocr_pages` as its reader gave them."""
+    `ocr_pages` as its reader gave them; `report_id`: a stored report's (ids are never
+    recomputed), else a new one from the text."""
     parsed = parse_report(text)
     norm_text, bounds = norm_bounds(text, parsed.sections)
-    report_id = report_id_for(norm_text)
+    report_id = report_id or report_id_for(text)
     record.report_id = report_id
     stats = extract_stats(text)
     meta = parsed.metadata
@@ -170,8 +177,18 @@ def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,
         text=norm_text,
     )
     rows = report_rows(report_id, record.name, record.sha256, parsed, norm_text, bounds, stats.indicators,
-                       run_checks(stats, text), pages, ocr_pages)
+                       run_checks(stats, text), versions(), pages, ocr_pages)
     return PreparedReport(path=record.path, record=record, report_id=report_id, rows=rows, docs=docs)
+
+
+def rederive_text(report_id: str, source: str, sha256: str, text: str) -> PreparedReport:
+    """Worker: a stored report derived again from its stored text, under its own id (its pages,
+    which come from the file, are kept as stored)."""
+    record = FileRecord("", source, 0, 0, sha256, report_id)
+    try:
+        return prepare_text(text, record, report_id=report_id)
+    except Exception as exc:  # a parser bug leaves this report as it was, and the run goes on
+        return PreparedReport("", record, report_id, reason=f"{type(exc).__name__}: {exc}")
 
 
 def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool = False, ocr: bool = True,
@@ -265,20 +282,63 @@ def repair(store: Store, fulltext: FulltextIndex) -> tuple[list[str], list[str]]
         texts = store.texts(missing)
         docs = []
         for report_id in missing:
-            text = texts[report_id][0]
-            prepared = prepare_text(text, FileRecord("", "", 0, 0, "", None))
-            prepared.docs.report_id = report_id
-            docs.append(prepared.docs)
+            try:
+                docs.append(prepare_text(texts[report_id][0], FileRecord("", "", 0, 0, "", None),
+                                         report_id=report_id).docs)
+            except Exception:  # a parser bug on a stale report: see rederive_stale; a later run tries again
+                continue
         fulltext.add(docs)
     return extra, missing
+
+
+def rederive_stale(store: Store, fulltext: FulltextIndex, summary: IndexSummary, workers: int | None = None,
+                   progress: ProgressFn | None = None) -> None:
+    """Derive reports stored by an older parser or normaliser again from their stored text (no
+    files needed), batch by batch. Must hold the write lock, before a run writes new reports.
+
+    The full-text index keeps a report it already holds as it is (ids were content hashes), so
+    the stale reports are first dropped from it for good. Then each batch goes to the full-text
+    index and replaces the store's rows in one transaction that also clears the staleness. A
+    kill at any point leaves reports still stale in the store, which the next run's `repair`
+    puts back into the full-text index and this derives again. Until its batch is written, a
+    stale report is missing from search results; one the parser fails on stays stale and missing
+    (`summary.rederive_failed`), its stored rows as they were.
+    """
+    stale = store.stale_report_ids(versions())
+    if not stale:
+        return
+    _purge(store, fulltext, stale)
+    for start in range(0, len(stale), BATCH_REPORTS):
+        ids = stale[start:start + BATCH_REPORTS]
+        sources = store.report_sources(ids)
+        prepared = _rederive_all([(i, *sources[i]) for i in ids], workers)
+        done = [p for p in prepared if p.reason is None]
+        summary.rederive_failed += [f"{p.report_id}: {p.reason}" for p in prepared if p.reason]
+        fulltext.add(p.docs for p in done)
+        store.replace_derived([p.rows for p in done])
+        summary.rederived += len(done)
+        if progress:
+            progress(REDERIVE, start + len(ids), len(stale))
+
+
+def _purge(store: Store, fulltext: FulltextIndex, report_ids: list[str]) -> None:
+    """Remove reports from the full-text index so that adding them again writes new entries: the
+    gram index's segments are rewritten without them (cheap when, as after an upgrade, most
+    reports go)."""
+    fulltext.delete(report_ids)
+    rest = sorted(fulltext.report_ids())
+    texts = store.texts(rest)
+    fulltext.grams.optimize({i: texts[i][1] for i in rest}, store.section_bounds(rest))
 
 
 def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes: int,
          workers: int | None, progress: ProgressFn | None, force: bool = False, ocr: bool = True) -> IndexSummary:
     repair(store, fulltext)
+    summary = IndexSummary()
+    rederive_stale(store, fulltext, summary, workers, progress)
     files, roots = _list_files(paths)
     known = store.files()
-    summary = IndexSummary()
+    legacy = store.legacy_ids()
     todo: list[_Task] = []
     unchanged: list[FileRecord] = []
     for path in files:
@@ -333,6 +393,9 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
                 summary.files.append(FileResult(prepared.path, "duplicate", f"same text as {other} (report {prepared.report_id})",
                                                 prepared.report_id))
             else:
+                stored_id = legacy.get(prepared.rows.report["text_key"])
+                if stored_id:  # the same text as a report stored under an older id rule: that report
+                    _rename(prepared, stored_id)
                 status = "updated" if previous and previous.report_id else "added"
                 summary.files.append(FileResult(prepared.path, status, None, prepared.report_id))
                 held[prepared.report_id] = prepared.path
@@ -351,6 +414,11 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
     removed_ids = store.publish(gen, records, gone)
     fulltext.delete(removed_ids)
     return summary
+
+
+def _rename(prepared: PreparedReport, report_id: str) -> None:
+    prepared.report_id = prepared.record.report_id = prepared.docs.report_id = report_id
+    prepared.rows = prepared.rows.renamed(report_id)
 
 
 class _OcrProgress:
@@ -396,6 +464,20 @@ def _send_pages(path: str, done: int, total: int) -> None:
 
 def _prepare_chunk(chunk: list[_Task]) -> list[PreparedReport]:
     return [prepare_file(*args, progress=partial(_send_pages, args[0]) if _page_events else None) for args in chunk]
+
+
+def _rederive_chunk(chunk: list[tuple[str, str, str, str]]) -> list[PreparedReport]:
+    return [rederive_text(*args) for args in chunk]
+
+
+def _rederive_all(todo: list[tuple[str, str, str, str]], workers: int | None) -> list[PreparedReport]:
+    """`rederive_text` for each of (id, source, sha256, text), in order, in worker processes."""
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if workers <= 1 or len(todo) < 40:
+        return _rederive_chunk(todo)
+    chunks = [todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
+        return [p for done in pool.map(_rederive_chunk, chunks) for p in done]
 
 
 def _prepare_all(todo: list[_Task], workers: int | None,

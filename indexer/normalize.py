@@ -16,6 +16,10 @@ from functools import lru_cache
 
 import numpy as np
 
+# Bump whenever `normalize` changes its output: stored normalised texts and every index built on
+# them are derived again by the next `index` (report ids do not depend on it; see `ids`).
+NORMALIZER_VERSION = 1
+
 # Whitespace, plus the invisible characters extraction leaves behind (zero-width, BOM).
 _GAP = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 # Invisible marks that text pasted from web pages and some PDFs carries inside words: the soft

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-LABELS = {"read": "读取与解析", "ocr": "文字识别（页）", "embed": "计算向量", "collect": "下载报告"}
+LABELS = {"read": "读取与解析", "ocr": "文字识别（页）", "embed": "计算向量", "collect": "下载报告",
+          "rederive": "按新版本重新解析"}
 
 
 @contextmanager

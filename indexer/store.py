@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from .ids import text_key
 from .normalize import normalize_with_map
 
 if TYPE_CHECKING:
@@ -161,10 +162,32 @@ def m004_history(db: sqlite3.Connection) -> None:
             db.execute(statement)
 
 
+@migration
+def m005_report_metadata_and_corrections(db: sqlite3.Connection) -> None:
+    """Metadata fields the parser may fill, the versions a report was derived with (NULL: before
+    versions were kept, so stale), the key duplicates are found by, and corrections kept apart
+    from what is derived."""
+    for column in ("level TEXT", "edition TEXT", "published TEXT", "evidence TEXT",
+                   "parser_version INTEGER", "normalizer_version INTEGER", "text_key TEXT"):
+        db.execute(f"ALTER TABLE reports ADD COLUMN {column}")
+    db.create_function("text_key", 1, text_key, deterministic=True)
+    db.execute("UPDATE reports SET text_key = text_key(text)")
+    db.execute("CREATE INDEX reports_text_key ON reports (text_key)")
+    db.execute("CREATE TABLE corrections (report_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT,"
+               " edited_at REAL NOT NULL, PRIMARY KEY (report_id, field))")
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('edits', '0')")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+# Derived metadata columns, as `Metadata` names them; a field the parser does not fill is NULL.
+METADATA_COLUMNS = ("title", "agency", "year", "province", "city", "county", "adcode", "template",
+                    "level", "edition", "published", "evidence")
 REPORT_FIELDS = ("id", "source", "sha256", "title", "agency", "year", "province", "city", "county",
-                 "adcode", "template")
+                 "adcode", "template", "level", "edition", "published")
+# The fields a person may correct (`nianbao edit`); their corrections win wherever reports are read.
+EDITABLE = ("agency", "year", "province", "city", "county", "level", "edition", "published")
 
 
 class StoreError(Exception):
@@ -186,18 +209,31 @@ def _file_record(row: sqlite3.Row) -> FileRecord:
     return FileRecord(row["path"], row["name"], row["size"], row["mtime_ns"], row["sha256"], row["report_id"], row["reason"])
 
 
-def report_json(row: sqlite3.Row | dict) -> dict:
-    """The stable JSON shape of a report (`reports --json`)."""
+def effective_fields(row: sqlite3.Row | dict, corrections: dict[str, str | None] | None) -> dict:
+    """A report's fields as everything reads them: the derived values with its corrections applied."""
+    fields = {name: row[name] for name in REPORT_FIELDS}
+    for name, value in (corrections or {}).items():
+        fields[name] = int(value) if name == "year" and value is not None else value
+    return fields
+
+
+def report_json(row: sqlite3.Row | dict, corrections: dict[str, str | None] | None = None) -> dict:
+    """The stable JSON shape of a report (`reports --json`), corrections applied and named."""
+    fields = effective_fields(row, corrections)
     return {
-        "id": row["id"],
-        "source": row["source"],
-        "sha256": row["sha256"],
-        "title": row["title"],
-        "agency": row["agency"],
-        "year": row["year"],
-        "region": {"province": row["province"], "city": row["city"], "county": row["county"]},
-        "adcode": row["adcode"],
-        "template": row["template"],
+        "id": fields["id"],
+        "source": fields["source"],
+        "sha256": fields["sha256"],
+        "title": fields["title"],
+        "agency": fields["agency"],
+        "year": fields["year"],
+        "region": {"province": fields["province"], "city": fields["city"], "county": fields["county"]},
+        "adcode": fields["adcode"],
+        "template": fields["template"],
+        "level": fields["level"],
+        "edition": fields["edition"],
+        "published": fields["published"],
+        "corrected": sorted(corrections or {}),
     }
 
 
@@ -214,34 +250,48 @@ def _json_or_null(value: list | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
-REPORT_COLUMNS = REPORT_FIELDS + ("text", "norm_text", "pages", "ocr_pages")
+# What deriving a report again from its stored text leaves as it was: its identity, its text and
+# where the file's pages start (which only reading the file again can tell).
+_KEPT_ON_REDERIVING = ("id", "source", "sha256", "text", "pages", "ocr_pages")
 
 
 class ReportRows(NamedTuple):
     """One report's rows for the store's tables, made in a parsing worker (`report_rows`): plain
-    tuples cross to the writing process several times faster than the objects they come from."""
+    tuples (and the report's row as a dict, by column) cross to the writing process several times
+    faster than the objects they come from."""
 
-    report: tuple  # the reports row without gen and added_at, in REPORT_COLUMNS order
+    report: dict  # the reports row without gen and added_at, by column
     sections: list[tuple]
     paragraphs: list[tuple]
     indicators: list[tuple]
     failures: list[tuple]
 
+    def renamed(self, report_id: str) -> "ReportRows":
+        """The same rows under another id (a stored report's, which never changes)."""
+        return ReportRows({**self.report, "id": report_id},
+                          *([(report_id, *row[1:]) for row in rows] for rows in self[1:]))
+
 
 def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, norm_text: str,
                 bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure],
-                pages: list[int] | None = None, ocr_pages: list[dict] | None = None) -> ReportRows:
-    """The rows of a parsed report, its statistics and check failures; `pages` and `ocr_pages`
-    as the reader gave them (see ingest.Extracted)."""
+                versions: tuple[int, int], pages: list[int] | None = None,
+                ocr_pages: list[dict] | None = None) -> ReportRows:
+    """The rows of a parsed report, its statistics and check failures; `versions`: the parser's
+    and the normaliser's that derived them; `pages` and `ocr_pages` as the reader gave them (see
+    ingest.Extracted)."""
     meta = parsed.metadata
     sections, paragraphs = [], []
     for ord_, (section, (ns, ne)) in enumerate(zip(parsed.sections, bounds)):
         sections.append((report_id, ord_, section.kind, section.heading, section.number, section.start, section.end,
                          ns, ne))
         paragraphs.extend((report_id, ord_, i, p.kind, p.text, p.start, p.end) for i, p in enumerate(section.paragraphs))
+    derived = {name: getattr(meta, name, None) for name in METADATA_COLUMNS}
+    if derived["evidence"] is not None:
+        derived["evidence"] = json.dumps(derived["evidence"], ensure_ascii=False)
     return ReportRows(
-        (report_id, source, sha256, meta.title, meta.agency, meta.year, meta.province, meta.city, meta.county,
-         meta.adcode, meta.template, parsed.text, norm_text, _json_or_null(pages), _json_or_null(ocr_pages)),
+        {"id": report_id, "source": source, "sha256": sha256, **derived, "text": parsed.text, "norm_text": norm_text,
+         "pages": _json_or_null(pages), "ocr_pages": _json_or_null(ocr_pages), "parser_version": versions[0],
+         "normalizer_version": versions[1], "text_key": text_key(parsed.text)},
         sections, paragraphs,
         [(report_id, i.key, i.label, i.unit, i.value, i.note) for i in indicators],
         [(report_id, f.check, json.dumps(f.cells, ensure_ascii=False), f.message) for f in failures],
@@ -322,6 +372,11 @@ class Store:
     def visible_gen(self) -> int:
         return int(self.db.execute("SELECT value FROM meta WHERE key='visible_gen'").fetchone()[0])
 
+    def version(self) -> tuple[int, int]:
+        """(visible generation, corrections made): what a reader's cached reports depend on."""
+        rows = dict(self.db.execute("SELECT key, value FROM meta WHERE key IN ('visible_gen', 'edits')").fetchall())
+        return int(rows["visible_gen"]), int(rows.get("edits", 0))
+
     # --- reading ------------------------------------------------------------------------
 
     def _visible(self, alias: str = "reports") -> str:
@@ -334,7 +389,10 @@ class Store:
         return self.db.execute(f"SELECT count(*) FROM reports WHERE {self._visible()}").fetchone()[0]
 
     def reports(self, ids: Iterable[str] | None = None) -> list[dict]:
-        """Visible reports in the `reports --json` shape, by year then agency."""
+        """Visible reports in the `reports --json` shape, corrections applied, by year then agency.
+
+        Every reader of a report's metadata (filters, facets, search results, statistics) comes
+        through here or `report`, so a correction shows everywhere."""
         cols = ", ".join(REPORT_FIELDS)
         sql = f"SELECT {cols} FROM reports WHERE {self._visible()}"
         params: list = []
@@ -342,8 +400,9 @@ class Store:
             ids = list(ids)
             sql += f" AND id IN ({','.join('?' * len(ids))})"
             params = ids
-        sql += " ORDER BY year DESC, agency, id"
-        return self._with_provenance([report_json(r) for r in self.db.execute(sql, params)])
+        corrections = self.corrections()
+        found = [report_json(r, corrections.get(r["id"])) for r in self.db.execute(sql, params)]
+        return self._with_provenance(sorted(found, key=lambda r: (-(r["year"] or 0), r["agency"] or "", r["id"])))
 
     def reports_in_regions(self, adcodes: Iterable[str | None]) -> list[dict]:
         """Visible reports whose adcode is one of `adcodes` (None: reports of unknown region), in the
@@ -359,12 +418,16 @@ class Store:
         return [report_json(r) for r in self.db.execute(sql + " ORDER BY year DESC, agency, id", codes)]
 
     def report(self, report_id: str) -> dict | None:
-        """One report with its sections (`show --json`); a unique id prefix is accepted."""
+        """One report with its sections (`show --json`); a unique id prefix is accepted. `derived`
+        holds the correctable fields as derived, before corrections; `evidence` what the parser
+        read them from, where it says."""
         full_id = self.resolve_id(report_id)
         if full_id is None:
             return None
         row = self.db.execute("SELECT * FROM reports WHERE id=?", (full_id,)).fetchone()
-        result = self._with_provenance([report_json(row)])[0]
+        result = self._with_provenance([report_json(row, self.corrections().get(full_id))])[0]
+        result["derived"] = {name: row[name] for name in EDITABLE}
+        result["evidence"] = json.loads(row["evidence"]) if row["evidence"] else None
         text = row["text"]
         result["sources"] = [r[0] for r in self.db.execute(
             "SELECT path FROM files WHERE report_id=? ORDER BY path", (row["id"],))]
@@ -398,6 +461,34 @@ class Store:
             f"SELECT id FROM reports WHERE substr(id, 1, ?) = ? AND {self._visible()} LIMIT 2", (len(prefix), prefix)
         ).fetchall()
         return rows[0][0] if len(rows) == 1 else None
+
+    def corrections(self) -> dict[str, dict[str, str | None]]:
+        """report id → {field: corrected value (None: corrected to unknown)}."""
+        out: dict[str, dict[str, str | None]] = {}
+        for report_id, name, value in self.db.execute("SELECT report_id, field, value FROM corrections"):
+            out.setdefault(report_id, {})[name] = value
+        return out
+
+    def stale_report_ids(self, versions: tuple[int, int]) -> list[str]:
+        """Visible reports derived by another parser or normaliser version than `versions`."""
+        return [r[0] for r in self.db.execute(
+            f"SELECT id FROM reports WHERE {self._visible()} AND (parser_version IS NOT ? OR normalizer_version IS NOT ?)"
+            " ORDER BY id", versions)]
+
+    def report_sources(self, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+        """report id → (source, file sha256, original text), for deriving it again."""
+        ids = list(ids)
+        out = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            out.update((r[0], tuple(r[1:])) for r in self.db.execute(
+                f"SELECT id, source, sha256, text FROM reports WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def legacy_ids(self) -> dict[str, str]:
+        """text key → id of each report whose id an older rule gave (see `ids`): a new file with
+        the same text is that report, not a second one."""
+        return dict(self.db.execute("SELECT text_key, id FROM reports WHERE substr(text_key, 1, 16) != id").fetchall())
 
     def texts(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """report id → (original text, normalised text)."""
@@ -552,15 +643,35 @@ class Store:
         now = time.time()
         with self.transaction() as db:
             for rows in items:
-                rid = rows.report[0]
-                if db.execute("SELECT 1 FROM reports WHERE id=?", (rid,)).fetchone():
+                if db.execute("SELECT 1 FROM reports WHERE id=?", (rows.report["id"],)).fetchone():
                     continue
-                db.execute(f"INSERT INTO reports (gen, added_at, {', '.join(REPORT_COLUMNS)})"
-                           f" VALUES (?, ?{', ?' * len(REPORT_COLUMNS)})", (gen, now, *rows.report))
-                db.executemany("INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)", rows.sections)
-                db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?)", rows.paragraphs)
-                db.executemany("INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?)", rows.indicators)
-                db.executemany("INSERT INTO check_failures VALUES (?,?,?,?)", rows.failures)
+                _insert(db, "reports", {**rows.report, "gen": gen, "added_at": now})
+                _insert_derived(db, rows)
+
+    def replace_derived(self, items: list[ReportRows]) -> None:
+        """Put reports derived again from their stored text in place of what they were derived
+        as before, in one transaction, keeping each report's id, generation, files and corrections;
+        then bump the visible generation so that readers reload them."""
+        with self.transaction() as db:
+            for rows in items:
+                report_id = rows.report["id"]
+                for table in ("sections", "paragraphs", "indicators", "check_failures"):
+                    db.execute(f"DELETE FROM {table} WHERE report_id=?", (report_id,))
+                derived = {k: v for k, v in rows.report.items() if k not in _KEPT_ON_REDERIVING}
+                db.execute(f"UPDATE reports SET {', '.join(f'{k}=?' for k in derived)} WHERE id=?",
+                           (*derived.values(), report_id))
+                _insert_derived(db, rows)
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='visible_gen'")
+
+    def set_corrections(self, report_id: str, values: dict[str, str | None], reset: Iterable[str] = ()) -> None:
+        """Record corrections (None: the field is unknown) and drop those named in `reset`.
+        They are kept apart from derived values, so indexing and re-deriving never touch them."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO corrections VALUES (?, ?, ?, ?)",
+                           [(report_id, name, value, now) for name, value in values.items()])
+            db.executemany("DELETE FROM corrections WHERE report_id=? AND field=?", [(report_id, n) for n in reset])
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='edits'")
 
     def publish(self, gen: int, files: list[FileRecord], gone_paths: list[str]) -> list[str]:
         """Make generation `gen` visible: record files, drop reports no file refers to. Returns removed ids."""
@@ -589,7 +700,9 @@ class Store:
         for r in reports:
             p = found.get(r["id"], {})
             r.update(source_url=p.get("url"), source_status=p.get("status"), retrieved=p.get("retrieved"),
-                     published=p.get("published"), versions=p.get("versions", []))
+                     versions=p.get("versions", []))
+            if "published" not in r["corrected"]:  # the source's date, else the one the text gives
+                r["published"] = p.get("published") or r["published"]
         return reports
 
     def provenance(self, report_ids: Iterable[str]) -> dict[str, dict]:
@@ -675,3 +788,15 @@ class Store:
     def watch_ran(self, name: str, seen: dict[str, int], now: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE watches SET seen=?, last_run=? WHERE name=?", (json.dumps(seen), now, name))
+
+
+def _insert(db: sqlite3.Connection, table: str, row: dict) -> None:
+    db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({','.join('?' * len(row))})", tuple(row.values()))
+
+
+def _insert_derived(db: sqlite3.Connection, rows: ReportRows) -> None:
+    """A report's sections, paragraphs, indicators and check failures."""
+    db.executemany("INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)", rows.sections)
+    db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?)", rows.paragraphs)
+    db.executemany("INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?)", rows.indicators)
+    db.executemany("INSERT INTO check_failures VALUES (?,?,?,?)", rows.failures)

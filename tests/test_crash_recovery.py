@@ -29,7 +29,6 @@ from indexer.doctor import check, repair
 from indexer.fulltext.index import FULLTEXT_DIR, FulltextIndex
 from indexer.indexing import LOCK_FILE, report_id_for
 from indexer.ingest import read_report_file
-from indexer.normalize import normalize_with_map
 from tests.conftest import ROOT
 from tests.fake_model import FAKE_MODEL
 from tests.test_doctor import assert_search_agrees, visible_texts
@@ -142,7 +141,7 @@ def _killed_run(index_dir: Path, corpus: Path, moment: _Moment) -> tuple[bool, f
 
 
 def _expected_ids(corpus: Path) -> set[str]:
-    return {report_id_for(normalize_with_map(read_report_file(p)[1]).text) for p in corpus.glob("*.txt")}
+    return {report_id_for(read_report_file(p)[1]) for p in corpus.glob("*.txt")}
 
 
 def _mutate(corpus: Path, pool: list[Path], rng: random.Random, step: int) -> None:

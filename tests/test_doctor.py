@@ -60,8 +60,8 @@ def damaged(indexed, tmp_path) -> Path:
     store = Store(index_dir)
     ids = store.report_ids()
     with store.transaction() as db:  # a report written under the next generation, never published
-        db.execute("INSERT INTO reports SELECT 'ffffffffffffffff', gen + 100, source, sha256, title, agency, year,"
-                   " province, city, county, adcode, template, text, norm_text, added_at, pages, ocr_pages FROM reports WHERE id = ?",
+        db.execute("INSERT INTO reports (id, gen, source, sha256, text, norm_text, added_at)"
+                   " SELECT 'ffffffffffffffff', gen + 100, source, sha256, text, norm_text, added_at FROM reports WHERE id = ?",
                    (ids[1],))
     store.close()
     FulltextIndex(index_dir).delete([ids[0]])

@@ -28,9 +28,10 @@ def _truth(term: str) -> dict[str, int]:
     out = {}
     needle = normalize(term)
     for path in CORPUS.glob("*.txt"):
-        norm = normalize(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        norm = normalize(text)
         if norm.count(needle):
-            out[report_id_for(norm)] = norm.count(needle)
+            out[report_id_for(text)] = norm.count(needle)
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..fields import wants_unknown
 from ..normalize import normalize
 from ..parse.sections import SECTION_KINDS
 from ..stats.indicators import NEW, OLD
@@ -232,6 +233,8 @@ def _check_filter(name: str, value: str) -> str:
     value = value.strip()
     if not value:
         raise QueryError(f"{name}: needs a value, e.g. {name}:{'2020' if name == 'year' else '…'}")
+    if wants_unknown(value) and name != "section":
+        return value
     if name == "year" and not re.fullmatch(r"\d{4}(-\d{4})?", value):
         raise QueryError(f"year:{value} is not a year or a range like 2018-2020")
     if name == "section":

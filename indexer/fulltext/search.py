@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fields import FILTER_FIELDS, is_unknown, wants_unknown
 from ..pages import page_at
 from ..store import Store
 from .analysis import word_spans, words
@@ -74,19 +75,68 @@ class SearchFilters:
 
     def years(self) -> list[tuple[int, int]]:
         """(first, last) of each year or range asked for; empty for any year. Raises QueryError."""
-        return [_year_span(year) for year in _values(self.year)]
+        return [_year_span(year) for year in _values(self.year) if not wants_unknown(year)]
 
     def accepts(self, report: dict) -> bool:
-        spans = self.years()
-        if spans and (report["year"] is None or not any(a <= report["year"] <= b for a, b in spans)):
-            return False
-        region = report["region"]
-        for name in ("province", "city", "county"):
-            if not _part_of(_values(getattr(self, name)), region[name]):
+        for test in self._tests():
+            if not test(report):
                 return False
-        if not _part_of(_values(self.agency), report["agency"]):
-            return False
-        return not (self.template and report["template"] != self.template)
+        return True
+
+    def field_values(self) -> tuple[tuple[str, ...], ...]:
+        """Each filter's values in FILTER_FIELDS order."""
+        return tuple(tuple(_values(getattr(self, name))) for name in FILTER_FIELDS)
+
+    def _tests(self) -> list[Callable[[dict], bool]]:
+        """The tests `accepts` runs, made once for these filter values (it runs for every report)."""
+        key = (self.year, self.province, self.city, self.county, self.agency, self.template)
+        made = self.__dict__.get("_made")
+        if made is None or made[0] != key:
+            made = self.__dict__["_made"] = (key, _tests(self.field_values()))
+        return made[1]
+
+    def left_out_unknown(self, report: dict) -> list[str]:
+        """The filtered fields this report does not know, when it passes every filter on the fields
+        it does know: the filters left it out only for not knowing those."""
+        values = self.field_values()
+        unknown = [name for name in _value_filters(values) if is_unknown(report, name)]
+        if not unknown:
+            return []
+        known = tuple(() if name in unknown else value for name, value in zip(FILTER_FIELDS, values))
+        return unknown if all(test(report) for test in _tests(known)) else []
+
+
+@lru_cache(maxsize=64)
+def _value_filters(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    """The fields filtered on by values alone (none of them 未识别, which lets the unknown in)."""
+    return tuple(name for name, wanted in zip(FILTER_FIELDS, values)
+                 if wanted and not any(map(wants_unknown, wanted)))
+
+
+@lru_cache(maxsize=64)
+def _tests(values: tuple[tuple[str, ...], ...]) -> list[Callable[[dict], bool]]:
+    """One test per filtered field, passing a report that matches one of its values."""
+    tests = []
+    for name, wanted in zip(FILTER_FIELDS, values):
+        if wanted:
+            each = [_test(name, value) for value in wanted]
+            tests.append(each[0] if len(each) == 1 else lambda r, each=each: any(t(r) for t in each))
+    return tests
+
+
+def _test(name: str, wanted: str) -> Callable[[dict], bool]:
+    """One filter value: a year or range, a template exactly, a place or agency by part of its
+    name, or 未识别 for the reports that do not know the field."""
+    if wants_unknown(wanted):
+        return partial(is_unknown, name=name)
+    if name == "year":
+        first, last = _year_span(wanted)
+        return lambda r: r["year"] is not None and first <= r["year"] <= last
+    if name == "template":
+        return lambda r: r["template"] == wanted
+    if name == "agency":
+        return lambda r: bool(r["agency"]) and wanted in r["agency"]
+    return lambda r: bool(r["region"][name]) and wanted in r["region"][name]
 
 
 def _values(value: str | list[str] | None) -> list[str]:
@@ -94,11 +144,6 @@ def _values(value: str | list[str] | None) -> list[str]:
     if not value:
         return []
     return [value] if isinstance(value, str) else [v for v in value if v]
-
-
-def _part_of(wanted: list[str], name: str | None) -> bool:
-    """Whether `name` holds one of `wanted` (any name when nothing is wanted)."""
-    return not wanted or bool(name) and any(w in name for w in wanted)
 
 
 @lru_cache(maxsize=64)
@@ -140,7 +185,7 @@ class _Bounds:
 class _Corpus:
     """What every query needs about the visible reports; rebuilt when the store publishes."""
 
-    gen: int
+    gen: tuple[int, int]  # the store's version (see Store.version): a correction reloads reports too
     reports: dict[str, dict]
     bounds: _Bounds
     lengths: dict[str, int]
@@ -194,7 +239,7 @@ class Searcher:
         self._norm_chars = 0
         self._ranker: Ranker | None = None
         self._owners = Owners()  # kept across reopened rankers
-        self._recent: dict[tuple, tuple[_Hits, Locate, Kinds | None]] = {}
+        self._recent: dict[tuple, tuple[_Hits, Locate, Kinds | None, dict[str, int]]] = {}
 
     def close(self) -> None:
         if self._ranker is not None:
@@ -225,7 +270,7 @@ class Searcher:
     # --- corpus state ------------------------------------------------------------------
 
     def corpus(self) -> _Corpus:
-        gen = self.store.visible_gen()
+        gen = self.store.version()
         if self._corpus is None or self._corpus.gen != gen:
             self._norms.clear()
             self._norm_chars = 0
@@ -351,46 +396,69 @@ class Searcher:
         for _ in range(_RETRIES):
             with self.store.snapshot():
                 corpus = self.corpus()
-                hits, locate, kinds = self._found(mode, parsed, filters, corpus)
+                hits, locate, kinds, excluded = self._found(mode, parsed, filters, corpus)
                 order = _order(hits, corpus, sort)
                 page = order[offset: None if limit is None else offset + limit]
                 results = self._results(hits, page, locate, corpus, snippets, kinds)
-            if self.store.visible_gen() == corpus.gen:
+            if self.store.version() == corpus.gen:
                 break
         return {
             "query": query_text,
             "mode": mode,
             "total_reports": len(hits.ids),
             "total_occurrences": int(hits.counts.sum()),
+            "excluded_unknown": excluded,
             "results": results,
         }
 
     def _found(self, mode: str, parsed: ParsedQuery, filters: SearchFilters,
-               corpus: _Corpus) -> tuple[_Hits, Locate, Kinds | None]:
-        """A query's matching reports, remembered for the last few queries of this generation: the
-        app asks for each query twice (facet counts, then the page) and again on every rerun."""
+               corpus: _Corpus) -> tuple[_Hits, Locate, Kinds | None, dict[str, int]]:
+        """A query's matching reports and those its filters left out for not knowing a field,
+        remembered for the last few queries of this generation: the app asks for each query twice
+        (facet counts, then the page) and again on every rerun."""
         key = (mode, parsed.tree, repr(filters))
         found = self._recent.get(key)
         if found is None:
-            if mode == "keyword" and parsed.positive_terms():
-                hits, locate, kinds = self._keyword(parsed, filters, corpus)
-            else:
-                hits, locate, kinds = self._exact(parsed, filters, corpus)
-            found = (hits, locate, kinds and _remembered(kinds))
+            found = (*self._hits(mode, parsed, filters, corpus), self._excluded_unknown(mode, parsed, filters, corpus))
             if self.remember:
                 self._recent[key] = found
                 while len(self._recent) > self.remember:
                     del self._recent[next(iter(self._recent))]
         return found
 
+    def _hits(self, mode: str, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus,
+              among: list[str] | None = None) -> tuple[_Hits, Locate, Kinds | None]:
+        """A query's matching reports, among `among` if given (else every report)."""
+        if mode == "keyword" and parsed.positive_terms():
+            hits, locate, kinds = self._keyword(parsed, filters, corpus, among)
+        else:
+            hits, locate, kinds = self._exact(parsed, filters, corpus, among)
+        return hits, locate, kinds and _remembered(kinds)
+
+    def _excluded_unknown(self, mode: str, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus) -> dict[str, int]:
+        """For each metadata filter: how many reports matching the query it left out for not knowing
+        the field (see `SearchFilters.left_out_unknown`). Those reports are searched again,
+        without the metadata filters (sections kept), and only they: usually a few."""
+        counts = dict.fromkeys(_value_filters(filters.field_values()), 0)
+        if not counts:
+            return {}
+        left_out = {i: found for i, r in corpus.reports.items() if (found := filters.left_out_unknown(r))}
+        if left_out:
+            hits = self._hits(mode, parsed, SearchFilters(sections=filters.sections), corpus, sorted(left_out))[0]
+            for report_id in hits.ids:
+                for name in left_out[report_id]:
+                    counts[name] += 1
+        return counts
+
     def forget(self) -> None:
         """Drop the remembered matches: the next query is computed from scratch."""
         self._recent.clear()
 
-    def _universe(self, filters: SearchFilters, corpus: _Corpus) -> list[str]:
-        if filters == SearchFilters():
+    def _universe(self, filters: SearchFilters, corpus: _Corpus, among: list[str] | None = None) -> list[str]:
+        if among is None and filters == SearchFilters():
             return corpus.ids
-        universe = [i for i, r in corpus.reports.items() if filters.accepts(r)]
+        reports = corpus.reports if among is None else {i: corpus.reports[i] for i in among}
+        universe = [i for i, r in reports.items() if filters.accepts(r)]
         if filters.sections:
             having = self.index.grams.having(filters.sections, corpus.view) if self.index.grams.doc_count() else None
             if having is not None:  # from the cells the gram index keeps, without reading the store
@@ -400,9 +468,9 @@ class Searcher:
             universe = [i for i in universe if any(k in wanted for _, _, k in corpus.bounds.get(i, []))]
         return universe
 
-    def _exact(self, parsed: ParsedQuery, filters: SearchFilters,
-               corpus: _Corpus) -> tuple[_Hits, Locate, Kinds | None]:
-        universe = self._universe(filters, corpus)
+    def _exact(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus,
+               among: list[str] | None = None) -> tuple[_Hits, Locate, Kinds | None]:
+        universe = self._universe(filters, corpus, among)
         positive = parsed.positive_terms()
         present: dict[str, list[bool]] | None = None  # with several terms: which hit holds which
         row_of: dict[str, int] = {}
@@ -475,8 +543,8 @@ class Searcher:
 
     # --- keyword mode --------------------------------------------------------------------
 
-    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters,
-                 corpus: _Corpus) -> tuple[_Hits, Locate, Kinds]:
+    def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus,
+                 among: list[str] | None = None) -> tuple[_Hits, Locate, Kinds]:
         """Reports owning the best sections by BM25F over jieba words. Occurrences are the query's
         words as whole jieba words (the words index's term frequencies): 不 alone, not in 不断."""
         query_words = sorted({w for t in parsed.positive_terms() for w in words(t)})
@@ -498,7 +566,7 @@ class Searcher:
             return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate, kinds
         ranker = self._words()
         metadata = replace(filters, sections=[])  # applied before the cut, or a rare agency's reports would be cut
-        reports = None if metadata == SearchFilters() else self._universe(metadata, corpus)
+        reports = None if metadata == SearchFilters() and among is None else self._universe(metadata, corpus, among)
         only = ("kind", filters.sections) if filters.sections else None
         for score, docnum, occurrences in ranker.top_counted(query_words, KEYWORD_SECTIONS, only, reports):
             hit = ranker.stored(docnum)
@@ -652,6 +720,7 @@ def _result(report: dict, count: int, score: float, kinds: list[str]) -> dict:
         "agency": report["agency"],
         "year": report["year"],
         "region": report["region"],
+        "level": report["level"],  # where a place does not apply (fields.is_unknown), for facets
         "count": count,
         "score": round(score, 4),
         "sections": kinds,

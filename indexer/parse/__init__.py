@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from .metadata import Metadata, extract_metadata
 from .sections import SECTION_KINDS, Paragraph, Section, split_sections
 
+# Bump whenever metadata, sections or statistics extraction derive something different from the
+# same text: every stored report derived by an older version is derived again by the next `index`.
+PARSER_VERSION = 1
+
 
 @dataclass
 class ParsedReport:
@@ -21,5 +25,5 @@ def parse_report(text: str) -> ParsedReport:
     return ParsedReport(text=text, metadata=extract_metadata(text), sections=sections)
 
 
-__all__ = ["SECTION_KINDS", "Metadata", "Paragraph", "ParsedReport", "Section", "extract_metadata",
+__all__ = ["PARSER_VERSION", "SECTION_KINDS", "Metadata", "Paragraph", "ParsedReport", "Section", "extract_metadata",
            "parse_report", "split_sections"]

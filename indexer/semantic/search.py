@@ -129,10 +129,11 @@ class SemanticSearcher:
     def _allowed(self, vs: VectorSet, filters: SearchFilters) -> np.ndarray | None:
         """Rows of visible reports passing the filters; None when every row passes.
 
-        Kept per (vectors, published generation, filters): reading every report's metadata
-        costs more than the search itself at 10,000 reports, and repeats with each page.
+        Kept per (vectors, store version, filters), the version counting corrections too: reading
+        every report's metadata costs more than the search itself at 10,000 reports, and repeats
+        with each page.
         """
-        key = (str(vs.path), self.store.visible_gen(), repr(filters))
+        key = (str(vs.path), self.store.version(), repr(filters))
         if key not in self._masks:
             if len(self._masks) >= 32:
                 self._masks.clear()
