@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import home
-from .fields import UNKNOWN
+from .fields import UNKNOWN, is_unknown, value_of
 from .fulltext import QueryError, SearchFilters, parse_query
 from .fulltext.search import MODES, SORTS
 from .ingest import DEFAULT_MAX_BYTES
@@ -55,9 +55,12 @@ FIELD_LABELS = {"year": "年份", "province": "省份", "city": "城市", "count
 
 
 def _shown(report: dict, name: str) -> str:
-    """A field for text output: 未识别 when empty, a * after a corrected value."""
-    value = report["region"][name] if name in report["region"] else report.get(name)
-    return f"{UNKNOWN if value in (None, '') else value}{'*' if name in report['corrected'] else ''}"
+    """A field for text output: 未识别 when unknown, - where it does not apply, a * after a
+    corrected value."""
+    value = value_of(report, name)
+    if value in (None, ""):
+        value = UNKNOWN if is_unknown(report, name) else "-"
+    return f"{value}{'*' if name in report['corrected'] else ''}"
 
 
 def _mark(text: str, start: int, end: int) -> str:
