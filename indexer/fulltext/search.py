@@ -78,7 +78,7 @@ class SearchFilters:
         return [_year_span(year) for year in _values(self.year) if not wants_unknown(year)]
 
     def accepts(self, report: dict) -> bool:
-        for test in self._tests():
+        for test in self._made()[1]:
             if not test(report):
                 return False
         return True
@@ -87,18 +87,20 @@ class SearchFilters:
         """Each filter's values in FILTER_FIELDS order."""
         return tuple(tuple(_values(getattr(self, name))) for name in FILTER_FIELDS)
 
-    def _tests(self) -> list[Callable[[dict], bool]]:
-        """The tests `accepts` runs, made once for these filter values (it runs for every report)."""
+    def _made(self) -> tuple[tuple[tuple[str, ...], ...], list[Callable[[dict], bool]]]:
+        """(`field_values`, the tests `accepts` runs), made once for these filter values: both are
+        asked for every report."""
         key = (self.year, self.province, self.city, self.county, self.agency, self.template)
-        made = self.__dict__.get("_made")
+        made = self.__dict__.get("_made_for")
         if made is None or made[0] != key:
-            made = self.__dict__["_made"] = (key, _tests(self.field_values()))
-        return made[1]
+            values = self.field_values()
+            made = self.__dict__["_made_for"] = (key, values, _tests(values))
+        return made[1], made[2]
 
     def left_out_unknown(self, report: dict) -> list[str]:
         """The filtered fields this report does not know, when it passes every filter on the fields
         it does know: the filters left it out only for not knowing those."""
-        values = self.field_values()
+        values = self._made()[0]
         unknown = [name for name in _value_filters(values) if is_unknown(report, name)]
         if not unknown:
             return []
