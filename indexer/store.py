@@ -167,13 +167,15 @@ def m005_report_metadata_and_corrections(db: sqlite3.Connection) -> None:
     """Metadata fields the parser may fill, the versions a report was derived with (NULL: before
     versions were kept, so stale), the key duplicates are found by, and corrections kept apart
     from what is derived."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(reports)")}  # a development build may have added some
     for column in ("level TEXT", "edition TEXT", "published TEXT", "evidence TEXT",
                    "parser_version INTEGER", "normalizer_version INTEGER", "text_key TEXT"):
-        db.execute(f"ALTER TABLE reports ADD COLUMN {column}")
+        if column.split()[0] not in have:
+            db.execute(f"ALTER TABLE reports ADD COLUMN {column}")
     db.create_function("text_key", 1, text_key, deterministic=True)
     db.execute("UPDATE reports SET text_key = text_key(text)")
-    db.execute("CREATE INDEX reports_text_key ON reports (text_key)")
-    db.execute("CREATE TABLE corrections (report_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT,"
+    db.execute("CREATE INDEX IF NOT EXISTS reports_text_key ON reports (text_key)")
+    db.execute("CREATE TABLE IF NOT EXISTS corrections (report_id TEXT NOT NULL, field TEXT NOT NULL, value TEXT,"
                " edited_at REAL NOT NULL, PRIMARY KEY (report_id, field))")
     db.execute("INSERT OR IGNORE INTO meta VALUES ('edits', '0')")
 
