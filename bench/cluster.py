@@ -37,7 +37,7 @@ def run_dask(texts: list[str], model_id: str, workers: int) -> tuple[dict, np.nd
     from distributed import LocalCluster
 
     started = time.perf_counter()
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     out = {"start_s": time.perf_counter() - started}
     try:
         vectors = np.empty((len(texts), 384), dtype=np.float16)

@@ -42,7 +42,7 @@ def folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def fake_cluster():
     """Two worker processes, each with the stand-in model."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       preload=[fake_model.__file__]) as local:
         yield local.scheduler_address
 
@@ -101,6 +101,6 @@ def test_real_model_on_a_worker_gives_the_local_vectors(tmp_path, monkeypatch):
     shutil.copy(DATA / "realworld_shared" / REAL[1], reports)
     here, there = tmp_path / "here", tmp_path / "there"
     index_paths([reports], here, embed=True, force=True)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
         index_paths([reports], there, embed=True, force=True, cluster=local.scheduler_address)
     same_vectors(here, there, atol=2e-3)
