@@ -49,12 +49,14 @@ def embed_remote(model_id: str, texts: list[str]) -> np.ndarray:
     return embed_documents(embedder, texts).astype(np.float16)
 
 
-def embed_on_cluster(address: str, model_id: str, texts: Sequence[str], batch: int = CLUSTER_BATCH,
+def embed_on_cluster(address: str, model_id: str, texts: Sequence[str], batch: int | None = None,
                      ) -> Iterator[tuple[int, np.ndarray]]:
     """``(start, vectors)`` for each batch of ``texts`` (in any order) as the workers finish them.
 
     ``texts`` should be sorted by length, so that a batch pads little on the worker.
+    ``batch`` defaults to :data:`CLUSTER_BATCH`.
     """
+    batch = batch or CLUSTER_BATCH
     try:
         from distributed import Client, as_completed
     except ImportError:
