@@ -109,19 +109,22 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 @click.option("--wait", default=0.0, help="Seconds to wait for another running `index` to finish.")
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
 @click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
+@click.option("--cluster", envvar="NIANBAO_CLUSTER", metavar="ADDRESS",
+              help="Embed on the workers of this Dask scheduler (tcp://host:8786); needs nianbao[cluster].")
 @click.option("--force", is_flag=True, help="Also add files that do not look like 政府信息公开工作年度报告.")
 @click.option("--ocr/--no-ocr", default=True, show_default=True,
               help="Read PDF pages without a text layer (scans) by OCR, a few seconds a page.")
 @click.option("--quiet", "-q", is_flag=True, help="Only the summary line.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: int | None, wait: float,
-          embed: bool, model: str | None, force: bool, ocr: bool, quiet: bool) -> None:
+          embed: bool, model: str | None, cluster: str | None, force: bool, ocr: bool, quiet: bool) -> None:
     """Index report files and folders (.txt .pdf .docx .html); re-runs only read what changed.
 
     Every run first derives again, from the stored text, the reports an older nianbao parsed;
     with no PATHS it does only that."""
     from .indexing import IndexLockedError, index_paths
     from .progress import cli_progress
+    from .semantic.cluster import ClusterError
 
     if not paths:
         _store(ctx).close()  # deriving stale reports again needs an index; say so if there is none
@@ -132,8 +135,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
         with cli_progress(enabled=not quiet) as progress:
             summary = index_paths(paths, ctx.obj["index_dir"], max_bytes=max_size * 1024 * 1024, workers=workers,
                                   wait=wait, progress=progress, embed=embed, model=model, force=force,
-                                  ocr=ocr)
-    except IndexLockedError as exc:
+                                  ocr=ocr, cluster=cluster)
+    except (IndexLockedError, ClusterError) as exc:
         raise CliError(str(exc)) from None
     if not quiet:
         for result in summary.files:

@@ -242,12 +242,13 @@ ProgressFn = Callable[[str, int, int], None]
 
 def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 workers: int | None = None, wait: float = 0.0, progress: ProgressFn | None = None,
-                embed: bool = False, model: str | None = None, force: bool = False, ocr: bool = True) -> IndexSummary:
+                embed: bool = False, model: str | None = None, force: bool = False, ocr: bool = True,
+                cluster: str | None = None) -> IndexSummary:
     """Index files and folders into `index_dir`; returns what happened to each file.
 
     `force` adds files that do not look like annual reports (parse.gate), and retries the ones
     an earlier run skipped. `ocr`: read PDF pages without a text layer by OCR (progress stage
-    "ocr", in pages).
+    "ocr", in pages). `cluster` (a Dask scheduler's address) embeds on its workers.
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -257,7 +258,7 @@ def index_paths(paths: Iterable[Path], index_dir: Path, *, max_bytes: int = DEFA
         if embed:
             from .semantic.vectors import update_vectors
 
-            update_vectors(index_dir, store, model=model, progress=progress)
+            update_vectors(index_dir, store, model=model, progress=progress, cluster=cluster)
         summary.reports = store.count_reports()
     summary.seconds = time.monotonic() - started
     return summary

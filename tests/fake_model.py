@@ -47,3 +47,9 @@ def install(delay: float = 0.0) -> str:
 
     vectors._MODELS[FAKE_MODEL] = FakeEmbedder(delay)
     return FAKE_MODEL
+
+
+def dask_setup(worker: object) -> None:
+    """Dask's hook for a worker preload (``LocalCluster(preload=[this file])``): the fake model
+    in every worker process, as in the test's own."""
+    install()

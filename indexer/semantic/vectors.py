@@ -30,7 +30,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,6 +138,41 @@ def embed_documents(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return embed(list(texts))
 
 
+class _Rows:
+    """Float16 vectors of the distinct texts a generation needs, one preallocated row each,
+    filled in place from the cache or the model. Why: a dict of a million small arrays costs
+    ~200 bytes of Python objects per 768-byte vector, and stacking them copies them once more.
+    The width is set by the first vector (the model's dimension, known only once one is seen)."""
+
+    def __init__(self, keys: list[bytes], dim: int | None) -> None:
+        self.keys = keys
+        self.slot = {key: i for i, key in enumerate(keys)}
+        self.dim = dim
+        self.matrix = np.zeros((len(keys), dim or 0), dtype=np.float16)
+        self.filled = np.zeros(len(keys), dtype=bool)
+
+    def _allocate(self, dim: int) -> None:
+        if self.dim is None:
+            self.dim = dim
+            self.matrix = np.zeros((len(self.keys), dim), dtype=np.float16)
+
+    def put_cached(self, slot: int, vec: np.ndarray) -> bool:
+        """Take a cached vector unless its width differs from the others (stale rows of another build)."""
+        self._allocate(vec.shape[0])
+        if vec.shape[0] != self.dim:
+            return False
+        self.matrix[slot] = vec
+        self.filled[slot] = True
+        return True
+
+    def put(self, slots: np.ndarray, vectors: np.ndarray) -> None:
+        self._allocate(vectors.shape[1])
+        if vectors.shape[1] != self.dim:
+            raise VectorsError(f"the model gave {vectors.shape[1]}-dimensional vectors where the cache has {self.dim}")
+        self.matrix[slots] = vectors
+        self.filled[slots] = True
+
+
 class EmbeddingCache:
     """SQLite: (model id, text hash) → float16 vector. Committed batch by batch, so a killed run keeps its work."""
 
@@ -163,11 +198,23 @@ class EmbeddingCache:
                     out[key] = vec
         return out
 
-    def put(self, model_id: str, items: dict[bytes, np.ndarray]) -> None:
+    def fill(self, model_id: str, rows: _Rows) -> int:
+        """Copy the cached vectors of ``rows``' texts into it; returns how many were found."""
+        found = 0
+        for i in range(0, len(rows.keys), 500):
+            part = rows.keys[i:i + 500]
+            for key, blob in self.db.execute(
+                f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
+                [model_id, *part],
+            ):
+                found += rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
+        return found
+
+    def put(self, model_id: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
-                                [(model_id, k, v.astype("<f2").tobytes()) for k, v in items.items()])
+                                [(model_id, k, v.tobytes()) for k, v in zip(keys, vectors.astype("<f2"))])
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -531,70 +578,86 @@ class VectorUpdate:
 
 def _gather(rows: list, section_headings: dict, report_ids: list[str], current: VectorSet | None, index_dir: Path,
             model: str | Embedder | None, model_id: str, progress: ProgressFn | None, update: VectorUpdate,
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            cluster: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The passage table, its vectors, and the windows' owners and vectors, from the previous
-    generation (``current``, same model), the cache or the model. A function of its own so
-    that the Python objects behind them (a million passages and their texts at 20,000
-    reports, ~2 GB) are gone before the arrays are written and the derived vectors computed."""
+    generation (``current``, same model), the cache or the model (``cluster``: a Dask
+    scheduler's workers). A function of its own so that the Python objects behind them (a
+    million passages and their texts at 20,000 reports, ~1 GB) are gone before the arrays are
+    written and the derived vectors computed. Vectors go straight into preallocated float16
+    arrays: one row per distinct text (:class:`_Rows`), then the passage and window matrices."""
     passages = list(iter_passages(rows, headings=section_headings))
     index = {r: i for i, r in enumerate(report_ids)}
     by_report: dict[str, list[int]] = {}
     for i, p in enumerate(passages):
         by_report.setdefault(p.report_id, []).append(i)
 
-    vectors: list[np.ndarray | None] = [None] * len(passages)
+    reused = np.zeros(len(passages), dtype=bool)
+    old_rows = np.zeros(len(passages), dtype=np.int64)
     if current is not None:
         for report_id, members in by_report.items():
             old = current.rows_of(report_id)
             if len(old) == len(members):
-                for i, vec in zip(members, current.matrix[old]):
-                    vectors[i] = vec
-                update.reused += len(members)
-    todo = [i for i, v in enumerate(vectors) if v is None]
-    norms = {i: passages[i].embed_text for i in todo}
-    keys = {i: text_key(norms[i]) for i in todo}
+                reused[members] = True
+                old_rows[members] = old
+        update.reused = int(reused.sum())
+    todo = np.flatnonzero(~reused)
     window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
-    window_keys = [text_key(text) for _, text in window_items]
+    window_owner = np.array([i for i, _ in window_items], dtype=np.int32)
+    keys = [text_key(passages[i].embed_text) for i in todo.tolist()]
+    keys += [text_key(text) for _, text in window_items]
+    distinct = _Rows(list(dict.fromkeys(keys)), current.dim if current is not None else None)
+    slots = np.array([distinct.slot[k] for k in keys], dtype=np.int64)
+    del keys
+    passage_slots, window_slots = slots[:len(todo)], slots[len(todo):]
     cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
     try:
-        found = cache.get(model_id, [*keys.values(), *window_keys], current.dim if current is not None else None)
-        missing: dict[bytes, str] = {}
-        for i in todo:
-            if keys[i] in found:
-                update.cached += 1
-            else:
-                missing.setdefault(keys[i], norms[i])
-        for (_, text), key in zip(window_items, window_keys):
-            if key not in found:
-                missing.setdefault(key, text)
-        if missing:
-            found.update(_embed_missing(missing, model, model_id, cache, progress, update))
-        for i in todo:
-            vectors[i] = found[keys[i]]
+        cache.fill(model_id, distinct)
+        update.cached = int(distinct.filled[passage_slots].sum())
+        if not distinct.filled.all():
+            texts = _texts_of(passages, todo, passage_slots, window_items, window_slots, distinct)
+            _embed_missing(texts, distinct, model, model_id, cache, progress, update, cluster)
     finally:
         cache.close()
 
-    if passages:
-        matrix = np.vstack([np.asarray(v, dtype=np.float16) for v in vectors])
-    else:
-        matrix = np.zeros((0, current.dim if current else 384), dtype=np.float16)
+    dim = distinct.dim or (current.dim if current is not None else 384)
+    matrix = np.zeros((len(passages), dim), dtype=np.float16)
+    for start in range(0, len(passages), 65536):  # block by block: a reused row is read from the memory map
+        part = np.flatnonzero(reused[start:start + 65536]) + start
+        if len(part):
+            matrix[part] = current.matrix[old_rows[part]]
+    if len(todo):
+        matrix[todo] = distinct.matrix[passage_slots]
+    window_matrix = distinct.matrix[window_slots] if len(window_slots) else np.zeros((0, dim), dtype=np.float16)
     table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
     kinds = {k: i for i, k in enumerate(KINDS)}
     for i, p in enumerate(passages):
         table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
                     kinds.get(p.section_kind, kinds["other"]), p.first)
-    window_owner = np.array([i for i, _ in window_items], dtype=np.int32)
-    window_matrix = np.array([found[k] for k in window_keys], dtype=np.float16).reshape(-1, matrix.shape[1])
     return table, matrix, window_owner, window_matrix
 
 
+def _texts_of(passages: list[Passage], todo: np.ndarray, passage_slots: np.ndarray,
+              window_items: list[tuple[int, str]], window_slots: np.ndarray, distinct: _Rows) -> dict[int, str]:
+    """Slot → text of every distinct text neither the cache nor the previous generation had."""
+    texts: dict[int, str] = {}
+    for i, slot in zip(todo.tolist(), passage_slots.tolist()):
+        if not distinct.filled[slot]:
+            texts.setdefault(slot, passages[i].embed_text)
+    for slot, (_, text) in zip(window_slots.tolist(), window_items):
+        if not distinct.filled[slot]:
+            texts.setdefault(slot, text)
+    return texts
+
+
 def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | None = None,
-                   progress: ProgressFn | None = None) -> VectorUpdate:
+                   progress: ProgressFn | None = None, cluster: str | None = None) -> VectorUpdate:
     """Bring the vectors in step with the store's visible reports.
 
     Unchanged reports keep their rows; new ones come from the cache or the model; removed
     ones are dropped. A different model (or chunker) than the current generation's embeds
-    everything again. Nothing is written when nothing changed.
+    everything again. Nothing is written when nothing changed. ``cluster``, a Dask
+    scheduler's address, sends the texts to embed to its workers (:mod:`.cluster`); the
+    cache and generation are written here as without it.
     """
     started = time.monotonic()
     index_dir = Path(index_dir)
@@ -616,7 +679,8 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
         return update
 
     table, matrix, window_owner, window_matrix = _gather(
-        rows, section_headings, report_ids, current if same_model else None, index_dir, model, model_id, progress, update)
+        rows, section_headings, report_ids, current if same_model else None, index_dir, model, model_id, progress,
+        update, cluster)
     del rows, section_rows, section_headings  # every paragraph's text: not needed to write
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
                   matrix=matrix, extra={"embedded": update.embedded}, window_owner=window_owner,
@@ -627,28 +691,41 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     return update
 
 
-def _embed_missing(missing: dict[bytes, str], model: str | Embedder | None, model_id: str, cache: EmbeddingCache,
-                   progress: ProgressFn | None, update: VectorUpdate) -> dict[bytes, np.ndarray]:
+def _embed_missing(texts: dict[int, str], distinct: _Rows, model: str | Embedder | None, model_id: str,
+                   cache: EmbeddingCache, progress: ProgressFn | None, update: VectorUpdate,
+                   cluster: str | None = None) -> None:
+    """Embed ``texts`` (slot → text) into their rows of ``distinct``, committing each batch to the cache."""
+    # Longest first across all batches, so each model batch pads to similar lengths.
+    order = sorted(texts, key=lambda slot: -len(texts[slot]))
+    ordered = [texts[slot] for slot in order]
+    slots = np.array(order, dtype=np.int64)
+    if cluster:
+        from .cluster import embed_on_cluster
+
+        batches = embed_on_cluster(cluster, model_id, ordered)
+    else:
+        batches = _embed_here(model, model_id, ordered)
+    started = time.monotonic()
+    if progress:
+        progress("embed", 0, len(ordered))
+    for start, vectors in batches:
+        part = slots[start:start + len(vectors)]
+        vectors = np.asarray(vectors, dtype=np.float16)
+        distinct.put(part, vectors)
+        cache.put(model_id, [distinct.keys[s] for s in part.tolist()], vectors)
+        update.embedded += len(part)
+        if progress:
+            progress("embed", update.embedded, len(ordered))
+    update.embed_seconds = time.monotonic() - started
+
+
+def _embed_here(model: str | Embedder | None, model_id: str, texts: list[str]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, vectors)`` for each :data:`EMBED_BATCH` texts, from the model in this process (loaded now)."""
     embedder = get_model(model)
     if embedder.model_id != model_id:
         raise VectorsError(f"model {embedder.model_id} loaded where {model_id} was asked for")
-    # Longest first across all batches, so each model batch pads to similar lengths.
-    items = sorted(missing.items(), key=lambda item: -len(item[1]))
-    out: dict[bytes, np.ndarray] = {}
-    started = time.monotonic()
-    if progress:
-        progress("embed", 0, len(items))
-    for start in range(0, len(items), EMBED_BATCH):
-        batch = items[start:start + EMBED_BATCH]
-        vecs = embed_documents(embedder, [text for _, text in batch])
-        got = {key: vec.astype(np.float16) for (key, _), vec in zip(batch, vecs)}
-        cache.put(model_id, got)
-        out.update(got)
-        update.embedded += len(batch)
-        if progress:
-            progress("embed", update.embedded, len(items))
-    update.embed_seconds = time.monotonic() - started
-    return out
+    return ((start, embed_documents(embedder, texts[start:start + EMBED_BATCH]))
+            for start in range(0, len(texts), EMBED_BATCH))
 
 
 def vectors_status(index_dir: Path, store: Store) -> dict:
