@@ -133,3 +133,33 @@ def test_corrections_survive_reindexing_and_rederiving(capsys, indexed_copy, mon
     assert out.startswith("5 derived again by this version")
     again = _reports(capsys, index_dir)[HUAIBEI]
     assert again == back
+
+
+def test_the_report_page_shows_evidence_and_corrects_a_field(indexed, tmp_path, monkeypatch):
+    import shutil
+
+    from indexer.store import Store
+    from tests.test_app import html_text, no_failure, open_page
+
+    index = tmp_path / "index"
+    shutil.copytree(indexed, index, ignore=shutil.ignore_patterns("index.lock"))
+    monkeypatch.setenv("NIANBAO_HOME", str(index))
+    with Store(index) as store:
+        report = next(r for r in store.reports() if r["agency"] == "淮北市商务局")
+    at = open_page("report", id=report["id"])
+    no_failure(at)
+    shown = html_text(at)
+    assert "<td>年份</td><td>2018</td><td>第 " in shown and "淮北市商务局" in shown  # the line it was read from
+    at.text_input(key="fix_year").input("2017")
+    at.text_input(key="fix_province").input("浙江")
+    next(b for b in at.button if b.label == "保存更正").click().run()
+    no_failure(at)
+    with Store(index) as store:
+        fixed = store.report(report["id"])
+    assert (fixed["year"], fixed["region"]["province"], fixed["corrected"]) == (2017, "浙江省", ["province", "year"])
+    assert any(e.label == "字段与依据（已更正：年份、省份）" for e in at.expander)
+    at.text_input(key="fix_year").input("公元前")
+    next(b for b in at.button if b.label == "保存更正").click().run()
+    assert [e.value for e in at.error] == ["更正没有保存：年份「公元前」不是 1990 年到今年之间的年份。"]
+    with Store(index) as store:
+        assert store.report(report["id"])["year"] == 2017  # nothing written

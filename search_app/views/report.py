@@ -19,9 +19,11 @@ import streamlit as st
 from indexer.fulltext import QueryError
 from indexer.normalize import normalize
 from indexer.agencies import agency_key
+from indexer.fields import FieldError, edit_report
 from indexer.findings.stored import report_completeness as stored_completeness
 from indexer.pages import PageImageError, page_image
 from indexer.stats.layout import grids
+from indexer.store import Store
 from search_app.completeness import report_completeness
 from search_app import catalogue, coverage, provenance, render, state, tables
 from search_app.scores import SCALE_NOTE, scale_text
@@ -77,10 +79,78 @@ def report_list() -> None:
 def metadata(report: dict) -> None:
     st.title(render.md(report["title"] or render.report_label(report)))
     region = render.region_label(report["region"])
-    template = render.template_label(report["template"])
     st.html(f'<div class="nb-meta">机关：<b>{render.esc(report["agency"] or catalogue.UNKNOWN)}</b> · 年份：'
-            f'{render.esc(report["year"] or catalogue.UNKNOWN)} · 地区：{render.esc(region)} · {render.esc(template)} · '
+            f'{render.esc(report["year"] or catalogue.UNKNOWN)} · 地区：{render.esc(region)} · '
+            f'{render.esc(shown_value(report, "level"))} · {render.esc(shown_value(report, "edition"))} · '
+            f'发布：{render.esc(shown_value(report, "published"))} · '
             f'文件：{render.esc(report["source"])} · ID：<code>{render.esc(report["id"])}</code></div>')
+
+
+FIELD_LABELS = {"title": "标题", "agency": "机关", "year": "年份", "province": "省份", "city": "城市", "county": "区县",
+                "level": "层级", "edition": "模板版本", "published": "发布日期"}
+LEVEL_LABELS = {"national-ministry": "国务院部门", "province": "省级政府", "city": "市级政府", "county": "县级政府",
+                "township": "乡镇街道", "department-province": "省级部门", "department-city": "市级部门",
+                "department-county": "县级部门"}
+EDITION_LABELS = {"old": "2019年前旧模板", "2019": "2019年模板", "2021": "2021年修订模板"}
+
+
+def shown_value(report: dict, name: str) -> str:
+    """A field's value as a reader sees it: labels for codes, 未识别 for an unknown."""
+    value = report["region"].get(name) if name in ("province", "city", "county") else report.get(name)
+    if value in (None, ""):
+        return catalogue.UNKNOWN
+    return {"level": LEVEL_LABELS, "edition": EDITION_LABELS}.get(name, {}).get(str(value), str(value))
+
+
+def evidence(report: dict) -> None:
+    """Each field with the line of the report it was read from, corrected ones marked; and the
+    form that corrects them (kept across re-indexing and upgrades)."""
+    corrected = set(report.get("corrected") or [])
+    found = report.get("evidence") or {}
+    rows = []
+    for name, label in FIELD_LABELS.items():
+        source = found.get(name) or {}
+        if name in corrected:
+            basis = f"已人工更正（原读出：{render.esc(report['derived'].get(name) or catalogue.UNKNOWN)}）"
+        elif source.get("line"):
+            basis = f"第 {source['line']} 行：{render.esc(source['text'])}"
+        elif source:
+            basis = render.esc(source.get("text", ""))
+        else:
+            basis = "正文里没有找到依据"
+        value = render.esc(shown_value(report, name) if name != "title" else (report["title"] or catalogue.UNKNOWN))
+        rows.append(f"<tr><td>{label}{' ✎' if name in corrected else ''}</td><td>{value}</td><td>{basis}</td></tr>")
+    title = "字段与依据" + (f"（已更正：{'、'.join(label for n, label in FIELD_LABELS.items() if n in corrected)}）" if corrected else "")
+    with st.expander(title, expanded=bool(corrected)):
+        st.html('<table class="nb-table"><tr><th>字段</th><th>值</th><th>依据</th></tr>' + "".join(rows) + "</table>")
+        correction_form(report)
+
+
+def correction_form(report: dict) -> None:
+    with st.form("correct"):
+        st.caption("读错了或没读出？在这里更正。更正单独保存，重新索引和升级后仍然有效；留空表示不改。")
+        cols = st.columns(5)
+        typed = {name: cols[n].text_input(FIELD_LABELS[name], placeholder=shown_value(report, name), key=f"fix_{name}")
+                 for n, name in enumerate(("agency", "year", "province", "city", "county"))}
+        reset = st.multiselect("恢复为自动读出的值", sorted(report.get("corrected") or []), format_func=FIELD_LABELS.get,
+                               placeholder="选择字段")
+        if not st.form_submit_button("保存更正"):
+            return
+    values = {name: value.strip() for name, value in typed.items() if value.strip()}
+    if not values and not reset:
+        st.info("没有要保存的更正。")
+        return
+    try:
+        with state.write_lock(), Store(state.index_dir(), create=False) as store:
+            edit_report(store, report["id"], values, reset=reset)
+    except FieldError as exc:
+        field = str(exc).split(":")[0]
+        value = render.md(values.get(field, ""))
+        reason = {"year": f"「{value}」不是 1990 年到今年之间的年份",
+                  "province": f"「{value}」不是省级行政区（例如 浙江省、北京市、广西壮族自治区）"}.get(field, "值不合要求")
+        st.error(f"更正没有保存：{FIELD_LABELS.get(field, field)}{reason}。")
+        return
+    st.rerun()
 
 
 def found_passages(report_id: str, query: str, mode: str) -> list[str]:
@@ -288,6 +358,7 @@ def page() -> None:
         return
     query, mode = state.param("q"), state.param("mode", "exact")
     metadata(report)
+    evidence(report)
     provenance.source_panel(report)
     links = st.container(horizontal=True, vertical_alignment="center")
     if query:
