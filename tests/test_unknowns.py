@@ -102,3 +102,25 @@ def test_a_field_that_does_not_apply_is_not_unknown():
     assert not is_unknown(ministry, "province") and not is_unknown(ministry, "city")
     assert is_unknown(county, "city") and not is_unknown(county, "county")
     assert facet_counts([ministry, county], "city") == Counter({UNKNOWN: 1})
+
+
+def test_the_desk_counts_offers_and_explains_the_unknown(capsys, realworld, monkeypatch):
+    from tests.test_app import no_failure, open_page
+
+    monkeypatch.setenv("NIANBAO_HOME", str(realworld))
+    reports = _by_hand(capsys, realworld)
+    unknown = sum(r["has_term"] and "province" in r["unknown"] for r in reports)
+    at = open_page(None, q=TERM)
+    no_failure(at)
+    box = at.checkbox(key=f"search_f_province_{UNKNOWN}")
+    assert box.label == f"{UNKNOWN}（{unknown}）"
+    box.check().run()
+    no_failure(at)
+    assert any(c.value.startswith(f"{unknown} 份报告") for c in at.caption)  # exactly those reports
+    at.checkbox(key=f"search_f_province_{UNKNOWN}").uncheck().run()
+    at.checkbox(key="search_f_province_浙江省").check().run()
+    no_failure(at)
+    expected = _search(capsys, realworld, "--province", "浙江省")["excluded_unknown"]["province"]
+    assert expected == unknown
+    assert any(c.value == f"另有省份{UNKNOWN}的 {unknown} 份报告也含检索词，因无法判断是否符合筛选条件而未列出（可勾选「{UNKNOWN}」查看）。"
+               for c in at.caption)

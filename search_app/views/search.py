@@ -21,6 +21,7 @@ from itertools import accumulate
 import pandas as pd
 import streamlit as st
 
+from indexer.fields import is_unknown
 from indexer.fulltext import SearchFilters, parse_query
 from indexer.fulltext.search import MODES, SORTS
 from indexer.parse.sections import SECTION_KINDS
@@ -85,14 +86,16 @@ def facet_counts(results: list[dict], chosen: dict[str, list[str]]) -> dict[str,
     for facet in FACETS:
         among = passing(facet)
         exact = Counter(v for r in among for v in facet_values(r, facet))
-        unknown = 0 if facet == "section" else sum(1 for r in among if not facet_values(r, facet))
+        # Unknown by the filters' own rule: a ministry has no province, and that is not unknown.
+        unknown = 0 if facet == "section" else sum(1 for r in among if "region" in r and is_unknown(r, facet))
+        picked = [v for v in chosen.get(facet, []) if v != UNKNOWN]  # 未识别 is counted apart, as `unknown`
         if facet in ("year", "section"):
             counts = exact
-            for value in chosen.get(facet, []):
+            for value in picked:
                 if value not in exact:  # a range, from a link
                     counts[value] = sum(map(state.filters_of({facet: [value]}).accepts, among))
         else:
-            counts = by_part(exact, chosen.get(facet, []))
+            counts = by_part(exact, picked)
         facets[facet] = Facet(counts, unknown, len(exact))
     return facets
 
@@ -186,8 +189,16 @@ def facet_widgets(facets: dict[str, Facet], chosen: dict[str, list[str]], counte
         hidden = found.distinct - len(shown) - len(rest[:FACET_LISTED])
         if hidden > 0:
             st.caption(f"另有 {hidden} 项未列出，可在检索式里写明。")
-        if found.unknown:
-            st.caption(f"{UNKNOWN}：{found.unknown} 份" if counted else f"另有{title}{UNKNOWN}的段落")
+        if found.unknown and counted:  # reports whose value nobody could read: shown, counted, choosable
+            facet_box(facet, UNKNOWN, f"{UNKNOWN}（{found.unknown}）", picked)
+        elif found.unknown or UNKNOWN in picked:
+            st.caption(f"另有{title}{UNKNOWN}的段落")
+
+
+def excluded_note(excluded: dict[str, int]) -> str:
+    """How many matching reports a filter left out only because their field is unknown."""
+    parts = [f"{FACETS.get(field, field)}{UNKNOWN}的 {n} 份" for field, n in excluded.items() if n]
+    return f"另有{'、'.join(parts)}报告也含检索词，因无法判断是否符合筛选条件而未列出（可勾选「{UNKNOWN}」查看）。" if parts else ""
 
 
 # --- results -----------------------------------------------------------------------------
@@ -396,6 +407,9 @@ def page() -> None:
                 return
             occurrences = f"，共 {found['total_occurrences']} 处" if found["total_occurrences"] else ""
             st.caption(f"{total} 份报告{occurrences} · 用时 {elapsed * 1000:.0f} 毫秒")
+            left_out = excluded_note(found.get("excluded_unknown") or {})
+            if left_out:
+                st.caption(left_out)
             render.download_buttons(export_frame(query, filters, mode, sort), export_name(query), "search-export",
                                     lambda: provenance(query, mode, sort, chosen, total))
             if mode == "exact":
