@@ -226,7 +226,7 @@ def show_fulltext_result(result: dict, query: str, mode: str) -> None:
 
 
 # Semantic scores are cosines (1 = the same meaning); hybrid ones are fused reciprocal ranks.
-SCORE_LABELS = {"semantic": "相似度", "hybrid": "综合排名分"}
+SCORE_LABELS = {"semantic": "相似度", "hybrid": "排名"}
 
 
 def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) -> None:
@@ -243,8 +243,18 @@ def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) 
                     f'{render.esc(first["source"])} · 其中 {len(passages)} 段</div>')
             st.html("".join(
                 f'<div class="nb-snippet"><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}'
-                f' · {score} {p["score"]:.3f}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
+                f' · {passage_score(p, mode, score)}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
                 for p in passages))
+
+
+def passage_score(passage: dict, mode: str, label: str) -> str:
+    """Hybrid: where each ranking put the passage (the fused number means nothing to a reader);
+    semantic: its similarity to the query."""
+    if mode != "hybrid":
+        return f"{label} {passage['score']:.3f}"
+    ranks = [f"{name}第 {passage[key]} 名" if passage.get(key) else f"{name}未排上"
+             for name, key in (("关键词", "keyword_rank"), ("语义", "semantic_rank"))]
+    return " · ".join(ranks)
 
 
 # --- export ------------------------------------------------------------------------------
