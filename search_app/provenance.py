@@ -24,7 +24,7 @@ def collect_form() -> None:
     with st.form("collect"):
         text = st.text_area("报告页或“政府信息公开年报”栏目页的网址，每行一个",
                             placeholder="https://www.example.gov.cn/xxgk/ndbg/index.html")
-        depth = st.number_input("沿链接深入的层数（栏目页 → 报告页 → 附件）", min_value=0, max_value=5, value=3)
+        depth = st.selectbox("沿链接深入的层数（栏目页 → 报告页 → 附件）", range(6), index=3)  # no free typing: no English range error
         submitted = st.form_submit_button("收集并加入索引", icon=":material/travel_explore:")
     if not submitted:
         return

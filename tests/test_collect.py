@@ -307,3 +307,23 @@ def test_addresses_from_a_file_are_checked_before_anything_is_fetched(tmp_path):
     result = CliRunner().invoke(cli, ["--index-dir", str(tmp_path / "index"), "collect"])
     assert result.exit_code == 2 and "give a URL or --from FILE" in result.output
     assert not (tmp_path / "index").exists()
+
+
+def test_the_corpus_page_collects_from_an_address(tmp_path, monkeypatch):
+    from tests.test_app import no_failure, open_page
+
+    site = Site()
+    try:
+        name = "047_jingwei2022.txt"
+        site.page("/ndbg/index.html", listing_page("政府信息公开年报", [("/ndbg/r1.html", "2022年政府信息公开工作年度报告", "2023-01-20")]))
+        site.page("/ndbg/r1.html", report_page("2022年政府信息公开工作年度报告", report_lines(name), "2023-01-20"))
+        monkeypatch.setenv("NIANBAO_HOME", str(tmp_path / "index"))
+        at = open_page("corpus")
+        at.text_area[0].input(site.url("/ndbg/index.html"))
+        next(b for b in at.button if b.label == "收集并加入索引").click().run(timeout=120)
+        no_failure(at)
+        assert any(s.value.startswith("新增 1") for s in at.success)
+        table = next(d.value for d in at.dataframe if "网址" in d.value.columns)
+        assert table["网址"].tolist() == [site.url("/ndbg/r1.html")] and table["结果"].tolist() == ["新增"]
+    finally:
+        site.stop()

@@ -21,9 +21,9 @@ from indexer.app_launch import ALLOW_FOLDERS_ENV
 from indexer.indexing import IndexLockedError, IndexSummary, index_paths
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files
 from indexer.store import StoreError
-from search_app import catalogue, coverage, render, state
+from search_app import catalogue, coverage, provenance, render, state
 
-SUFFIXES = ["txt", "pdf", "docx", "html", "htm"]
+SUFFIXES = ["txt", "pdf", "docx", "doc", "html", "htm"]
 STATUS = {"added": "新增", "updated": "更新", "unchanged": "未变", "duplicate": "重复", "removed": "移除", "skipped": "跳过"}
 
 
@@ -85,7 +85,7 @@ def upload_form() -> None:
     st.subheader("上传报告")
     limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
     with st.form("upload", clear_on_submit=True):
-        files = st.file_uploader(f"PDF、DOCX、HTML 或 TXT（任何中文编码），每个不超过 {limit_mb} MB",
+        files = st.file_uploader(f"PDF、DOCX、DOC、HTML 或 TXT（任何中文编码），每个不超过 {limit_mb} MB",
                                  type=SUFFIXES, accept_multiple_files=True)
         submitted = st.form_submit_button("加入索引", icon=":material/upload:")
     if not submitted:
@@ -188,6 +188,7 @@ def page() -> None:
     st.title("语料")
     upload_form()
     folder_form()
+    provenance.collect_form()
     overview()
 
 
