@@ -164,8 +164,10 @@ def reports(ctx: click.Context, as_json: bool) -> None:
     """List the indexed reports."""
     with _store(ctx) as store, store.snapshot():
         rows = store.reports()
+        if as_json:
+            extras = store.report_extras(r["id"] for r in rows)
     if as_json:
-        _echo_json(rows)
+        _echo_json([{**r, **extras[r["id"]]} for r in rows])
         return
     for r in rows:
         region = "/".join(_shown(r, name) for name, value in r["region"].items() if value or name in r["corrected"]) or "-"

@@ -406,6 +406,18 @@ class Store:
         found = [report_json(r, corrections.get(r["id"])) for r in self.db.execute(sql, params)]
         return self._with_provenance(sorted(found, key=lambda r: (-(r["year"] or 0), r["agency"] or "", r["id"])))
 
+    def report_extras(self, ids: Iterable[str]) -> dict[str, dict]:
+        """report id → its page count (None: no pages) and the evidence of its fields, for
+        `reports --json`; apart from `reports` so filters and facets do not parse them."""
+        ids = list(ids)
+        out: dict[str, dict] = {}
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            for row in self.db.execute(f"SELECT id, pages, evidence FROM reports WHERE id IN ({','.join('?' * len(part))})", part):
+                out[row["id"]] = {"pages": len(json.loads(row["pages"])) if row["pages"] else None,
+                                  "evidence": json.loads(row["evidence"]) if row["evidence"] else None}
+        return out
+
     def reports_in_regions(self, adcodes: Iterable[str | None]) -> list[dict]:
         """Visible reports whose adcode is one of `adcodes` (None: reports of unknown region), in the
         `reports --json` shape without the provenance fields (one agency's history needs none)."""

@@ -74,7 +74,9 @@ def test_reports_and_show_json(capsys, indexed):
     reports = json.loads(out)
     assert len(reports) == 5
     for r in reports:
-        assert set(r) >= {"id", "source", "title", "agency", "year", "region", "template"}
+        assert set(r) >= {"id", "source", "title", "agency", "year", "region", "template",
+                          "level", "edition", "published", "pages", "evidence", "corrected"}
+        assert r["evidence"]["year"]["line"] >= 1 and str(r["year"]) in r["evidence"]["year"]["text"]
         assert set(r["region"]) == {"province", "city", "county"}
     lingwu = next(r for r in reports if r["agency"] == "灵武市人民政府")
     _, out, _ = run(capsys, "--index-dir", str(indexed), "show", lingwu["id"][:8], "--json")
