@@ -180,7 +180,8 @@ def test_allow_folders_limits_what_the_page_reaches(desk, tmp_path, monkeypatch)
     with Store(desk, create=False) as store:
         assert store.count_reports() == 5, "nothing outside was indexed"
     (allowed / "sub" / "leak.txt").unlink()
-    shutil.copy(CORPUS / SAMPLES["guyuan_2019"], allowed / "sub" / "own.txt")
+    own = (CORPUS / SAMPLES["guyuan_2019"]).read_text(encoding="utf-8").replace("2019", "2021")  # not yet indexed
+    (allowed / "sub" / "own.txt").write_text(own, encoding="utf-8")
     at = start("corpus")
     at.text_input[0].input("sub")
     at.button[1].click().run()
