@@ -88,6 +88,12 @@ def app_url(tmp_path):
 
 @pytest.fixture
 def browser():
+    yield from launched_chromium(ARTIFACTS)
+
+
+def launched_chromium(artifacts: Path):
+    """Debian's chromium driven by Playwright, screenshots going to `artifacts`; the test is
+    skipped, saying why, where the browser or the package is missing."""
     if not CHROMIUM.exists():
         pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium chromium-driver fonts-noto-cjk; "
                     ".ci/run does this)")
@@ -95,8 +101,8 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("the playwright Python package is not installed (pip install -e '.[test]')")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nbrowser test artifacts: {ARTIFACTS}")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    print(f"\nbrowser test artifacts: {artifacts}")
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from test_app_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy
+from test_app_browser import ARTIFACTS, free_port, launched_chromium, wait_healthy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -96,20 +96,7 @@ def app_url(journey_index, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium fonts-noto-cjk; .ci/run does this)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("the playwright Python package is not installed (pip install -e '.[test]')")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    print(f"\njourney screenshots: {SHOTS}")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    yield from launched_chromium(SHOTS)
 
 
 class Journey:
