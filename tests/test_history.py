@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
-from conftest import sample_text
+from conftest import CORPUS, sample_text
 from indexer.agencies import agency_key, place_forms
 from indexer.cli import cli, main
 from indexer.history import diff, history, repeats
@@ -428,3 +428,29 @@ def test_the_report_page_links_to_the_agencys_other_years(indexed, monkeypatch):
     link = next(l for l in at.get("page_link") if l.proto.label == "本机关历年报告")
     assert link.proto.page == "agency"
     assert parse_qs(link.proto.query_string) == {"agency": [agency_key(report)]}
+
+
+def test_the_statistics_page_groups_an_agencys_years(tmp_path, monkeypatch):
+    folder = tmp_path / "reports"
+    write_series(folder)
+    shutil.copy(CORPUS / "001_c5ec5838828042f2.txt", folder)  # 固原 2019, with tables: sorts among 灵武's years
+    index_paths([folder], tmp_path / "index", embed=False)
+    monkeypatch.setenv("NIANBAO_HOME", str(tmp_path / "index"))
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.run()
+    at.switch_page("views/stats.py").run()
+    assert not at.exception and not at.error
+
+    def lingwu_rows() -> list[int]:
+        agencies = list(at.dataframe[0].value["机关"])
+        return [i for i, name in enumerate(agencies) if "灵武" in name]
+
+    before = lingwu_rows()
+    assert before != list(range(before[0], before[0] + len(before)))  # by year first: others in between
+    at.toggle(key="stats_by_agency").set_value(True).run()
+    assert not at.exception and not at.error
+    after = lingwu_rows()
+    assert len(after) == len(before) >= 3
+    assert after == list(range(after[0], after[0] + len(after)))  # one agency's years side by side
+    years = list(at.dataframe[0].value["年份"])
+    assert [years[i] for i in after] == sorted(years[i] for i in after)

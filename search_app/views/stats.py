@@ -23,6 +23,7 @@ from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
 from indexer.stats.indicators import INDICATORS, OLD_SECTIONS
 from indexer.stats.stored import export_context, stats_rows
+from indexer.agencies import agency_key
 from indexer.findings.stored import completeness_rows
 from search_app.completeness import completeness_summary
 from search_app import exports, render, state
@@ -215,7 +216,11 @@ def indicator_table(reports: list[dict], stats: Statistics, failing: pd.DataFram
     keys = [k for k in INDICATORS if k in held and any(k.startswith(p) for p in prefix.split("|"))]
     holding = [r for r, has in zip(reports, present[keys].any(axis=1)) if has]
     failing_ids = set(failing["report_id"])
-    holding.sort(key=lambda r: r["id"] not in failing_ids)  # failed reports first (stable: by year, agency)
+    by_agency = st.toggle("按机关分组：同一机关的各年相邻（机关名称的常见写法视为同一机关）", key="stats_by_agency")
+    if by_agency:  # an agency's years together, oldest first; agencies whose name is unknown last
+        holding.sort(key=lambda r: (agency_key(r) is None, agency_key(r) or "", r["year"] or 0))
+    else:
+        holding.sort(key=lambda r: r["id"] not in failing_ids)  # failed reports first (stable: by year, agency)
     shown = holding[:ROWS_DRAWN]
     shown_ids = [r["id"] for r in shown]
     failed = _failed_cells(sorted(set(shown_ids) & failing_ids))
@@ -237,7 +242,8 @@ def indicator_table(reports: list[dict], stats: Statistics, failing: pd.DataFram
     st.dataframe(styled, hide_index=True, width="stretch")
     more = f"这里列出前 {len(shown)} 份（共 {len(holding)} 份），导出的表格包含全部。" if len(holding) > len(shown) else ""
     first = "未通过校验的报告排在最前，红底的数字参与了未通过的校验，它们所在的列排在最前。" if failed else ""
-    st.caption(more + first + "列名为报表中的行（/ 后为列）。")
+    grouped = "同一机关的各年相邻；历年变化和跨年核对见「机关」页。" if by_agency else first
+    st.caption(more + grouped + "列名为报表中的行（/ 后为列）。")
 
 
 def column_labels(keys: list[str]) -> dict[str, str]:
