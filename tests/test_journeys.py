@@ -382,3 +382,29 @@ def test_keyword_mode_counts_whole_words(journey):
     j.page.go_back()
     j.expect("公开不到位", {})
     assert "mode" not in j.params()
+
+
+def test_from_a_search_to_an_agencys_years_and_back(journey):
+    """A search → one of its reports → the same agency's other years (机关) → Back to the report →
+    Back to the search, which comes back whole."""
+    j = journey
+    j.open()
+    j.search("政府开放日")
+    j.expect("政府开放日", {})
+    j.check("query")
+    j.page.get_by_role("link", name="灵武市2020年政府信息公开工作年度报告").first.click()
+    years = j.page.get_by_role("link", name="本机关历年报告")
+    years.wait_for()
+    j.check("report")
+    years.click()
+    j.page.get_by_text("跨年核对", exact=True).first.wait_for()
+    j.page.wait_for_function("""() => document.querySelector('[data-testid=stApp]')
+      .getAttribute('data-test-script-state') === 'notRunning'
+      && !document.querySelector('[data-stale=true], [data-testid=stSkeleton]')""")
+    assert "灵武市人民政府" in j.page.inner_text("body") and "agency" in j.params()
+    j.check("agency")
+    j.page.go_back()
+    j.page.get_by_role("link", name="本机关历年报告").wait_for()
+    j.page.go_back()
+    j.expect("政府开放日", {})
+    j.check("back-to-search")

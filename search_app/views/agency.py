@@ -201,8 +201,8 @@ def page() -> None:
     if not found:
         st.info(render.INDEX_HINT)
         return
-    st.caption(f"{len(found)} 个机关。同一机关历年名称的常见写法已合并；改名或合并的机关可用命令 "
-               "`nianbao agency alias` 连起来。")
+    st.caption(f"{len(found)} 个机关。同一机关历年名称的常见写法已合并；改名或合并的机关可在命令行里"
+               "设为别名，连成同一机关（见命令说明）。")
     if st.toggle("重复率排行：列出与上一年报告重复最多的报告", key="agency_ranking"):
         ranking(found)
         return
