@@ -61,6 +61,9 @@ CSS = """
 [data-testid=InputInstructions]::after { content: "按回车检索"; font-size: 0.75rem; visibility: visible; }
 [data-testid=stStatusWidget] label::after { content: "正在计算……"; font-size: 0.85rem; visibility: visible; }
 [data-testid=stStatusWidget] button::after { content: "停止"; font-size: 0.85rem; visibility: visible; }
+/* A table's own toolbar (Download as CSV, Search, Fullscreen, Show/hide columns) speaks English and
+   no option translates it; every page has its own exports, so the toolbar is not shown. */
+[data-testid=stElementToolbar] { display: none; }
 </style>
 """
 
