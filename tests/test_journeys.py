@@ -183,6 +183,9 @@ class Journey:
           return text;
         }""")
         assert not latin_words(text), (label, latin_words(text))
+        toolbars = self.page.evaluate("""() => [...document.querySelectorAll('[data-testid=stElementToolbar]')]
+          .map(e => getComputedStyle(e).display)""")
+        assert all(display == "none" for display in toolbars), (label, "a table's English toolbar shows", toolbars)
 
     # --- a journalist's actions ------------------------------------------------------------
 
@@ -402,6 +405,8 @@ def test_from_a_search_to_an_agencys_years_and_back(journey):
       .getAttribute('data-test-script-state') === 'notRunning'
       && !document.querySelector('[data-stale=true], [data-testid=stSkeleton]')""")
     assert "灵武市人民政府" in j.page.inner_text("body") and "agency" in j.params()
+    j.page.locator("[data-testid=stDataFrame]").first.hover()  # where the table's own toolbar would show
+    assert j.page.locator("[data-testid=stElementToolbar]").count()
     j.check("agency")
     j.page.go_back()
     j.page.get_by_role("link", name="本机关历年报告").wait_for()
