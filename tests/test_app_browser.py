@@ -65,12 +65,22 @@ def wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture
 def app_url(tmp_path):
-    port = free_port()
-    log = tmp_path / "app.log"
     env = {k: v for k, v in os.environ.items() if k != "NIANBAO_HOME"}
+    log = tmp_path / "app.log"
+    try:
+        yield from served_app(nianbao_command(), tmp_path / "index", log, env)
+    finally:
+        if ARTIFACTS.is_dir():
+            shutil.copy(log, ARTIFACTS / "app.log")
+
+
+def served_app(command: list[str], index_dir: Path, log: Path, env: dict[str, str]):
+    """`nianbao app` (`command` runs nianbao) on a free port of 127.0.0.1, its output in `log`;
+    yields its address once it answers, and stops it after."""
+    port = free_port()
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*nianbao_command(), "--index-dir", str(tmp_path / "index"), "app", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+        proc = subprocess.Popen([*command, "--index-dir", str(index_dir), "app", "--port", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc, log)
@@ -82,8 +92,6 @@ def app_url(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if ARTIFACTS.is_dir():
-            shutil.copy(log, ARTIFACTS / "app.log")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from test_app_browser import ARTIFACTS, free_port, launched_chromium, wait_healthy
+from test_app_browser import ARTIFACTS, launched_chromium, served_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,25 +72,10 @@ def journey_index(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app_url(journey_index, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("journey-app") / "app.log"
     env = {k: v for k, v in os.environ.items() if k != "NIANBAO_HOME"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "from indexer.cli import main; main()",
-                                 "--index-dir", str(journey_index), "app", "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=log.parent)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, proc, log)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    log = tmp_path_factory.mktemp("journey-app") / "app.log"
+    yield from served_app([sys.executable, "-c", "from indexer.cli import main; main()"], journey_index, log, env)
 
 
 @pytest.fixture(scope="module")
