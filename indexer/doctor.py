@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,14 +112,12 @@ def _repair_store(store: Store, by_kind: dict[str, Problem]) -> list[str]:
         actions.append(f"discarded {len(by_kind['unpublished'].ids)} unpublished reports of an interrupted run")
     dangling = by_kind.get("dangling_files")
     orphans = by_kind.get("orphan_reports")
-    with store.transaction() as db:
-        if dangling:
-            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in dangling.ids])
-            actions.append(f"forgot {len(dangling.ids)} file records whose reports are missing; "
-                           "the next `nianbao index` reads those files again")
-        if orphans:
-            db.executemany("DELETE FROM reports WHERE id=?", [(i,) for i in orphans.ids])
-            actions.append(f"removed {len(orphans.ids)} reports that no file refers to")
+    store.forget(dangling.ids if dangling else (), orphans.ids if orphans else ())
+    if dangling:
+        actions.append(f"forgot {len(dangling.ids)} file records whose reports are missing; "
+                       "the next `nianbao index` reads those files again")
+    if orphans:
+        actions.append(f"removed {len(orphans.ids)} reports that no file refers to")
     return actions
 
 
@@ -136,35 +133,27 @@ def _check_locked(index_dir: Path) -> list[Problem]:
             return problems
         with store.snapshot():
             visible = set(store.report_ids())
-            sections = Counter(dict(store.db.execute(
-                "SELECT report_id, count(*) FROM sections GROUP BY report_id").fetchall()))
+            sections = Counter(store.section_counts())
         problems += _fulltext_problems(index_dir, visible, sections)
         problems += _vector_problems(index_dir, store)
         return problems
 
 
 def _store_problems(store: Store) -> list[Problem]:
-    try:
-        verdict = [r[0] for r in store.db.execute("PRAGMA quick_check")]
-    except sqlite3.DatabaseError as exc:
-        verdict = [str(exc)]
+    verdict = store.integrity_check()
     if verdict != ["ok"]:
         return [Problem("store", "store_corrupt", f"the store is damaged ({verdict[0]}); restore {STORE_FILE} "
                         "from a backup or delete the index directory and index again", False)]
     problems = []
-    gen = store.visible_gen()
-    unpublished = [r[0] for r in store.db.execute("SELECT id FROM reports WHERE gen > ? ORDER BY id", (gen,))]
+    unpublished = store.unpublished_ids()
     if unpublished:
         problems.append(Problem("store", "unpublished", f"{len(unpublished)} reports were written by an interrupted "
                                 "`index` run and never published", True, unpublished))
-    dangling = [r[0] for r in store.db.execute(
-        "SELECT path FROM files WHERE report_id IS NOT NULL AND report_id NOT IN (SELECT id FROM reports) ORDER BY path")]
+    dangling = store.dangling_file_paths()
     if dangling:
         problems.append(Problem("store", "dangling_files", f"{len(dangling)} file records point at reports the store "
                                 "does not hold", True, dangling))
-    orphans = [r[0] for r in store.db.execute(
-        "SELECT id FROM reports WHERE gen <= ? AND id NOT IN "
-        "(SELECT report_id FROM files WHERE report_id IS NOT NULL) ORDER BY id", (gen,))]
+    orphans = store.orphan_report_ids()
     if orphans:
         problems.append(Problem("store", "orphan_reports", f"{len(orphans)} reports have no source file", True, orphans))
     with store.snapshot():

@@ -12,7 +12,7 @@ import bisect
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +194,23 @@ EDITABLE = ("agency", "year", "province", "city", "county", "level", "edition", 
 
 class StoreError(Exception):
     """The store cannot be opened or is from an incompatible version."""
+
+
+MAX_VARIABLES = 900
+"""Values bound in one statement: under the 999 that SQLite builds before 3.32 accept. Every
+long `IN (...)` list is read in chunks that fit (`_chunks`), the one chunking rule of the store."""
+
+
+def _chunks(items: Sequence, per_item: int = 1) -> Iterator[Sequence]:
+    """`items` in slices whose values (`per_item` each) fit one statement."""
+    size = max(1, MAX_VARIABLES // per_item)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _marks(items: Sized) -> str:
+    """The `?,?,…` of an `IN (...)` list of `items`."""
+    return ",".join("?" * len(items))
 
 
 @dataclass
@@ -380,6 +397,13 @@ class Store:
         return int(rows["visible_gen"]), int(rows.get("edits", 0))
 
     # --- reading ------------------------------------------------------------------------
+    #
+    # Who sees what, in one place: a listing (every report, every section of a kind, every
+    # paragraph) holds the published generation only (`_visible`); a lookup by report id reads
+    # what the id names whatever its generation, because its caller got the id from a listing or
+    # is writing that report now. Reports an older parser or normaliser derived (stale, see
+    # `stale_report_ids`) are visible until derived again; duplicates never become reports
+    # (`indexing` finds them by `text_key`). Long id lists are read in `_chunks`.
 
     def _visible(self, alias: str = "reports") -> str:
         return f"{alias}.gen <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key='visible_gen')"
@@ -395,15 +419,14 @@ class Store:
 
         Every reader of a report's metadata (filters, facets, search results, statistics) comes
         through here or `report`, so a correction shows everywhere."""
-        cols = ", ".join(REPORT_FIELDS)
-        sql = f"SELECT {cols} FROM reports WHERE {self._visible()}"
-        params: list = []
-        if ids is not None:
+        sql = f"SELECT {', '.join(REPORT_FIELDS)} FROM reports WHERE {self._visible()}"
+        if ids is None:
+            rows = self.db.execute(sql).fetchall()
+        else:
             ids = list(ids)
-            sql += f" AND id IN ({','.join('?' * len(ids))})"
-            params = ids
+            rows = [r for part in _chunks(ids) for r in self.db.execute(sql + f" AND id IN ({_marks(part)})", part)]
         corrections = self.corrections()
-        found = [report_json(r, corrections.get(r["id"])) for r in self.db.execute(sql, params)]
+        found = [report_json(r, corrections.get(r["id"])) for r in rows]
         return self._with_provenance(sorted(found, key=lambda r: (-(r["year"] or 0), r["agency"] or "", r["id"])))
 
     def report_extras(self, ids: Iterable[str]) -> dict[str, dict]:
@@ -411,9 +434,8 @@ class Store:
         `reports --json`; apart from `reports` so filters and facets do not parse them."""
         ids = list(ids)
         out: dict[str, dict] = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            for row in self.db.execute(f"SELECT id, pages, evidence FROM reports WHERE id IN ({','.join('?' * len(part))})", part):
+        for part in _chunks(ids):
+            for row in self.db.execute(f"SELECT id, pages, evidence FROM reports WHERE id IN ({_marks(part)})", part):
                 out[row["id"]] = {"pages": len(json.loads(row["pages"])) if row["pages"] else None,
                                   "evidence": json.loads(row["evidence"]) if row["evidence"] else None}
         return out
@@ -423,7 +445,7 @@ class Store:
         `reports --json` shape without the provenance fields (one agency's history needs none)."""
         adcodes = list(adcodes)
         codes = [c for c in adcodes if c is not None]
-        where = [f"adcode IN ({','.join('?' * len(codes))})"] if codes else []
+        where = [f"adcode IN ({_marks(codes)})"] if codes else []
         if None in adcodes:
             where.append("adcode IS NULL")
         if not where:
@@ -457,9 +479,8 @@ class Store:
         """report id → where each of its pages starts in its text; None where pages are unknown."""
         ids = list(ids)
         out: dict[str, list[int] | None] = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            for r in self.db.execute(f"SELECT id, pages FROM reports WHERE id IN ({','.join('?' * len(part))})", part):
+        for part in _chunks(ids):
+            for r in self.db.execute(f"SELECT id, pages FROM reports WHERE id IN ({_marks(part)})", part):
                 out[r[0]] = json.loads(r[1]) if r[1] else None
         return out
 
@@ -493,10 +514,9 @@ class Store:
         """report id → (source, file sha256, original text), for deriving it again."""
         ids = list(ids)
         out = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
+        for part in _chunks(ids):
             out.update((r[0], tuple(r[1:])) for r in self.db.execute(
-                f"SELECT id, source, sha256, text FROM reports WHERE id IN ({','.join('?' * len(part))})", part))
+                f"SELECT id, source, sha256, text FROM reports WHERE id IN ({_marks(part)})", part))
         return out
 
     def legacy_ids(self) -> dict[str, str]:
@@ -508,17 +528,26 @@ class Store:
         """report id → (original text, normalised text)."""
         ids = list(ids)
         out: dict[str, tuple[str, str]] = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
-            for r in self.db.execute(
-                f"SELECT id, text, norm_text FROM reports WHERE id IN ({','.join('?' * len(part))})", part
-            ):
+        for part in _chunks(ids):
+            for r in self.db.execute(f"SELECT id, text, norm_text FROM reports WHERE id IN ({_marks(part)})", part):
                 out[r[0]] = (r[1], r[2])
         return out
 
-    def norm_texts(self) -> Iterator[tuple[str, str]]:
-        """(report id, normalised text) of every visible report, in storage order."""
-        yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE {self._visible()}")
+    def original_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        """report id → its original text (the normalised one left unread: a results page needs only this)."""
+        ids = list(ids)
+        return {r[0]: r[1] for part in _chunks(ids)
+                for r in self.db.execute(f"SELECT id, text FROM reports WHERE id IN ({_marks(part)})", part)}
+
+    def norm_texts(self, ids: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
+        """(report id, normalised text) of every visible report in storage order, or of `ids`
+        (in no particular order), streamed."""
+        if ids is None:
+            yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE {self._visible()}")
+            return
+        ids = list(ids)
+        for part in _chunks(ids):
+            yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE id IN ({_marks(part)})", part)
 
     def sections(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (report_id,)).fetchall()
@@ -532,24 +561,60 @@ class Store:
                 f" WHERE {self._visible()} ORDER BY s.report_id, s.ord")
         else:
             ids = list(ids)
-            rows = (r for chunk in range(0, len(ids), 500) for r in self.db.execute(
-                f"SELECT report_id, norm_start, norm_end, kind FROM sections WHERE report_id IN "
-                f"({','.join('?' * len(ids[chunk:chunk + 500]))}) ORDER BY report_id, ord", ids[chunk:chunk + 500]))
+            rows = (r for part in _chunks(ids) for r in self.db.execute(
+                f"SELECT report_id, norm_start, norm_end, kind FROM sections WHERE report_id IN ({_marks(part)})"
+                f" ORDER BY report_id, ord", part))
         for r in rows:
             out.setdefault(r[0], []).append((r[1], r[2], r[3]))
         return out
 
     def paragraphs(self, report_ids: Iterable[str] | None = None, kind: str = "prose") -> list[sqlite3.Row]:
-        """Paragraphs with their section kind, for the semantic layer."""
+        """Paragraphs of `kind` of visible reports (or of those of `report_ids`) with their
+        section kind (`section_kind`), in reading order, for the semantic layer."""
         sql = (f"SELECT p.report_id, p.section_ord, p.ord, p.kind, p.text, s.kind AS section_kind"
                f" FROM paragraphs p JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
                f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = ?")
-        params: list = [kind]
-        if report_ids is not None:
-            ids = list(report_ids)
-            sql += f" AND p.report_id IN ({','.join('?' * len(ids))})"
-            params += ids
-        return self.db.execute(sql + " ORDER BY p.report_id, p.section_ord, p.ord", params).fetchall()
+        order = " ORDER BY p.report_id, p.section_ord, p.ord"
+        if report_ids is None:
+            return self.db.execute(sql + order, (kind,)).fetchall()
+        ids = sorted(set(report_ids))  # sorted, so that chunk after chunk is reading order
+        return [r for part in _chunks(ids)
+                for r in self.db.execute(sql + f" AND p.report_id IN ({_marks(part)})" + order, [kind, *part])]
+
+    def report_paragraphs(self, report_id: str) -> list[sqlite3.Row]:
+        """Every paragraph of one report, prose and tables (section_ord, ord, kind, text), in reading order."""
+        return self.db.execute("SELECT section_ord, ord, kind, text FROM paragraphs WHERE report_id=?"
+                               " ORDER BY section_ord, ord", (report_id,)).fetchall()
+
+    def paragraph_runs(self, runs: Iterable[tuple[str, int, int, int]]) -> dict[tuple[str, int, int], tuple[str, str]]:
+        """(report id, section ord, paragraph ord) → (paragraph kind, text) of each paragraph in the
+        runs (report id, section ord, first paragraph ord, last paragraph ord), both ends included."""
+        runs = sorted(set(runs))
+        out: dict[tuple[str, int, int], tuple[str, str]] = {}
+        for part in _chunks(runs, per_item=4):
+            clause = " OR ".join("(report_id=? AND section_ord=? AND ord BETWEEN ? AND ?)" for _ in part)
+            for r in self.db.execute(f"SELECT report_id, section_ord, ord, kind, text FROM paragraphs WHERE {clause}",
+                                     [v for run in part for v in run]):
+                out[(r[0], r[1], r[2])] = (r[3], r[4])
+        return out
+
+    def section_headings(self) -> dict[tuple[str, int], str]:
+        """(report id, section ord) → heading of every section of the visible reports."""
+        return {(r[0], r[1]): r[2] for r in self.db.execute(
+            f"SELECT s.report_id, s.ord, s.heading FROM sections s JOIN reports ON reports.id = s.report_id"
+            f" WHERE {self._visible()}")}
+
+    def section_counts(self) -> dict[str, int]:
+        """report id → how many sections it has, for every visible report that has one."""
+        return dict(self.db.execute(
+            f"SELECT s.report_id, count(*) FROM sections s JOIN reports ON reports.id = s.report_id"
+            f" WHERE {self._visible()} GROUP BY s.report_id").fetchall())
+
+    def report_ids_with_section(self, kind: str) -> list[str]:
+        """Visible reports having at least one section of `kind`, by id."""
+        return [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT s.report_id FROM sections s JOIN reports ON reports.id = s.report_id"
+            f" WHERE s.kind = ? AND {self._visible()} ORDER BY s.report_id", (kind,))]
 
     def indicators(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM indicators WHERE report_id=? ORDER BY rowid", (report_id,)).fetchall()
@@ -589,10 +654,9 @@ class Store:
         if report_ids is None:
             yield from self.db.execute(sql + " ORDER BY p.report_id, p.section_ord, p.ord")
             return
-        for chunk in range(0, len(report_ids), 500):
-            part = report_ids[chunk:chunk + 500]
-            yield from self.db.execute(sql + f" AND p.report_id IN ({','.join('?' * len(part))})"
-                                             f" ORDER BY p.report_id, p.section_ord, p.ord", part)
+        for part in _chunks(sorted(set(report_ids))):  # sorted, so that chunk after chunk is reading order
+            yield from self.db.execute(sql + f" AND p.report_id IN ({_marks(part)}) ORDER BY p.report_id, p.section_ord, p.ord",
+                                       part)
 
     def agency_aliases(self) -> dict[str, str]:
         """Agency key → the agency key it is joined into (`nianbao agency alias`)."""
@@ -627,10 +691,9 @@ class Store:
     def history_prints(self, report_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
         """report id → its saved sentence fingerprints and lengths (`indexer.history`), where saved."""
         out: dict[str, tuple[bytes, bytes]] = {}
-        for chunk in range(0, len(report_ids), 500):
-            part = report_ids[chunk:chunk + 500]
-            for r in self.db.execute(f"SELECT report_id, prints, chars FROM history_prints"
-                                     f" WHERE report_id IN ({','.join('?' * len(part))})", part):
+        for part in _chunks(report_ids):
+            for r in self.db.execute(f"SELECT report_id, prints, chars FROM history_prints WHERE report_id IN ({_marks(part)})",
+                                     part):
                 out[r[0]] = (r[1], r[2])
         return out
 
@@ -641,6 +704,37 @@ class Store:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO history_prints SELECT ?, ?, ? WHERE EXISTS"
                            " (SELECT 1 FROM reports WHERE id = ?)", [(*row, row[0]) for row in rows])
+
+    # --- checking (`nianbao doctor`) ------------------------------------------------------
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's quick check of the file: `["ok"]`, else what is damaged (or why it cannot be checked)."""
+        try:
+            return [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+
+    def unpublished_ids(self) -> list[str]:
+        """Reports written under a generation never published (a killed `index` leaves them), by id."""
+        return [r[0] for r in self.db.execute(f"SELECT id FROM reports WHERE NOT ({self._visible()}) ORDER BY id")]
+
+    def dangling_file_paths(self) -> list[str]:
+        """Files recorded as read into a report the store does not hold, by path."""
+        return [r[0] for r in self.db.execute(
+            "SELECT path FROM files WHERE report_id IS NOT NULL AND report_id NOT IN (SELECT id FROM reports)"
+            " ORDER BY path")]
+
+    def orphan_report_ids(self) -> list[str]:
+        """Published reports that no file refers to, by id."""
+        return [r[0] for r in self.db.execute(
+            f"SELECT id FROM reports WHERE {self._visible()} AND id NOT IN"
+            f" (SELECT report_id FROM files WHERE report_id IS NOT NULL) ORDER BY id")]
+
+    def forget(self, file_paths: Iterable[str] = (), report_ids: Iterable[str] = ()) -> None:
+        """Drop file records and reports (their rows in every table go with them) in one transaction."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in file_paths])
+            db.executemany("DELETE FROM reports WHERE id=?", [(i,) for i in report_ids])
 
     # --- writing ------------------------------------------------------------------------
 
@@ -723,11 +817,10 @@ class Store:
         """report id → its source (url, status, retrieved, published) and every version of that source."""
         ids = list(report_ids)
         out: dict[str, dict] = {}
-        for chunk in range(0, len(ids), 500):
-            part = ids[chunk:chunk + 500]
+        for part in _chunks(ids):
             rows = self.db.execute(
                 f"SELECT v.*, s.status, s.linked_from FROM versions v JOIN sources s ON s.url = v.url"
-                f" WHERE v.report_id IN ({','.join('?' * len(part))}) ORDER BY v.id", part).fetchall()
+                f" WHERE v.report_id IN ({_marks(part)}) ORDER BY v.id", part).fetchall()
             for r in rows:  # the latest version holding the report wins
                 out[r["report_id"]] = {"url": r["url"], "status": r["status"], "linked_from": r["linked_from"],
                                        "retrieved": r["retrieved"], "published": r["published"],
@@ -756,9 +849,8 @@ class Store:
 
     def sources_linked_from(self, pages: Iterable[str]) -> list[str]:
         pages = list(pages)
-        return [r[0] for chunk in range(0, len(pages), 500) for r in self.db.execute(
-            f"SELECT url FROM sources WHERE linked_from IN ({','.join('?' * len(pages[chunk:chunk + 500]))})",
-            pages[chunk:chunk + 500])]
+        return [r[0] for part in _chunks(pages)
+                for r in self.db.execute(f"SELECT url FROM sources WHERE linked_from IN ({_marks(part)})", part)]
 
     def record_source(self, url: str, linked_from: str | None, status: str, reason: str | None, now: str) -> None:
         """Insert or update a source's state after a check; `removed` keeps the time it was first found gone."""
@@ -802,6 +894,40 @@ class Store:
     def watch_ran(self, name: str, seen: dict[str, int], now: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE watches SET seen=?, last_run=? WHERE name=?", (json.dumps(seen), now, name))
+
+
+class VectorCache:
+    """The embedding cache beside the vectors (`indexer.semantic.vectors`), a SQLite file of its
+    own: (model id, text key) → vector bytes. Each `save` commits, so a killed run keeps what it
+    embedded; nothing here knows what the bytes hold."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL,"
+                        " vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID")
+
+    def find(self, model_id: str, keys: Sequence[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        """(key, vector bytes) of each of `keys` cached for `model_id`, in no particular order."""
+        for part in _chunks(keys):
+            yield from self.db.execute(f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({_marks(part)})",
+                                       [model_id, *part])
+
+    def save(self, model_id: str, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """Cache (key, vector bytes) pairs for `model_id`, replacing any, in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
+                                [(model_id, key, blob) for key, blob in items])
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def _insert(db: sqlite3.Connection, table: str, row: dict) -> None:

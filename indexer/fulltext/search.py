@@ -326,13 +326,9 @@ class Searcher:
                 missing.append(report_id)
             else:
                 yield report_id, norm
-        for start in range(0, len(missing), 2000):
-            part = missing[start:start + 2000]
-            rows = self.store.db.execute(
-                f"SELECT id, norm_text FROM reports WHERE id IN ({','.join('?' * len(part))})", part)
-            for report_id, norm in rows:
-                self._cache_text(report_id, norm)
-                yield report_id, norm
+        for report_id, norm in self.store.norm_texts(missing):
+            self._cache_text(report_id, norm)
+            yield report_id, norm
 
     def _cache_text(self, report_id: str, norm: str) -> None:
         """Keep a normalised text in memory while the cache has room."""
@@ -626,10 +622,7 @@ class Searcher:
         originals, page_starts = {}, {}
         if with_snippets:
             shown = [i for i in ids if occurrences[i]]
-            for chunk in range(0, len(shown), 500):
-                part = shown[chunk:chunk + 500]
-                originals.update(self.store.db.execute(
-                    f"SELECT id, text FROM reports WHERE id IN ({','.join('?' * len(part))})", part).fetchall())
+            originals = self.store.original_texts(shown)
             page_starts = self.store.page_starts(shown)
         results = []
         for i in page:

@@ -60,8 +60,7 @@ def compare(store: Store, ids: Sequence[str] | None, kind: str) -> dict:
         if ids:
             wanted = list(dict.fromkeys(store.resolve_id(i) or i for i in ids))
         else:
-            wanted = [r[0] for r in store.db.execute(
-                "SELECT DISTINCT report_id FROM sections WHERE kind=? ORDER BY report_id", (kind,))]
+            wanted = store.report_ids_with_section(kind)
         reports = {r["id"]: r for r in store.reports(wanted)}
         for report_id in wanted:
             report = reports.get(report_id)
@@ -70,9 +69,7 @@ def compare(store: Store, ids: Sequence[str] | None, kind: str) -> dict:
                 continue
             text = store.texts([report_id])[report_id][0]
             ords = {s["ord"] for s in sections}
-            paragraphs = [p for p in store.db.execute(
-                "SELECT section_ord, ord, kind, text FROM paragraphs WHERE report_id=? ORDER BY section_ord, ord",
-                (report_id,)) if p["section_ord"] in ords]
+            paragraphs = [p for p in store.report_paragraphs(report_id) if p["section_ord"] in ords]
             entries.append((report, "\n".join(text[s["start"]:s["end"]].strip() for s in sections), paragraphs,
                             _paragraph_vectors(vs, report_id, ords)))
 

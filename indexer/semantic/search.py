@@ -46,17 +46,9 @@ def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]
     rows = [int(r) for r in rows]
     keys = {(vs.report_ids[vs.passages["report"][r]], int(vs.passages["section"][r]), int(vs.passages["first"][r]),
              int(vs.passages["para"][r])) for r in rows}
-    texts: dict[tuple[str, int, int], str] = {}
-    prose: set[tuple[str, int, int]] = set()
-    ordered = sorted(keys)
-    for i in range(0, len(ordered), 300):
-        part = ordered[i:i + 300]
-        clause = " OR ".join("(report_id=? AND section_ord=? AND ord BETWEEN ? AND ?)" for _ in part)
-        for r in store.db.execute(f"SELECT report_id, section_ord, ord, kind, text FROM paragraphs WHERE {clause}",
-                                  [v for key in part for v in key]):
-            texts[(r[0], r[1], r[2])] = r[4]
-            if r[3] == "prose":
-                prose.add((r[0], r[1], r[2]))
+    found = store.paragraph_runs(keys)
+    texts = {key: text for key, (_, text) in found.items()}
+    prose = {key for key, (kind, _) in found.items() if kind == "prose"}
     out = []
     for r in rows:
         p = vs.passages[r]

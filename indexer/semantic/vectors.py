@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import threading
 import time
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..parse import SECTION_KINDS
+from ..store import VectorCache
 from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, iter_passages, windows
 
 if TYPE_CHECKING:
@@ -173,55 +173,25 @@ class _Rows:
         self.filled[slots] = True
 
 
-class EmbeddingCache:
-    """SQLite: (model id, text hash) → float16 vector. Committed batch by batch, so a killed run keeps its work."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL,"
-                        " vec BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID")
+class EmbeddingCache(VectorCache):
+    """(model id, text hash) → float16 vector, in the store's `VectorCache`. Committed batch by
+    batch, so a killed run keeps its work."""
 
     def get(self, model_id: str, keys: Sequence[bytes], dim: int | None) -> dict[bytes, np.ndarray]:
         out: dict[bytes, np.ndarray] = {}
-        keys = list(dict.fromkeys(keys))
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            for key, blob in self.db.execute(
-                f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
-                [model_id, *part],
-            ):
-                vec = np.frombuffer(blob, dtype="<f2")
-                if dim is None or vec.shape[0] == dim:
-                    out[key] = vec
+        for key, blob in self.find(model_id, list(dict.fromkeys(keys))):
+            vec = np.frombuffer(blob, dtype="<f2")
+            if dim is None or vec.shape[0] == dim:
+                out[key] = vec
         return out
 
     def fill(self, model_id: str, rows: _Rows) -> int:
         """Copy the cached vectors of ``rows``' texts into it; returns how many were found."""
-        found = 0
-        for i in range(0, len(rows.keys), 500):
-            part = rows.keys[i:i + 500]
-            for key, blob in self.db.execute(
-                f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
-                [model_id, *part],
-            ):
-                found += rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
-        return found
+        return sum(rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
+                   for key, blob in self.find(model_id, rows.keys))
 
     def put(self, model_id: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
-                                [(model_id, k, v.tobytes()) for k, v in zip(keys, vectors.astype("<f2"))])
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    def close(self) -> None:
-        self.db.close()
+        self.save(model_id, zip(keys, (v.tobytes() for v in vectors.astype("<f2"))))
 
 
 # --------------------------------------------------------------------------- reading
@@ -666,8 +636,7 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     with store.snapshot():
         report_ids = store.report_ids()
         rows = store.paragraphs()
-        section_rows = store.db.execute("SELECT report_id, ord, heading FROM sections").fetchall()
-    section_headings = {(r, o): h for r, o, h in section_rows}
+        section_headings = store.section_headings()
     try:
         current = load_vectors(index_dir) if has_vectors(index_dir) else None
     except VectorsError:
@@ -681,7 +650,7 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     table, matrix, window_owner, window_matrix = _gather(
         rows, section_headings, report_ids, current if same_model else None, index_dir, model, model_id, progress,
         update, cluster)
-    del rows, section_rows, section_headings  # every paragraph's text: not needed to write
+    del rows, section_headings  # every paragraph's text: not needed to write
     write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
                   matrix=matrix, extra={"embedded": update.embedded}, window_owner=window_owner,
                   window_matrix=window_matrix)
