@@ -5,7 +5,8 @@ Layout (``<index dir>/vectors/``):
 - ``cache.sqlite``: (model id, hash of the normalised text) → vector. Boilerplate shared by
   many reports is embedded once, and re-indexing unchanged reports embeds nothing.
 - ``g<ns>/``: one generation, never changed once written: ``meta.json`` (model, report ids,
-  counts), ``vectors.npy`` (float16, one row per passage, unit length), ``passages.npy``
+  counts, and the section kinds by name: ``kinds[i]`` is what code ``i`` in the passage and
+  section tables means, checked on read, see :func:`_kind_codes`), ``vectors.npy`` (float16, one row per passage, unit length), ``passages.npy``
   (where each row's text lies in the store), section and report vectors (means of their
   passages, renormalised), ``windows.npy`` / ``window_owner.npy`` (two-sentence windows of
   longer passages and the passage row each belongs to: exact search scores a passage by its
@@ -76,6 +77,8 @@ EMBED_BATCH = 64
 first-start bar moves (with 256, a few reports went from 0/N to N/N in one step)."""
 
 KINDS: tuple[str, ...] = tuple(SECTION_KINDS)
+"""Section kind codes in memory: code ``i`` is ``KINDS[i]``. A generation written with other
+codes is translated by name when read (:func:`_kind_codes`)."""
 PASSAGE_DTYPE = np.dtype([("report", "<i4"), ("section", "<i4"), ("para", "<i4"), ("start", "<i4"),
                           ("end", "<i4"), ("kind", "<i2"), ("first", "<i4")])
 """``first``: the first paragraph the passage shows, ``para`` or an earlier short one merged into it."""
@@ -340,6 +343,22 @@ _LOADED: dict[str, VectorSet] = {}
 _LOADED_LOCK = threading.Lock()
 
 
+def _kind_codes(meta: dict, gen: Path) -> np.ndarray | None:
+    """Stored kind code → today's (:data:`KINDS`), by the names the generation stored; None when
+    it stored today's kinds in today's order. A name today's parser no longer knows becomes
+    "other", as it would if written now. A generation that stored no names cannot be read by
+    name, and guessing today's order would mislabel sections if the kinds changed since: it is
+    refused, and the next `index` (or `doctor --repair`) rebuilds it from the embedding cache."""
+    stored = meta.get("kinds")
+    if not isinstance(stored, list) or not stored or not all(isinstance(k, str) for k in stored):
+        raise VectorsError(f"the vectors in {gen} do not name their section kinds; run `nianbao index` or "
+                           "`nianbao doctor --repair` to rebuild them from the embedding cache")
+    if stored == list(KINDS):
+        return None
+    today = {kind: code for code, kind in enumerate(KINDS)}
+    return np.array([today.get(kind, today["other"]) for kind in stored], dtype=np.int16)
+
+
 def load_vectors(index_dir: Path) -> VectorSet:
     """The current generation, kept open per process until a newer one is published."""
     gen = _current_gen(Path(index_dir))
@@ -354,6 +373,7 @@ def load_vectors(index_dir: Path) -> VectorSet:
             meta = json.loads((gen / "meta.json").read_text(encoding="utf-8"))
             if meta.get("format") != FORMAT:
                 raise VectorsError(f"vectors in {gen} have format {meta.get('format')}; re-index to rebuild them")
+            codes = _kind_codes(meta, gen)
             vs = VectorSet(
                 path=gen, meta=meta,
                 matrix=np.load(gen / "vectors.npy", mmap_mode="r"),
@@ -364,10 +384,13 @@ def load_vectors(index_dir: Path) -> VectorSet:
                 section_vectors=np.load(gen / "section_vectors.npy"),
                 centres=np.load(gen / "centres.npy"),
             )
+            if codes is not None:
+                vs.passages["kind"] = codes[vs.passages["kind"]]
+                vs.sections["kind"] = codes[vs.sections["kind"]]
             if (gen / "windows.npy").is_file():
                 vs.window_matrix = np.load(gen / "windows.npy")
                 vs.window_owner = np.load(gen / "window_owner.npy")
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, IndexError) as exc:
             raise VectorsError(f"cannot read the vectors in {gen}: {exc}") from None
         for old in [k for k in _LOADED if Path(k).parent == gen.resolve().parent]:
             del _LOADED[old]
@@ -642,7 +665,8 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     except VectorsError:
         current = None
     same_model = current is not None and current.model_id == model_id and current.meta.get("chunker") == CHUNKER_VERSION
-    if same_model and current.report_ids == report_ids:
+    # A generation written with other kind codes is read by name; writing it again with today's saves translating.
+    if same_model and current.report_ids == report_ids and current.meta.get("kinds") == list(KINDS):
         update.passages = update.reused = current.count
         update.seconds = time.monotonic() - started
         return update
