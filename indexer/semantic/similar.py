@@ -83,6 +83,10 @@ def _alignment(a: np.ndarray, b: np.ndarray) -> float:
     return float(0.5 * (sims.max(axis=1).mean() + sims.max(axis=0).mean()))
 
 
+TIE = 1e-6
+"""Alignment scores closer than this are equal (float32 sums in another order)."""
+
+
 class ScoreScale:
     """Alignment scores of a sample of the corpus's report pairs, sorted: what a score is compared with."""
 
@@ -93,10 +97,15 @@ class ScoreScale:
         return len(self.scores)
 
     def percentile(self, score: float) -> float | None:
-        """The share (0-100) of sampled report pairs that score below `score`; None without a sample."""
+        """The share (0-100) of sampled report pairs that score below `score`; None without a sample.
+
+        Scores within `TIE` of each other are the same score: the pair itself, scored once for the
+        scale and once for the results, differs in the last bits with the order of the sums.
+        """
         if not len(self.scores):
             return None
-        return round(100.0 * float(np.searchsorted(self.scores, score, side="left")) / len(self.scores), 1)
+        below = np.searchsorted(self.scores, score - TIE, side="left")
+        return round(100.0 * float(below) / len(self.scores), 1)
 
 
 _SCALES: dict[str, ScoreScale] = {}
