@@ -115,7 +115,7 @@ def disk(index_dir: Path) -> dict[str, float]:
 
 def stats_export(index_dir: Path, out: Path) -> tuple[float, int]:
     from indexer.stats.export import write_csv
-    from indexer.stats.stored import stats_rows
+    from indexer.findings.stored import stats_rows
 
     started = time.perf_counter()
     store = Store(index_dir, create=False)

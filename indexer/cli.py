@@ -14,11 +14,10 @@ from pathlib import Path
 import click
 
 from . import home
-from .fields import UNKNOWN, is_unknown, value_of
-from .fulltext import QueryError, SearchFilters, parse_query
-from .fulltext.search import MODES, SORTS
+from .core.filters import SearchFilters, is_unknown, value_of
+from .core.kinds import SECTION_KINDS, UNKNOWN
+from .core.querylang import MODES, SORTS, QueryError
 from .ingest import DEFAULT_MAX_BYTES
-from .parse import SECTION_KINDS
 from .semantic.model import ModelUnavailableError
 from .store import Store, StoreError
 
@@ -246,7 +245,7 @@ def edit(ctx: click.Context, report_id: str, clear: tuple[str, ...], reset: tupl
 def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: int, as_json: bool,
            batch: Path | None, csv_path: Path | None, model: str | None, **kw) -> None:
     """Search the reports. Terms are ANDed; OR, NOT/-term, ( ), "quoted", year:2020 section:problems."""
-    from .query import run_search, batch_counts
+    from .query import batch_counts, parse_query, run_search
 
     filters = _filters(kw)
     _store(ctx).close()
@@ -259,15 +258,12 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
         raise click.UsageError("give a QUERY or --batch FILE")
     from .semantic.vectors import VectorsError
 
-    try:
-        replaced = filters.replaced_by(parse_query(query).filters)
-    except QueryError:
-        replaced = {}  # run_search reports it
-    for name, (given, written) in replaced.items():
+    parsed = parse_query(query)
+    for name, (given, written) in filters.replaced_by(parsed.filters).items():
         click.echo(f"note: the query's {name}:{written} replaces --{name} {given}", err=True)
 
     try:
-        result = run_search(ctx.obj["index_dir"], query, filters, mode=mode, sort=sort, limit=limit, model=model)
+        result = run_search(ctx.obj["index_dir"], parsed, filters, mode=mode, sort=sort, limit=limit, model=model)
     except VectorsError as exc:
         raise CliError(str(exc)) from None
     if as_json:
@@ -430,7 +426,7 @@ def doctor(ctx: click.Context, do_repair: bool, as_json: bool, wait: float) -> N
 def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: Path | None, **kw) -> None:
     """The statistics tables: one row per report, one column per indicator."""
     from .stats.export import write_csv, write_xlsx
-    from .stats.stored import describe, export_context, stats_rows
+    from .findings.stored import describe, export_context, stats_rows
 
     filters = _filters(kw)
     with _store(ctx) as store, closing(stats_rows(store, filters)) as rows:
@@ -462,7 +458,7 @@ def stats(ctx: click.Context, as_json: bool, csv_path: Path | None, xlsx_path: P
 @click.pass_context
 def check(ctx: click.Context, as_json: bool, with_completeness: bool, **kw) -> None:
     """Every failed consistency check (勾稽关系) of the statistics tables, report by report."""
-    from .stats.stored import check_rows
+    from .findings.stored import check_rows
 
     if with_completeness:
         _completeness(ctx, as_json, _filters(kw))

@@ -1,5 +1,6 @@
 """A report's metadata fields as people see them: which can be corrected and how a correction is
-checked, when a field counts as unknown (未识别), and facet counts that show the unknown.
+checked, and facet counts that show the unknown (when a field is unknown, 未识别, is
+`indexer.core.filters.is_unknown`).
 
 Trust first: a field the parser could not read is shown and counted as unknown, never guessed,
 and a filter says how many reports it left out for not knowing the field.
@@ -14,42 +15,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 
+from .core.filters import is_unknown, value_of
+from .core.kinds import UNKNOWN
 from .store import EDITABLE, Store
-
-UNKNOWN = "未识别"
-UNKNOWN_VALUES = (UNKNOWN, "unknown")  # a filter value selecting the reports whose field is unknown
-FILTER_FIELDS = ("year", "province", "city", "county", "agency", "template")
-
-# Levels (as the parser names them) above a city or a county: there such a field is not unknown,
-# it does not apply (a ministry has no province, a province's report no city).
-_ABOVE = {
-    "province": ("national", "national-ministry"),
-    "city": ("national", "national-ministry", "province", "department-province"),
-    "county": ("national", "national-ministry", "province", "department-province", "city", "department-city"),
-}
 
 
 class FieldError(ValueError):
     """A correction that cannot be right; the message names the field."""
-
-
-def value_of(report: Mapping, name: str) -> object:
-    """A field of a report in the `reports --json` shape (places are under `region`)."""
-    if name in ("province", "city", "county"):
-        return report["region"][name]
-    return report.get(name)
-
-
-def is_unknown(report: Mapping, name: str) -> bool:
-    """The field is empty where the report should have one (not where its level has none)."""
-    if value_of(report, name) not in (None, ""):
-        return False
-    return report.get("level") not in _ABOVE.get(name, ())
-
-
-def wants_unknown(value: str | None) -> bool:
-    """A filter value asking for the reports whose field is unknown."""
-    return value is not None and value.strip().lower() in UNKNOWN_VALUES
 
 
 def facet_counts(reports: Iterable[Mapping], name: str) -> Counter:

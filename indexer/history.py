@@ -39,9 +39,10 @@ from itertools import groupby
 import numpy as np
 
 from .agencies import Agency, agency_key, find_agency, group_reports, place_forms
-from .fulltext import SearchFilters
+from .core.filters import SearchFilters
+from .core.kinds import SECTION_KINDS
+from .core.shapes import report_summary
 from .normalize import normalize
-from .parse.sections import SECTION_KINDS
 from .semantic.copies import boilerplate_agencies
 from .stats.indicators import INDICATORS
 from .store import Store
@@ -255,8 +256,7 @@ def section_diff(this: Narrative, previous: Narrative, template: np.ndarray | No
 
 
 def _summary(report: dict) -> dict:
-    return {"report_id": report["id"], "title": report["title"], "agency": report["agency"], "year": report["year"],
-            "source": report["source"]}
+    return report_summary(report, "title")
 
 
 def diff(store: Store, old_id: str, new_id: str) -> dict:
@@ -415,8 +415,7 @@ def repeats(store: Store, min_rate: float = 0.5, filters: SearchFilters | None =
                 continue
             rate = repeat_rate(prints[report["id"]], prints[prev["id"]], template)
             if rate is not None and rate >= min_rate:
-                results.append({"report_id": report["id"], "agency": report["agency"], "agency_key": agency.key,
-                                "year": report["year"], "previous_report_id": prev["id"],
+                results.append({**report_summary(report), "agency_key": agency.key, "previous_report_id": prev["id"],
                                 "previous_year": prev["year"], "repeat_rate": rate})
     results.sort(key=lambda r: (-r["repeat_rate"], r["agency_key"], r["year"]))
     return {"min": min_rate, "results": results}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
+import json
 import multiprocessing
 import os
 import queue
@@ -28,14 +29,14 @@ from .fulltext.analysis import word_counts
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
 from .fulltext.sourcemap import norm_bounds
-from .ids import report_id_for
+from .ids import report_id_for, text_key
 from .ingest import (DEFAULT_MAX_BYTES, NO_TEXT_LAYER, IngestError, PageProgress, extract_report_bytes,
                      iter_report_files, read_file_bytes)
 from .ingest.ocr import limit_threads
-from .parse import parse_report
+from .parse import ParsedReport, parse_report
 from .parse.gate import annual_report_score
-from .stats import extract_stats, run_checks
-from .store import FileRecord, ReportRows, Store, report_rows
+from .stats import CheckFailure, Indicator, extract_stats, run_checks
+from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 
 # Reports per store transaction and per full-text commit. Each commit is one Whoosh segment that
 # is not merged again (fulltext.index.merge_small): commits of 1,200 reports (17 segments at
@@ -154,6 +155,37 @@ class WriteLock:
             os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
+
+
+def _json_or_null(value: list | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, norm_text: str,
+                bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure],
+                versions: tuple[int, int], pages: list[int] | None = None,
+                ocr_pages: list[dict] | None = None) -> ReportRows:
+    """The store's rows of a parsed report, its statistics and check failures (where parse meets the
+    store, so that neither imports the other); `versions`: the parser's
+    and the normaliser's that derived them; `pages` and `ocr_pages` as the reader gave them (see
+    ingest.Extracted)."""
+    meta = parsed.metadata
+    sections, paragraphs = [], []
+    for ord_, (section, (ns, ne)) in enumerate(zip(parsed.sections, bounds)):
+        sections.append((report_id, ord_, section.kind, section.heading, section.number, section.start, section.end,
+                         ns, ne))
+        paragraphs.extend((report_id, ord_, i, p.kind, p.text, p.start, p.end) for i, p in enumerate(section.paragraphs))
+    derived = {name: getattr(meta, name, None) for name in METADATA_COLUMNS}
+    if derived["evidence"] is not None:
+        derived["evidence"] = json.dumps(derived["evidence"], ensure_ascii=False)
+    return ReportRows(
+        {"id": report_id, "source": source, "sha256": sha256, **derived, "text": parsed.text, "norm_text": norm_text,
+         "pages": _json_or_null(pages), "ocr_pages": _json_or_null(ocr_pages), "parser_version": versions[0],
+         "normalizer_version": versions[1], "text_key": text_key(parsed.text)},
+        sections, paragraphs,
+        [(report_id, i.key, i.label, i.unit, i.value, i.note) for i in indicators],
+        [(report_id, f.check, json.dumps(f.cells, ensure_ascii=False), f.message) for f in failures],
+    )
 
 
 def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,

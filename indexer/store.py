@@ -16,15 +16,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .ids import text_key
 from .normalize import normalize_with_map
-
-if TYPE_CHECKING:
-    from .parse import ParsedReport
-    from .stats.checks import CheckFailure
-    from .stats.extract import Indicator
 
 STORE_FILE = "store.sqlite"
 
@@ -265,17 +260,13 @@ def section_norm_bounds(text: str, sections: list) -> tuple[str, list[tuple[int,
     return norm.text, bounds
 
 
-def _json_or_null(value: list | None) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
 # What deriving a report again from its stored text leaves as it was: its identity, its text and
 # where the file's pages start (which only reading the file again can tell).
 _KEPT_ON_REDERIVING = ("id", "source", "sha256", "text", "pages", "ocr_pages")
 
 
 class ReportRows(NamedTuple):
-    """One report's rows for the store's tables, made in a parsing worker (`report_rows`): plain
+    """One report's rows for the store's tables, made in a parsing worker (`indexing.report_rows`): plain
     tuples (and the report's row as a dict, by column) cross to the writing process several times
     faster than the objects they come from."""
 
@@ -289,32 +280,6 @@ class ReportRows(NamedTuple):
         """The same rows under another id (a stored report's, which never changes)."""
         return ReportRows({**self.report, "id": report_id},
                           *([(report_id, *row[1:]) for row in rows] for rows in self[1:]))
-
-
-def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, norm_text: str,
-                bounds: list[tuple[int, int]], indicators: list[Indicator], failures: list[CheckFailure],
-                versions: tuple[int, int], pages: list[int] | None = None,
-                ocr_pages: list[dict] | None = None) -> ReportRows:
-    """The rows of a parsed report, its statistics and check failures; `versions`: the parser's
-    and the normaliser's that derived them; `pages` and `ocr_pages` as the reader gave them (see
-    ingest.Extracted)."""
-    meta = parsed.metadata
-    sections, paragraphs = [], []
-    for ord_, (section, (ns, ne)) in enumerate(zip(parsed.sections, bounds)):
-        sections.append((report_id, ord_, section.kind, section.heading, section.number, section.start, section.end,
-                         ns, ne))
-        paragraphs.extend((report_id, ord_, i, p.kind, p.text, p.start, p.end) for i, p in enumerate(section.paragraphs))
-    derived = {name: getattr(meta, name, None) for name in METADATA_COLUMNS}
-    if derived["evidence"] is not None:
-        derived["evidence"] = json.dumps(derived["evidence"], ensure_ascii=False)
-    return ReportRows(
-        {"id": report_id, "source": source, "sha256": sha256, **derived, "text": parsed.text, "norm_text": norm_text,
-         "pages": _json_or_null(pages), "ocr_pages": _json_or_null(ocr_pages), "parser_version": versions[0],
-         "normalizer_version": versions[1], "text_key": text_key(parsed.text)},
-        sections, paragraphs,
-        [(report_id, i.key, i.label, i.unit, i.value, i.note) for i in indicators],
-        [(report_id, f.check, json.dumps(f.cells, ensure_ascii=False), f.message) for f in failures],
-    )
 
 
 class Store:
@@ -747,7 +712,7 @@ class Store:
         return ids
 
     def add_reports(self, items: list[ReportRows], gen: int) -> None:
-        """Insert reports' rows (from `report_rows`) invisibly under generation `gen`."""
+        """Insert reports' rows (from `indexing.report_rows`) invisibly under generation `gen`."""
         now = time.time()
         with self.transaction() as db:
             for rows in items:

@@ -10,8 +10,8 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .fulltext import SearchFilters, parse_query
-from .query import Engine
+from .core.filters import SearchFilters
+from .query import Engine, parse_query
 from .store import Store
 
 

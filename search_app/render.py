@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from indexer.fulltext import QueryError, parse_query
-from indexer.normalize import normalize_with_map
-from indexer.parse.sections import SECTION_KINDS
+from indexer.core.kinds import SECTION_KINDS
 from indexer.indexing import IndexLockedError
+from indexer.normalize import normalize_with_map
+from indexer.query import QueryError, parse_query
 from indexer.store import StoreError
 from search_app import state
 
@@ -85,14 +85,6 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$:~])")
 def md(text: object) -> str:
     """Text from reports or users made inert inside Markdown (labels, messages)."""
     return _MARKDOWN.sub(r"\\\1", "" if text is None else str(text))
-
-
-TEMPLATE_LABELS = {"new": "2019 年后模板", "old": "旧模板"}
-
-
-def template_label(template: str | None) -> str:
-    """A report's table template for people (the data says new / old)."""
-    return TEMPLATE_LABELS.get(template or "", "模板不详")
 
 
 def kind_label(kind: str | None) -> str:

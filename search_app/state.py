@@ -27,10 +27,9 @@ import indexer
 from indexer import home
 from indexer.indexing import WriteLock
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
-from indexer.parse.sections import SECTION_KINDS
+from indexer.core.kinds import SECTION_KINDS
 from indexer.progress import LABELS
-from indexer.fulltext import QueryError
-from indexer.query import Engine, SearchFilters
+from indexer.query import Engine, QueryError, SearchFilters
 from indexer.store import Store, StoreError
 
 log = logging.getLogger("nianbao.app")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from indexer.fulltext import QueryError, SearchFilters
+from indexer.core.filters import SearchFilters
+from indexer.core.querylang import QueryError
 from indexer.watch import WatchError, add_watch
 from search_app import render, state
 

@@ -879,15 +879,15 @@ def test_compare_links_with_repeated_short_and_unknown_ids(app_index):
                                    "section:zz 公开", "公" * 1001, "  ", "-year:2018 公开", "政府 OR year:2020"])
 def test_query_errors_read_in_chinese(query):
     """The parser's messages are English (the command line's); the search desk speaks Chinese."""
-    from indexer.fulltext import QueryError, parse_query
-    from indexer.fulltext.query import FILTER_FIELDS
+    from indexer.core.querylang import QUERY_FIELDS
+    from indexer.query import QueryError, parse_query
     from search_app.render import query_error_label
 
     with pytest.raises(QueryError) as info:
         parse_query(query)
     label = query_error_label(info.value)
     assert label != str(info.value)
-    assert not re.search(r"[A-Za-z]{5,}", re.sub("|".join(FILTER_FIELDS), "", label)), label
+    assert not re.search(r"[A-Za-z]{5,}", re.sub("|".join(QUERY_FIELDS), "", label)), label
 
 
 def test_snippets_mark_every_occurrence_and_skip_what_is_already_shown():

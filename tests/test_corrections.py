@@ -9,7 +9,7 @@ import pytest
 
 from indexer import parse
 from indexer.fields import FieldError, edit_report
-from indexer.fulltext import SearchFilters
+from indexer.core.filters import SearchFilters
 from indexer.fulltext.search import Searcher
 from indexer.indexing import index_paths
 from indexer.store import Store

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from indexer.fulltext import QueryError, SearchFilters, parse_query
+from indexer.core.filters import SearchFilters
+from indexer.query import QueryError, parse_query
 from indexer.fulltext.search import Searcher
 from indexer.normalize import normalize
 from tests.conftest import CORPUS

@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.cli import cli
-from indexer.fulltext import QueryError
-from indexer.fulltext.query import _QUOTES, MAX_NESTING, And, Not, Or, ParsedQuery, Term, parse_query
+from indexer.core.querylang import _QUOTES, MAX_NESTING, And, Not, Or, ParsedQuery, Term
+from indexer.query import QueryError, parse_query
 from indexer.normalize import normalize
 from indexer.query import Engine
 from indexer.store import Store

@@ -40,10 +40,10 @@ ALLOWED_WORDS = {"PDF", "CSV", "XLSX", "DOCX", "HTML", "TXT", "OR", "NOT", "ID",
 
 
 def allowed_words() -> set[str]:
-    from indexer.fulltext.query import FILTER_FIELDS
-    from indexer.parse.sections import SECTION_KINDS
+    from indexer.core.kinds import SECTION_KINDS
+    from indexer.core.querylang import QUERY_FIELDS
 
-    return ALLOWED_WORDS | set(FILTER_FIELDS) | set(SECTION_KINDS)
+    return ALLOWED_WORDS | set(QUERY_FIELDS) | set(SECTION_KINDS)
 
 
 def latin_words(text: str) -> list[str]:
@@ -208,7 +208,7 @@ class Journey:
         found = run_search(self.index_dir, query, filters(chosen), mode=mode, limit=1)
         text = (f"{found['total_reports']} 份报告，共 {found['total_occurrences']} 处" if found["total_reports"]
                 else "没有找到匹配的报告")
-        from indexer.parse.sections import SECTION_KINDS
+        from indexer.core.kinds import SECTION_KINDS
 
         ticked = [SECTION_KINDS[v] if facet == "section" else v for facet, values in chosen.items() for v in values]
         params = {"q": [query], "mode": [] if mode == "exact" else [mode],
@@ -225,7 +225,7 @@ class Journey:
     def expect_facets(self, query: str, chosen: dict[str, list[str]], mode: str, any_found: bool) -> None:
         """Each visible facet value's count is what the library finds with that value chosen
         alone in its facet (and the other facets as they are); chosen values are ticked."""
-        from indexer.parse.sections import SECTION_KINDS
+        from indexer.core.kinds import SECTION_KINDS
 
         kinds = {label: kind for kind, label in SECTION_KINDS.items()}
         shown = self.facets()

@@ -4,7 +4,8 @@ import pytest
 
 from indexer.parse import parse_report
 from indexer.parse.metadata import resolve_region
-from indexer.parse.sections import SECTION_KINDS, classify_heading, split_paragraphs
+from indexer.core.kinds import SECTION_KINDS
+from indexer.parse.sections import classify_heading, split_paragraphs
 from tests.conftest import sample_text
 
 EXPECTED = {

@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from indexer.fulltext import QueryError, SearchFilters
+from indexer.query import QueryError, SearchFilters
 from indexer.indexing import index_paths
 from indexer.query import Engine
 from indexer.semantic import vectors as vectors_mod
 from indexer.semantic.compare import compare
 from indexer.semantic.passages import chunk_spans
-from indexer.semantic.similar import UnknownReportError, similar, similar_file
+from indexer.ingest import IngestError
+from indexer.semantic.similar import UnknownReportError, similar, similar_bytes, similar_file
 from indexer.semantic.vectors import (
     PASSAGE_DTYPE,
     VectorsError,
@@ -401,6 +403,25 @@ def test_similar_file_compares_without_adding(sem_index, with_derived, store):
     assert found["report"]["source"] == derived.name and found["report"]["in_index"] is False
     assert found["results"][0]["report_id"] == ids_by_sample(store)["lingwu_gov_2020"]
     assert store.report_ids() == before_ids and load_vectors(sem_index).path == before_gen
+
+
+def test_similar_bytes_compares_an_upload_in_memory(sem_index, with_derived, store, tmp_path, monkeypatch):
+    """The desk's upload: a name and bytes, read and parsed in memory (no file, no temporary
+    folder); a file the index holds is known by its id, and is not its own neighbour."""
+    _, derived = with_derived
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a temporary folder would be made here
+    found = similar_bytes(store, "上传的报告.txt", derived.read_bytes(), limit=2)
+    assert found["results"] == similar_file(store, derived, limit=2)["results"]
+    assert found["report"]["source"] == "上传的报告.txt" and found["report"]["in_index"] is False
+    assert not list(tmp_path.iterdir())
+    indexed = CORPUS / SAMPLES["lingwu_gov_2020"]
+    own = similar_bytes(store, indexed.name, indexed.read_bytes(), limit=3)
+    assert own["report"]["in_index"] is True and own["report"]["id"] == ids_by_sample(store)["lingwu_gov_2020"]
+    assert own["report"]["id"] not in {r["report_id"] for r in own["results"]} and len(own["results"]) == 3
+    with pytest.raises(IngestError, match="file too large"):
+        similar_bytes(store, indexed.name, indexed.read_bytes(), max_bytes=100)
+    with pytest.raises(IngestError, match="unsupported file type"):
+        similar_bytes(store, "report.exe", indexed.read_bytes())
 
 
 # --------------------------------------------------------------------------- compare

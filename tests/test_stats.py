@@ -502,7 +502,7 @@ def test_xlsx_export_reads_back(rows, tmp_path):
 
 def test_stored_rows_of_chosen_reports_and_every_indicator_value(indexed):
     """The app's export asks for the reports on screen by id; its page reads all values at once."""
-    from indexer.stats.stored import stats_rows
+    from indexer.findings.stored import stats_rows
     from indexer.store import Store
 
     with Store(indexed, create=False) as store:

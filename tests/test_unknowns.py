@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.fields import UNKNOWN, facet_counts, is_unknown
+from indexer.core.filters import is_unknown
+from indexer.core.kinds import UNKNOWN
+from indexer.fields import facet_counts
 from indexer.normalize import normalize
 from indexer.store import Store
 from tests.test_cli import run

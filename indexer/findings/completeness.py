@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from ..parse import SECTION_KINDS
-from ..stats.indicators import EDITION_2019, EDITION_2021, OLD
+from ..core.kinds import EDITION_2019, EDITION_2021, OLD, SECTION_KINDS
 
 NEW_PARTS = ("overview", "proactive", "requests", "review_litigation", "problems", "other")
 OLD_PARTS = ("proactive", "requests", "problems")

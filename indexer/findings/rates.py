@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..stats.indicators import EDITION_2019, EDITION_2021, INDICATORS, OLD, REQUEST_COLUMNS, REQUEST_ROWS
+from ..core.kinds import EDITION_2019, EDITION_2021, OLD
+from ..stats.indicators import INDICATORS, REQUEST_COLUMNS, REQUEST_ROWS
 
 MIN_DENOMINATOR = 30
 UNKNOWN_GROUP = "（未知）"

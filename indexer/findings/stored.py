@@ -1,16 +1,67 @@
-"""Findings read from the store: the reports passing the filters with their tables' edition and
-cells, in one pass over the indicators (not one query per report)."""
+"""Statistics and findings read from the store: the rows behind `nianbao stats` and `nianbao
+check`, and the reports passing the filters with their tables' edition and cells, in one pass over
+the indicators (not one query per report).
+
+Here rather than in `indexer.stats`, which reads tables out of a report's text at the parse
+level and must not reach up to the store.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Iterator, Sequence
 
-from ..fulltext import SearchFilters
+from ..core.filters import SearchFilters
+from ..stats import stats_json
+from ..stats.export import about
 from ..stats.indicators import edition_of
 from ..store import Store
 from .rates import MIN_DENOMINATOR, RATES, RATES_BY_KEY, rate_table
 
 ReportCells = tuple[dict, "str | None", dict]
+FILTER_NAMES = (("year", "年份"), ("province", "省份"), ("city", "城市"), ("county", "区县"), ("agency", "机关"))
+
+
+def _reports(store: Store, filters: SearchFilters | None, ids: Collection[str] | None = None) -> list[dict]:
+    filters = filters or SearchFilters()
+    return [r for r in store.reports() if filters.accepts(r) and (ids is None or r["id"] in ids)]
+
+
+def stats_rows(store: Store, filters: SearchFilters | None = None, ids: Collection[str] | None = None) -> Iterator[dict]:
+    """One `stats --json` object per visible report passing the filters and, if given, among `ids`
+    (reports without tables have none).
+
+    Yielded one by one, like `check_rows`: all of them at 20,000 reports take over a GB."""
+    with store.snapshot():
+        for report in _reports(store, filters, ids):
+            meta = {"report_id": report["id"], **report}
+            yield stats_json(meta, report["template"], [dict(i) for i in store.indicators(report["id"])])
+
+
+def check_rows(store: Store, filters: SearchFilters | None = None) -> Iterator[dict]:
+    """Every failed check (`check --json`), report by report, yielded one by one."""
+    with store.snapshot():
+        for report in _reports(store, filters):
+            for failure in store.check_failures(report["id"]):
+                yield {"report_id": report["id"], "source": report["source"], "check": failure["check_key"],
+                       "cells": json.loads(failure["cells"]), "message": failure["message"]}
+
+
+def describe(filters: SearchFilters | None) -> str:
+    """The filters in words for an export's 筛选条件 ("" when there are none)."""
+    if filters is None:
+        return ""
+    parts = [f"{label} {getattr(filters, name)}" for name, label in FILTER_NAMES if getattr(filters, name, None)]
+    if filters.sections:
+        parts.append("章节 " + "、".join(filters.sections))
+    return "；".join(parts)
+
+
+def export_context(store: Store, count: int, conditions: str) -> dict:
+    """What `write_csv` / `write_xlsx` add to `count` exported rows: regions and the lines saying what was exported."""
+    with store.snapshot():
+        regions = {r["id"]: r["region"] for r in store.reports()}
+    return {"regions": regions, "about_lines": about(count, conditions)}
 
 
 def report_cells(store: Store, filters: SearchFilters | None = None) -> list[ReportCells]:

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..core.filters import SearchFilters
+
 MAX_THEMES = 20
 WORDS_PER_THEME = 8
 EXAMPLES_PER_THEME = 5
@@ -161,7 +163,6 @@ def corpus_themes(store, kind: str = "problems", filters=None) -> dict:
     The units are the index's passages of that kind (sentences packed up to 160 characters):
     a problems paragraph that lists 一是…二是…三是… is several problems, and its passages come
     closer to one problem each than the paragraph does."""
-    from ..fulltext import SearchFilters
     from ..semantic.search import passage_texts
     from ..semantic.vectors import KINDS, load_vectors
 

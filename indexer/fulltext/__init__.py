@@ -3,10 +3,10 @@
 Character unigrams and bigrams (Whoosh, one document per report) find candidate reports;
 the candidates are then verified against their normalised text, so a report matches a term
 exactly when the normalised term is a substring of it. jieba words (one Whoosh document
-per section) serve BM25 ranking in keyword mode and never decide a match.
+per section) serve BM25 ranking in keyword mode and never decide a match. The query language
+and the filters are not this engine's: they live in `indexer.core`.
 """
 
-from .query import QueryError, parse_query
-from .search import SearchFilters, batch_counts, search
+from .search import Searcher, batch_counts, search
 
-__all__ = ["QueryError", "SearchFilters", "batch_counts", "parse_query", "search"]
+__all__ = ["Searcher", "batch_counts", "search"]

@@ -18,13 +18,16 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
-from ..fields import FILTER_FIELDS, is_unknown, wants_unknown
+from ..core.filters import SearchFilters
+from ..core.querylang import SORTS, And, Not, Or, ParsedQuery, QueryError, Term, parse_query
+from ..core.shapes import report_summary, results_page
+from ..normalize import normalize
 from ..pages import page_at
 from ..store import Store
 from .analysis import word_spans, words
@@ -32,130 +35,13 @@ from .grams import Cells, TextView, cells, count_within, countable, self_overlap
 from .index import WORDS, FulltextIndex
 from .ranking import Owners, Ranker
 from .sourcemap import source_map, span_to_source
-from .query import And, Not, Or, ParsedQuery, QueryError, Term, parse_query, section_kind
 
-SORTS = ("relevance", "year", "count")
-MODES = ("exact", "keyword", "semantic", "hybrid")
 SCAN_FRACTION = 0.3  # above this share of reports holding a term's rarest gram, scan instead
 SNIPPET_CONTEXT = 40
 _TEXT_CACHE_CHARS = 200_000_000  # normalised text kept in memory (~100 M chars for 20,000 reports)
 _RECENT_QUERIES = 8  # queries whose matching reports are kept (a few MB each at 20,000 reports)
 _RETRIES = 5  # an `index` publishes once per run: a second collision is already unlikely
 KEYWORD_SECTIONS = 500  # keyword mode ranks the reports owning the best sections, after filtering
-
-
-@dataclass
-class SearchFilters:
-    """Filters from the command line or the app; merged with field filters written in the query."""
-
-    # A value, or several (the app's facets) of which a report must match one. A year is "2020"
-    # or "2018-2020"; a place or agency matches by part of its name.
-    year: str | list[str] | None = None
-    sections: list[str] = field(default_factory=list)
-    province: str | list[str] | None = None
-    city: str | list[str] | None = None
-    county: str | list[str] | None = None
-    agency: str | list[str] | None = None
-    template: str | None = None
-
-    def merged(self, query_filters: dict[str, list[str]]) -> "SearchFilters":
-        out = replace(self, sections=[section_kind(s) for s in self.sections])
-        for name, values in query_filters.items():
-            if name == "section":
-                out.sections = sorted(set(out.sections) | set(values))
-            else:
-                setattr(out, name, values[-1])
-        return out
-
-    def replaced_by(self, query_filters: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
-        """The filters that field filters written in the query replace (the query's win in `merged`):
-        name → (this filter's value, the query's). Sections are not replaced but added."""
-        return {name: (getattr(self, name), values[-1]) for name, values in query_filters.items()
-                if name != "section" and getattr(self, name) and _values(getattr(self, name)) != [values[-1]]}
-
-    def years(self) -> list[tuple[int, int]]:
-        """(first, last) of each year or range asked for; empty for any year. Raises QueryError."""
-        return [_year_span(year) for year in _values(self.year) if not wants_unknown(year)]
-
-    def accepts(self, report: dict) -> bool:
-        for test in self._made()[1]:
-            if not test(report):
-                return False
-        return True
-
-    def field_values(self) -> tuple[tuple[str, ...], ...]:
-        """Each filter's values in FILTER_FIELDS order."""
-        return tuple(tuple(_values(getattr(self, name))) for name in FILTER_FIELDS)
-
-    def _made(self) -> tuple[tuple[tuple[str, ...], ...], list[Callable[[dict], bool]]]:
-        """(`field_values`, the tests `accepts` runs), made once for these filter values: both are
-        asked for every report."""
-        key = (self.year, self.province, self.city, self.county, self.agency, self.template)
-        made = self.__dict__.get("_made_for")
-        if made is None or made[0] != key:
-            values = self.field_values()
-            made = self.__dict__["_made_for"] = (key, values, _tests(values))
-        return made[1], made[2]
-
-    def left_out_unknown(self, report: dict) -> list[str]:
-        """The filtered fields this report does not know, when it passes every filter on the fields
-        it does know: the filters left it out only for not knowing those."""
-        values = self._made()[0]
-        unknown = [name for name in _value_filters(values) if is_unknown(report, name)]
-        if not unknown:
-            return []
-        known = tuple(() if name in unknown else value for name, value in zip(FILTER_FIELDS, values))
-        return unknown if all(test(report) for test in _tests(known)) else []
-
-
-@lru_cache(maxsize=64)
-def _value_filters(values: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
-    """The fields filtered on by values alone (none of them 未识别, which lets the unknown in)."""
-    return tuple(name for name, wanted in zip(FILTER_FIELDS, values)
-                 if wanted and not any(map(wants_unknown, wanted)))
-
-
-@lru_cache(maxsize=64)
-def _tests(values: tuple[tuple[str, ...], ...]) -> list[Callable[[dict], bool]]:
-    """One test per filtered field, passing a report that matches one of its values."""
-    tests = []
-    for name, wanted in zip(FILTER_FIELDS, values):
-        if wanted:
-            each = [_test(name, value) for value in wanted]
-            tests.append(each[0] if len(each) == 1 else lambda r, each=each: any(t(r) for t in each))
-    return tests
-
-
-def _test(name: str, wanted: str) -> Callable[[dict], bool]:
-    """One filter value: a year or range, a template exactly, a place or agency by part of its
-    name, or 未识别 for the reports that do not know the field."""
-    if wants_unknown(wanted):
-        return partial(is_unknown, name=name)
-    if name == "year":
-        first, last = _year_span(wanted)
-        return lambda r: r["year"] is not None and first <= r["year"] <= last
-    if name == "template":
-        return lambda r: r["template"] == wanted
-    if name == "agency":
-        return lambda r: bool(r["agency"]) and wanted in r["agency"]
-    return lambda r: bool(r["region"][name]) and wanted in r["region"][name]
-
-
-def _values(value: str | list[str] | None) -> list[str]:
-    """A filter's values: one from the command line, several from the app's facets."""
-    if not value:
-        return []
-    return [value] if isinstance(value, str) else [v for v in value if v]
-
-
-@lru_cache(maxsize=64)
-def _year_span(year: str) -> tuple[int, int]:
-    """(first, last) of "2020" or "2018-2020" (or "2020-2018", read forwards); parsed once, as
-    `accepts` asks for every report."""
-    if not re.fullmatch(r"\d{4}(-\d{4})?", year):
-        raise QueryError(f"year {year!r} is not a year or a range like 2018-2020")
-    first, _, last = year.partition("-")
-    return tuple(sorted((int(first), int(last or first))))
 
 
 class _Bounds:
@@ -378,16 +264,21 @@ class Searcher:
                 out[term] = grams.holding(codes[order[:4]])
         return out
 
-    def run(self, query: str | ParsedQuery, filters: SearchFilters | None = None, *, sort: str = "relevance",
-            limit: int | None = 20, offset: int = 0, snippets: bool = True, mode: str = "exact") -> dict:
-        """Search and return the `search --json` shape (exact and keyword modes)."""
-        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
-        query_text = query if isinstance(query, str) else ""
-        filters = (filters or SearchFilters()).merged(parsed.filters)
+    modes = ("exact", "keyword")
+
+    def run(self, query: str | ParsedQuery, filters: SearchFilters | None = None, **options) -> dict:
+        """`search` on a query string (tests, benchmarks, batch counts): parsed, its filters merged."""
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query, normalize)
+        return self.search(parsed, (filters or SearchFilters()).merged(parsed.filters), **options)
+
+    def search(self, parsed: ParsedQuery, filters: SearchFilters, *, mode: str = "exact", limit: int | None = 20,
+               offset: int = 0, sort: str = "relevance", snippets: bool = True) -> dict:
+        """The `search --json` shape (exact and keyword modes) of a parsed query; `filters` already
+        merged with the query's (see `indexer.core.engine`)."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort '{sort}' (one of: {', '.join(SORTS)})")
-        if mode not in ("exact", "keyword"):
-            raise QueryError(f"unknown mode '{mode}' (one of: exact, keyword)")
+        if mode not in self.modes:
+            raise QueryError(f"unknown mode '{mode}' (one of: {', '.join(self.modes)})")
         # The Whoosh indexes are opened after the snapshot is taken. An `index` that publishes and
         # then deletes the replaced reports' documents in between leaves this snapshot's reports
         # without documents, so when the generation moved under us, run again on the new one.
@@ -400,14 +291,8 @@ class Searcher:
                 results = self._results(hits, page, locate, corpus, snippets, kinds)
             if self.store.version() == corpus.gen:
                 break
-        return {
-            "query": query_text,
-            "mode": mode,
-            "total_reports": len(hits.ids),
-            "total_occurrences": int(hits.counts.sum()),
-            "excluded_unknown": excluded,
-            "results": results,
-        }
+        return results_page(parsed.text, mode, results, total_reports=len(hits.ids),
+                            total_occurrences=int(hits.counts.sum()), excluded_unknown=excluded)
 
     def _found(self, mode: str, parsed: ParsedQuery, filters: SearchFilters,
                corpus: _Corpus) -> tuple[_Hits, Locate, Kinds | None, dict[str, int]]:
@@ -437,7 +322,7 @@ class Searcher:
         """For each metadata filter: how many reports matching the query it left out for not knowing
         the field (see `SearchFilters.left_out_unknown`). Those reports are searched again,
         without the metadata filters (sections kept), and only they: usually a few."""
-        counts = dict.fromkeys(_value_filters(filters.field_values()), 0)
+        counts = dict.fromkeys(filters.value_filters(), 0)
         if not counts:
             return {}
         left_out = {i: found for i, r in corpus.reports.items() if (found := filters.left_out_unknown(r))}
@@ -591,13 +476,12 @@ class Searcher:
                   for t in parsed.negated_terms()}
         return _negations_allow(parsed.tree, counts, len(ids))
 
-    def allowed_by_nots(self, query: str, filters: SearchFilters | None = None) -> set[str] | None:
+    def allowed_by_nots(self, parsed: ParsedQuery, filters: SearchFilters) -> set[str] | None:
         """The report ids a query's NOT and -term let through, for answers that are not word
-        matches (meaning search); None when the query negates nothing."""
-        parsed = parse_query(query)
+        matches (meaning search: the query layer hands this to the semantic engine); None when the
+        query negates nothing. `filters` as merged with the query's."""
         if not parsed.negated_terms():
             return None
-        filters = (filters or SearchFilters()).merged(parsed.filters)
         with self.store.snapshot():
             corpus = self.corpus()
             keep = self._nots_allow(parsed, filters, corpus, corpus.ids)
@@ -708,19 +592,9 @@ def _occurrences(haystack: str, term: str, spans: list[tuple[int, int]]) -> list
 
 def _result(report: dict, count: int, score: float, kinds: list[str]) -> dict:
     """One report's entry in the `search --json` shape; snippets are added by the caller."""
-    return {
-        "report_id": report["id"],
-        "source": report["source"],
-        "title": report["title"],
-        "agency": report["agency"],
-        "year": report["year"],
-        "region": report["region"],
-        "level": report["level"],  # where a place does not apply (fields.is_unknown), for facets
-        "count": count,
-        "score": round(score, 4),
-        "sections": kinds,
-        "snippets": [],
-    }
+    # `level`: where a place does not apply (core.filters.is_unknown), for facets
+    return {**report_summary(report, "title", "region", "level"), "count": count, "score": round(score, 4),
+            "sections": kinds, "snippets": []}
 
 
 def _remembered(kinds: Kinds) -> Kinds:

@@ -75,12 +75,16 @@ def read_report_bytes(name: str, data: bytes) -> str:
     return extract_report_bytes(name, data).text
 
 
+def check_size(size: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """`IngestError` with the reason when a file of `size` bytes is over the limit."""
+    if size > max_bytes:
+        raise IngestError(f"file too large ({size / _MB:.1f} MB > {max_bytes / _MB:.3g} MB limit; see --max-size)")
+
+
 def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A report file's bytes; `IngestError` with the reason if it is too large or can't be read."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise IngestError(f"file too large ({size / _MB:.1f} MB > {max_bytes / _MB:.3g} MB limit; see --max-size)")
+        check_size(path.stat().st_size, max_bytes)
         data = path.read_bytes()
     except FileNotFoundError:
         raise IngestError("file disappeared before it could be read") from None
@@ -97,6 +101,7 @@ def read_report_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[by
     return data, read_report_bytes(path.name, data)
 
 
-__all__ = ["Extracted", "IngestError", "NO_TEXT_LAYER", "PageProgress", "READERS", "DEFAULT_MAX_BYTES", "is_supported",
+__all__ = ["Extracted", "IngestError", "NO_TEXT_LAYER", "PageProgress", "READERS", "DEFAULT_MAX_BYTES", "check_size",
+           "is_supported",
            "iter_report_files",
            "extract_report_bytes", "read_file_bytes", "read_report_bytes", "read_report_file"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..ids import report_id_for
+from ..ingest import DEFAULT_MAX_BYTES, check_size, read_report_bytes
 from .metadata import Metadata, extract_metadata
-from .sections import SECTION_KINDS, Paragraph, Section, split_sections
+from .sections import Paragraph, Section, split_sections
 
 # Bump whenever metadata, sections or statistics extraction derive something different from the
 # same text: every stored report derived by an older version is derived again by the next `index`.
@@ -18,6 +20,11 @@ class ParsedReport:
     metadata: Metadata
     sections: list[Section] = field(default_factory=list)
 
+    @property
+    def report_id(self) -> str:
+        """The id this text has in the store, or would get there (`indexer.ids`)."""
+        return report_id_for(self.text)
+
 
 def parse_report(text: str) -> ParsedReport:
     """Everything the store keeps about one report's text."""
@@ -25,5 +32,13 @@ def parse_report(text: str) -> ParsedReport:
     return ParsedReport(text=text, metadata=extract_metadata(text), sections=sections)
 
 
-__all__ = ["PARSER_VERSION", "SECTION_KINDS", "Metadata", "Paragraph", "ParsedReport", "Section", "extract_metadata",
-           "parse_report", "split_sections"]
+def parse_file_bytes(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedReport:
+    """A file given by its name (for the format) and its bytes, read and parsed in memory: what is
+    compared without being indexed (`nianbao similar FILE`, an upload on the desk). `IngestError`
+    with the reason when it is too large or cannot be read."""
+    check_size(len(data), max_bytes)
+    return parse_report(read_report_bytes(name, data))
+
+
+__all__ = ["PARSER_VERSION", "Metadata", "Paragraph", "ParsedReport", "Section", "extract_metadata",
+           "parse_file_bytes", "parse_report", "split_sections"]

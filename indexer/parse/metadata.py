@@ -34,6 +34,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from ..normalize import normalize
+from ..stats import detect_edition
 from .dates import parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
 from .places import MUNICIPALITIES, Mention, Place, mentions, region_names, resolve, resolve_region
@@ -396,8 +397,6 @@ def template_of(text: str, year: int | None) -> str | None:
 def _edition(text: str, year: int | None, year_found: _Found | None = None) -> _Found | None:
     """The template edition: the statistics tables as `stats.detect_edition` reads them (their line
     as evidence: the first that holds the edition's own header words), else the year."""
-    from ..stats import detect_edition
-
     tables = detect_edition(text)
     if tables == "old":
         return _Found("old", 0, "old-template tables")

@@ -9,21 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..core.kinds import SECTION_KINDS
 from ..normalize import normalize
-
-# The one list of section kinds: key → Chinese label shown to users.
-SECTION_KINDS: dict[str, str] = {
-    "overview": "总体情况",
-    "proactive": "主动公开",
-    "requests": "依申请公开",
-    "review_litigation": "行政复议和行政诉讼",
-    "fees": "收费及减免",
-    "interpretation": "政策解读",
-    "responses": "回应关切",
-    "problems": "存在的主要问题及改进情况",
-    "plans": "下一步工作",
-    "other": "其他",
-}
 
 # Heading patterns in priority order: 存在问题及下一步打算 is a problems section, and
 # 因…申请行政复议 is about review, not requests. Old-template reports word the problems section

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..parse import SECTION_KINDS
+from ..core.kinds import SECTION_KINDS
+from ..core.shapes import report_summary
 from ..store import Store
 from .vectors import VectorSet, load_vectors
 
@@ -78,8 +79,7 @@ def compare(store: Store, ids: Sequence[str] | None, kind: str) -> dict:
     for e, (report, text, paragraphs, _) in enumerate(entries):
         items = [{"text": p["text"], "counterparts": counterparts.get((e, p["section_ord"], p["ord"]), [])}
                  for p in paragraphs]
-        out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
-                    "year": report["year"], "text": text, "paragraphs": items})
+        out.append({**report_summary(report), "text": text, "paragraphs": items})
     return {"section_kind": kind, "reports": out}
 
 

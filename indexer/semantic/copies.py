@@ -38,6 +38,7 @@ from difflib import SequenceMatcher
 
 from datasketch import MinHash, MinHashLSH
 
+from ..core.shapes import report_summary
 from ..normalize import normalize
 from ..store import Store
 
@@ -178,8 +179,7 @@ def _chains(pairs: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
 
 
 def _location(report: dict, row) -> dict:
-    return {"report_id": report["id"], "source": report["source"], "agency": report["agency"],
-            "year": report["year"], "section_kind": row["section_kind"], "paragraph_text": row["text"]}
+    return {**report_summary(report), "section_kind": row["section_kind"], "paragraph_text": row["text"]}
 
 
 def _template_share(passages: list[str], rows: list, agency_of: dict[str, str], limit: float) -> list[float]:

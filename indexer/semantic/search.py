@@ -1,43 +1,43 @@
-"""Semantic and hybrid search: passages by meaning, and keyword + meaning fused by reciprocal rank.
+"""Semantic search: passages by meaning.
 
 Journalists describe things in their own words (人手不够); the passage may say 人员不足.
-Semantic mode ranks passages by cosine between the query's vector and each passage's.
-Hybrid mode fuses that ranking with the keyword (BM25) ranking, so a passage that has the
-query's words and its meaning comes first, and either alone still counts.
+Semantic mode ranks passages by cosine between the query's vector and each passage's. It is one
+of two sibling engines (`indexer.core.engine`); hybrid mode, which fuses this ranking with the
+keyword one, lives above both in `indexer.query`, and hands this engine the words to rank
+passages by (`keyword_passages`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..fulltext import QueryError, SearchFilters, parse_query
-from ..fulltext.query import FILTER_FIELDS
+from ..core.filters import SearchFilters
+from ..core.querylang import QUERY_FIELDS, ParsedQuery, QueryError
+from ..core.shapes import report_summary, results_page
 from ..normalize import normalize
 from ..store import Store
 from .vectors import KINDS, VectorSet, VectorsError, get_model, load_vectors
 
 if TYPE_CHECKING:
-    from ..fulltext.search import Searcher
     from .model import Embedder
 
-__all__ = ["RRF_K", "SemanticSearcher", "passage_texts"]
+__all__ = ["SemanticSearcher", "passage_texts", "query_text"]
 
-RRF_K = 60
-"""The usual reciprocal-rank-fusion constant: rank r contributes 1 / (RRF_K + r)."""
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
-HYBRID_DEPTH = 100
-"""How many passages of each ranking enter the fusion."""
-KEYWORD_REPORTS = 50
 
-_FIELD = re.compile(r"(?<!\S)(?:" + "|".join(FILTER_FIELDS) + r"):\S+", re.IGNORECASE)
+_FIELD = re.compile(r"(?<!\S)(?:" + "|".join(QUERY_FIELDS) + r"):\S+", re.IGNORECASE)
 _OPERATORS = re.compile(r"(?<!\S)(?:OR|AND|NOT)(?!\S)")
+
+Nots = Callable[[ParsedQuery, SearchFilters], "set[str] | None"]
+"""(parsed query, filters) → the report ids its NOT and -term let through, None when it negates
+nothing: counted exactly by the full-text engine, handed in by the query layer."""
 
 
 def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]:
@@ -59,35 +59,35 @@ def passage_texts(store: Store, vs: VectorSet, rows: Sequence[int]) -> list[str]
     return out
 
 
-def query_text(query: str, filters: SearchFilters | None = None) -> tuple[str, SearchFilters]:
-    """The words to embed, and the filters merged with those written in the query; raises QueryError.
+def query_text(parsed: ParsedQuery) -> str:
+    """The words to embed; raises QueryError.
 
     A query that negates (人手不够 -疫情) embeds only the terms it asks for: the excluded ones
     would pull the meaning towards what is excluded (`SemanticSearcher` drops those reports).
     """
-    if not isinstance(query, str) or not query.strip():
-        raise QueryError("empty query: type what you are looking for")
-    parsed = parse_query(query)
     if parsed.negated_terms():
         text = " ".join(parsed.positive_terms())
     else:
-        text = _OPERATORS.sub(" ", _FIELD.sub(" ", query))
+        text = _OPERATORS.sub(" ", _FIELD.sub(" ", parsed.text))
         text = " ".join(text.replace('"', " ").split())
     if not text.strip(" -()"):
         raise QueryError("the query has only filters or exclusions: add words to search for by meaning")
-    merged = (filters or SearchFilters()).merged(parsed.filters)
-    merged.years()
-    return text, merged
+    return text
 
 
 class SemanticSearcher:
-    """Answers semantic and hybrid queries; keeps the model and the vectors open across queries."""
+    """Answers semantic queries; keeps the model and the vectors open across queries."""
 
-    def __init__(self, index_dir: Path, fulltext: Searcher, model: str | Embedder | None = None) -> None:
+    modes = ("semantic",)
+
+    def __init__(self, index_dir: Path, store: Store, model: str | Embedder | None = None,
+                 nots: Nots | None = None) -> None:
+        """`nots`: what a query's exclusions let through (see `Nots`); without it a query that
+        negates is refused, since meaning alone cannot exclude a word."""
         self.index_dir = Path(index_dir)
-        self.fulltext = fulltext  # for hybrid's keyword ranking and the query's exclusions
-        self.store = fulltext.store
+        self.store = store
         self.model = model
+        self.nots = nots
         self._masks: dict[tuple[str, int, str], np.ndarray | None] = {}
 
     def vectors(self) -> VectorSet:
@@ -141,20 +141,26 @@ class SemanticSearcher:
             allowed &= wanted[vs.passages["kind"]]
         return None if allowed.all() else allowed
 
-    def _rank(self, query: str, text: str, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
+    def rank(self, parsed: ParsedQuery, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
+        """The vectors, and the `depth` best passage rows for the query with their cosines."""
+        text = query_text(parsed)
         vs = self.vectors()
         with self.store.snapshot():
             allowed = self._allowed(vs, filters)
-        kept = self.fulltext.allowed_by_nots(query, filters)
-        if kept is not None:  # NOT and -term drop the reports holding what they exclude
+        if parsed.negated_terms():  # NOT and -term drop the reports holding what they exclude
+            if self.nots is None:
+                raise QueryError("this search cannot exclude words by meaning alone: remove the NOT or -term")
+            kept = self.nots(parsed, filters)
             in_kept = np.fromiter((rid in kept for rid in vs.report_ids), dtype=bool, count=len(vs.report_ids))
             in_kept = in_kept[vs.passages["report"]]
             allowed = in_kept if allowed is None else allowed & in_kept
         rows, scores = vs.search(self.embed_query(text, vs), depth, allowed)
         return vs, rows, scores
 
-    def _results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float],
-                 parts: dict[int, dict] | None = None) -> list[dict]:
+    def results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float],
+                parts: dict[int, dict] | None = None) -> list[dict]:
+        """Passage rows as results: the report's summary, the section kind, the passage, the score,
+        and what `parts` adds to a row."""
         with self.store.snapshot():
             reports = {r["id"]: r for r in self.store.reports([vs.report_ids[vs.passages["report"][r]] for r in rows])}
             texts = passage_texts(self.store, vs, rows)
@@ -163,48 +169,29 @@ class SemanticSearcher:
             report = reports.get(vs.report_ids[vs.passages["report"][row]])
             if report is None:
                 continue
-            out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
-                        "year": report["year"], "section_kind": KINDS[vs.passages["kind"][row]], "text": text,
+            out.append({**report_summary(report), "section_kind": KINDS[vs.passages["kind"][row]], "text": text,
                         "score": round(float(score), 4), **(parts or {}).get(int(row), {})})
         return out
 
-    def search(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
-        """`{query, mode: "semantic", results: [{report_id, source, agency, year, section_kind, text, score}]}`."""
-        text, filters = query_text(query, filters)
-        limit = _limit(limit)
-        vs, rows, scores = self._rank(query, text, filters, limit)
-        return {"query": query, "mode": "semantic", "results": self._results(vs, rows, scores)}
+    def search(self, parsed: ParsedQuery, filters: SearchFilters, *, mode: str = "semantic",
+               limit: int | None = DEFAULT_LIMIT, offset: int = 0, sort: str = "relevance") -> dict:
+        """`{query, mode: "semantic", results: [{report_id, source, agency, year, section_kind, text, score}]}`;
+        passages are ranked by meaning whatever `sort` asks (it orders reports, not passages)."""
+        if mode not in self.modes:
+            raise QueryError(f"unknown mode '{mode}' (one of: {', '.join(self.modes)})")
+        limit = page_limit(limit)
+        vs, rows, scores = self.rank(parsed, filters, offset + limit)
+        return results_page(parsed.text, mode, self.results(vs, rows[offset:], scores[offset:]))
 
-    def hybrid(self, query: str, filters: SearchFilters | None = None, limit: int | None = DEFAULT_LIMIT) -> dict:
-        """Keyword and semantic rankings of passages fused by reciprocal rank; same shape, mode "hybrid",
-        and each result says where it came from: ``keyword_rank`` and ``semantic_rank`` (1 = first;
-        None where that ranking did not reach it), since the fused score itself means nothing to a reader.
+    def close(self) -> None:
+        """The store is the query layer's: nothing of this engine's to close."""
 
-        The keyword ranking is the full-text keyword mode's (reports by BM25, filters applied),
-        brought down to passages: within those reports, passages ranked by BM25 of the query's
-        words in the passage.
-        """
-        text, filters = query_text(query, filters)
-        limit = _limit(limit)
-        keyword = self.fulltext.run(query, filters, mode="keyword", limit=KEYWORD_REPORTS, snippets=False)
-        vs, rows, _ = self._rank(query, text, filters, max(HYBRID_DEPTH, limit))
-        lexical = self._keyword_passages(vs, keyword, filters, query)
-        fused: dict[int, float] = {}
-        for ranking in (rows.tolist(), lexical):
-            for rank, row in enumerate(ranking[:max(HYBRID_DEPTH, limit)], 1):
-                fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
-        best = sorted(fused, key=lambda r: (-fused[r], r))[:limit]
-        depth = max(HYBRID_DEPTH, limit)
-        ranks = [{int(row): n for n, row in enumerate(ranking[:depth], 1)} for ranking in (lexical, rows.tolist())]
-        parts = {int(r): {"keyword_rank": ranks[0].get(int(r)), "semantic_rank": ranks[1].get(int(r))} for r in best}
-        return {"query": query, "mode": "hybrid", "results": self._results(vs, best, [fused[r] for r in best], parts)}
-
-    def _keyword_passages(self, vs: VectorSet, keyword: dict, filters: SearchFilters, query: str) -> list[int]:
-        from ..fulltext.analysis import words
-
-        parsed = parse_query(query)
-        query_words = sorted({w.lower() for t in parsed.positive_terms() for w in words(t) if w.strip()})
-        report_rank = {r["report_id"]: i for i, r in enumerate(keyword["results"])}
+    def keyword_passages(self, vs: VectorSet, report_ids: Sequence[str], filters: SearchFilters,
+                         query_words: Sequence[str]) -> list[int]:
+        """The passages of `report_ids` (the keyword ranking's reports, best first) ranked by BM25
+        of `query_words` (lower-case) in the passage, ties to the better report: hybrid's keyword
+        ranking brought down to passages."""
+        report_rank = {rid: i for i, rid in enumerate(report_ids)}
         index = vs.report_index()
         rows = [r for rid in report_rank if rid in index for r in vs.rows_of(rid).tolist()]
         if filters.sections:
@@ -229,7 +216,8 @@ class SemanticSearcher:
         return [row for *_, row in sorted(scored)]
 
 
-def _limit(limit: int | None) -> int:
+def page_limit(limit: int | None) -> int:
+    """How many passages a page shows: None means the default page of a listing; QueryError below 1."""
     if limit is None:
         return DEFAULT_LIMIT * 5
     if limit < 1:

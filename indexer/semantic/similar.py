@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..ingest import read_report_file
-from ..parse import parse_report
+from ..core.shapes import report_summary
+from ..ingest import DEFAULT_MAX_BYTES, read_file_bytes
+from ..parse import parse_file_bytes
 from ..store import Store
 from .passages import iter_passages
 from .vectors import (
@@ -42,7 +43,7 @@ from .vectors import (
 if TYPE_CHECKING:
     from .model import Embedder
 
-__all__ = ["ScoreScale", "UnknownReportError", "score_scale", "similar", "similar_file"]
+__all__ = ["ScoreScale", "UnknownReportError", "score_scale", "similar", "similar_bytes", "similar_file"]
 
 SHORTLIST = 50
 PAIRS_SHOWN = 5
@@ -186,8 +187,7 @@ def _rank(store: Store, vs: VectorSet, source: _Profile, exclude: set[str], limi
     out = []
     for score, idx, other in scored[:limit]:
         report = visible[vs.report_ids[idx]]
-        out.append({"report_id": report["id"], "source": report["source"], "agency": report["agency"],
-                    "year": report["year"], "score": round(score, 4), "percentile": scale.percentile(score),
+        out.append({**report_summary(report), "score": round(score, 4), "percentile": scale.percentile(score),
                     "section_pairs": _section_pairs(source, other, scale)})
     return out
 
@@ -213,21 +213,25 @@ def similar(store: Store, report_id: str, limit: int = 10) -> dict:
             "scale_pairs": len(score_scale(vs))}
 
 
-def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedder | None = None) -> dict:
-    """Like :func:`similar` for a file that need not be indexed; it is read, parsed and embedded, never added.
+def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedder | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
+    """:func:`similar_bytes` on a file on disk (`nianbao similar FILE`)."""
+    path = Path(path)
+    return similar_bytes(store, path.name, read_file_bytes(path, max_bytes), limit, model, max_bytes)
+
+
+def similar_bytes(store: Store, name: str, data: bytes, limit: int = 10, model: str | Embedder | None = None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
+    """Like :func:`similar` for a file that need not be indexed, given by its name (for the format)
+    and its bytes: read and parsed in memory, embedded, never added nor written anywhere (the desk
+    compares an upload so).
 
     The embedding cache is read (boilerplate costs nothing) but not written. ``report`` has
-    ``id`` (the id it would get), ``source``, ``agency``, ``year`` and ``in_index``.
+    ``id`` (the id it has or would get), ``source`` (`name`), ``agency``, ``year`` and ``in_index``.
     """
-    from ..indexing import report_id_for
-    from ..store import section_norm_bounds
-
     vs = load_vectors(store.index_dir)
-    path = Path(path)
-    _, text = read_report_file(path)
-    parsed = parse_report(text)
-    norm_text, _ = section_norm_bounds(text, parsed.sections)
-    own_id = report_id_for(norm_text)
+    parsed = parse_file_bytes(name, data, max_bytes)
+    own_id = parsed.report_id
     rows = [{"report_id": own_id, "section_ord": s_ord, "ord": p_ord, "text": p.text, "section_kind": section.kind}
             for s_ord, section in enumerate(parsed.sections)
             for p_ord, p in enumerate(section.paragraphs) if p.kind == "prose"]
@@ -242,7 +246,7 @@ def similar_file(store: Store, path: Path, limit: int = 10, model: str | Embedde
     with store.snapshot():
         in_index = store.resolve_id(own_id) == own_id
     meta = parsed.metadata
-    report = {"id": own_id, "source": path.name, "agency": meta.agency, "year": meta.year, "in_index": in_index}
+    report = {"id": own_id, "source": Path(name).name, "agency": meta.agency, "year": meta.year, "in_index": in_index}
     return {"report": report, "results": _rank(store, vs, profile, {own_id}, max(1, limit)),
             "scale_pairs": len(score_scale(vs))}
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..parse import SECTION_KINDS
+from ..core.kinds import SECTION_KINDS
 from ..store import VectorCache
 from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, iter_passages, windows
 

@@ -5,6 +5,7 @@ Pure functions over a report's text; storing results and the CLI live elsewhere.
 
 from __future__ import annotations
 
+from ..core.shapes import report_summary
 from .checks import CHECKS, CheckFailure, run_checks
 from .extract import Indicator, StatsResult, UnmappedCell, detect_edition, detect_template, extract_stats
 from .indicators import edition_of
@@ -35,10 +36,7 @@ def stats_json(report_meta: dict, template: str | None, indicators: list[dict]) 
     """The `stats --json` shape of one report; indicators are {key, label, unit, value, note} dicts.
     `edition` (2021, 2019, old) follows from the indicators, so stored reports need no new column."""
     return {
-        "report_id": report_meta["report_id"],
-        "source": report_meta["source"],
-        "agency": report_meta["agency"],
-        "year": report_meta["year"],
+        **report_summary(report_meta),
         "template": template,
         "edition": edition_of(template, (i["key"] for i in indicators)),
         "indicators": [

@@ -23,13 +23,12 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from ..core.kinds import edition_label, template_label
 from .indicators import INDICATORS
 
 META = (("report_id", "报告ID"), ("source", "文件"), ("agency", "机关"), ("year", "年份"),
         ("province", "省份"), ("city", "城市"), ("county", "区县"), ("template", "模板"), ("edition", "版本"),
         ("completeness", "完整性"))
-TEMPLATES = {"new": "2019 年后模板", "old": "旧模板"}
-EDITIONS = {"2019": "2019 版", "2021": "2021 版", "old": "旧模板"}
 REGION = ("province", "city", "county")
 
 
@@ -57,8 +56,8 @@ def _columns(rows: list[dict]) -> list[tuple[str, str]]:
 def _meta(row: dict, regions: Mapping[str, Mapping]) -> list:
     region = row.get("region") or regions.get(row["report_id"]) or {}
     values = {**row, **{part: region.get(part) for part in REGION}}
-    values["template"] = TEMPLATES.get(row.get("template") or "", row.get("template"))
-    values["edition"] = EDITIONS.get(row.get("edition") or "", row.get("edition"))
+    values["template"] = template_label(row.get("template"), unknown=row.get("template"))
+    values["edition"] = edition_label(row.get("edition"), unknown=row.get("edition"))
     return [values.get(field) for field, _ in META]
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ..core.kinds import BYTYPE, EDITION_2019, EDITION_2021, NEW, OLD
 from ..ingest.base import PAGE_NUMBER  # lines between table rows that carry nothing: blank, or a page number
 from ..normalize import normalize
 from . import stream
@@ -30,13 +31,8 @@ from .indicators import (
     ART20_COLUMN_ANCHORS,
     ART20_ITEMS,
     BOTH,
-    BYTYPE,
     BYTYPE_ROWS,
-    EDITION_2019,
-    EDITION_2021,
     INDICATORS,
-    NEW,
-    OLD,
     OLD_ROWS,
     OLD_SECTIONS,
     REQUEST_COLUMNS,

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-NEW, OLD, BYTYPE = "new", "old", "bytype"
-EDITION_2019, EDITION_2021 = "2019", "2021"
+from ..core.kinds import BYTYPE, EDITION_2019, EDITION_2021, NEW, OLD
+
 BOTH = frozenset({EDITION_2019, EDITION_2021})
 ONLY_2019 = frozenset({EDITION_2019})
 ONLY_2021 = frozenset({EDITION_2021})

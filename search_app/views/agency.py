@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from indexer.agencies import Agency, AgencyError, agencies, find_agency
-from indexer.fulltext import SearchFilters
+from indexer.core.filters import SearchFilters
 from indexer.history import diff, history, repeats
 from indexer.store import Store
 from search_app import render, state

@@ -14,8 +14,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from indexer.fulltext import SearchFilters
-from indexer.parse.sections import SECTION_KINDS
+from indexer.core.filters import SearchFilters
+from indexer.core.kinds import SECTION_KINDS
 from indexer.stats.indicators import INDICATORS
 from search_app import coverage, exports, render, state, tables
 

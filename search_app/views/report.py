@@ -16,7 +16,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer.fulltext import QueryError
+from indexer.core.kinds import edition_label
+from indexer.core.querylang import QueryError
 from indexer.normalize import normalize
 from indexer.agencies import agency_key
 from indexer.fields import FieldError, edit_report
@@ -91,7 +92,6 @@ FIELD_LABELS = {"title": "标题", "agency": "机关", "year": "年份", "provin
 LEVEL_LABELS = {"national-ministry": "国务院部门", "province": "省级政府", "city": "市级政府", "county": "县级政府",
                 "township": "乡镇街道", "department-province": "省级部门", "department-city": "市级部门",
                 "department-county": "县级部门"}
-EDITION_LABELS = {"old": "2019年前旧模板", "2019": "2019年模板", "2021": "2021年修订模板"}
 
 
 def shown_value(report: dict, name: str) -> str:
@@ -99,7 +99,9 @@ def shown_value(report: dict, name: str) -> str:
     value = report["region"].get(name) if name in ("province", "city", "county") else report.get(name)
     if value in (None, ""):
         return catalogue.UNKNOWN
-    return {"level": LEVEL_LABELS, "edition": EDITION_LABELS}.get(name, {}).get(str(value), str(value))
+    if name == "edition":
+        return edition_label(str(value))
+    return LEVEL_LABELS.get(str(value), str(value)) if name == "level" else str(value)
 
 
 def evidence(report: dict) -> None:

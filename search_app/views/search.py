@@ -21,10 +21,9 @@ from itertools import accumulate
 import pandas as pd
 import streamlit as st
 
-from indexer.fields import is_unknown
-from indexer.fulltext import SearchFilters, parse_query
-from indexer.fulltext.search import MODES, SORTS
-from indexer.parse.sections import SECTION_KINDS
+from indexer.core.filters import is_unknown
+from indexer.core.kinds import SECTION_KINDS
+from indexer.query import MODES, SORTS, SearchFilters, parse_query
 from search_app import render, state, watching
 
 PAGE_SIZE = 10

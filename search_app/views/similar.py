@@ -2,16 +2,13 @@
 
 Ranking and copied passages come from the library (`indexer.semantic.similar`,
 `indexer.semantic.copies`), the functions the command line uses; this page lays them out.
-An uploaded file is compared without being indexed or kept: the library reads it from a path,
-so it lies in a private temporary folder of its own (mode 0700, one per comparison) only while
-it is read, then goes with the folder. Copied passages need no vectors; similar reports do.
+An uploaded file is compared without being indexed or kept: it is read and parsed in memory
+(`similar_bytes`) and never written to disk. Copied passages need no vectors; similar reports do.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 
 import streamlit as st
 
@@ -56,19 +53,17 @@ def choose_report(reports: list[dict]) -> str | None:
 
 
 def compare_upload(upload) -> dict | None:
-    """`similar_file` on an uploaded file: checked, read from a private temporary folder, compared, deleted."""
-    from indexer.semantic.similar import similar_file
+    """`similar_bytes` on an uploaded file: read, parsed and compared in memory, never written."""
+    from indexer.semantic.similar import similar_bytes
 
     data = upload.getvalue()
     key = ("similar_upload", upload.name, hashlib.sha256(data).hexdigest())
     if st.session_state.get("similar_upload_key") == key:
         return st.session_state["similar_upload_result"]
     try:
-        with tempfile.TemporaryDirectory(prefix="nianbao-compare-") as private:
-            path = state.save_upload(upload.name, data, Path(private))
-            with st.spinner("正在读取并比较这个文件……"):
-                with state.using_engine() as engine:
-                    found = similar_file(engine.fulltext.store, path, limit=SHOWN)
+        with st.spinner("正在读取并比较这个文件……"):
+            with state.using_engine() as engine:
+                found = similar_bytes(engine.fulltext.store, upload.name, data, limit=SHOWN)
     except IngestError as exc:
         st.error(f"无法读取「{render.md(upload.name)}」：{render.md(render.reason_label(exc))}")
         return None

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from indexer.agencies import agency_key
+from indexer.core.kinds import template_label
+from indexer.findings.stored import completeness_rows, export_context, stats_rows
 from indexer.stats import CHECKS
 from indexer.stats.export import write_csv, write_xlsx
 from indexer.stats.indicators import INDICATORS, OLD_SECTIONS
-from indexer.stats.stored import export_context, stats_rows
-from indexer.agencies import agency_key
-from indexer.findings.stored import completeness_rows
 from search_app.completeness import completeness_summary
 from search_app import exports, render, state
 
@@ -115,7 +115,7 @@ def filter_widgets(rows: list[dict]) -> dict[str, list[str]]:
     cols[1].multiselect("省份", provinces, key="stats_province", placeholder="全部")
     cols[2].multiselect("城市", cities, key="stats_city", placeholder="全部")
     cols[3].multiselect("模板", templates, key="stats_template", placeholder="全部",
-                        format_func=render.template_label)
+                        format_func=template_label)
     cols[4].text_input("机关名称包含", key="stats_agency")
     chosen = {name: list(st.session_state[f"stats_{name}"]) for name in choices}
     chosen["agency"] = [st.session_state["stats_agency"].strip()] if st.session_state["stats_agency"].strip() else []
@@ -279,7 +279,7 @@ def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
 def conditions(chosen: dict[str, list[str]]) -> str:
     """The page's filters in words, for the export's 筛选条件 and its file name."""
     names = {"year": "年份", "province": "省份", "city": "城市", "template": "模板", "agency": "机关包含"}
-    shown = {"template": render.template_label}
+    shown = {"template": template_label}
     return "；".join(f"{names[k]} " + "、".join(shown.get(k, str)(v) for v in values)
                     for k, values in chosen.items() if values)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from indexer.fulltext import QueryError
+from indexer.core.querylang import QueryError
 from indexer.watch import WatchError, add_watch, list_watches, remove_watch, run_watches
 from search_app import render, state
 

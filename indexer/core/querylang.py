@@ -6,21 +6,25 @@
     不予公开 -行政复议 year:2018-2020 section:problems province:宁夏
 
 Errors are `QueryError` with a one-line explanation naming what is wrong.
+
+A query is parsed once (`indexer.query.parse_query`, which supplies the text rule: core imports
+nothing else of nianbao) and the `ParsedQuery` is handed to the engines.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..fields import wants_unknown
-from ..normalize import normalize
-from ..parse.sections import SECTION_KINDS
-from ..stats.indicators import NEW, OLD
+from .kinds import NEW, OLD, SECTION_KINDS, wants_unknown
 
+MODES = ("exact", "keyword", "semantic", "hybrid")
+SORTS = ("relevance", "year", "count")
 MAX_QUERY_CHARS = 1000
 MAX_NESTING = 50  # parentheses; the parser and the tree walks recurse once per level
-FILTER_FIELDS = ("year", "section", "province", "city", "county", "agency", "template")
+QUERY_FIELDS = ("year", "section", "province", "city", "county", "agency", "template")
+"""The fields a query may filter on (`year:2020`): the metadata filters and `section`."""
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "＂": "＂"}
 _QUERY_QUOTES = ('"', "＂")
 """Always the query's quotes; the Chinese ones only where they wrap a whole term."""
@@ -52,10 +56,12 @@ class Not:
 
 @dataclass
 class ParsedQuery:
-    """The boolean tree (None when the query is only filters) and the field filters."""
+    """The boolean tree (None when the query is only filters), the field filters, and the query
+    as typed (what semantic mode embeds and results echo)."""
 
     tree: object | None
     filters: dict[str, list[str]] = field(default_factory=dict)
+    text: str = ""
 
     def positive_terms(self) -> list[str]:
         """Terms whose occurrences are counted and highlighted (not under NOT)."""
@@ -132,7 +138,7 @@ def _tokens(query: str) -> list[tuple[str, str]]:
                 raise QueryError(f"{word} needs a term after it")
             if word in ("OR", "AND", "NOT", "|"):
                 tokens.append(("OR" if word == "|" else word, word))
-            elif ":" in word and word.split(":", 1)[0].lower() in FILTER_FIELDS:
+            elif ":" in word and word.split(":", 1)[0].lower() in QUERY_FIELDS:
                 name, value = word.split(":", 1)
                 if not value and i < n and query[i] in _QUOTES:
                     close = query.find(_QUOTES[query[i]], i + 1)
@@ -146,8 +152,9 @@ def _tokens(query: str) -> list[tuple[str, str]]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+    def __init__(self, tokens: list[tuple[str, str]], normalize: Callable[[str], str]) -> None:
         self.tokens = tokens
+        self.normalize = normalize
         self.pos = 0
         self.depth = 0
         self.filters: dict[str, list[str]] = {}
@@ -223,7 +230,7 @@ class _Parser:
             name, raw = value.split(":", 1)
             self.filters.setdefault(name, []).append(_check_filter(name, raw))
             return None
-        text = normalize(value)
+        text = self.normalize(value)
         if not text:
             raise QueryError(f"the term {value!r} is empty once spaces are removed")
         return Term(text)
@@ -254,12 +261,15 @@ def section_kind(value: str) -> str:
     raise QueryError(f"unknown section kind '{value}' (one of: {', '.join(SECTION_KINDS)})")
 
 
-def parse_query(query: str) -> ParsedQuery:
-    """Parse a query; `QueryError` with a one-line message when it is malformed."""
+def parse_query(query: str, normalize: Callable[[str], str]) -> ParsedQuery:
+    """Parse a query, its terms made comparable by `normalize` (the one text rule, which every
+    index applies too); `QueryError` with a one-line message when it is malformed."""
+    if not isinstance(query, str):
+        raise QueryError("empty query: type a word or phrase to search for")
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query too long ({len(query)} characters; the limit is {MAX_QUERY_CHARS})")
     if not query.strip():
         raise QueryError("empty query: type a word or phrase to search for")
-    parser = _Parser(_tokens(query))
+    parser = _Parser(_tokens(query), normalize)
     tree = parser.parse()
-    return ParsedQuery(tree, parser.filters)
+    return ParsedQuery(tree, parser.filters, query)
