@@ -403,7 +403,7 @@ def test_report_deep_link_marks_search_terms(app_index):
     assert len(hit) == 1
     assert html_text(at).count("<mark>政府开放日</mark>") == 2
     assert [b.label for b in at.get("download_button")] == ["下载原始文件"]
-    assert "2019年模板" in html_text(at)
+    assert " · 2019 版 · " in html_text(at)  # the edition, labelled as everywhere (indexer.core.kinds)
     assert "三、收到和处理政府信息公开申请情况（件）" in html_text(at)  # the statistics, as the template's tables
 
 
@@ -607,8 +607,14 @@ def test_similar_upload_bad_file_is_a_plain_message(vectors_index, tmp_path, mon
 
 
 def test_similar_upload_compares_without_indexing(vectors_index, tmp_path, monkeypatch):
+    """The upload is read and parsed in memory (`similar_bytes`): no temporary folder, no file."""
     needs("similar")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def no_folder(*args, **kwargs):
+        raise AssertionError("an upload to compare is never written to a temporary folder")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_folder)
     text = (CORPUS / SAMPLES["lingwu_gov_2020"]).read_text(encoding="utf-8").replace("灵武市", "青铜峡市")
     at = open_page("similar")
     at.radio[0].set_value("upload").run()
@@ -616,7 +622,7 @@ def test_similar_upload_compares_without_indexing(vectors_index, tmp_path, monke
     no_failure(at)
     ranked = [link.label for link in at.get("page_link") if link.label.startswith("**1. ")]
     assert ranked and LINGWU_GOV in ranked[0]
-    assert not list(tmp_path.iterdir()), "the compared file's private folder is removed"
+    assert not list(tmp_path.iterdir()), "nothing of the compared file is written"
     from indexer.store import Store
 
     store = Store(vectors_index, create=False)

@@ -143,6 +143,22 @@ def test_report_list_sorts_filters_and_links_every_report(app_index):
     assert list(at.dataframe[0].value["机关"]) == ["沙坡头区机关事务局"]
 
 
+def test_report_list_and_report_page_name_each_edition_alike(app_index):
+    """One source, the report's own edition field (as corrected), and one label map for both."""
+    from indexer.core.kinds import EDITION_LABELS
+    from indexer.store import Store
+
+    frame = open_page("report").dataframe[0].value
+    with Store(app_index, create=False) as store:
+        reports = store.reports()
+    assert {r["edition"] for r in reports} == {"old", "2019"}
+    for report in reports:
+        shown = frame.loc[frame["打开"] == f"/report?id={report['id']}", "版本"].item()
+        assert shown == (EDITION_LABELS[report["edition"]] if report["template"] == "new" else "—")
+        if report["template"] == "new":
+            assert f" · {shown} · " in html_text(open_page("report", id=report["id"]))
+
+
 def test_report_list_counts_what_was_not_recognised(app_index, monkeypatch):
     from search_app import catalogue
 
