@@ -136,6 +136,15 @@ def test_core_imports_nothing_else_of_nianbao():
     assert graph["core"] == set(), f"indexer/core imports {sorted(graph['core'])}"
 
 
+def test_the_layers_hold_where_a_cycle_would_not_show():
+    """The engines are siblings (hybrid fuses them in the query layer), the store knows nothing of
+    the parser or the statistics (indexing joins them), and statistics stay at the parse level."""
+    graph = import_graph()
+    assert "fulltext" not in graph["semantic"] and "semantic" not in graph["fulltext"]
+    assert graph["store"] <= {"core", "ids", "normalize"}
+    assert not graph["stats"] & {"store", "fulltext", "semantic", "query", "fields", "pages"}
+
+
 def test_the_reader_sees_every_kind_of_import(tmp_path):
     """Relative, absolute, from-package and inside-a-function imports all count, and a cycle is named."""
     package = tmp_path / "indexer"

@@ -183,9 +183,6 @@ class SemanticSearcher:
         vs, rows, scores = self.rank(parsed, filters, offset + limit)
         return results_page(parsed.text, mode, self.results(vs, rows[offset:], scores[offset:]))
 
-    def close(self) -> None:
-        """The store is the query layer's: nothing of this engine's to close."""
-
     def keyword_passages(self, vs: VectorSet, report_ids: Sequence[str], filters: SearchFilters,
                          query_words: Sequence[str]) -> list[int]:
         """The passages of `report_ids` (the keyword ranking's reports, best first) ranked by BM25
@@ -214,6 +211,9 @@ class SemanticSearcher:
                 rid = vs.report_ids[vs.passages["report"][row]]
                 scored.append((-score, report_rank[rid], row))
         return [row for *_, row in sorted(scored)]
+
+    def close(self) -> None:
+        """The store is the query layer's: nothing of this engine's to close."""
 
 
 def page_limit(limit: int | None) -> int:

@@ -16,6 +16,7 @@ import streamlit as st
 
 from indexer.core.filters import SearchFilters
 from indexer.core.kinds import SECTION_KINDS
+from indexer.core.shapes import report_summary
 from indexer.stats.indicators import INDICATORS
 from search_app import coverage, exports, render, state, tables
 
@@ -65,9 +66,9 @@ def comparison(ids: list[str], kind: str) -> dict:
             report = store.report(report_id)
             texts = [s["text"] for s in report["sections"] if s["kind"] == kind] if report else []
             paragraphs = [dict(p) for p in store.paragraphs([report_id]) if p["section_kind"] == kind]
-            reports.append({"report_id": report_id, "source": report["source"] if report else "",
-                            "agency": report["agency"] if report else "", "year": report["year"] if report else None,
-                            "text": "\n".join(texts),
+            summary = report_summary(report) if report else {"report_id": report_id, "source": "", "agency": "",
+                                                             "year": None}
+            reports.append({**summary, "text": "\n".join(texts),
                             "paragraphs": [{"text": p["text"], "counterparts": []} for p in paragraphs]})
     return {"section_kind": kind, "reports": reports}
 
