@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from indexer.core.kinds import SECTION_KINDS
+from indexer.core.kinds import SECTION_KINDS, TEMPLATE_LABELS
 from indexer.indexing import IndexLockedError
 from indexer.normalize import normalize_with_map
 from indexer.query import QueryError, parse_query
@@ -294,7 +294,8 @@ QUERY_ERRORS = (
     (r"the term (.*) is empty once spaces are removed", "检索词 {1} 去掉空格后是空的"),
     (r"(\w+): needs a value, e\.g\. (.*)", "{1}: 后面需要一个值，例如 {2}"),
     (r"year:?\s*'?([^' ]*)'? is not a year or a range like 2018-2020", "年份「{1}」无法识别（应为 2020 或 2018-2020）"),
-    (r"template:(.*) is not a template: .*", "模板「{1}」不存在（可用 new：2019 年后模板，old：旧模板）"),
+    (r"template:(.*) is not a template: .*",
+     "模板「{1}」不存在（可用 " + "，".join(f"{key}：{label}" for key, label in TEMPLATE_LABELS.items()) + "）"),
     (r"unknown section kind '(.*)' \(one of: .*\)", "没有「{1}」这种章节（可用章节见「章节」筛选）"),
     (r"query too long \((\d+) characters; the limit is (\d+)\)", "检索式太长（{1} 个字符，上限 {2}）"),
     (r"empty query: .*", "检索式是空的：请输入要找的词或短语"),
