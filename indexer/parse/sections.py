@@ -1,7 +1,8 @@
 """Top-level sections, their canonical kinds, and the paragraphs and table rows inside them.
 
 Reports follow the 条例's outline (一、总体情况 … 五、存在的主要问题及改进情况), but each agency
-words the headings its own way; the kind lets users compare like with like.
+words the headings its own way; the kind (one of `indexer.core.kinds.SECTION_KINDS`) lets users
+compare like with like.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..core.kinds import SECTION_KINDS
 from ..normalize import normalize
 
 # Heading patterns in priority order: 存在问题及下一步打算 is a problems section, and
