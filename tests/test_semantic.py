@@ -403,6 +403,9 @@ def test_similar_file_compares_without_adding(sem_index, with_derived, store):
     assert found["report"]["source"] == derived.name and found["report"]["in_index"] is False
     assert found["results"][0]["report_id"] == ids_by_sample(store)["lingwu_gov_2020"]
     assert store.report_ids() == before_ids and load_vectors(sem_index).path == before_gen
+    # An indexed file is known by its id, which hashes the text as read (full-width forms and all).
+    indexed = similar_file(store, CORPUS / SAMPLES["lingwu_gov_2020"], limit=1)["report"]
+    assert indexed["id"] == ids_by_sample(store)["lingwu_gov_2020"] and indexed["in_index"] is True
 
 
 def test_similar_bytes_compares_an_upload_in_memory(sem_index, with_derived, store, tmp_path, monkeypatch):
