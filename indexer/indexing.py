@@ -28,7 +28,6 @@ from . import normalize, parse
 from .fulltext.analysis import word_counts
 from .fulltext.grams import gram_codes
 from .fulltext.index import FulltextIndex, ReportDocs
-from .fulltext.sourcemap import norm_bounds
 from .ids import report_id_for, text_key
 from .ingest import (DEFAULT_MAX_BYTES, NO_TEXT_LAYER, IngestError, PageProgress, extract_report_bytes,
                      iter_report_files, read_file_bytes)
@@ -194,7 +193,9 @@ def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,
     `ocr_pages` as its reader gave them; `report_id`: a stored report's (ids are never
     recomputed), else a new one from the text."""
     parsed = parse_report(text)
-    norm_text, bounds = norm_bounds(text, parsed.sections)
+    normalized = normalize.normalize_with_map(text)
+    norm_text = normalized.text
+    bounds = normalized.spans_from_source((s.start, s.end) for s in parsed.sections)
     report_id = report_id or report_id_for(text)
     record.report_id = report_id
     stats = extract_stats(text)

@@ -4,13 +4,19 @@ PDF extraction breaks words across lines and pages (`监\\n\\n督`), spaces CJK 
 (`活动 24 次`) and mixes full- and half-width forms. Every index and every query goes
 through `normalize`, so a phrase matches whatever the PDF did to it. The offset map lets
 a match in normalised text be shown in the original.
+
+The rule runs in two steps, each written once: per-character NFKC (`_nfkc`), then every
+whitespace run dropped except one space between two alphabetic words (`_close_gaps`). The
+offset map is read off the text those steps produced (`_source_of`), never worked out a second
+way. tests/normalize_oracle.py is the rule written plainly, one character at a time: the
+tests hold these functions equal to it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,8 +26,12 @@ import numpy as np
 # them are derived again by the next `index` (report ids do not depend on it; see `ids`).
 NORMALIZER_VERSION = 1
 
-# Whitespace, plus the invisible characters extraction leaves behind (zero-width, BOM).
-_GAP = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+# Whitespace (Unicode has none above U+3000), plus the invisible characters extraction leaves
+# behind (zero-width, BOM): the characters of a gap.
+_GAP_CHARS = "".join(filter(str.isspace, map(chr, range(0x3001)))) + "\u200b\u200c\u200d\u2060\ufeff"
+_GAP = re.compile(f"[{re.escape(_GAP_CHARS)}]+")
+_IS_GAP = np.zeros(0x110000, dtype=bool)
+_IS_GAP[[ord(c) for c in _GAP_CHARS]] = True
 # Invisible marks that text pasted from web pages and some PDFs carries inside words: the soft
 # hyphen and the bidirectional marks. They separate nothing, so they are dropped with NFKC
 # (a query copied with a trailing LRM still finds the phrase), not read as gaps.
@@ -29,73 +39,117 @@ _INVISIBLE = "\u00ad\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067
 _HAS_INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 
 
-@lru_cache(maxsize=65536)
-def _nfkc(char: str) -> str:
-    return "" if char in _INVISIBLE else unicodedata.normalize("NFKC", char)
-
-
-def nfkc_final(text: str) -> bool:
-    """True when per-character NFKC (with the invisible marks dropped) would leave `text` as it is."""
-    return unicodedata.is_normalized("NFKC", text) and not _HAS_INVISIBLE.search(text)
-
-
-def _is_word(char: str) -> bool:
-    """Letters and digits of alphabetic scripts: the only neighbours a space survives between."""
-    return char.isalnum() and ord(char) < 0x2E80
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Normalized:
     """Normalised text and, for each of its characters, the index of its source character."""
 
     text: str
-    source: list[int]
+    source: np.ndarray
 
     def span_to_source(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of normalised text to the span of original text it came from."""
-        if start >= end:
-            pos = self.source[start] if start < len(self.source) else (self.source[-1] + 1 if self.source else 0)
-            return pos, pos
-        return self.source[start], self.source[end - 1] + 1
+        return span_to_source(self.source, start, end)
+
+    def spans_from_source(self, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Spans of the original text (a report's sections) as spans of the normalised text."""
+        bounds = np.searchsorted(self.source, np.array(list(spans), dtype=np.int64).reshape(-1), side="left")
+        return [(int(a), int(b)) for a, b in bounds.reshape(-1, 2)]
 
 
-_NFKC_TABLE: dict[int, str] = {}  # characters whose NFKC form differs, for str.translate
+def normalize(text: str) -> str:
+    """NFKC, then drop every whitespace run except one space between two alphabetic words.
+
+    Dropping the run joins `监\\n\\n督` into `监督` and `2018 年` into `2018年`; `open data`
+    keeps its space so Latin words stay apart.
+    """
+    return _normalize_line(text) if len(text) <= _LINE else _normalize(text)
+
+
+def normalize_with_map(text: str) -> Normalized:
+    """`normalize(text)` with the index in `text` of each of its characters."""
+    nfkc, source = _nfkc(text)
+    norm = _close_gaps(nfkc)
+    return Normalized(norm, _source_of(nfkc, source, norm))
+
+
+def source_map(text: str, norm: str) -> np.ndarray:
+    """`normalize_with_map(text).source` for a `norm` normalised before (stored with the report),
+    without normalising again: snippets need it for every shown report.
+
+    A `norm` stored under an older rule (before 2 December 2026 invisible marks were kept) gets
+    the current map cut or stretched to its length: positions stay within the text, if shifted
+    after a mark, until the report is indexed again.
+    """
+    source = _source_of(*_nfkc(text), norm)
+    if source is None:
+        source = normalize_with_map(text).source
+        if 0 < len(source) < len(norm):
+            source = np.concatenate([source, np.full(len(norm) - len(source), source[-1])])
+    return source[:len(norm)]
+
+
+def span_to_source(source: np.ndarray | Sequence[int], start: int, end: int) -> tuple[int, int]:
+    """Map a span of normalised text to the span of original text it came from, through `source`."""
+    if start >= end:
+        pos = int(source[start]) if start < len(source) else (int(source[-1]) + 1 if len(source) else 0)
+        return pos, pos
+    return int(source[start]), int(source[end - 1]) + 1
+
+
+def _normalize(text: str) -> str:
+    return _close_gaps(_nfkc(text)[0])
+
+
+# Lines are remembered: sections, statistics and metadata each normalise a report's lines, and
+# reports share most of theirs (headings, table rows, boilerplate). ~20 MB when full.
+_LINE = 200
+_normalize_line = lru_cache(maxsize=1 << 16)(_normalize)
+
+
+# --- step 1: per-character NFKC ------------------------------------------------------------------
+
+_NFKC_TABLE: dict[int, str] = {}  # characters whose NFKC form differs, and that form
 _SEEN = np.zeros(0x110000, dtype=bool)  # code points already looked at
 _CHANGES = np.zeros(0x110000, dtype=bool)  # code points in _NFKC_TABLE
 _ONE = np.arange(0x110000, dtype=np.uint32)  # each code point's NFKC form where it is one character
 _WIDE = np.zeros(0x110000, dtype=bool)  # code points whose NFKC form is not one character
-_LONG = 256  # above this many characters, numpy beats per-character str work
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _text(codes: np.ndarray) -> str:
+    return codes.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def _learn(codes: Iterable[int]) -> None:
-    """Record which of these code points (distinct, not seen before) NFKC changes."""
+    """Record which of these code points (distinct, not seen before) NFKC changes; the invisible
+    marks become nothing."""
     for code in codes:
-        if code > 0x7F:
-            out = _nfkc(chr(code))
-            if out != chr(code):
-                _NFKC_TABLE[code] = out
-                _CHANGES[code] = True
-                if len(out) == 1:
-                    _ONE[code] = ord(out)
-                else:
-                    _WIDE[code] = True
+        char = chr(code)
+        out = "" if char in _INVISIBLE else unicodedata.normalize("NFKC", char)
+        if out != char:
+            _NFKC_TABLE[code] = out
+            _CHANGES[code] = True
+            if len(out) == 1:
+                _ONE[code] = ord(out)
+            else:
+                _WIDE[code] = True
         _SEEN[code] = True
 
 
-def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
-    """Per-character NFKC of `text` (ASCII unchanged) and, where a character became several,
+def _nfkc(text: str) -> tuple[str, np.ndarray | None]:
+    """Each character of `text` replaced by its NFKC form and, where one became several or none,
     the source index of each output character (None: output and input align one to one).
 
-    Equal to joining `_nfkc(c)` per character, without a Python step per character: a report's
-    text is thousands of characters but only a few hundred distinct ones, learnt once.
+    Characters are looked at one by one, not the text as a whole: composing across characters
+    would break the offset map. Without a Python step per character: a report's text is
+    thousands of characters but only a few hundred distinct ones, learnt once.
     """
-    if len(text) < _LONG:
-        _learn(code for code in map(ord, set(text)) if not _SEEN[code])
-        out = text.translate(_NFKC_TABLE)
-        if len(out) == len(text):
-            return out, None
-        return out, np.repeat(np.arange(len(text)), [len(_NFKC_TABLE.get(ord(c), c)) for c in text])
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if unicodedata.is_normalized("NFKC", text) and not _HAS_INVISIBLE.search(text):
+        return text, None  # most lines: per-character NFKC would leave them as they are
+    codes = _codes(text)
     unseen = codes[~_SEEN[codes]]
     if unseen.size:
         _learn(np.unique(unseen).tolist())
@@ -103,57 +157,28 @@ def nfkc_with_source(text: str) -> tuple[str, np.ndarray | None]:
     if not changes.any():
         return text, None
     if not _WIDE[codes].any():  # the usual case: full-width forms to ASCII, one for one
-        return _ONE[codes].tobytes().decode("utf-32-le", "surrogatepass"), None
-    changed = np.unique(codes[changes]).tolist()
-    keys = np.array(changed, dtype=np.uint32)
-    outs = [_NFKC_TABLE[c] for c in changed]
-    idx = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
-    hit = changes
-    widths = np.array([len(o) for o in outs], dtype=np.int64)
-    flat = np.frombuffer("".join(outs).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    first = np.concatenate([[0], np.cumsum(widths)[:-1]])
-    per_char = np.where(hit, widths[idx], 1)
-    source = np.repeat(np.arange(len(codes)), per_char)
-    offset = np.arange(len(source)) - np.repeat(np.cumsum(per_char) - per_char, per_char)
-    from_table = hit[source]
+        return _text(_ONE[codes]), None
+    # Some characters become several or none: lay every output character out with its source.
+    changed = np.unique(codes[changes])
+    outs = [_NFKC_TABLE[c] for c in changed.tolist()]
+    which = np.minimum(np.searchsorted(changed, codes), len(outs) - 1)  # a changed code's place in `outs`
+    lengths = np.array([len(o) for o in outs], dtype=np.int64)
+    widths = np.where(changes, lengths[which], 1)  # output characters per input character
+    source = np.repeat(np.arange(len(codes)), widths)
+    within = np.arange(len(source)) - np.repeat(np.cumsum(widths) - widths, widths)  # place in its form
+    firsts = np.cumsum(lengths) - lengths  # each form's start in `flat`
+    flat = _codes("".join(outs))
     mapped = codes[source].copy()
-    mapped[from_table] = flat[first[idx[source[from_table]]] + offset[from_table]]
-    return mapped.tobytes().decode("utf-32-le", "surrogatepass"), source
+    from_table = changes[source]
+    mapped[from_table] = flat[firsts[which[source[from_table]]] + within[from_table]]
+    return _text(mapped), source
 
 
-def _nfkc_with_map(text: str) -> tuple[str, list[int]]:
-    if nfkc_final(text):
-        return text, list(range(len(text)))
-    chars: list[str] = []
-    source: list[int] = []
-    for i, char in enumerate(text):
-        out = _nfkc(char) if ord(char) > 0x7F else char
-        chars.append(out)
-        source.extend([i] * len(out))
-    return "".join(chars), source
+# --- step 2: gaps ----------------------------------------------------------------------------------
 
-
-def normalize_with_map(text: str) -> Normalized:
-    """NFKC, then drop every whitespace run except one space between two alphabetic words.
-
-    Dropping the run joins `监\\n\\n督` into `监督` and `2018 年` into `2018年`; `open data`
-    keeps its space so Latin words stay apart.
-    """
-    nfkc, nfkc_source = _nfkc_with_map(text)
-    parts: list[str] = []
-    source: list[int] = []
-    pos = 0
-    for gap in _GAP.finditer(nfkc):
-        start, end = gap.span()
-        parts.append(nfkc[pos:start])
-        source.extend(nfkc_source[pos:start])
-        if 0 < start and end < len(nfkc) and _is_word(nfkc[start - 1]) and _is_word(nfkc[end]):
-            parts.append(" ")
-            source.append(nfkc_source[start])
-        pos = end
-    parts.append(nfkc[pos:])
-    source.extend(nfkc_source[pos:])
-    return Normalized("".join(parts), source)
+def _is_word(char: str) -> bool:
+    """Letters and digits of alphabetic scripts: the only neighbours a space survives between."""
+    return char.isalnum() and ord(char) < 0x2E80
 
 
 def _gap_replacement(gap: re.Match[str]) -> str:
@@ -163,18 +188,24 @@ def _gap_replacement(gap: re.Match[str]) -> str:
     return ""
 
 
-def normalize(text: str) -> str:
-    """The normalised form of `text`; equal to `normalize_with_map(text).text`, faster."""
-    return _normalize_line(text) if len(text) <= _LINE else _normalize(text)
+def _close_gaps(nfkc: str) -> str:
+    return _GAP.sub(_gap_replacement, nfkc)
 
 
-def _normalize(text: str) -> str:
-    if not nfkc_final(text):
-        text = nfkc_with_source(text)[0]
-    return _GAP.sub(_gap_replacement, text)
+# --- the offset map ----------------------------------------------------------------------------------
 
+def _source_of(nfkc: str, source: np.ndarray | None, norm: str) -> np.ndarray | None:
+    """For each character of `norm` (`nfkc` after `_close_gaps`), its index in the original text;
+    None when `norm` is not the shape `_close_gaps` gives `nfkc` (a text stored under an older rule).
 
-# Lines are remembered: sections, statistics and metadata each normalise a report's lines, and
-# reports share most of theirs (headings, table rows, boilerplate). ~20 MB when full.
-_LINE = 200
-_normalize_line = lru_cache(maxsize=1 << 16)(_normalize)
+    `_close_gaps` keeps every character that is no gap, in order, and puts a space only where a
+    gap was: the n-th other character of `norm` is the n-th of `nfkc`, and a space stands for the
+    gap that begins right after the character before it.
+    """
+    kept = np.flatnonzero(~_IS_GAP[_codes(nfkc)])
+    spaces = _codes(norm) == 0x20
+    if len(spaces) - np.count_nonzero(spaces) != len(kept) or (len(spaces) and (spaces[0] or spaces[-1])):
+        return None
+    before = np.cumsum(~spaces) - 1  # for each character of `norm`, the last one that is no space
+    at = kept[before] + spaces  # a space: the character after the one before it
+    return at if source is None else source[at]

@@ -1,7 +1,7 @@
 """A report's pages: which page an offset of its text is on, and a page of the original as an image.
 
 Page starts are stored per report (see ingest.Extracted) as offsets into its stored text, so a
-match located in the normalised text is mapped back to the stored text first (fulltext.sourcemap).
+match located in the normalised text is mapped back to the stored text first (normalize.source_map).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ state intact. Readers take a snapshot (`with store.snapshot():`) for consistent 
 
 from __future__ import annotations
 
-import bisect
 import json
 import sqlite3
 import time
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .ids import text_key
-from .normalize import normalize_with_map
 
 STORE_FILE = "store.sqlite"
 
@@ -251,13 +249,6 @@ def report_json(row: sqlite3.Row | dict, corrections: dict[str, str | None] | No
     }
 
 
-def section_norm_bounds(text: str, sections: list) -> tuple[str, list[tuple[int, int]]]:
-    """The report's normalised text and each section's span in it."""
-    norm = normalize_with_map(text)
-    bounds = []
-    for section in sections:
-        bounds.append((bisect.bisect_left(norm.source, section.start), bisect.bisect_left(norm.source, section.end)))
-    return norm.text, bounds
 
 
 # What deriving a report again from its stored text leaves as it was: its identity, its text and

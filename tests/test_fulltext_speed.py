@@ -1,7 +1,7 @@
 """The fast paths of full-text search give exactly what the reference code gives.
 
-The gram index (numpy), the snippet source map (numpy) and jieba-next replace slower code
-for speed only; these tests pin them to the reference behaviour.
+The gram index (numpy) and jieba-next replace slower code for speed only; these tests pin
+them to the reference behaviour (the normaliser's map is held to its oracle in test_normalize.py).
 """
 
 from __future__ import annotations
@@ -13,42 +13,8 @@ import numpy as np
 import pytest
 
 from indexer.fulltext.grams import _ARRAYS, SEGMENT_SUFFIX, GramIndex, TextView, countable, gram_codes, term_codes
-from indexer.fulltext.sourcemap import norm_bounds, source_map
-from indexer.normalize import normalize, normalize_with_map
+from indexer.normalize import normalize
 from tests.conftest import CORPUS
-
-TRICKY = [
-    "",
-    "  \n\n ",
-    "open  data 政府\n\n信息公开 2018 年 活动 24 次",
-    "（一）【2020】①②… ＡＢＣ　全角空格\u00a0不换行\u200b零宽\ufeff",
-    "e\u0301 café ﬁ ㈠ ㍿ 𝐀𝐁 x\u3000y",
-    "plain ascii only, already normalised",
-    "已经规范的中文文本没有全角标点",
-]
-
-
-@pytest.fixture
-def no_fallback(monkeypatch):
-    """The numpy path must give the map itself, not by falling back to the reference."""
-    def fail(text):
-        raise AssertionError(f"source_map fell back on {text[:40]!r}")
-    monkeypatch.setattr("indexer.fulltext.sourcemap.normalize_with_map", fail)
-
-
-@pytest.mark.parametrize("text", TRICKY + [p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt"))])
-def test_source_map_equals_normalize_with_map(text, no_fallback):
-    reference = normalize_with_map(text)
-    assert source_map(text, reference.text).tolist() == reference.source
-
-
-def test_source_map_on_random_mixtures(no_fallback):
-    rng = random.Random(3)
-    alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ"
-    for _ in range(300):
-        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
-        reference = normalize_with_map(text)
-        assert source_map(text, reference.text).tolist() == reference.source, repr(text)
 
 
 def _check(index: GramIndex, texts: dict[str, str], live: set[str], rng: random.Random, alphabet: str) -> None:
@@ -256,50 +222,3 @@ def test_tokenizer_read_from_its_cache_segments_like_a_fresh_one(tmp_path, monke
         assert [analysis.words(t) for t in texts] == built
     assert cache.stat().st_size > 1_000_000  # rewritten
     analysis.tokenizer.cache_clear()
-
-
-@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.txt")))
-def test_norm_bounds_equal_the_store_rule(name, no_fallback):
-    from indexer.parse import parse_report
-    from indexer.store import section_norm_bounds
-
-    text = (CORPUS / name).read_text(encoding="utf-8")
-    sections = parse_report(text).sections
-    assert norm_bounds(text, sections) == section_norm_bounds(text, sections)
-    spaced = text.replace("\n", " \n ").replace("。", "。 a 1 ")  # more gaps and alphabetic neighbours
-    sections = parse_report(spaced).sections
-    assert norm_bounds(spaced, sections) == section_norm_bounds(spaced, sections)
-
-
-def test_nfkc_with_source_is_the_per_character_rule():
-    from indexer.normalize import _nfkc, nfkc_with_source
-
-    rng = random.Random(5)
-    alphabet = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ㍿㈠ＡＢ，：e\u0301"
-    one_for_one = "政府信息公开ab1 \n\t\u3000（）①\u00a0\u200bÅＡＢ，："  # no form of two characters or none
-    for size, chars in [(size, chars) for size in [0, 1, 5, 255, 256, 257, 700] * 40  # the short and numpy paths
-                        for chars in (alphabet, one_for_one)]:
-        text = "".join(rng.choice(chars) for _ in range(size))
-        out, source = nfkc_with_source(text)
-        assert out == "".join(_nfkc(c) if ord(c) > 0x7F else c for c in text)
-        expected = [i for i, c in enumerate(text) for _ in (_nfkc(c) if ord(c) > 0x7F else c)]
-        assert (list(range(len(text))) if source is None else source.tolist()) == expected
-
-
-def test_gap_table_is_the_gap_rule():
-    from indexer.fulltext.sourcemap import _GAP_LUT
-    from indexer.normalize import _GAP
-
-    for code in range(0x110000):
-        if 0xD800 <= code < 0xE000:
-            continue
-        assert bool(_GAP.fullmatch(chr(code))) == bool(_GAP_LUT[min(code, len(_GAP_LUT) - 1)]), hex(code)
-
-
-def test_source_map_of_a_text_stored_under_the_older_rule():
-    """Before invisible marks were dropped, the stored normalised text kept them: the map must
-    still cover every stored character and stay inside the original text (no IndexError)."""
-    text = "政府开放日\u200e活动" * 300
-    stored = text  # the older rule left it as it is, marks and all: 300 characters more than now
-    source = source_map(text, stored)
-    assert len(source) == len(stored) and 0 <= source.min() and source.max() < len(text)

@@ -27,14 +27,13 @@ import numpy as np
 from ..core.filters import SearchFilters
 from ..core.querylang import SORTS, And, Not, Or, ParsedQuery, QueryError, Term, parse_query
 from ..core.shapes import report_summary, results_page
-from ..normalize import normalize
+from ..normalize import normalize, source_map, span_to_source
 from ..pages import page_at
 from ..store import Store
 from .analysis import word_spans, words
 from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
 from .index import WORDS, FulltextIndex
 from .ranking import Owners, Ranker
-from .sourcemap import source_map, span_to_source
 
 SCAN_FRACTION = 0.3  # above this share of reports holding a term's rarest gram, scan instead
 SNIPPET_CONTEXT = 40
