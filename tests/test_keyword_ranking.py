@@ -4,16 +4,21 @@ The index is built from the samples' real sections, added in several commits (se
 segments) with some reports deleted again, so segment offsets and deleted documents count.
 """
 
+import math
+import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 from whoosh.fields import TEXT
 from whoosh.reading import CorruptIndexError
+from whoosh.scoring import BM25F, bm25
 from whoosh.writing import SegmentWriter
 
+from indexer.core import bm25 as core_bm25
 from indexer.fulltext.analysis import word_counts, words
 from indexer.fulltext.grams import gram_codes
 from indexer.fulltext import index as fulltext_index
@@ -77,6 +82,36 @@ def test_ranker_equals_whoosh_bm25f(words_searcher, query, kinds, limit):
     assert [score for score, _ in got] == pytest.approx([score for score, _ in expected], rel=1e-12)
     if query in ("公开", "年") and not kinds:
         assert len(got) == limit or len(got) > 20  # the query really ranks many documents
+
+
+def test_the_one_bm25_weight_is_whooshs():
+    """Keyword, exact and hybrid ranking weigh a term with core.bm25.weight: Whoosh's BM25F
+    defaults and, to the last bit, Whoosh's formula."""
+    assert (core_bm25.K1, core_bm25.B) == (BM25F().K1, BM25F().B)
+    rng = random.Random(2)
+    for _ in range(2000):
+        tf, idf, length, avg = rng.randint(0, 40), rng.uniform(0.01, 12), rng.randint(0, 5000), rng.uniform(1, 3000)
+        got = core_bm25.weight(np.array([float(tf)]), idf, np.array([float(length)]), avg)[0]
+        assert got == bm25(idf, tf, length, avg, BM25F().B, BM25F().K1)
+
+
+def test_bm25_scores_add_each_terms_weight_with_its_document_frequency():
+    """Exact and hybrid mode: a document's score is the sum over the query's terms, each term's
+    idf counted from the rows (documents) holding it among all the documents."""
+    rng = np.random.default_rng(4)
+    tf = rng.integers(0, 4, size=(60, 3)) * (rng.random((60, 3)) < 0.4)
+    lengths = rng.integers(50, 5000, size=60).astype(float)
+    avg, n_docs = 1800.0, 400
+    expected = []
+    for row, length in zip(tf.tolist(), lengths.tolist()):
+        score = 0.0
+        for k, count in enumerate(row):
+            df = sum(1 for other in tf[:, k] if other)
+            idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+            score += idf * count * 2.2 / (count + 1.2 * (0.25 + 0.75 * length / avg))
+        expected.append(score)
+    assert core_bm25.scores(tf, lengths, avg, n_docs).tolist() == pytest.approx(expected, rel=1e-12)
+    assert core_bm25.scores(np.zeros((5, 0), np.int64), lengths[:5], avg, n_docs).tolist() == [0.0] * 5
 
 
 def test_damaged_postings_say_so(words_searcher, monkeypatch):

@@ -3,8 +3,9 @@
 Why: Whoosh scores one posting per chain of Python calls (about 3 µs each with its field
 length lookup), and a keyword query at 20,000 reports scores 100,000 section postings or more
 per common word: 200-800 ms a query. The scores here are Whoosh's own: its idf and average
-field length, BM25F's B and K1, the weights and field lengths it stored; only the loop moves
-into numpy. Ties go to the lower document number, as in Whoosh's collector.
+field length, BM25F's B and K1, the weights and field lengths it stored, and its formula
+(core.bm25.weight is written as Whoosh writes it); only the loop moves into numpy. Ties go to
+the lower document number, as in Whoosh's collector.
 tests/test_keyword_ranking.py holds the ranking equal to `searcher.search` with Whoosh's BM25F.
 
 Whoosh has no public call that hands out a posting list or a column at once, so
@@ -27,6 +28,8 @@ from whoosh.reading import CorruptIndexError, TermNotFound
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher as WhooshSearcher
 from whoosh.util.numeric import byte_to_length
+
+from ..core.bm25 import weight
 
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _WEIGHTING = BM25F()
@@ -107,15 +110,13 @@ class Ranker:
         if not terms:
             return []
         avgfl = searcher.avg_field_length(fieldname) or 1
-        k1, b = _WEIGHTING.K1, _WEIGHTING.B
         lengths = self._all_lengths()
         total = np.zeros(self._size, dtype=np.float64)
         hit = np.zeros(self._size, dtype=bool)
         occurrences = np.zeros(self._size, dtype=np.int64)
         for term in terms:
             docs, tf = _gather(self._segments, fieldname, term)
-            fl = lengths[docs]
-            total[docs] += searcher.idf(fieldname, term) * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
+            total[docs] += weight(tf, searcher.idf(fieldname, term), lengths[docs], avgfl, _WEIGHTING.K1, _WEIGHTING.B)
             hit[docs] = True
             occurrences[docs] += tf.astype(np.int64)
         if only is not None:

@@ -13,7 +13,6 @@ than any index).
 from __future__ import annotations
 
 import bisect
-import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import bm25
 from ..core.filters import SearchFilters
 from ..core.querylang import SORTS, And, Not, Or, ParsedQuery, QueryError, Term, parse_query
 from ..core.shapes import report_summary, results_page
@@ -420,7 +420,7 @@ class Searcher:
             row_of = dict(zip(ids, range(len(ids))))
             present = {t: (tf[:, k] > 0).tolist() for k, t in enumerate(positive)}
         lengths = np.fromiter(map(corpus.lengths.__getitem__, ids), np.float64, len(ids))
-        scores = _bm25(tf, len(corpus.reports), lengths, corpus.avg_length)
+        scores = bm25.scores(tf, lengths, corpus.avg_length, len(corpus.reports))
         return _Hits(ids, tf.sum(axis=1), scores), locate, cheap_kinds
 
     # --- keyword mode --------------------------------------------------------------------
@@ -633,18 +633,6 @@ def _kind_at(bounds: list[tuple[int, int, str]], pos: int) -> str:
         if start <= pos < end:
             return kind
     return "other"
-
-
-def _bm25(tf: np.ndarray, n_docs: int, lengths: np.ndarray, avg_length: float,
-          k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-    """BM25 over exact occurrence counts (hits × positive terms): relevance from the contract's own counts."""
-    scores = np.zeros(tf.shape[0])
-    norm = k1 * (1 - b + b * lengths / avg_length)
-    for column in tf.T:
-        df = max(int((column > 0).sum()), 1)
-        idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-        scores = scores + np.where(column > 0, idf * column * (k1 + 1) / (column + norm), 0.0)
-    return scores
 
 
 def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:

@@ -9,7 +9,6 @@ passages by (`keyword_passages`).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..core import bm25
 from ..core.filters import SearchFilters
 from ..core.querylang import QUERY_FIELDS, ParsedQuery, QueryError
 from ..core.shapes import report_summary, results_page
@@ -197,19 +197,11 @@ class SemanticSearcher:
             return []
         with self.store.snapshot():
             texts = [normalize(t).lower() for t in passage_texts(self.store, vs, rows)]
-        df = {w: sum(w in t for t in texts) for w in query_words}
-        avg = sum(map(len, texts)) / len(texts) or 1.0
-        scored = []
-        for row, t in zip(rows, texts):
-            score = 0.0
-            for w in query_words:
-                tf = t.count(w)
-                if tf:
-                    idf = math.log(1 + (len(texts) - df[w] + 0.5) / (df[w] + 0.5))
-                    score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(t) / avg))
-            if score > 0:
-                rid = vs.report_ids[vs.passages["report"][row]]
-                scored.append((-score, report_rank[rid], row))
+        tf = np.array([[t.count(w) for w in query_words] for t in texts], dtype=np.int64)
+        lengths = np.array([len(t) for t in texts], dtype=np.float64)
+        scores = bm25.scores(tf, lengths, sum(map(len, texts)) / len(texts) or 1.0, len(texts))
+        scored = [(-score, report_rank[vs.report_ids[vs.passages["report"][row]]], row)
+                  for row, score in zip(rows, scores.tolist()) if score > 0]
         return [row for *_, row in sorted(scored)]
 
     def close(self) -> None:
