@@ -9,7 +9,7 @@ indexer/normalize.py (say the last commit's) to compare before and after on a lo
     git show main:indexer/normalize.py > /tmp/normalize_main.py
     python bench/normalize.py --against /tmp/normalize_main.py
 
-Each figure is the best of `--repeat` rounds, the engines taking turns within a round; lines
+Each figure is the best CPU time (process time) of `--repeat` rounds, the engines taking turns within a round; lines
 are timed with the line cache emptied first, as for lines never seen before.
 """
 
@@ -45,9 +45,9 @@ def _load(path: Path):
 
 def _time(run) -> float:
     gc.collect()
-    start = time.perf_counter()
+    start = time.process_time()
     run()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main(argv: list[str] | None = None) -> int:
