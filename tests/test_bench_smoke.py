@@ -24,6 +24,17 @@ def test_fulltext_bench_runs_and_engines_agree(tmp_path):
     assert "phrase_common" in proc.stdout and "keyword" in proc.stdout
 
 
+def test_normalize_bench_runs_beside_the_oracle(tmp_path):
+    before = tmp_path / "normalize_before.py"
+    before.write_text((ROOT / "indexer" / "normalize.py").read_text(encoding="utf-8"), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "normalize.py"), "--synthetic", "3", "--repeat", "1",
+                           "--against", str(before)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for line in ("normalize, whole texts             library", "normalize, lines not seen before   against",
+                 "source_map of the stored text      library", "normalize_with_map, whole texts    oracle"):
+        assert line in proc.stdout, proc.stdout
+
+
 def _without_path(info: object) -> dict:
     return {k: v for k, v in vars(info).items() if k != "path"}
 
