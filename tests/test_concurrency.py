@@ -20,7 +20,6 @@ import pytest
 from indexer.fulltext.search import Searcher
 from indexer.indexing import index_paths
 from indexer.query import run_search
-from indexer.store import Store
 from tests.conftest import CORPUS, ROOT
 from tests.test_crash_recovery import synthetic_reports
 

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 

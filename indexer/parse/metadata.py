@@ -37,7 +37,7 @@ from ..normalize import normalize
 from ..stats import detect_edition
 from .dates import parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
-from .places import MUNICIPALITIES, Mention, Place, mentions, region_names, resolve, resolve_region
+from .places import MUNICIPALITIES, Place, mentions, region_names, resolve, resolve_region
 
 __all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
 
