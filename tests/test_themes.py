@@ -4,6 +4,7 @@ the real model is pinned (bench/themes.py prints the same numbers)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -26,14 +27,30 @@ def _items() -> list[dict]:
     return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _pages() -> dict[str, str]:
+    """The kept copy of each web page's problems section, by its address."""
+    pages = {}
+    for path in (LABELLED.parent / "pages").glob("*.txt"):
+        text = path.read_text(encoding="utf-8")
+        pages[re.search(r"^source: (\S+)", text, re.M).group(1)] = normalize(text)
+    return pages
+
+
 def test_labelled_items_are_verbatim_from_their_reports():
     items = _items()
-    assert len(items) >= 100
+    assert len(items) >= 150 and {i["batch"] for i in items} == {1, 2}
     local = [i for i in items if not i["source"].startswith("http")]
     assert len(local) == 30
     for item in local:
         assert normalize(item["text"]) in normalize((ROOT / item["source"]).read_text(encoding="utf-8")), item["text"]
-    assert all(i["source"].startswith(("http://", "https://")) for i in items if i not in local)
+    web = [i for i in items if i not in local]
+    assert all(i["source"].startswith(("http://", "https://")) for i in web)
+    pages = _pages()
+    checked = [i for i in web if i["source"] in pages]
+    assert all(i["source"] in pages for i in web if i["batch"] == 2) and len(checked) >= 100
+    for item in checked:
+        assert normalize(item["text"]) in pages[item["source"]], item["text"]
+    assert len({normalize(i["text"]) for i in items}) == len(items)  # no item twice
 
 
 def test_purity_and_coverage_measure_what_they_say():
