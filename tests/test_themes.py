@@ -66,19 +66,23 @@ def test_distinctive_words_come_from_their_theme():
 
 def test_clustering_on_the_labelled_set_with_the_real_model():
     sys.path.insert(0, str(ROOT / "bench"))
-    from themes import embed, load
+    from themes import by_batch, embed, load
 
+    items = load()
     try:
-        matrix = embed(load())
+        matrix = embed(items)
     except Exception as exc:  # the model is not cached on this machine
         pytest.skip(f"embedding model unavailable: {exc}")
-    texts = [i["text"] for i in load()]
+    texts = [i["text"] for i in items]
     labels = cluster(matrix, texts)
     assert np.array_equal(labels, cluster(matrix, texts))  # deterministic
-    purity, coverage = purity_coverage([i["theme"] for i in load()], labels.tolist())
-    # Measured 0.661 purity, 1.0 coverage on 109 items (10 clusters, 10 hand themes): short of
-    # the 0.8 the issue targets; this pins it against regressions.
-    assert purity >= 0.6 and coverage == 1.0
+    assert len(set(labels.tolist()) - {-1}) == 13  # k = √173
+    result = by_batch(items, labels)
+    # Measured (bench/themes.py): purity 0.659 on all 173 items, 0.734 on batch 1, 0.562 on the
+    # held-out batch 2, coverage 1.0; k-means on the same rows 0.572 / 0.642 / 0.531. Short of
+    # the 0.8 the issue targets (docs/performance.md); this pins it against regressions.
+    assert result["all"][0] >= 0.63 and result["batch 1"][0] >= 0.70 and result["batch 2"][0] >= 0.53
+    assert all(coverage == 1.0 for _, coverage in result.values())
 
 
 def test_themes_cli_json_shape_over_an_index(tmp_path):
