@@ -35,6 +35,13 @@ PASSWORD_FILE_ENV = "NIANBAO_PASSWORD_FILE"
 SECRETS_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
 
 
+# Streamlit's own upload limit, above the desk's (DEFAULT_MAX_BYTES): a file over the desk's limit
+# still reaches the page, which lists it as skipped with the reason in Chinese; one over this
+# limit is refused by Streamlit in the browser, with a message the page replaces
+# (`search_app/render.py`, `uploader_errors`).
+UPLOAD_TRANSPORT_MB = 10 * DEFAULT_MAX_BYTES // (1024 * 1024)
+
+
 class LaunchError(Exception):
     """Why the desk will not start, in one line."""
 
@@ -58,7 +65,7 @@ def streamlit_command(address: str, port: int) -> list[str]:
         "--server.address", address,
         "--server.port", str(port),
         "--server.fileWatcherType", "none",
-        "--server.maxUploadSize", str(DEFAULT_MAX_BYTES // (1024 * 1024)),
+        "--server.maxUploadSize", str(UPLOAD_TRANSPORT_MB),
         "--browser.gatherUsageStats", "false",
         "--client.showErrorDetails", "none",
         "--client.toolbarMode", "minimal",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import unquote
 
 import streamlit as st
+from streamlit.commands import navigation as st_navigation
 
 from indexer.indexing import IndexLockedError, index_paths
 from search_app import gate, render, state
@@ -49,6 +51,25 @@ def ensure_corpus() -> None:
     st.rerun()
 
 
+MISSING_PAGE = "nb_missing_page"
+
+
+def _note_missing_page(ctx) -> None:
+    """Streamlit answers a path no page has with an English dialog ("Page not found … Running the
+    app's main page."), which no option turns off or translates: it is not sent, and the path is kept
+    for the Chinese note the page draws instead (`missing_page_note`)."""
+    st.session_state[MISSING_PAGE] = unquote(ctx.pages_manager.intended_page_name or "")
+
+
+st_navigation.send_page_not_found = _note_missing_page
+
+
+def missing_page_note() -> None:
+    missing = st.session_state.pop(MISSING_PAGE, None)
+    if missing is not None:
+        st.warning(f"没有「/{render.md(missing)}」这个页面，这里是检索页。")
+
+
 def main() -> None:
     # An emoji page icon (Streamlit draws it as an inline SVG), no `:material/…:` icon: the page
     # icon of that kind is fetched from a font CDN, and nothing may leave the machine.
@@ -69,6 +90,7 @@ def main() -> None:
     ]
     current = st.navigation(pages)
     render.style()
+    missing_page_note()
     render.guard(ensure_corpus)
     state.warm_up()
     current.run()

@@ -46,10 +46,10 @@ CSS = """
 .nb-pair { display: inline-block; margin: 0.15rem 1rem 0.15rem 0; white-space: nowrap; }
 .nb-pair .nb-kind { margin: 0 0.25rem; }
 /* Streamlit's file uploader speaks English; its button and hint in Chinese (the label gives the limits). */
-[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p { font-size: 0; }
-[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p::after { content: "选择文件"; font-size: 0.875rem; }
-[data-testid=stFileUploaderDropzoneInstructions] span { font-size: 0; }
-[data-testid=stFileUploaderDropzoneInstructions] span::after { content: "或把文件拖到这里"; font-size: 0.8rem; }
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p { font-size: 0; visibility: hidden; }
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p::after { content: "选择文件"; font-size: 0.875rem; visibility: visible; }
+[data-testid=stFileUploaderDropzoneInstructions] span { font-size: 0; visibility: hidden; }
+[data-testid=stFileUploaderDropzoneInstructions] span::after { content: "或把文件拖到这里"; font-size: 0.8rem; visibility: visible; }
 .nb-fail { color: #c92a2a; font-weight: 600; }
 .nb-facet { font-weight: 600; font-size: 0.9rem; margin: 0.5rem 0 0.1rem 0; }
 /* Streamlit's own texts that no option reaches, in Chinese: the English is hidden (from screen
@@ -73,6 +73,23 @@ INDEX_HINT = "索引里还没有报告。请到「语料」页上传报告文件
 
 def style() -> None:
     st.html(CSS)
+
+
+def uploader_errors(limit_mb: int) -> None:
+    """Chinese for the file uploader's refusals, on the pages that have one.
+
+    Streamlit refuses in the browser a file over its upload limit (set above the desk's own,
+    `indexer.app_launch.UPLOAD_TRANSPORT_MB`) or of a type the uploader does not take, with an
+    English message ("File must be 200.0MB or smaller.") in the file's tooltip and read out to
+    screen readers. The page hides both and shows the Chinese beside the file's name instead.
+    """
+    text = f"未上传：文件超过 {limit_mb} MB，或不是 PDF、DOCX、DOC、HTML、TXT 文件"
+    st.html(f"""<style>
+[data-testid=stFileChip] [role=alert] {{ position: static; width: auto; height: auto; margin: 0; clip: auto;
+  overflow: visible; white-space: normal; font-size: 0; visibility: hidden; }}
+[data-testid=stFileChip] [role=alert]::after {{ content: "{text}"; font-size: 0.75rem; color: #c92a2a; visibility: visible; }}
+[data-testid=stTooltipErrorContent] {{ display: none; }}
+</style>""")
 
 
 def esc(text: object) -> str:

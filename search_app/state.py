@@ -89,6 +89,13 @@ def safe_upload_name(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def stored_upload(data: bytes, folder: Path) -> Path | None:
+    """The copy of `data` an earlier upload kept in `folder` (see `save_upload`), or None."""
+    slot = folder.resolve() / hashlib.sha256(data).hexdigest()[:HASH_CHARS]
+    kept = sorted(p for p in slot.iterdir() if not p.name.startswith(".")) if slot.is_dir() else []
+    return kept[0] if kept else None
+
+
 def save_upload(name: str, data: bytes, folder: Path) -> Path:
     """Check an uploaded file with the library's reader, then keep it as `folder/<sha256>/<name>`.
 
@@ -103,12 +110,11 @@ def save_upload(name: str, data: bytes, folder: Path) -> Path:
         raise IngestError(f"文件太大（{len(data) / 1e6:.1f} MB，上限 {limit_mb} MB）")
     safe = safe_upload_name(name)
     read_report_bytes(safe, data)
+    earlier = stored_upload(data, folder)
+    if earlier is not None:
+        return earlier
     folder = folder.resolve()
     slot = folder / hashlib.sha256(data).hexdigest()[:HASH_CHARS]
-    if slot.is_dir():
-        kept = sorted(p for p in slot.iterdir() if not p.name.startswith("."))
-        if kept:
-            return kept[0]
     path = (slot / safe).resolve()
     if path.parent != slot:
         raise IngestError("文件名不可用")

@@ -57,11 +57,15 @@ def folder_inside(typed: str, root: Path) -> Path:
 
 
 def run_indexing(paths: list[Path]) -> IndexSummary | None:
+    """Index `paths`; vectors too where every other report has them. Where some lack them, the
+    update would embed all of those first (minutes for a few hundred reports, for one upload):
+    the coverage note says what is missing and offers to compute it."""
+    covered = coverage.coverage()
     progress, done = state.progress_bar()
     try:
         with state.write_lock():
             summary = index_paths(paths, state.index_dir(), progress=progress, wait=10,
-                                  embed=state.vectors_available())
+                                  embed=covered is not None and covered.complete)
     except IndexLockedError:
         st.warning("另一个 nianbao 进程正在写入索引，请稍后再试。")
         return None
@@ -84,6 +88,7 @@ def show_results(rows: list[dict], summary: IndexSummary | None) -> None:
 def upload_form() -> None:
     st.subheader("上传报告")
     limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
+    render.uploader_errors(limit_mb)
     with st.form("upload", clear_on_submit=True):
         files = st.file_uploader(f"PDF、DOCX、DOC、HTML 或 TXT（任何中文编码），每个不超过 {limit_mb} MB",
                                  type=SUFFIXES, accept_multiple_files=True)
@@ -96,24 +101,37 @@ def upload_form() -> None:
     target = state.uploads_dir()
     rows: list[dict] = []
     saved: dict[str, list[str]] = {}  # stored path: the names it was sent under (same content, one file)
+    earlier: set[str] = set()  # stored paths whose content an earlier upload brought
     for upload in files:
+        data = upload.getvalue()
         try:
-            path = state.save_upload(upload.name, upload.getvalue(), target)
+            before = state.stored_upload(data, target)
+            path = state.save_upload(upload.name, data, target)
         except IngestError as exc:
             rows.append({"文件": upload.name, "结果": "跳过", "原因": render.reason_label(exc)})
             continue
+        if before is not None:
+            earlier.add(str(path))
         saved.setdefault(str(path), []).append(upload.name)
     summary = run_indexing([target]) if saved else None
     if summary is not None:
         for result in summary.files:
             names = saved.get(result.path, [])
             for n, name in enumerate(names):
-                if n:  # the same content sent again under another name: stored and counted once
-                    rows.append({"文件": name, "结果": "重复", "原因": f"与同批上传的「{names[0]}」内容相同"})
-                else:
-                    rows.append({"文件": name, "结果": STATUS.get(result.status, result.status),
-                                 "原因": render.reason_label(result.reason)})
+                rows.append(upload_row(name, result, names[0] if n else None, result.path in earlier))
     show_results(rows, summary)
+
+
+def upload_row(name: str, result, same_batch: str | None, uploaded_before: bool) -> dict:
+    """What happened to one uploaded file. The same content sent again, in this batch or an earlier
+    one, is 重复 (stored and counted once), unless the index skipped it: then its reason stands."""
+    if result.status == "skipped":
+        return {"文件": name, "结果": STATUS["skipped"], "原因": render.reason_label(result.reason)}
+    if same_batch is not None:
+        return {"文件": name, "结果": "重复", "原因": f"与同批上传的「{same_batch}」内容相同"}
+    if uploaded_before and result.status == "unchanged":
+        return {"文件": name, "结果": "重复", "原因": f"与此前上传的「{Path(result.path).name}」内容相同，未重复计入"}
+    return {"文件": name, "结果": STATUS.get(result.status, result.status), "原因": render.reason_label(result.reason)}
 
 
 def folder_form() -> None:

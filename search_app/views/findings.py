@@ -90,7 +90,7 @@ def _themes() -> None:
 
 def page() -> None:
     st.title("发现")
-    st.caption("比率与排名、报告完整性、存在问题的主题：与命令行 `nianbao rates`、`check --completeness`、`themes` 相同的计算。")
+    st.caption("比率与排名、报告完整性、存在问题的主题：与命令行的计算相同。")
     _rankings()
     _completeness()
     _themes()

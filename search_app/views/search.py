@@ -24,7 +24,7 @@ import streamlit as st
 from indexer.core.filters import is_unknown
 from indexer.core.kinds import SECTION_KINDS
 from indexer.query import MODES, SORTS, SearchFilters, parse_query
-from search_app import render, state, watching
+from search_app import coverage, render, state, watching
 
 PAGE_SIZE = 10
 SNIPPETS_SHOWN = 4
@@ -427,6 +427,7 @@ def page() -> None:
                 show_fulltext_result(result, query, mode)
             pager(total)
         else:
+            coverage.note("语义检索", key="search_vectors_rest")
             results = with_region(found["results"])
             if not results:
                 st.info("没有找到相关段落。可以换个说法或去掉筛选条件。")

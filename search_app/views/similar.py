@@ -186,6 +186,7 @@ def similar_reports(source: str, report_id: str | None) -> None:
             return
     else:
         limit_mb = DEFAULT_MAX_BYTES // (1024 * 1024)
+        render.uploader_errors(limit_mb)
         upload = st.file_uploader(f"PDF、DOCX、HTML 或 TXT，不超过 {limit_mb} MB；只用来比较，不加入索引",
                                   type=SUFFIXES, key="similar_upload")
         if upload is not None:

@@ -273,7 +273,7 @@ def failure_list(reports: list[dict], failing: pd.DataFrame) -> None:
             st.html(f'<div class="nb-fail">{render.esc(CHECKS.get(check_key, check_key))}</div>'
                     f'<div>{render.esc(message)}</div>')
     if len(failing) > FAILURES_DRAWN:
-        st.caption(f"这里列出前 {FAILURES_DRAWN} 项；命令 `nianbao check` 列出全部。")
+        st.caption(f"这里列出前 {FAILURES_DRAWN} 项；导出的表格和命令行列出全部。")
 
 
 def conditions(chosen: dict[str, list[str]]) -> str:

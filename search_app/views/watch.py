@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -24,6 +26,17 @@ def add_form() -> None:
             st.warning(f"已有名为“{render.md(name.strip() or query.strip())}”的关注。")
 
 
+def read_time(stamp: str | None) -> str:
+    """When a watch was last marked read, in this machine's time as people write it (the store
+    keeps ISO 8601 in UTC)."""
+    if not stamp:
+        return "从未"
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
 def show_news() -> None:
     watches = {w["name"]: w for w in list_watches(state.index_dir())}
     if not watches:
@@ -37,7 +50,7 @@ def show_news() -> None:
         new = w["new"]
         header = f"{w['name']}　" + (f":red-badge[新 {len(new)}]" if new else ":gray-badge[无新命中]")
         with st.expander(header, expanded=bool(new)):
-            st.caption(f"检索式：{render.md(w['query'])} · 上次标记已读：{w['last_run'] or '从未'}")
+            st.caption(f"检索式：{render.md(w['query'])} · 上次标记已读：{read_time(w['last_run'])}")
             if new:
                 st.dataframe(pd.DataFrame([{"": "新", "报告": render.report_label(reports.get(n["report_id"], {"id": n["report_id"]})),
                                             "新增出现次数": n["count"], "来源": (reports.get(n["report_id"]) or {}).get("source_url") or "",
