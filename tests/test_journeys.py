@@ -243,6 +243,16 @@ class Journey:
           [...r.querySelectorAll('[role=columnheader], [role=gridcell]')].map(c => c.innerText.trim()))
           .filter(r => r.length)""")
 
+    def table_until(self, ready, frame=None, timeout: float = 60) -> list[list[str]]:
+        """`table()` once `ready(rows)` holds: a grid's cells are redrawn a moment after the run
+        that changed them has finished."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.table(frame)
+            if ready(rows) or time.monotonic() > deadline:
+                return rows
+            self.page.wait_for_timeout(100)
+
     def search(self, query: str) -> None:
         box = self.page.get_by_placeholder("例如", exact=False)
         box.fill(query)
@@ -486,15 +496,18 @@ def upload(j: Journey, paths: list[Path]) -> tuple[dict[str, int], list[list[str
     while len(sent) < len(paths) and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert len(sent) == len(paths), f"{len(sent)} of {len(paths)} files reached the app"
+    results = page.locator("[data-testid=stDataFrame]").first
+    before = j.table(results) if results.count() else None  # the previous upload's, until this one is drawn
+    names = sorted(p.name for p in paths)
     started = time.perf_counter()
     page.get_by_role("button", name="加入索引", exact=True).click()
     summary = page.locator("[data-testid=stAlert]").filter(has_text="索引共").first
     summary.wait_for(timeout=120_000)
     j.settled()
+    rows = j.table_until(lambda rows: rows != before and sorted(r[0] for r in rows[1:]) == names, results)
     j.timed(started)
     line = summary.inner_text()
     counts = {label: int(n) for label, n in re.findall(r"(新增|更新|未变|重复|移除|跳过) (\d+)", line)}
-    rows = j.table(page.locator("[data-testid=stDataFrame]").first)
     return counts, rows
 
 
@@ -647,8 +660,8 @@ def test_statistics_as_the_template_prints_them(journey):
     option.click()
     j.page.get_by_text("红底的数字参与了未通过的校验").wait_for()
     j.settled()
-    rows = j.table(j.page.locator("[data-testid=stDataFrame]").first)
     failed_labels = [INDICATORS[c["key"]].label for c in failures[0].cells]
+    rows = j.table_until(lambda rows: set(rows[0][2:2 + len(failed_labels)]) == set(failed_labels))
     assert rows[0][:2] == ["机关", "年份"] and set(rows[0][2:2 + len(failed_labels)]) == set(failed_labels), rows[0]
     values = {i.key: i.value for i in extract_stats(text).indicators}
     label_keys = {INDICATORS[c["key"]].label: c["key"] for c in failures[0].cells}
