@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import streamlit as st
 from streamlit.commands import navigation as st_navigation
+from streamlit.runtime.scriptrunner import ScriptRunContext
 
 from indexer.indexing import IndexLockedError, index_paths
 from search_app import gate, render, state
@@ -54,7 +55,7 @@ def ensure_corpus() -> None:
 MISSING_PAGE = "nb_missing_page"
 
 
-def _note_missing_page(ctx) -> None:
+def _note_missing_page(ctx: ScriptRunContext) -> None:
     """Streamlit answers a path no page has with an English dialog ("Page not found … Running the
     app's main page."), which no option turns off or translates: it is not sent, and the path is kept
     for the Chinese note the page draws instead (`missing_page_note`)."""

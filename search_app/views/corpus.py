@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from indexer.app_launch import ALLOW_FOLDERS_ENV
-from indexer.indexing import IndexLockedError, IndexSummary, index_paths
+from indexer.indexing import FileResult, IndexLockedError, IndexSummary, index_paths
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files
 from indexer.store import StoreError
 from search_app import catalogue, coverage, provenance, render, state
@@ -122,7 +122,7 @@ def upload_form() -> None:
     show_results(rows, summary)
 
 
-def upload_row(name: str, result, same_batch: str | None, uploaded_before: bool) -> dict:
+def upload_row(name: str, result: FileResult, same_batch: str | None, uploaded_before: bool) -> dict:
     """What happened to one uploaded file. The same content sent again, in this batch or an earlier
     one, is 重复 (stored and counted once), unless the index skipped it: then its reason stands."""
     if result.status == "skipped":
