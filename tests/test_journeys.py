@@ -496,7 +496,7 @@ def upload(j: Journey, paths: list[Path]) -> tuple[dict[str, int], list[list[str
     while len(sent) < len(paths) and time.monotonic() < deadline:
         page.wait_for_timeout(100)
     assert len(sent) == len(paths), f"{len(sent)} of {len(paths)} files reached the app"
-    results = page.locator("[data-testid=stDataFrame]").first
+    results = page.locator("[data-testid=stDataFrame]:visible").first  # not 无法读取的文件's, behind its expander
     before = j.table(results) if results.count() else None  # the previous upload's, until this one is drawn
     names = sorted(p.name for p in paths)
     started = time.perf_counter()
