@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.fulltext import SearchFilters
+from indexer.core.filters import SearchFilters
 from indexer.indexing import index_paths
 from indexer.query import Engine
 from indexer.semantic import vectors as vectors_mod
