@@ -26,7 +26,8 @@ __all__ = ["MODES", "SORTS", "Engine", "QueryError", "SearchFilters", "batch_cou
 RRF_K = 60
 """The usual reciprocal-rank-fusion constant: rank r contributes 1 / (RRF_K + r)."""
 HYBRID_DEPTH = 100
-"""How many passages of each ranking enter the fusion."""
+"""How many passages of each ranking enter the fusion (of the semantic ranking, only those above
+the relevance line)."""
 KEYWORD_REPORTS = 50
 """How many reports of the keyword ranking hybrid brings down to passages."""
 
@@ -94,23 +95,35 @@ class Engine:
 
         The keyword ranking is the full-text keyword mode's (reports by BM25, filters applied),
         brought down to passages: within those reports, passages ranked by BM25 of the query's
-        words in the passage.
+        words in the passage. The semantic ranking holds only the passages above the relevance
+        line (`indexer.semantic.relevance`), whose `relevance` the page carries; when neither
+        ranking holds anything, the semantically closest few come with ``relevant`` False, as in
+        semantic mode.
         """
+        from .semantic.relevance import WEAK
         from .semantic.search import page_limit
 
         limit = page_limit(limit)
         depth = max(HYBRID_DEPTH, offset + limit)
         semantic = self.semantic
-        vs, rows, _ = semantic.rank(parsed, filters, depth)
+        ranked = semantic.rank(parsed, filters, depth)
+        vs = ranked.vs
         keyword = self.fulltext.search(parsed, filters, mode="keyword", limit=KEYWORD_REPORTS, snippets=False)
         query_words = sorted({w.lower() for t in parsed.positive_terms() for w in words(t) if w.strip()})
         lexical = semantic.keyword_passages(vs, [r["report_id"] for r in keyword["results"]], filters, query_words)
-        rankings = [lexical, rows.tolist()]
+        rankings = [lexical, ranked.rows[:ranked.passed()].tolist()]
         fused = rrf(rankings, depth)
+        if not fused:
+            weak = ranked.rows[offset:min(WEAK, limit)].tolist()
+            parts = {int(r): {"keyword_rank": None, "semantic_rank": None, "relevant": False} for r in weak}
+            return results_page(parsed.text, "hybrid", semantic.results(vs, weak, ranked.scores[offset:offset + len(weak)], parts),
+                                relevance=ranked.summary(weak=True))
         best = sorted(fused, key=lambda r: (-fused[r], r))[offset:offset + limit]
         ranks = [{int(row): n for n, row in enumerate(ranking[:depth], 1)} for ranking in rankings]
-        parts = {int(r): {"keyword_rank": ranks[0].get(int(r)), "semantic_rank": ranks[1].get(int(r))} for r in best}
-        return results_page(parsed.text, "hybrid", semantic.results(vs, best, [fused[r] for r in best], parts))
+        parts = {int(r): {"keyword_rank": ranks[0].get(int(r)), "semantic_rank": ranks[1].get(int(r)), "relevant": True}
+                 for r in best}
+        return results_page(parsed.text, "hybrid", semantic.results(vs, best, [fused[r] for r in best], parts),
+                            relevance=ranked.summary(weak=False))
 
     def close(self) -> None:
         if self._semantic is not None:

@@ -1,7 +1,8 @@
 """Semantic search: passages by meaning.
 
 Journalists describe things in their own words (人手不够); the passage may say 人员不足.
-Semantic mode ranks passages by cosine between the query's vector and each passage's. It is one
+Semantic mode ranks passages by cosine between the query's vector and each passage's, and shows
+those above the query's relevance line (`relevance`), not a fixed number. It is one
 of two sibling engines (`indexer.core.engine`); hybrid mode, which fuses this ranking with the
 keyword one, lives above both in `indexer.query`, and hands this engine the words to rank
 passages by (`keyword_passages`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ from ..core.querylang import QUERY_FIELDS, ParsedQuery, QueryError
 from ..core.shapes import report_summary, results_page
 from ..normalize import normalize
 from ..store import Store
+from .relevance import WEAK, Cut, Reference
 from .vectors import KINDS, VectorSet, VectorsError, get_model, load_vectors
 
 if TYPE_CHECKING:
@@ -75,6 +78,42 @@ def query_text(parsed: ParsedQuery) -> str:
     return text
 
 
+@dataclass
+class Ranked:
+    """One query's closest passages, best first, with its relevance line."""
+
+    vs: VectorSet
+    rows: np.ndarray
+    scores: np.ndarray
+    cut: Cut
+    vector: np.ndarray
+    allowed: np.ndarray | None  # the rows the filters allow; None: all
+
+    def passed(self) -> int:
+        """How many of the rows reach the line (they come best first)."""
+        return int(np.count_nonzero(self.scores >= self.cut.line))
+
+    def count_above(self) -> int | None:
+        """How many passages the filters allow reach the line: of the rows, unless every one of
+        them does; then the exact search counts them all, and the approximate index cannot (None)."""
+        passed = self.passed()
+        if passed < len(self.rows):
+            return passed
+        if self.vs.meta.get("ann"):
+            return None
+        above = self.vs.scores(self.vector) >= self.cut.line
+        return int((above if self.allowed is None else above & self.allowed).sum())
+
+    def summary(self, weak: bool) -> dict:
+        """The line, how many passages reach it, how many were searched, the closest passage's
+        score (at or above the floor, a weak answer means the query is too general for any
+        passage to stand out, not that nothing is about it), and whether the results are only
+        the closest few offered as weak."""
+        searched = self.vs.count if self.allowed is None else int(self.allowed.sum())
+        best = round(float(self.scores[0]), 4) if len(self.scores) else None
+        return {**self.cut.as_dict(), "passed": self.count_above(), "searched": searched, "best": best, "weak": weak}
+
+
 class SemanticSearcher:
     """Answers semantic queries; keeps the model and the vectors open across queries."""
 
@@ -89,6 +128,7 @@ class SemanticSearcher:
         self.model = model
         self.nots = nots
         self._masks: dict[tuple[str, int, str], np.ndarray | None] = {}
+        self._reference: tuple[str, Reference] | None = None
 
     def vectors(self) -> VectorSet:
         """The current vectors, whose model must be the one asked for (if any was)."""
@@ -141,8 +181,9 @@ class SemanticSearcher:
             allowed &= wanted[vs.passages["kind"]]
         return None if allowed.all() else allowed
 
-    def rank(self, parsed: ParsedQuery, filters: SearchFilters, depth: int) -> tuple[VectorSet, np.ndarray, np.ndarray]:
-        """The vectors, and the `depth` best passage rows for the query with their cosines."""
+    def rank(self, parsed: ParsedQuery, filters: SearchFilters, depth: int) -> Ranked:
+        """The `depth` best passage rows for the query with their cosines, and its relevance line
+        (drawn on the whole index, whatever the filters: they narrow what is shown, not what is relevant)."""
         text = query_text(parsed)
         vs = self.vectors()
         with self.store.snapshot():
@@ -154,8 +195,16 @@ class SemanticSearcher:
             in_kept = np.fromiter((rid in kept for rid in vs.report_ids), dtype=bool, count=len(vs.report_ids))
             in_kept = in_kept[vs.passages["report"]]
             allowed = in_kept if allowed is None else allowed & in_kept
-        rows, scores = vs.search(self.embed_query(text, vs), depth, allowed)
-        return vs, rows, scores
+        vector = self.embed_query(text, vs)
+        vector = vector / (np.linalg.norm(vector) or 1.0)
+        rows, scores = vs.search(vector, depth, allowed)
+        return Ranked(vs, rows, scores, self.reference(vs).cut(vector), vector, allowed)
+
+    def reference(self, vs: VectorSet) -> Reference:
+        """The passages the relevance line is measured on, kept per vectors generation."""
+        if self._reference is None or self._reference[0] != str(vs.path):
+            self._reference = (str(vs.path), Reference(vs))
+        return self._reference[1]
 
     def results(self, vs: VectorSet, rows: Sequence[int], scores: Sequence[float],
                 parts: dict[int, dict] | None = None) -> list[dict]:
@@ -175,13 +224,23 @@ class SemanticSearcher:
 
     def search(self, parsed: ParsedQuery, filters: SearchFilters, *, mode: str = "semantic",
                limit: int | None = DEFAULT_LIMIT, offset: int = 0, sort: str = "relevance") -> dict:
-        """`{query, mode: "semantic", results: [{report_id, source, agency, year, section_kind, text, score}]}`;
-        passages are ranked by meaning whatever `sort` asks (it orders reports, not passages)."""
+        """`{query, mode: "semantic", relevance, results: [{report_id, source, agency, year, section_kind,
+        text, score, relevant}]}`: the passages above the relevance line (see `relevance`), the
+        closest first; when none is, the closest few with ``relevant`` False. ``relevance``: the
+        line and how it was drawn (`Cut`), with ``passed`` (how many passages reach it; None where
+        the approximate index cannot say beyond those returned), ``searched``, ``best`` and ``weak``
+        (see `Ranked.summary`). Passages are ranked by meaning whatever `sort` asks (it orders
+        reports, not passages)."""
         if mode not in self.modes:
             raise QueryError(f"unknown mode '{mode}' (one of: {', '.join(self.modes)})")
         limit = page_limit(limit)
-        vs, rows, scores = self.rank(parsed, filters, offset + limit)
-        return results_page(parsed.text, mode, self.results(vs, rows[offset:], scores[offset:]))
+        ranked = self.rank(parsed, filters, offset + limit)
+        passed = ranked.passed()
+        end = passed if passed else min(WEAK, limit)
+        rows, scores = ranked.rows[offset:end], ranked.scores[offset:end]
+        parts = {int(r): {"relevant": bool(passed)} for r in rows}
+        return results_page(parsed.text, mode, self.results(ranked.vs, rows, scores, parts),
+                            relevance=ranked.summary(weak=not passed))
 
     def keyword_passages(self, vs: VectorSet, report_ids: Sequence[str], filters: SearchFilters,
                          query_words: Sequence[str]) -> list[int]:

@@ -302,10 +302,7 @@ class VectorSet:
         if k == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if not self.meta.get("ann"):
-            scores = self.dense() @ query
-            if self.window_matrix is not None and len(self.window_owner):
-                # A passage scores its best vector: its own or one of its windows'.
-                np.maximum.at(scores, self.window_owner, np.asarray(self.window_matrix, dtype=np.float32) @ query)
+            scores = self.scores(query)
             if allowed is not None:
                 scores = np.where(allowed, scores, -np.inf)
             return _top(scores, np.arange(self.count), k)
@@ -313,6 +310,14 @@ class VectorSet:
             rows = np.flatnonzero(allowed)
             return _top(self.rows(rows) @ query, rows, k)
         return self._ann_search(query, k, allowed)
+
+    def scores(self, query: np.ndarray) -> np.ndarray:
+        """Every passage's cosine to a unit ``query``: its best vector's, its own or one of its
+        windows' (exact, a pass over the whole matrix)."""
+        scores = self.dense() @ query
+        if self.window_matrix is not None and len(self.window_owner):
+            np.maximum.at(scores, self.window_owner, np.asarray(self.window_matrix, dtype=np.float32) @ query)
+        return scores
 
     def _ann_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         import faiss
