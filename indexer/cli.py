@@ -269,8 +269,11 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
     if as_json:
         _echo_json(result)
     elif mode in ("semantic", "hybrid"):
+        click.echo(_relevance_line(result["relevance"], len(result["results"])))
         for r in result["results"]:
-            click.echo(f"{r['score']:.3f}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
+            where = f"{r['score']:.3f}" if mode == "semantic" else \
+                f"keyword #{r['keyword_rank'] or '-'} semantic #{r['semantic_rank'] or '-'}"
+            click.echo(f"{where}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
     else:
         click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
         for name, count in result.get("excluded_unknown", {}).items():
@@ -281,6 +284,17 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             for s in r["snippets"]:
                 page = f" 第{s['page']}页" if s.get("page") else ""
                 click.echo(f"      [{s['section_kind']}]{page} …{_mark(s['text'], s['match_start'], s['match_end'])}…")
+
+
+def _relevance_line(relevance: dict, shown: int) -> str:
+    """What the passages printed are: above the relevance line, or the closest few when none is."""
+    drawn = f"max(floor {relevance['floor']}, typical {relevance['typical']} + {relevance['margin']})" \
+        if relevance.get("floor") is not None else f"typical {relevance['typical']} + {relevance['margin']}"
+    if relevance["weak"]:
+        return f"nothing above the relevance line {relevance['line']:.3f} = {drawn}; the {shown} closest, weak:"
+    passed = relevance["passed"]
+    return (f"{passed if passed is not None else 'at least ' + str(shown)} of {relevance['searched']} passages "
+            f"above the relevance line {relevance['line']:.3f} = {drawn}; {shown} shown")
 
 
 @cli.command()
@@ -307,10 +321,18 @@ def similar(ctx: click.Context, target: str, limit: int, as_json: bool) -> None:
         return
     r = found["report"]
     click.echo(f"similar to {r['agency'] or '-'} {r['year'] or '----'} {r['source']} {r['id']}")
+    click.echo(f"(n%: more similar than n% of {found.get('scale_pairs', 0)} sampled report pairs)")
     for res in found["results"]:
-        pairs = ", ".join(f"{p['section_kind']}↔{p['other_section_kind']} {p['score']:.3f}" for p in res["section_pairs"][:3])
-        click.echo(f"{res['score']:.4f}  {res['agency'] or '-'} {res['year'] or '----'}  {res['source']}  {res['report_id']}"
-                   f"\n        {pairs}")
+        pairs = ", ".join(f"{p['section_kind']}↔{p['other_section_kind']} {_share(p.get('percentile'))}"
+                          for p in res["section_pairs"][:3])
+        click.echo(f"{_share(res.get('percentile')):>5}  {res['agency'] or '-'} {res['year'] or '----'}  {res['source']}  "
+                   f"{res['report_id']}\n        {pairs}")
+
+
+def _share(percentile: float | None) -> str:
+    """A similarity as its place among the corpus's report pairs (raw cosines can be negative and
+    mean nothing to a reader)."""
+    return "-" if percentile is None else f"{percentile:.0f}%"
 
 
 @cli.command()

@@ -224,9 +224,19 @@ def result_rows(results: list[dict], mode: str) -> list[dict]:
                  "标题": r["title"] or "", "文件": r["source"], "出现次数": r["count"],
                  "章节": "、".join(kind_label(k) for k in r["sections"]),
                  "片段": "\n".join(marked_text(s) for s in r["snippets"])} for r in results]
+    def rank(value: int | None) -> int | str:
+        return value or ""
+
+    def scored(r: dict) -> dict:
+        # Semantic: the similarity, read against the relevance line; hybrid: where each ranking put
+        # the passage (its fused score means nothing to a reader).
+        if mode == "hybrid":
+            return {"关键词排名": rank(r.get("keyword_rank")), "语义排名": rank(r.get("semantic_rank"))}
+        return {"相似度": round(r["score"], 4)}
+
     return [{"报告ID": r["report_id"], "机关": r["agency"] or "", "年份": r["year"] or "", **place(r),
-             "文件": r["source"], "章节": kind_label(r["section_kind"]), "得分": round(r["score"], 4),
-             "段落": r["text"]} for r in results]
+             "文件": r["source"], "章节": kind_label(r["section_kind"]), **scored(r),
+             "相关": "是" if r.get("relevant", True) else "弱相关", "段落": r["text"]} for r in results]
 
 
 def app_version() -> str:

