@@ -155,6 +155,36 @@ def facet_labels(at: AppTest, facet: str) -> list[str]:
     return [c.label for c in at.checkbox if c.key.startswith(f"search_f_{facet}_")]
 
 
+@pytest.mark.parametrize("mode, query, chosen", [
+    ("keyword", "依申请公开 加强", {}),
+    ("keyword", "公开", {"section": ["problems"]}),
+    ("exact", "依申请公开 -政府开放日", {"section": ["problems"]}),
+    ("exact", "政府信息公开 依申请公开", {"year": ["2018"], "section": ["overview", "requests"]}),
+])
+def test_facet_counts_are_what_choosing_each_value_finds(app_index, mode, query, chosen):
+    """Every count beside a facet value is the library's total with that value chosen alone in its
+    facet and the other facets as they are: keyword mode counts every matching section, a query of
+    several terms counts a section only where it holds whole there, and a NOT is counted per kind."""
+    from indexer.query import Engine
+    from search_app.state import filters_of
+
+    at = open_page(q=query, **({"mode": mode} if mode != "exact" else {}), **chosen)
+    no_failure(at)
+    engine = Engine(app_index)
+    try:
+        shown = 0
+        for box in at.checkbox:
+            facet, value = box.key.removeprefix("search_f_").split("_", 1)
+            count = re.fullmatch(r".*（(\d+)）", box.label)
+            assert count, box.label
+            found = engine.search(query, filters_of({**chosen, facet: [value]}), mode=mode, limit=1)
+            assert int(count.group(1)) == found["total_reports"], (facet, value)
+            shown += 1
+        assert shown >= 5
+    finally:
+        engine.close()
+
+
 def test_search_facets_count_and_narrow(app_index):
     at = open_page(q="依申请公开")
     no_failure(at)

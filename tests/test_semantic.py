@@ -461,7 +461,7 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     assert set(data) == {"query", "mode", "results", "relevance"} and data["mode"] == "semantic"
     assert len(data["results"]) == 3
     assert set(data["results"][0]) == {"report_id", "source", "agency", "year", "section_kind", "text", "score", "relevant"}
-    assert set(data["relevance"]) == {"line", "floor", "typical", "quantile", "margin", "passed", "searched", "weak"}
+    assert set(data["relevance"]) == {"line", "floor", "typical", "quantile", "margin", "passed", "searched", "best", "weak"}
 
     code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "hybrid", "人员不足", "--json")
     assert code == 0, err

@@ -46,6 +46,7 @@ class Owners:
 
     def __init__(self) -> None:
         self.codes: dict[str, int] = {}
+        self._ids: list[str | None] = [None]  # code → report id, rebuilt when codes are added
         self._segments: dict[str, np.ndarray] = {}
 
     def of(self, reader) -> np.ndarray:
@@ -64,6 +65,14 @@ class Owners:
         """Forget the segments a merge has replaced."""
         current = {reader.segment().segment_id() for reader in readers}
         self._segments = {k: v for k, v in self._segments.items() if k in current}
+
+    def report_ids(self, codes: np.ndarray) -> list[str | None]:
+        """The report id of each code (None for 0, a document of no report)."""
+        if len(self._ids) != len(self.codes) + 1:
+            self._ids = [None] * (len(self.codes) + 1)
+            for report_id, code in self.codes.items():
+                self._ids[code] = report_id
+        return [self._ids[c] for c in codes.tolist()]
 
     def mask(self, report_ids: Iterable[str]) -> np.ndarray:
         """Indexed by code: whether it is the code of one of `report_ids`."""
@@ -99,31 +108,14 @@ class Ranker:
 
         `only` = (field, values) keeps the documents holding one of those values there;
         `reports` keeps the documents of those report ids (its `report_id` field)."""
-        return [(score, docnum) for score, docnum, _ in self.top_counted(terms, limit, only, reports)]
-
-    def top_counted(self, terms: Iterable[str], limit: int, only: tuple[str, list[str]] | None = None,
-                    reports: Iterable[str] | None = None) -> list[tuple[float, int, int]]:
-        """`top`, each document with how often `terms` occur in it as whole words (their term
-        frequencies): what keyword mode counts, without reading a text."""
-        searcher, fieldname = self.searcher, self.fieldname
-        terms = [t for t in dict.fromkeys(terms) if (fieldname, t) in searcher.reader()]
-        if not terms:
-            return []
-        avgfl = searcher.avg_field_length(fieldname) or 1
-        lengths = self._all_lengths()
-        total = np.zeros(self._size, dtype=np.float64)
+        postings = {t: self.postings(t) for t in dict.fromkeys(terms)}
+        total = self.scores(postings)
         hit = np.zeros(self._size, dtype=bool)
-        occurrences = np.zeros(self._size, dtype=np.int64)
-        for term in terms:
-            docs, tf = _gather(self._segments, fieldname, term)
-            total[docs] += weight(tf, searcher.idf(fieldname, term), lengths[docs], avgfl, _WEIGHTING.K1, _WEIGHTING.B)
+        for docs, _ in postings.values():
             hit[docs] = True
-            occurrences[docs] += tf.astype(np.int64)
-        if only is not None:
-            hit &= self._allowed_docs(only)
-        if reports is not None:
-            owners = self._all_owners()  # codes first: the mask is sized by them
-            hit &= self.owners.mask(reports)[owners]
+        allowed = self.allowed_docs(only, reports)
+        if allowed is not None:
+            hit &= allowed
         docs_all = np.flatnonzero(hit)
         scores_all = total[docs_all]
         if len(docs_all) > limit:
@@ -132,8 +124,55 @@ class Ranker:
             keep = np.flatnonzero(scores_all >= threshold)  # every tie at the cut, then the lowest numbers
             docs_all, scores_all = docs_all[keep], scores_all[keep]
         order = np.lexsort((docs_all, -scores_all))[:limit]
-        docs_all = docs_all[order]
-        return list(zip(scores_all[order].tolist(), docs_all.tolist(), occurrences[docs_all].tolist()))
+        return list(zip(scores_all[order].tolist(), docs_all[order].tolist()))
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's documents (numbered across every segment) and its frequency in each."""
+        if (self.fieldname, term) not in self.searcher.reader():
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return _gather(self._segments, self.fieldname, term)
+
+    def scores(self, postings: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Every document's BM25F score for an OR of the terms whose postings are given (0 where
+        none occurs): what `top` ranks by."""
+        avgfl = self.searcher.avg_field_length(self.fieldname) or 1
+        lengths = self._all_lengths()
+        total = np.zeros(self._size, dtype=np.float64)
+        for term, (docs, tf) in postings.items():
+            if len(docs):
+                total[docs] += weight(tf, self.searcher.idf(self.fieldname, term), lengths[docs], avgfl,
+                                      _WEIGHTING.K1, _WEIGHTING.B)
+        return total
+
+    @property
+    def size(self) -> int:
+        """How many documents the segments hold, deleted ones included (the length of every array here)."""
+        return self._size
+
+    def owner_codes(self) -> np.ndarray:
+        """Each document's report as a code (see `Owners`; 0 for none)."""
+        return self._all_owners()
+
+    def kind_codes(self, kinds: tuple[str, ...]) -> np.ndarray:
+        """Each document's section kind as its place in `kinds` (-1 for none), read once per ranker."""
+        key = ("kind codes", kinds)
+        codes = self._allowed.get(key)
+        if codes is None:
+            codes = np.full(self._size, -1, dtype=np.int8)
+            for number, kind in enumerate(kinds):
+                codes[_gather(self._segments, "kind", kind)[0]] = number
+            self._allowed[key] = codes
+        return codes
+
+    def allowed_docs(self, only: tuple[str, list[str]] | None = None, reports: Iterable[str] | None = None) -> np.ndarray | None:
+        """Which documents hold one of `only`'s values in its field and belong to one of `reports`
+        (see `top`); None when neither limits."""
+        allowed = None if only is None else self._allowed_docs(only)
+        if reports is not None:
+            owners = self._all_owners()  # codes first: the mask is sized by them
+            mine = self.owners.mask(reports)[owners]
+            allowed = mine if allowed is None else allowed & mine
+        return allowed
 
     def stored(self, docnum: int) -> dict:
         """A document's stored fields, read from its segment: the searcher's own call maps the

@@ -29,6 +29,7 @@ from ..core.querylang import SORTS, And, Not, Or, ParsedQuery, QueryError, Term,
 from ..core.shapes import report_summary, results_page
 from ..normalize import normalize, source_map, span_to_source
 from ..pages import page_at
+from ..core.kinds import SECTION_KINDS
 from ..store import Store
 from .analysis import word_spans, words
 from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
@@ -40,7 +41,7 @@ SNIPPET_CONTEXT = 40
 _TEXT_CACHE_CHARS = 200_000_000  # normalised text kept in memory (~100 M chars for 20,000 reports)
 _RECENT_QUERIES = 8  # queries whose matching reports are kept (a few MB each at 20,000 reports)
 _RETRIES = 5  # an `index` publishes once per run: a second collision is already unlikely
-KEYWORD_SECTIONS = 500  # keyword mode ranks the reports owning the best sections, after filtering
+_KINDS = tuple(SECTION_KINDS)
 
 
 class _Bounds:
@@ -103,6 +104,100 @@ class _Hits:
     ids: list[str]
     counts: np.ndarray
     scores: np.ndarray
+
+
+class _WordMatches:
+    """A keyword query's words in the words index: which sections hold which terms, per report.
+
+    Arrays run over the sections holding at least one term whole (all its words), grouped by
+    report; everything is computed over whole posting lists with numpy, none of it per section
+    in Python, so that counting every matching section costs about what ranking them did.
+    """
+
+    def __init__(self, ranker: Ranker, parsed: ParsedQuery, allowed: np.ndarray | None, corpus: _Corpus) -> None:
+        self.ranker, self.tree = ranker, parsed.tree
+        terms = list(dict.fromkeys(parsed.positive_terms()))
+        self.term_words = {t: list(dict.fromkeys(words(t))) for t in terms}
+        postings = {w: ranker.postings(w) for ws in self.term_words.values() for w in ws}
+        whole: dict[str, np.ndarray] = {}
+        for term, term_words in self.term_words.items():
+            holds = np.zeros(ranker.size, dtype=bool)
+            if term_words:  # a term without words (punctuation) is in no section
+                holds[postings[term_words[0]][0]] = True
+                for word in term_words[1:]:
+                    holds &= _marks(ranker.size, postings[word][0])
+            whole[term] = holds if allowed is None else holds & allowed
+        holding = np.logical_or.reduce(list(whole.values())) if whole else np.zeros(ranker.size, dtype=bool)
+        self.docs = np.flatnonzero(holding)
+        codes, self.owner = np.unique(ranker.owner_codes()[self.docs], return_inverse=True)
+        named = ranker.owners.report_ids(codes)
+        self.ids = [i if i is not None and i in corpus.reports else None for i in named]
+        self.visible = np.array([i is not None for i in self.ids], dtype=bool)
+        self.index = {i: r for r, i in enumerate(self.ids) if i is not None}
+        self.in_doc = {t: holds[self.docs] for t, holds in whole.items()}
+        self.present = self._per_report(self.in_doc)
+        counts = np.zeros(len(self.docs))
+        for word, (docs, tf) in postings.items():  # a word counts in a section holding one of its terms whole
+            where = np.logical_or.reduce([self.in_doc[t] for t, ws in self.term_words.items() if word in ws])
+            frequency = np.zeros(ranker.size)
+            frequency[docs] = tf
+            counts += np.where(where, frequency[self.docs], 0.0)
+        self.counts = np.bincount(self.owner, weights=counts, minlength=len(codes)).round()
+        self.best = np.zeros(len(codes))
+        np.maximum.at(self.best, self.owner, ranker.scores(postings)[self.docs])
+
+    def _per_report(self, in_doc: dict[str, np.ndarray], docs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """term → for each report, whether one of its sections (among `docs`, positions in
+        `self.docs`; all by default) holds the term whole."""
+        owner = self.owner if docs is None else self.owner[docs]
+        return {t: np.bincount(owner, weights=(held if docs is None else held[docs]), minlength=len(self.ids)) > 0
+                for t, held in in_doc.items()}
+
+    def holds(self, present: dict[str, np.ndarray]) -> np.ndarray:
+        """Which reports the query's terms hold in, NOT taken as holding (counted apart, exactly)."""
+        return _positives_hold(self.tree, present, len(self.ids)) & self.visible
+
+    def kinds_holding(self, report_ids: set[str]) -> dict[str, list[str]]:
+        """Each report's section kinds within which the query holds alone, in SECTION_KINDS order."""
+        kind_of = self.ranker.kind_codes(_KINDS)[self.docs]
+        out: dict[str, list[str]] = {}
+        for number in np.unique(kind_of).tolist():
+            if number < 0:
+                continue
+            held = self.holds(self._per_report(self.in_doc, np.flatnonzero(kind_of == number)))
+            for r in np.flatnonzero(held).tolist():
+                if self.ids[r] in report_ids:
+                    out.setdefault(self.ids[r], []).append(_KINDS[number])
+        return {i: sorted(kinds, key=_KINDS.index) for i, kinds in out.items()}
+
+    def sections_of(self, report_id: str) -> list[tuple[int, set[str]]]:
+        """(section ord, the words to mark there) of each of a report's sections holding a term
+        whole, in text order; read from the stored fields, so only for the reports a page shows."""
+        r = self.index.get(report_id)
+        if r is None:
+            return []
+        out = []
+        for position in np.flatnonzero(self.owner == r).tolist():
+            wanted = {w for t, held in self.in_doc.items() if held[position] for w in self.term_words[t]}
+            out.append((int(self.ranker.stored(int(self.docs[position]))["section"]), wanted))
+        return sorted(out, key=lambda item: item[0])
+
+
+def _marks(size: int, docs: np.ndarray) -> np.ndarray:
+    marked = np.zeros(size, dtype=bool)
+    marked[docs] = True
+    return marked
+
+
+def _positives_hold(node: object, present: dict[str, np.ndarray], size: int) -> np.ndarray:
+    """The boolean tree over every report at once from each positive term's presence, NOT taken
+    as holding (`_negations_allow` decides those)."""
+    if node is None or isinstance(node, Not):
+        return np.ones(size, dtype=bool)
+    if isinstance(node, Term):
+        return present.get(node.text, np.zeros(size, dtype=bool))
+    parts = [_positives_hold(item, present, size) for item in node.items]
+    return np.logical_and.reduce(parts) if isinstance(node, And) else np.logical_or.reduce(parts)
 
 
 Locate = Callable[[str, str], list[tuple[int, int]]]
@@ -287,7 +382,8 @@ class Searcher:
                 hits, locate, kinds, excluded = self._found(mode, parsed, filters, corpus)
                 order = _order(hits, corpus, sort)
                 page = order[offset: None if limit is None else offset + limit]
-                results = self._results(hits, page, locate, corpus, snippets, kinds)
+                results = self._results(hits, page, locate, corpus, snippets, kinds,
+                                        listed=mode == "keyword" or _several_terms(parsed.tree))
             if self.store.version() == corpus.gen:
                 break
         return results_page(parsed.text, mode, results, total_reports=len(hits.ids),
@@ -363,18 +459,37 @@ class Searcher:
 
         starts: dict[str, dict[str, np.ndarray | None]] = {}
         from_positions: dict[int, list[str]] | None = None
+        per_term: dict[str, dict[int, list[str]]] | None = None  # with several terms: each one's kinds
 
         def kinds(ids: list[str]) -> list[list[str]]:
-            nonlocal from_positions, starts
+            nonlocal from_positions, per_term, starts
             if from_positions is None:  # read once, for every hit: a listing asks for them all
                 from_positions = {} if not all(t in starts for t in positive) else \
                     self.index.grams.kinds([starts[t] for t in positive], corpus.view)
+                if several and all(t in starts for t in terms):
+                    per_term = {t: self.index.grams.kinds([starts[t]], corpus.view) for t in terms}
                 starts = {}
             known = [from_positions.get(corpus.rank[i]) for i in ids]
             unknown = [i for i, found in zip(ids, known) if found is None]
             corpus.bounds.need(unknown)
             texts = dict(zip(unknown, self.texts_of(unknown)))
-            return [found if found is not None else text_kinds(i, texts[i]) for i, found in zip(ids, known)]
+            found = [found if found is not None else text_kinds(i, texts[i]) for i, found in zip(ids, known)]
+            if not several:
+                return found
+            # Several terms: only the kinds within which the whole query holds, as a section filter
+            # would find it (a kind holding one of two ANDed terms is not one). From each term's
+            # positions where the gram index kept them, else from the text.
+            out: list[list[str] | None] = []
+            for i, candidates, positions in zip(ids, found, known):
+                rank = corpus.rank[i]
+                out.append(None if per_term is None or positions is None else
+                           [k for k in candidates if _holds(parsed.tree, {t: k in per_term[t].get(rank, ()) for t in terms})])
+            unread = [i for i, kinds_of in zip(ids, out) if kinds_of is None]
+            corpus.bounds.need(unread)
+            texts = dict(zip(unread, self.texts_of(unread)))
+            return [kinds_of if kinds_of is not None else
+                    _kinds_where(parsed.tree, terms, texts[i], corpus.bounds.get(i, []), candidates)
+                    for i, kinds_of, candidates in zip(ids, out, found)]
 
         def text_kinds(report_id: str, norm: str) -> list[str]:
             terms = positive if present is None else [t for t in positive if present[t][row_of[report_id]]]
@@ -382,13 +497,14 @@ class Searcher:
                 return _kinds_inside(norm, terms, corpus.bounds.get(report_id, []), filters.sections)
             return _kinds_starting(norm, terms, corpus.cells_of(report_id, len(norm)))
 
+        several = _several_terms(parsed.tree)
+        terms = list(dict.fromkeys(_all_terms(parsed.tree)))
         # Without a section limit, a self-overlapping term (公公) is counted from the text's start,
         # which a search from each section's start could disagree with; those locate every occurrence.
         cheap_kinds = kinds if filters.sections or not any(map(self_overlapping, positive)) else None
         if parsed.tree is None:
             zeros = np.zeros(len(universe))
             return _Hits(universe, zeros.astype(np.int64), zeros), locate, cheap_kinds
-        terms = list(dict.fromkeys(_all_terms(parsed.tree)))
         view = corpus.view.limited(filters.sections, partial(corpus.spans, kinds=filters.sections)) \
             if filters.sections else corpus.view
         counted = self._counted(terms, view, starts)
@@ -427,44 +543,46 @@ class Searcher:
 
     def _keyword(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus,
                  among: list[str] | None = None) -> tuple[_Hits, Locate, Kinds]:
-        """Reports owning the best sections by BM25F over jieba words. Occurrences are the query's
-        words as whole jieba words (the words index's term frequencies): 不 alone, not in 不断."""
-        query_words = sorted({w for t in parsed.positive_terms() for w in words(t)})
-        per_report: dict[str, tuple[float, list[int], int]] = {}  # best score, sections, occurrences
+        """Reports whose sections hold the query as whole jieba words, ranked by their best
+        section's BM25F over the query's words.
 
-        def sections(report_id: str) -> list[tuple[int, int, str]]:
-            bounds = corpus.bounds.get(report_id, [])
-            return [bounds[o] for o in sorted(per_report[report_id][1]) if o < len(bounds)]
-
-        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
-            wanted = set(query_words)
-            return [o for start, end, _ in sections(report_id) for o in word_spans(norm[start:end], wanted, start)]
-
-        def kinds(ids: list[str]) -> list[list[str]]:
-            corpus.bounds.need(ids)
-            return [list(dict.fromkeys(kind for _, _, kind in sections(i))) for i in ids]
-
-        if not query_words:
-            return _Hits([], np.zeros(0, dtype=np.int64), np.zeros(0)), locate, kinds
+        A term is in a section when every one of its words is (人手不够: 人手 and 不够). The
+        query's AND, OR and NOT hold over a report's sections as in exact mode, with NOT and -term
+        counted exactly (as exact mode counts them). Every matching section counts, so a facet
+        counts every report the query matches with that value. A report's `sections` are the
+        kinds within which the query holds alone: what a section filter finds. Occurrences are
+        the words of the terms a section holds, as whole words (the words index's frequencies):
+        不 alone, not the 不 of 不断, and a word only where its term is whole."""
         ranker = self._words()
-        metadata = replace(filters, sections=[])  # applied before the cut, or a rare agency's reports would be cut
+        metadata = replace(filters, sections=[])  # a filter applies to the sections before any ranking
         reports = None if metadata == SearchFilters() and among is None else self._universe(metadata, corpus, among)
         only = ("kind", filters.sections) if filters.sections else None
-        for score, docnum, occurrences in ranker.top_counted(query_words, KEYWORD_SECTIONS, only, reports):
-            hit = ranker.stored(docnum)
-            report_id = hit["report_id"]
-            if report_id not in corpus.reports or not filters.accepts(corpus.reports[report_id]):
-                continue
-            best, found, count = per_report.get(report_id, (0.0, [], 0))
-            per_report[report_id] = (max(best, score), found + [hit["section"]], count + occurrences)
-        if parsed.negated_terms():  # words only rank; NOT and -term still exclude, as in exact mode
-            ranked = list(per_report)
-            keep = self._nots_allow(parsed, filters, corpus, ranked)
-            per_report = {i: per_report[i] for i, k in zip(ranked, keep.tolist()) if k}
-        ids = list(per_report)
-        counts = np.array([per_report[i][2] for i in ids], dtype=np.int64)
-        scores = np.array([per_report[i][0] for i in ids], dtype=np.float64)
-        return _Hits(ids, counts, scores), locate, kinds
+        found = _WordMatches(ranker, parsed, ranker.allowed_docs(only, reports), corpus)
+        keep = found.holds(found.present)
+        ids = [found.ids[r] for r in np.flatnonzero(keep).tolist()]
+        counts, scores = found.counts[keep], found.best[keep]
+        negated = parsed.negated_terms()
+        if negated and ids:  # words only rank: NOT and -term exclude as in exact mode
+            allowed = self._nots_allow(parsed, filters, corpus, ids)
+            ids = [i for i, k in zip(ids, allowed.tolist()) if k]
+            counts, scores = counts[allowed], scores[allowed]
+        by_kind = found.kinds_holding(set(ids))
+        if negated:  # within a kind, NOT counts there, as a section filter would count it
+            for kind in {k for kinds in by_kind.values() for k in kinds}:
+                holding = [i for i in ids if kind in by_kind.get(i, ())]
+                allowed = self._nots_allow(parsed, replace(filters, sections=[kind]), corpus, holding)
+                for report_id in (i for i, k in zip(holding, allowed.tolist()) if not k):
+                    by_kind[report_id] = [k for k in by_kind[report_id] if k != kind]
+
+        def locate(report_id: str, norm: str) -> list[tuple[int, int]]:
+            bounds = corpus.bounds.get(report_id, [])
+            return [o for section, wanted in found.sections_of(report_id) if section < len(bounds)
+                    for o in word_spans(norm[bounds[section][0]:bounds[section][1]], wanted, bounds[section][0])]
+
+        def kinds(report_ids: list[str]) -> list[list[str]]:
+            return [by_kind.get(i, []) for i in report_ids]
+
+        return _Hits(ids, counts.astype(np.int64), scores), locate, kinds
 
     def _nots_allow(self, parsed: ParsedQuery, filters: SearchFilters, corpus: _Corpus, ids: list[str]) -> np.ndarray:
         """Which of `ids` the query's NOTs let through: negated terms counted exactly (within the
@@ -489,7 +607,10 @@ class Searcher:
     # --- results -------------------------------------------------------------------------
 
     def _results(self, hits: _Hits, page: list[int], locate: Locate, corpus: _Corpus, with_snippets: bool,
-                 kinds: Kinds | None = None) -> list[dict]:
+                 kinds: Kinds | None = None, listed: bool = False) -> list[dict]:
+        """The page's results; their `sections` from `kinds` when `listed` (the kinds within which
+        the query holds, which a query of several terms or a keyword query needs), else the kinds
+        holding an occurrence, which for one term of exact mode are the same."""
         ids = [hits.ids[i] for i in page]
         if not with_snippets and kinds is not None:
             # A listing (facets, exports, batch counts): counts are known, and the sections holding
@@ -513,14 +634,36 @@ class Searcher:
             found, norm, text = occurrences[report_id], norms[report_id], originals.get(report_id)
             bounds = corpus.bounds.get(report_id, [])
             found_kinds = [_kind_at(bounds, start) for start, _ in found]
-            result = _result(corpus.reports[report_id], len(found), float(hits.scores[i]),
-                             list(dict.fromkeys(found_kinds)))
+            sections = kinds([report_id])[0] if listed and kinds is not None else list(dict.fromkeys(found_kinds))
+            result = _result(corpus.reports[report_id], len(found), float(hits.scores[i]), sections)
             if text is not None and found:
                 source = source_map(text, norm)
                 result["snippets"] = [_snippet(text, *span_to_source(source, start, end), kind, page_starts.get(report_id))
                                       for (start, end), kind in zip(found, found_kinds)]
             results.append(result)
         return results
+
+    def section_counts(self, query: str | ParsedQuery, filters: SearchFilters | None = None, *,
+                       mode: str = "exact") -> dict[str, int]:
+        """How many reports each section kind alone finds for the query under `filters` (their
+        sections replaced by that kind): the section facet's counts.
+
+        Taken from the listing's `sections` (the kinds within which the query holds), except when
+        the query negates a term: a NOT counted within one kind lets in a report that the whole
+        query excludes (依申请公开 -政府开放日: 政府开放日 in the overview, 依申请公开 in the problems
+        section), so each kind is searched."""
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query, normalize)
+        base = replace((filters or SearchFilters()).merged(parsed.filters), sections=[])
+        if not parsed.negated_terms():
+            listed = self.search(parsed, base, mode=mode, limit=None, snippets=False)["results"]
+            counted: dict[str, int] = {}
+            for result in listed:
+                for kind in result["sections"]:
+                    counted[kind] = counted.get(kind, 0) + 1
+            return counted
+        totals = {kind: self.search(parsed, replace(base, sections=[kind]), mode=mode, limit=0, snippets=False)["total_reports"]
+                  for kind in SECTION_KINDS}
+        return {kind: n for kind, n in totals.items() if n}
 
     def counts(self, query: str, filters: SearchFilters | None = None) -> dict[str, int]:
         """report id → occurrences for one query (batch search)."""
@@ -536,6 +679,32 @@ def _all_terms(node: object) -> list[str]:
     if isinstance(node, Not):
         return _all_terms(node.item)
     return []
+
+
+def _several_terms(node: object) -> bool:
+    return len(set(_all_terms(node))) > 1
+
+
+def _holds(node: object, present: dict[str, bool]) -> bool:
+    """The boolean tree for one text, from each term's presence."""
+    if isinstance(node, Term):
+        return present[node.text]
+    if isinstance(node, Not):
+        return not _holds(node.item, present)
+    parts = (_holds(item, present) for item in node.items)
+    return all(parts) if isinstance(node, And) else any(parts)
+
+
+def _kinds_where(tree: object, terms: list[str], norm: str, bounds: list[tuple[int, int, str]],
+                 candidates: list[str]) -> list[str]:
+    """Those of `candidates` within whose sections the query holds alone: every term counted
+    wholly inside them, as a filter on that kind counts it."""
+    out = []
+    for kind in candidates:
+        spans = [(start, end) for start, end, k in bounds if k == kind]
+        if _holds(tree, {t: count_within(norm, t, spans) > 0 for t in terms}):
+            out.append(kind)
+    return out
 
 
 def _candidate_set(node: object, candidates: dict[str, set[str] | None]) -> set[str] | None:

@@ -67,19 +67,33 @@ class Facet:
     distinct: int = 0
 
 
-def facet_counts(results: list[dict], chosen: dict[str, list[str]]) -> dict[str, Facet]:
-    """Each facet, counted over the results that pass the other facets' chosen values."""
+def facet_counts(results: list[dict], chosen: dict[str, list[str]], within: list[dict] | None = None,
+                 sections: dict[str, int] | None = None) -> dict[str, Facet]:
+    """Each facet, counted over the results that pass the other facets' chosen values.
+
+    `results`: the query's results without any filter. `within`: its results under the chosen
+    sections, searched as such (terms must hold within those sections: a report holding one
+    ANDed term in each of two chosen kinds is found, yet holds within neither), over which the
+    other facets count; default `results` filtered by their `sections`. `sections`: the section
+    facet's counts when the library computed them (a query that negates a term), else each
+    result's kinds within which the query holds are counted."""
     # Which results each facet's chosen values let through, by the search's own rule (a place or
     # agency matches by part of its name, a year by range); decided once per result.
-    through = {facet: list(map(state.filters_of({facet: values}).accepts, results))
-               for facet, values in chosen.items() if values and facet != "section"}
-    if chosen.get("section"):
-        wanted = set(chosen["section"])
-        through["section"] = [bool(wanted.intersection(r["sections"])) for r in results]
+    def through(found: list[dict], by_section: bool) -> dict[str, list[bool]]:
+        flags = {facet: list(map(state.filters_of({facet: values}).accepts, found))
+                 for facet, values in chosen.items() if values and facet != "section"}
+        if chosen.get("section") and by_section:
+            wanted = set(chosen["section"])
+            flags["section"] = [bool(wanted.intersection(r["sections"])) for r in found]
+        return flags
+
+    everywhere = through(results, by_section=within is None)
+    inside = None if within is None else through(within, by_section=False)
 
     def passing(skip: str) -> list[dict]:
-        keep = [flags for facet, flags in through.items() if facet != skip]
-        return [r for r, *flags in zip(results, *keep) if all(flags)] if keep else results
+        found, flags = (results, everywhere) if skip == "section" or within is None else (within, inside)
+        keep = [f for facet, f in flags.items() if facet != skip]
+        return [r for r, *f in zip(found, *keep) if all(f)] if keep else found
 
     facets: dict[str, Facet] = {}
     for facet in FACETS:
@@ -88,7 +102,11 @@ def facet_counts(results: list[dict], chosen: dict[str, list[str]]) -> dict[str,
         # Unknown by the filters' own rule: a ministry has no province, and that is not unknown.
         unknown = 0 if facet == "section" else sum(1 for r in among if "region" in r and is_unknown(r, facet))
         picked = [v for v in chosen.get(facet, []) if v != UNKNOWN]  # 未识别 is counted apart, as `unknown`
-        if facet in ("year", "section"):
+        if facet == "section":
+            counts = Counter(sections) if sections is not None else exact
+            for value in picked:  # a chosen kind within which the query holds nowhere stays, to be undone
+                counts[value] = counts.get(value, 0)
+        elif facet == "year":
             counts = exact
             for value in picked:
                 if value not in exact:  # a range, from a link
@@ -422,8 +440,15 @@ def page() -> None:
         st.info(replaced_note(replaced))
     started = time.perf_counter()
     with state.using_engine() as engine:
+        within = section_counts = None
         if mode in ("exact", "keyword"):
             everything = engine.fulltext.run(query, None, mode=mode, limit=None, snippets=False)["results"]
+            if chosen.get("section"):  # the other facets count what the search under those sections finds
+                within = engine.fulltext.run(query, state.filters_of({"section": chosen["section"]}), mode=mode,
+                                             limit=None, snippets=False)["results"]
+            if parsed.negated_terms():
+                metadata = {facet: values for facet, values in chosen.items() if facet != "section"}
+                section_counts = engine.fulltext.section_counts(query, state.filters_of(metadata), mode=mode)
             offset = (st.session_state["search_page"] - 1) * PAGE_SIZE
             found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE, offset=offset)
             if found["total_reports"] and not found["results"]:  # a page past the end, from a link
@@ -436,7 +461,7 @@ def page() -> None:
     elapsed = time.perf_counter() - started
     if mode not in ("exact", "keyword"):
         everything = with_region(everything)
-    facets = facet_counts(everything, chosen)
+    facets = facet_counts(everything, chosen, within, section_counts)
 
     facets_col, results_col = st.columns([1, 3], gap="large")
     with facets_col:
