@@ -232,7 +232,7 @@ def _sections_words(searcher, ids: list[str]) -> dict[str, list[tuple[str, str, 
 
 
 def _holds(node, present) -> bool:
-    from indexer.fulltext.query import And, Not, Term
+    from indexer.core.querylang import And, Not, Term
 
     if isinstance(node, Term):
         return present(node.text)
@@ -474,7 +474,7 @@ def test_facet_counts_equal_what_each_value_finds(synthetic, mode, query):
     neither; with a NOT, each kind is searched)."""
     from collections import Counter
 
-    from indexer.parse.sections import SECTION_KINDS
+    from indexer.core.kinds import SECTION_KINDS
 
     listed = synthetic.run(query, mode=mode, limit=None, snippets=False)["results"]
     assert listed

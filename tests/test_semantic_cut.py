@@ -90,7 +90,7 @@ def test_on_topic_queries_show_what_answers_them(engine, rows):
 def test_the_line_is_drawn_on_the_whole_index_not_the_filtered_part(engine):
     """A filter narrows what is shown; it does not move the line (a report's passage is relevant or
     not whatever else is chosen)."""
-    from indexer.fulltext import SearchFilters
+    from indexer.query import SearchFilters
 
     whole = engine.search("政府开放日", mode="semantic", limit=40)
     one_year = engine.search("政府开放日", SearchFilters(year="2020"), mode="semantic", limit=40)
