@@ -71,14 +71,28 @@ def words(text: str) -> list[str]:
 
 def word_spans(text: str, wanted: set[str], offset: int = 0) -> list[tuple[int, int]]:
     """Where the jieba words of `text` that are in `wanted` lie, shifted by `offset`: whole words
-    only, as the words index counts them (不 alone, not the 不 of 不断)."""
+    only, as the words index counts them (不 alone, not the 不 of 不断).
+
+    jieba cuts each run of word characters (its `re_han_default`, of which `_BLOCKS` is the
+    widest version) apart from the rest, so a run holding none of `wanted` as a substring holds
+    none as a word and is not cut at all: marking a page of keyword results cut every section
+    holding a term, most of the time of a query."""
     spans = []
     position = offset
-    for token in tokenizer().lcut(text, HMM=True):  # the tokens cover the text, in order
-        if _indexed_form(token) in wanted:
-            spans.append((position, position + len(token)))
-        position += len(token)
+    for piece in _BLOCKS.split(text):
+        if piece and any(w in piece.lower() for w in wanted):
+            for token in tokenizer().lcut(piece, HMM=True):  # the tokens cover the piece, in order
+                if _indexed_form(token) in wanted:
+                    spans.append((position, position + len(token)))
+                position += len(token)
+        else:
+            position += len(piece)
     return spans
+
+
+_BLOCKS = re.compile(r"([\u4e00-\u9fd5a-zA-Z0-9+#&._%\-]+)")
+"""jieba's runs of word characters (jieba's own pattern; jieba-next's lacks the hyphen, a run it
+cuts in two itself)."""
 
 
 @lru_cache(maxsize=1 << 16)
