@@ -13,7 +13,9 @@ Targets (issue 4): semantic R@5 >= 0.90, section-pair top-1 >= 0.90.
 A result hits a gold passage when it comes from the gold report and its passage contains the
 gold substring or shares at least 12 consecutive characters with it (normalised text). In
 keyword mode a result is a whole report and its text the snippets shown for it: with five
-reports its R@5 says little.
+reports its R@5 says little, and a paraphrase, one term of many words, is rarely whole in one
+section. Semantic mode's ranks are its ranking's; the page shows only the passages above the
+relevance line, and how often the gold one is among them is printed apart.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def run(args: argparse.Namespace, spec: dict) -> dict:
 def measure(args: argparse.Namespace, spec: dict, index_dir: Path) -> dict:
     """Index corpus/ into index_dir with embeddings, then run every query in every mode."""
     from indexer.indexing import index_paths
-    from indexer.query import Engine
+    from indexer.query import Engine, SearchFilters, parse_query
     from indexer.semantic.model import load_model
     from indexer.semantic.vectors import update_vectors
     from indexer.store import Store
@@ -164,13 +166,21 @@ def measure(args: argparse.Namespace, spec: dict, index_dir: Path) -> dict:
 
     engine = Engine(index_dir, model=embedder)
     table, misses = {}, []
+    shown = []  # semantic mode: is the first gold passage ranked among those above the relevance line?
     for mode in MODES:
         ranks = []
         latencies = []
         for q in spec["queries"]:
             t0 = time.perf_counter()
-            results = engine.search(q["query"], None, mode=mode, limit=LIMIT)["results"]
+            found = engine.search(q["query"], None, mode=mode, limit=LIMIT)
             latencies.append(time.perf_counter() - t0)
+            results = found["results"]
+            if mode == "semantic":  # the ranking itself, the relevance line aside (bench/semantic_cut.py measures it)
+                parsed = parse_query(q["query"])
+                ranked = engine.semantic.rank(parsed, SearchFilters().merged(parsed.filters), LIMIT)
+                results = engine.semantic.results(ranked.vs, ranked.rows, ranked.scores)
+                hit = first_hit(results, q["gold"])
+                shown.append(hit is not None and hit <= found["relevance"]["passed"])
             rank = first_hit(results, q["gold"])
             ranks.append(rank)
             if args.misses and (rank is None or rank > 1):
@@ -184,6 +194,7 @@ def measure(args: argparse.Namespace, spec: dict, index_dir: Path) -> dict:
     return {
         "queries": len(spec["queries"]),
         "modes": table,
+        "semantic_gold_above_line": sum(shown) / len(shown),
         "section_pairs": {"top1": sum(p["ok"] for p in pairs) / len(pairs), "n": len(pairs),
                           "wrong": [p for p in pairs if not p["ok"]]},
         "embedding": {"passages": update.passages, "embedded": update.embedded, "seconds": update.embed_seconds,
@@ -224,6 +235,8 @@ def main() -> None:
     print(f"{'mode':10} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'p50 ms':>8}")
     for mode, s in out["modes"].items():
         print(f"{mode:10} {s['R@1']:6.3f} {s['R@5']:6.3f} {s['MRR']:6.3f} {s['p50_ms']:8.1f}")
+    print(f"semantic: ranks of the ranking itself; the gold passage is above the relevance line in "
+          f"{out['semantic_gold_above_line']:.3f} of the queries (what the page shows as relevant)")
     sp = out["section_pairs"]
     print(f"section pairs top-1: {sp['top1']:.3f} ({sp['n']} pairs)")
     for p in sp["wrong"]:
