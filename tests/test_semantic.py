@@ -499,6 +499,13 @@ def test_cli_json_shapes(sem_index, with_derived, capsys):
     code, out, err = run(capsys, "--index-dir", d, "compare", "--section", "problems", "--report", rid[:8])
     assert code == 0 and "灵武市人民政府" in out and "存在的主要问题" in out
 
+    # In words a reader takes in: similarity as a share of report pairs (a raw cosine can be
+    # negative), and meaning search with its relevance line.
+    code, out, err = run(capsys, "--index-dir", d, "similar", rid[:8])
+    assert code == 0 and re.search(r"^ *\d+%  ", out, re.M) and not re.search(r"-\d", out.split("\n", 2)[2])
+    code, out, err = run(capsys, "--index-dir", d, "search", "--mode", "semantic", "足球比赛的比分")
+    assert code == 0 and out.startswith("nothing above the relevance line 0.875 = max(floor 0.875, typical 0.")
+
 
 def test_cli_errors_are_one_line(sem_index, tmp_path, capsys):
     d = str(sem_index)
