@@ -760,7 +760,7 @@ def test_stats_page_draws_a_bounded_page_however_many_reports(synthetic_index, m
     heading = next(h.value for h in at.subheader if h.value.startswith("未通过的校验"))
     assert int(heading.removeprefix("未通过的校验（").removesuffix("）")) > 100
     assert len(at.get("page_link")) == 100  # one per failed check listed
-    assert any(c.value == "这里列出前 100 项；命令 `nianbao check` 列出全部。" for c in at.caption)
+    assert any(c.value == "这里列出前 100 项；导出的表格和命令行列出全部。" for c in at.caption)
 
 
 # --- 语料 ----------------------------------------------------------------------------------

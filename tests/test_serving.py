@@ -201,7 +201,7 @@ def test_same_named_uploads_are_both_kept_and_same_content_once(desk):
                                    ("副本.txt", first.encode("utf-8"), "text/plain")])
     at.button[0].click().run()
     assert not at.exception and not at.error
-    assert dict(zip(at.dataframe[0].value["文件"], at.dataframe[0].value["结果"])) == {"年报.txt": "新增", "副本.txt": "未变"}
+    assert dict(zip(at.dataframe[0].value["文件"], at.dataframe[0].value["结果"])) == {"年报.txt": "新增", "副本.txt": "重复"}
     stored = sorted(p.relative_to(desk / "uploads") for p in (desk / "uploads").rglob("*") if p.is_file())
     assert [p.name for p in stored] == ["年报.txt", "年报.txt"] and stored[0].parent != stored[1].parent
     assert {p.read_bytes() for p in (desk / "uploads").rglob("*.txt")} == {first.encode(), second.encode()}
