@@ -1,4 +1,4 @@
-"""Semantic search quality and embedding speed on the five sample reports.
+"""Semantic search quality and embedding speed on the five sample reports (or an eval set's own corpus).
 
 Why: journalists search in their own words; this measures how often the passage they mean
 comes first (R@1), in the top five (R@5), and how high (MRR), for keyword, semantic and hybrid
@@ -9,6 +9,10 @@ Targets (issue 4): semantic R@5 >= 0.90, section-pair top-1 >= 0.90.
     python bench/semantic.py              # index corpus/ with embeddings into a temp dir, print the table
     python bench/semantic.py --check      # only check the eval set against the corpus (no model)
     python bench/semantic.py --json out.json --misses
+    python bench/semantic.py --eval bench/eval_semantic_fresh.json   # issue 25's fresh set, 35 reports
+
+An eval set may name the folders it is written over (``"corpus"``, relative to the repository
+root; default ``corpus/``): the fresh set indexes the samples and the 30 real reports together.
 
 A result hits a gold passage when it comes from the gold report and its passage contains the
 gold substring or shares at least 12 consecutive characters with it (normalised text). In
@@ -37,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from indexer.normalize import normalize  # noqa: E402
 
 EVAL = ROOT / "bench" / "eval_semantic.json"
+CORPUS = ["corpus"]  # folders indexed when an eval set names none
 MODES = ("keyword", "semantic", "hybrid")
 OVERLAP = 12       # consecutive characters a result must share with a gold substring
 MAX_SHARED = 2     # longest run a query may share with its gold paragraph
@@ -74,6 +79,11 @@ def gold_paragraphs(store, spec: dict) -> dict[tuple[str, str], str]:
                 raise SystemExit(f"{q['id']}: '{g['contains']}' is in {len(holders)} paragraphs of {g['file']}, want 1")
             found[key] = holders[0]
     return found
+
+
+def corpus_paths(spec: dict) -> list[Path]:
+    """The folders an eval set is written over."""
+    return [ROOT / folder for folder in spec.get("corpus", CORPUS)]
 
 
 def check(store, spec: dict) -> list[str]:
@@ -148,14 +158,14 @@ def run(args: argparse.Namespace, spec: dict) -> dict:
 
 
 def measure(args: argparse.Namespace, spec: dict, index_dir: Path) -> dict:
-    """Index corpus/ into index_dir with embeddings, then run every query in every mode."""
+    """Index the eval set's corpus into index_dir with embeddings, then run every query in every mode."""
     from indexer.indexing import index_paths
     from indexer.query import Engine, SearchFilters, parse_query
     from indexer.semantic.model import load_model
     from indexer.semantic.vectors import update_vectors
     from indexer.store import Store
 
-    index_paths([ROOT / "corpus"], index_dir, embed=False)
+    index_paths(corpus_paths(spec), index_dir, embed=False)
     store = Store(index_dir, create=False)
     gold_paragraphs(store, spec)
 
@@ -220,7 +230,7 @@ def main() -> None:
         from indexer.store import Store
 
         with tempfile.TemporaryDirectory() as tmp:
-            index_paths([ROOT / "corpus"], Path(tmp), embed=False)
+            index_paths(corpus_paths(spec), Path(tmp), embed=False)
             store = Store(Path(tmp), create=False)
             problems = check(store, spec)
             store.close()
@@ -231,7 +241,7 @@ def main() -> None:
         sys.exit(1 if problems else 0)
 
     out = run(args, spec)
-    print(f"{out['queries']} queries over corpus/ (results per query: {LIMIT}; keyword ranks whole reports)")
+    print(f"{out['queries']} queries over {', '.join(spec.get('corpus', CORPUS))} (results per query: {LIMIT}; keyword ranks whole reports)")
     print(f"{'mode':10} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'p50 ms':>8}")
     for mode, s in out["modes"].items():
         print(f"{mode:10} {s['R@1']:6.3f} {s['R@5']:6.3f} {s['MRR']:6.3f} {s['p50_ms']:8.1f}")
