@@ -18,10 +18,11 @@ import pytest
 
 from indexer.query import QueryError, SearchFilters
 from indexer.indexing import index_paths
+from indexer.normalize import normalize
 from indexer.query import Engine
 from indexer.semantic import vectors as vectors_mod
 from indexer.semantic.compare import compare
-from indexer.semantic.passages import chunk_spans
+from indexer.semantic.passages import WINDOW_MIN_CHARS, Passage, chunk_spans, iter_passages, windows
 from indexer.ingest import IngestError
 from indexer.semantic.similar import UnknownReportError, similar, similar_bytes, similar_file
 from indexer.semantic.vectors import (
@@ -95,6 +96,34 @@ def test_long_paragraphs_are_cut_at_sentence_ends():
     sentences = len("一是加强培训。" * 30)
     assert sentences in {b for _, b in spans}  # the last sentence closes a chunk before the unpunctuated run
     assert all(text[b - 1] == "。" for _, b in spans if b <= sentences)
+
+
+def _passage(text: str, context: str = "存在的主要问题：") -> Passage:
+    return Passage("r", 1, 0, 0, len(text), "problems", text, context)
+
+
+def test_windows_pair_the_sentences_of_long_passages_without_overlap():
+    sentences = ["一是个别单位政务公开岗位人员调整频繁，工作衔接不到位。", "二是部分部门文件信息上传审核不严，网站栏目更新不及时。",
+                 "三是政务公开创新亮点还不多，公开形式比较单一。", "四是政策解读方式较为单一，针对性和有效性需进一步提高。",
+                 "五是依申请公开答复流程有待规范。"]
+    text = "".join(sentences)
+    assert len(text) >= WINDOW_MIN_CHARS
+    got = windows(_passage(text))
+    pairs = [(0, 1), (2, 3), (3, 4)]  # the last pair ends on the last sentence
+    assert got == ["存在的主要问题：" + normalize(sentences[a] + sentences[b]) for a, b in pairs]
+    # Three short sentences: the passage's own vector covers them, no windows.
+    assert windows(_passage("人员不足。形式单一。宣传不够。")) == []
+
+
+def test_fragments_are_not_passages_unless_short_paragraphs_lead_into_them():
+    def row(ord_: int, text: str, section: int = 1) -> dict:
+        return {"report_id": "r", "section_ord": section, "ord": ord_, "text": text, "section_kind": "other"}
+
+    rows = [row(0, "无其他需要报告的事项"),  # a fragment alone in its section
+            row(0, "（三）人员不足，影响公", 2), row(1, "开时效性和宣传力度。", 2)]  # a paragraph broken across a page
+    passages = list(iter_passages(rows))
+    assert [(p.section_ord, p.text, p.first) for p in passages] == [(2, "开时效性和宣传力度。", 0)]
+    assert passages[0].embed_text.startswith("(三)人员不足")
 
 
 # --------------------------------------------------------------------------- vectors on disk

@@ -14,10 +14,13 @@ from dataclasses import dataclass
 
 from ..normalize import normalize
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 """Recorded with the vectors: a change to the chunking or to the embedded text re-embeds
 instead of mixing. 2: short paragraphs merged forward, section heading in front.
-3: windows of two sentences (:func:`windows`)."""
+3: windows of two sentences (:func:`windows`). 4: windows only for passages of
+:data:`WINDOW_MIN_CHARS`, without overlap; fragments under :data:`FRAGMENT_CHARS` dropped.
+Each text is made as before, so :data:`EMBED_RECIPE` and the cache stay: the new generation
+is built from cached vectors."""
 
 EMBED_RECIPE = "sym-heading-merge/1"
 """How the embedded text is made (the symmetric ``query: `` prompt for e5, heading in front,
@@ -29,6 +32,18 @@ MAX_CHARS = 160
 
 MIN_CHARS = 6
 """Shorter passages (page numbers, lone item marks) carry no meaning worth a vector."""
+
+FRAGMENT_CHARS = 12
+"""A passage shorter than this with no short paragraph merged in front is a fragment (a
+table's `只计这一情形，`, `无其他需要报告的事项`, a lone sub-heading, an excerpt cut short)
+and is not embedded. Measured (issue 25, docs/performance.md): such fragments topped misses
+of bench/eval_semantic_fresh.json; dropping them cost nothing on either set."""
+
+WINDOW_MIN_CHARS = 120
+"""Only a passage this long (normalised, its own text) gets :func:`windows`: in a shorter one
+two sentences are most of the passage, which its own vector matches already. Measured
+(issue 25): 15 % fewer texts to embed, R@5 0.929 -> 0.905 on bench/eval_semantic.json (one
+query) and 0.743 -> 0.770 on bench/eval_semantic_fresh.json."""
 
 MERGE_BELOW = 40
 """A paragraph shorter than this (normalised characters) is embedded in front of the next
@@ -71,15 +86,22 @@ class Passage:
 
 
 def windows(passage: Passage) -> list[str]:
-    """Extra texts embedded for a passage of three or more sentences: each two consecutive
-    sentences, with the passage's context in front. A query scores the passage by its best
+    """Extra texts embedded for a passage of :data:`WINDOW_MIN_CHARS` and three or more
+    sentences: its sentences two by two without overlap (the last pair ends on the last
+    sentence), with the passage's context in front. A query scores the passage by its best
     vector (the passage's or a window's), so one sentence of a long passage can match alone.
-    Measured on bench/eval_semantic.json: semantic R@5 0.857 -> 0.929, R@1 0.619 -> 0.643."""
+    Measured on bench/eval_semantic.json: semantic R@5 0.857 -> 0.929 with every overlapping
+    pair of every passage; these fewer windows keep 0.905 (docs/performance.md, issue 25)."""
     norm = passage.norm
+    if len(norm) < WINDOW_MIN_CHARS:
+        return []
     sentences = [norm[a:b] for a, b in _pieces(norm, _SENTENCE)]
     if len(sentences) <= 2:
         return []
-    return [passage.context + a + b for a, b in zip(sentences, sentences[1:])]
+    starts = list(range(0, len(sentences) - 1, 2))
+    if starts[-1] != len(sentences) - 2:
+        starts.append(len(sentences) - 2)
+    return [passage.context + sentences[i] + sentences[i + 1] for i in starts]
 
 
 def heading_context(heading: str | None) -> str:
@@ -131,6 +153,7 @@ def iter_passages(rows: Iterable, max_chars: int = MAX_CHARS,
     each passage. A paragraph under :data:`MERGE_BELOW` characters is not a passage of its own
     when a paragraph of the same section follows: its text goes in front of that paragraph's
     first chunk, and is shown with it (``first_para``); the heading is embedded, never shown.
+    A chunk under :data:`FRAGMENT_CHARS` with nothing merged in front is not a passage.
     """
     headings = headings or {}
     pending: list[str] = []
@@ -157,7 +180,8 @@ def iter_passages(rows: Iterable, max_chars: int = MAX_CHARS,
             while b > a and text[b - 1].isspace():
                 b -= 1
             chunk = text[a:b]
-            if len(normalize(chunk)) >= MIN_CHARS:
+            size = len(normalize(chunk))
+            if size >= MIN_CHARS and (size >= FRAGMENT_CHARS or (first and pending)):
                 context = head + ("".join(pending) if first else "")
                 yield Passage(row["report_id"], row["section_ord"], row["ord"], a, b, row["section_kind"], chunk,
                               context, pending_first if first else -1)
