@@ -42,8 +42,8 @@ of bench/eval_semantic_fresh.json; dropping them cost nothing on either set."""
 WINDOW_MIN_CHARS = 120
 """Only a passage this long (normalised, its own text) gets :func:`windows`: in a shorter one
 two sentences are most of the passage, which its own vector matches already. Measured
-(issue 25, with :data:`FRAGMENT_CHARS`): 15 % fewer texts to embed, R@5 0.929 -> 0.905 on bench/eval_semantic.json (one
-query) and 0.743 -> 0.770 on bench/eval_semantic_fresh.json."""
+(issue 25, with :data:`FRAGMENT_CHARS`): 15 % fewer texts to embed, R@5 0.929 -> 0.905 on
+bench/eval_semantic.json (one query) and 0.743 -> 0.770 on bench/eval_semantic_fresh.json."""
 
 MERGE_BELOW = 40
 """A paragraph shorter than this (normalised characters) is embedded in front of the next
