@@ -18,6 +18,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from .core.settings import ALLOW_FOLDERS_ENV, HOME_ENV, PASSWORD_FILE_ENV
 from .ingest import DEFAULT_MAX_BYTES
 
 
@@ -29,8 +30,6 @@ def app_script() -> Path:
     return Path(list(spec.submodule_search_locations)[0]).resolve() / "main.py"
 
 
-ALLOW_FOLDERS_ENV = "NIANBAO_ALLOW_FOLDERS"
-PASSWORD_FILE_ENV = "NIANBAO_PASSWORD_FILE"
 # Where Streamlit looks for secrets by default (its `secrets.files` option), in the working directory and home.
 SECRETS_FILES = (Path(".streamlit") / "secrets.toml", Path.home() / ".streamlit" / "secrets.toml")
 
@@ -100,7 +99,7 @@ def check_serving(address: str, password_file: Path | None) -> None:
 def app_environment(index_dir: Path, allow_folders: Path | None = None,
                     password_file: Path | None = None) -> dict[str, str]:
     """The app reads its index from NIANBAO_HOME, the folder it may index and its password file."""
-    env = dict(os.environ, NIANBAO_HOME=str(Path(index_dir).resolve()))
+    env = dict(os.environ, **{HOME_ENV: str(Path(index_dir).resolve())})
     for name, value in ((ALLOW_FOLDERS_ENV, allow_folders), (PASSWORD_FILE_ENV, password_file)):
         env.pop(name, None)
         if value is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import home
+from .core import settings
 from .core.filters import SearchFilters, is_unknown, value_of
 from .core.kinds import SECTION_KINDS, UNKNOWN
 from .core.querylang import MODES, SORTS, QueryError
@@ -88,17 +88,24 @@ def with_report_filters(fn):
     return fn
 
 
+def _private_folders(ctx: click.Context) -> None:
+    """Create the index and cache folders private, and refuse world-writable ones, before writing:
+    anyone could otherwise swap the model or the index under us (`UnsafeDirError`)."""
+    settings.private_dir(ctx.obj["index_dir"])
+    settings.cache_dir()
+
+
 def _filters(kw: dict) -> SearchFilters:
     return SearchFilters(year=kw.pop("year"), sections=list(kw.pop("sections", ())), province=kw.pop("province"),
                          city=kw.pop("city"), county=kw.pop("county"), agency=kw.pop("agency"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--index-dir", type=click.Path(file_okay=False), help="Index directory (default: $NIANBAO_HOME or the user data dir).")
+@click.option("--index-dir", type=click.Path(file_okay=False), help=f"Index directory (default: ${settings.HOME_ENV} or the user data dir).")
 @click.pass_context
 def cli(ctx: click.Context, index_dir: str | None) -> None:
     """nianbao (年报): search Chinese government information-disclosure annual reports."""
-    ctx.obj = {"index_dir": home.index_dir(index_dir)}
+    ctx.obj = {"index_dir": settings.index_dir(index_dir)}
 
 
 @cli.command()
@@ -107,8 +114,8 @@ def cli(ctx: click.Context, index_dir: str | None) -> None:
 @click.option("--workers", type=int, help="Parser processes (default: up to 4).")
 @click.option("--wait", default=0.0, help="Seconds to wait for another running `index` to finish.")
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
-@click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
-@click.option("--cluster", envvar="NIANBAO_CLUSTER", metavar="ADDRESS",
+@click.option("--model", envvar=settings.MODEL_ENV, help="sentence-transformers model name or path.")
+@click.option("--cluster", envvar=settings.CLUSTER_ENV, metavar="ADDRESS",
               help="Embed on the workers of this Dask scheduler (tcp://host:8786); needs nianbao[cluster].")
 @click.option("--force", is_flag=True, help="Also add files that do not look like 政府信息公开工作年度报告.")
 @click.option("--ocr/--no-ocr", default=True, show_default=True,
@@ -130,6 +137,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], max_size: int, workers: i
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise click.BadParameter(f"no such file or folder: {', '.join(missing)}", param_hint="PATHS")
+    _private_folders(ctx)
     try:
         with cli_progress(enabled=not quiet) as progress:
             summary = index_paths(paths, ctx.obj["index_dir"], max_bytes=max_size * 1024 * 1024, workers=workers,
@@ -240,7 +248,7 @@ def edit(ctx: click.Context, report_id: str, clear: tuple[str, ...], reset: tupl
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="File of queries, one a line: term × report counts.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="With --batch: write the table here.")
-@click.option("--model", envvar="NIANBAO_MODEL", help="Embedding model for semantic and hybrid modes.")
+@click.option("--model", envvar=settings.MODEL_ENV, help="Embedding model for semantic and hybrid modes.")
 @click.pass_context
 def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: int, as_json: bool,
            batch: Path | None, csv_path: Path | None, model: str | None, **kw) -> None:
@@ -397,10 +405,9 @@ def app(ctx: click.Context, address: str, port: int, allow_folders: Path | None,
     try:
         if password_file is not None:
             read_password_file(password_file)
-        home.private_dir(ctx.obj["index_dir"])
-        home.private_dir(home.cache_dir())
+        _private_folders(ctx)
         launch(ctx.obj["index_dir"], address, port, allow_folders, password_file)
-    except (LaunchError, PasswordFileError, home.UnsafeDirError) as exc:
+    except (LaunchError, PasswordFileError) as exc:
         raise CliError(str(exc)) from None
 
 
@@ -617,7 +624,7 @@ def themes(ctx: click.Context, kind: str, as_json: bool, **kw) -> None:
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1), help="Seconds per request.")
 @click.option("--retries", default=2, show_default=True, type=click.IntRange(0), help="Further tries after a failure.")
 @click.option("--embed/--no-embed", default=True, show_default=True, help="Also compute paragraph embeddings.")
-@click.option("--model", envvar="NIANBAO_MODEL", help="sentence-transformers model name or path.")
+@click.option("--model", envvar=settings.MODEL_ENV, help="sentence-transformers model name or path.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def collect(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, depth: int, delay: float,
@@ -634,6 +641,7 @@ def collect(ctx: click.Context, urls: tuple[str, ...], from_file: Path | None, d
         raise click.BadParameter(f"not a web address: {', '.join(bad)}", param_hint="URLS")
     if not addresses:
         raise click.UsageError("give a URL or --from FILE")
+    _private_folders(ctx)
     try:
         with PoliteClient(delay=delay, timeout=timeout, retries=retries) as client, \
                 cli_progress(enabled=not as_json) as progress:
@@ -939,7 +947,7 @@ def main() -> None:
     except QueryError as exc:
         click.echo(f"nianbao: bad query: {exc}", err=True)
         sys.exit(2)
-    except (CliError, StoreError, ModelUnavailableError) as exc:
+    except (CliError, StoreError, ModelUnavailableError, settings.UnsafeDirError) as exc:
         click.echo(f"nianbao: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
@@ -951,9 +959,9 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except Exception as exc:
-        if os.environ.get("NIANBAO_DEBUG"):
+        if os.environ.get(settings.DEBUG_ENV):
             raise
-        click.echo(f"nianbao: internal error: {type(exc).__name__}: {exc} (set NIANBAO_DEBUG=1 for details)", err=True)
+        click.echo(f"nianbao: internal error: {type(exc).__name__}: {exc} (set {settings.DEBUG_ENV}=1 for details)", err=True)
         sys.exit(1)
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from indexer import home
-from indexer.app_launch import PASSWORD_FILE_ENV, is_loopback, oidc_configured
+from indexer.app_launch import is_loopback, oidc_configured
+from indexer.core import settings
 from indexer.passwords import PasswordFileError, read_password_file, verify_password
 from search_app import render
 
@@ -68,11 +68,11 @@ def _ask_login() -> None:
 def require_access() -> None:
     """Stop the page unless this visitor may use the desk, and the folders it writes are private."""
     try:
-        home.private_dir(home.index_dir())
-        home.private_dir(home.cache_dir())
-    except home.UnsafeDirError as exc:
+        settings.private_dir(settings.index_dir())
+        settings.cache_dir()
+    except settings.UnsafeDirError as exc:
         _stop(f"检索台不能打开：{render.md(str(exc))}")
-    password_file = os.environ.get(PASSWORD_FILE_ENV)
+    password_file = os.environ.get(settings.PASSWORD_FILE_ENV)
     if password_file:
         _ask_password(Path(password_file))
     elif _oidc():

@@ -24,7 +24,7 @@ from pathlib import Path
 import streamlit as st
 
 import indexer
-from indexer import home
+from indexer.core import settings
 from indexer.indexing import WriteLock
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, read_report_bytes
 from indexer.core.kinds import SECTION_KINDS
@@ -70,7 +70,7 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-()（）]+")
 
 def index_dir() -> Path:
     """The index directory: NIANBAO_HOME (set by `nianbao app`) or the per-user data dir."""
-    return home.index_dir().resolve()
+    return settings.index_dir().resolve()
 
 
 def uploads_dir() -> Path:

@@ -19,7 +19,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from conftest import CORPUS, SAMPLES
-from indexer import home
+from indexer.core import settings
 from indexer.passwords import PasswordFileError, hash_password, read_password_file, verify_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,13 +212,13 @@ def test_same_named_uploads_are_both_kept_and_same_content_once(desk):
 
 
 def test_private_dir_is_created_private_and_a_world_writable_one_refused(tmp_path):
-    made = home.private_dir(tmp_path / "a" / "cache")
+    made = settings.private_dir(tmp_path / "a" / "cache")
     assert stat.S_IMODE(made.stat().st_mode) == 0o700
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    with pytest.raises(home.UnsafeDirError, match="writable by every user .*chmod 700"):
-        home.private_dir(shared)
+    with pytest.raises(settings.UnsafeDirError, match="writable by every user .*chmod 700"):
+        settings.private_dir(shared)
 
 
 def test_a_world_writable_cache_stops_the_launcher_and_the_app(desk, tmp_path, monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import marshal
-import os
 import re
 import warnings
 from collections import Counter
@@ -12,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import platformdirs
+from ..core import settings
 
 SPACE_MARK = "\u2423"  # Whoosh splits on spaces; a space inside a gram is stored as ␣.
 
@@ -26,8 +25,7 @@ def tokenizer():
     jieba-next segments identically (checked on the samples and 2,000 synthetic reports)
     about six times faster, so it is used where its wheel installs; jieba is the fallback.
     """
-    cache = Path(os.environ.get("NIANBAO_CACHE") or platformdirs.user_cache_dir("nianbao")) / "jieba"
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = settings.cache_dir("jieba")
     try:
         import jieba_next
 

