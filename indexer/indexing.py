@@ -8,8 +8,7 @@ published state, and the next run discards its leftovers and does the work again
 
 from __future__ import annotations
 
-import errno
-import fcntl
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -23,6 +22,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from . import normalize, parse
 from .fulltext.analysis import word_counts
@@ -99,61 +100,46 @@ class PreparedReport:
     reason: str | None = None
 
 
-_HELD_LOCK_FDS: set[int] = set()
-
-
-def _drop_locks_in_child() -> None:
-    """A forked child must not share the write lock: flock belongs to the open file, so an
-    orphaned worker of a killed `index` would otherwise keep the index locked forever."""
-    for fd in _HELD_LOCK_FDS:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    _HELD_LOCK_FDS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_locks_in_child)
-
-
 class WriteLock:
-    """One writer per index directory; the OS drops the lock when its holder dies (even kill -9)."""
+    """One writer per index directory: an OS lock on `index.lock` (filelock: flock, or LockFileEx
+    on Windows), with the holder's pid in the file for messages. The OS drops the lock when its
+    holder dies (even kill -9), and filelock closes it in forked children, so an orphaned worker
+    of a killed `index` never keeps the index locked."""
 
     def __init__(self, index_dir: Path, wait: float = 0.0) -> None:
         self.path = Path(index_dir) / LOCK_FILE
         self.wait = wait
-        self.fd: int | None = None
+        self._fd: int | None = None
+        self._lock = FileLock(self.path, timeout=wait, mode=0o644, poll_interval=0.2,
+                              preserve_lock_file=True, thread_local=False, on_acquired=self._write_pid)
+
+    def _write_pid(self, fd: int) -> None:
+        self._fd = fd
+        with contextlib.suppress(OSError):  # the pid only names the holder in messages
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, str(os.getpid()).encode())
 
     def __enter__(self) -> "WriteLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.wait
-        while True:
+        try:
+            self._lock.acquire()
+        except Timeout:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
-                    os.close(self.fd)
-                    raise IndexLockedError(
-                        f"another `nianbao index` (pid {holder}) is writing to {self.path.parent}; "
-                        "wait for it to finish or use --wait SECONDS") from None
-                time.sleep(0.2)
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
-        _HELD_LOCK_FDS.add(self.fd)
+                holder = self.path.read_text(errors="replace").strip()[:32] or "?"
+            except OSError:
+                holder = "?"
+            raise IndexLockedError(
+                f"another `nianbao index` (pid {holder}) is writing to {self.path.parent}; "
+                "wait for it to finish or use --wait SECONDS") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            _HELD_LOCK_FDS.discard(self.fd)
-            os.ftruncate(self.fd, 0)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            self._fd = None
+        self._lock.release()
 
 
 def _json_or_null(value: list | None) -> str | None:

@@ -180,6 +180,28 @@ def test_precision_follows_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert semantic_model.choose_precision("cuda") == "fp16"
 
 
+def test_cpu_features_come_from_torch_on_any_platform() -> None:
+    """torch asks the CPU itself; where /proc/cpuinfo exists (Linux) it must agree."""
+    features = cpu.cpu_features()
+    assert features <= cpu.NATIVE_BF16
+    if cpu.CPUINFO.is_file():
+        flags = next(line for line in cpu.CPUINFO.read_text().splitlines() if line.startswith("flags")).split()
+        assert features == cpu.NATIVE_BF16 & set(flags)
+
+
+def test_without_torch_probes_or_cpuinfo_the_choice_is_fp32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch.cpu
+
+    monkeypatch.delenv(semantic_model.PRECISION_ENV, raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16\n")
+    monkeypatch.setattr(cpu, "CPUINFO", cpuinfo)
+    assert cpu.cpu_features() == {"avx512_bf16"} and semantic_model.choose_precision("cpu") == "bf16"
+    monkeypatch.setattr(cpu, "CPUINFO", tmp_path / "absent")  # macOS, Windows
+    assert cpu.cpu_features() == set() and semantic_model.choose_precision("cpu") == "fp32"
+
+
 def test_wrong_weights_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "e5-small-q4.bin"
     fake.write_bytes(b"E5S1\x01\x00\x00\x00" + b"\x00" * 64)

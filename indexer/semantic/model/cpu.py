@@ -1,7 +1,9 @@
 """Which precision and backend suit this machine, and what ``NIANBAO_PRECISION``/``NIANBAO_BACKEND`` force.
 
 bf16 only pays on CPUs that compute it natively (AVX512-BF16 or AMX); elsewhere it is emulated
-and slower than fp32. The CPU's features are read from /proc/cpuinfo.
+and slower than fp32. The CPU is asked through torch, which reads CPUID itself on every
+platform; /proc/cpuinfo (Linux) is the fallback for a torch without those probes, and with
+neither nianbao assumes no native bf16, which is always correct, only maybe slower.
 """
 
 from __future__ import annotations
@@ -19,16 +21,26 @@ PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
 NATIVE_BF16 = frozenset({"avx512_bf16", "amx_bf16"})
 CPUINFO = Path("/proc/cpuinfo")
 
+# Linux's /proc/cpuinfo flag for each of torch's probes (torch.cpu._is_*_supported).
+_TORCH_PROBES = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
+
 
 def cpu_features() -> set[str]:
-    """The CPU's feature flags from :data:`CPUINFO`; empty where it cannot be read."""
+    """The CPU features bf16 depends on (/proc/cpuinfo's names), from torch or else
+    :data:`CPUINFO`; empty if neither says."""
+    try:
+        import torch.cpu
+
+        return {flag for flag, probe in _TORCH_PROBES.items() if getattr(torch.cpu, probe)()}
+    except (ImportError, AttributeError, RuntimeError):
+        pass
     try:
         text = CPUINFO.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return set()
     for line in text.splitlines():
         if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
+            return set(line.partition(":")[2].split()) & set(_TORCH_PROBES)
     return set()
 
 
