@@ -51,6 +51,22 @@ def indexed(tmp_path_factory) -> Path:
     return index_dir
 
 
+@pytest.fixture(scope="session")
+def stand_in_engine(tmp_path_factory):
+    """An `Engine` over the five samples with the stand-in model's vectors (every mode, no real model)."""
+    from indexer.indexing import index_paths
+    from indexer.query import Engine
+    from tests import fake_model
+
+    root = tmp_path_factory.mktemp("stand-in")
+    shutil.copytree(CORPUS, root / "corpus")
+    model = fake_model.install()
+    index_paths([root / "corpus"], root / "index", embed=True, model=model)
+    engine = Engine(root / "index", model=model)
+    yield engine
+    engine.close()
+
+
 @pytest.fixture
 def corpus_copy(tmp_path) -> Path:
     """A writable copy of the samples for tests that change files."""

@@ -8,32 +8,23 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import shutil
 
 import pytest
 
 import fake_model
-from conftest import CORPUS
 from indexer import query as query_layer
 from indexer.core.engine import SearchEngine
 from indexer.core.querylang import MODES
-from indexer.query import RRF_K, Engine, QueryError, SearchFilters, rrf
+from indexer.query import RRF_K, QueryError, SearchFilters, rrf
 from indexer.semantic.search import SemanticSearcher
 
 fulltext_search = importlib.import_module("indexer.fulltext.search")  # the package's `search` is a function
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    from indexer.indexing import index_paths
-
-    root = tmp_path_factory.mktemp("query")
-    shutil.copytree(CORPUS, root / "corpus")
-    model = fake_model.install()
-    index_paths([root / "corpus"], root / "index", embed=True, model=model)
-    e = Engine(root / "index", model=model)
-    yield e
-    e.close()
+def engine(stand_in_engine):
+    fake_model.install()  # again: a test between modules may have dropped it
+    return stand_in_engine
 
 
 def test_rrf_rewards_what_both_rankings_place_high():
