@@ -21,7 +21,6 @@ from test_app import (  # noqa: F401 (fixtures)
     app_index,
     html_text,
     indexed_vectors,
-    needs,
     no_failure,
     open_page,
     report_id,
@@ -195,7 +194,6 @@ def partly_embedded(indexed_vectors, tmp_path, monkeypatch) -> tuple[Path, str]:
 
 
 def test_pages_say_how_many_reports_their_vectors_cover(partly_embedded):
-    needs("similar")
     _, new_id = partly_embedded
     at = open_page("corpus")
     assert not at.exception
