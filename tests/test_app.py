@@ -982,3 +982,28 @@ def test_findings_page_states_its_minimum_and_formula(app_index):
     assert "只对分母不少于 30 的组排名" in captions
     assert any(e.label == "公式" for e in at.expander)
     assert "份报告具备所属格式要求的全部部分" in " ".join(m.value for m in at.markdown)
+
+
+def test_keyword_mode_says_when_the_text_holds_the_query_inside_longer_words(app_index):
+    """开放 is in 政府开放日 but never a word of its own: keyword mode must not read as 'not there'.
+    收费 is a word in some reports and inside longer words in others: the caption gives the exact count."""
+    from indexer.query import Engine
+
+    engine = Engine(app_index)
+    try:
+        counts = {q: (engine.search(q, mode="exact", limit=1)["total_reports"],
+                      engine.search(q, mode="keyword", limit=1)["total_reports"]) for q in ("开放", "收费", "申请")}
+    finally:
+        engine.close()
+    assert counts["开放"][0] > 0 == counts["开放"][1] and counts["收费"][0] > counts["收费"][1] > 0
+    assert counts["申请"][0] == counts["申请"][1]
+    at = open_page(q="开放", mode="keyword")
+    no_failure(at)
+    assert [i.value for i in at.info] == [f"关键词模式下没有找到完整的词。关键词模式只认完整的词；按原文逐字匹配，有 {counts['开放'][0]} 份报告"
+                                          "含有检索词（比如在更长的词里），切换到「精确」模式可以看到全部。"]
+    at = open_page(q="收费", mode="keyword")
+    no_failure(at)
+    assert any(f"按原文逐字匹配，有 {counts['收费'][0]} 份报告含有检索词" in c.value for c in at.caption)
+    at = open_page(q="申请", mode="keyword")
+    no_failure(at)
+    assert not any("按原文逐字匹配" in c.value for c in at.caption)

@@ -218,6 +218,15 @@ def excluded_note(excluded: dict[str, int]) -> str:
     return f"另有{'、'.join(parts)}报告也含检索词，因无法判断是否符合筛选条件而未列出（可勾选「{UNKNOWN}」查看）。" if parts else ""
 
 
+def exact_note(exact_total: int, keyword_total: int) -> str:
+    """Keyword mode counts whole words only: say so when the text itself holds the query in more
+    reports (开放 inside 政府开放日), so a keyword search never reads as 'not there'."""
+    if exact_total <= keyword_total:
+        return ""
+    return (f"关键词模式只认完整的词；按原文逐字匹配，有 {exact_total} 份报告含有检索词"
+            f"（比如在更长的词里），切换到「{MODE_LABELS['exact']}」模式可以看到全部。")
+
+
 # --- results -----------------------------------------------------------------------------
 
 
@@ -441,6 +450,7 @@ def page() -> None:
     started = time.perf_counter()
     with state.using_engine() as engine:
         within = section_counts = None
+        whole_words = ""
         if mode in ("exact", "keyword"):
             everything = engine.fulltext.run(query, None, mode=mode, limit=None, snippets=False)["results"]
             if chosen.get("section"):  # the other facets count what the search under those sections finds
@@ -455,6 +465,9 @@ def page() -> None:
                 st.session_state["search_page"] = 1
                 write_url(query, mode, sort, chosen, 1)
                 found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
+            if mode == "keyword":
+                whole_words = exact_note(engine.search(query, filters, mode="exact", limit=1)["total_reports"],
+                                         found["total_reports"])
         else:
             everything = engine.search(query, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
             found = engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)
@@ -470,10 +483,12 @@ def page() -> None:
         if mode in ("exact", "keyword"):
             total = found["total_reports"]
             if not total:
-                st.info("没有找到匹配的报告。可以换个说法、去掉一些词或筛选条件，或试试关键词、语义模式。")
+                st.info("关键词模式下没有找到完整的词。" + whole_words if whole_words else "没有找到匹配的报告。可以换个说法、去掉一些词或筛选条件，或试试关键词、语义模式。")
                 return
             occurrences = f"，共 {found['total_occurrences']} 处" if found["total_occurrences"] else ""
             st.caption(f"{total} 份报告{occurrences} · 用时 {elapsed * 1000:.0f} 毫秒")
+            if whole_words:
+                st.caption(whole_words)
             left_out = excluded_note(found.get("excluded_unknown") or {})
             if left_out:
                 st.caption(left_out)
