@@ -284,6 +284,11 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             click.echo(f"{where}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
     else:
         click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
+        if mode == "keyword":
+            exact = run_search(ctx.obj["index_dir"], parsed, filters, mode="exact", limit=1)["total_reports"]
+            if exact > result["total_reports"]:
+                click.echo(f"note: keyword mode counts whole words; the text holds the query in {exact} reports "
+                           "(inside longer words too): --mode exact lists them all")
         for name, count in result.get("excluded_unknown", {}).items():
             if count:
                 click.echo(f"另有 {count} 份报告{FIELD_LABELS[name]}未识别，未计入筛选")

@@ -143,6 +143,19 @@ def test_a_filter_the_query_replaces_is_named(capsys, indexed):
     assert code == 0 and err == "" and {r["year"] for r in json.loads(out)["results"]} == {2020}
 
 
+def test_keyword_mode_names_what_exact_mode_finds_inside_longer_words(capsys, indexed):
+    """开放 is only inside 政府开放日 in the samples: keyword mode finds no word, and says the text holds it."""
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "search", "开放", "--mode", "exact")
+    exact = int(out.split(" reports")[0])
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "search", "开放", "--mode", "keyword")
+    assert code == 0 and exact > 0
+    assert out.splitlines() == ["0 reports, 0 occurrences",
+                                f"note: keyword mode counts whole words; the text holds the query in {exact} reports "
+                                "(inside longer words too): --mode exact lists them all"]
+    code, out, _ = run(capsys, "--index-dir", str(indexed), "search", "申请", "--mode", "keyword")
+    assert code == 0 and "note: keyword mode" not in out
+
+
 def test_second_writer_fails_with_a_clear_message(capsys, corpus_copy, index_dir):
     from indexer.indexing import WriteLock
 
