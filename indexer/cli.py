@@ -253,7 +253,7 @@ def edit(ctx: click.Context, report_id: str, clear: tuple[str, ...], reset: tupl
 def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: int, as_json: bool,
            batch: Path | None, csv_path: Path | None, model: str | None, **kw) -> None:
     """Search the reports. Terms are ANDed; OR, NOT/-term, ( ), "quoted", year:2020 section:problems."""
-    from .query import batch_counts, parse_query, run_search
+    from .query import Engine, batch_counts, parse_query
 
     filters = _filters(kw)
     _store(ctx).close()
@@ -270,10 +270,13 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
     for name, (given, written) in filters.replaced_by(parsed.filters).items():
         click.echo(f"note: the query's {name}:{written} replaces --{name} {given}", err=True)
 
-    try:
-        result = run_search(ctx.obj["index_dir"], parsed, filters, mode=mode, sort=sort, limit=limit, model=model)
-    except VectorsError as exc:
-        raise CliError(str(exc)) from None
+    with closing(Engine(ctx.obj["index_dir"], model=model)) as engine:
+        try:
+            result = engine.search(parsed, filters, mode=mode, sort=sort, limit=limit)
+        except VectorsError as exc:
+            raise CliError(str(exc)) from None
+        # Keyword mode counts whole words: name the reports whose text holds the query inside longer words.
+        in_text = engine.search(parsed, filters, mode="exact", limit=1)["total_reports"] if mode == "keyword" else 0
     if as_json:
         _echo_json(result)
     elif mode in ("semantic", "hybrid"):
@@ -284,11 +287,9 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             click.echo(f"{where}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
     else:
         click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
-        if mode == "keyword":
-            exact = run_search(ctx.obj["index_dir"], parsed, filters, mode="exact", limit=1)["total_reports"]
-            if exact > result["total_reports"]:
-                click.echo(f"note: keyword mode counts whole words; the text holds the query in {exact} reports "
-                           "(inside longer words too): --mode exact lists them all")
+        if in_text > result["total_reports"]:
+            click.echo(f"note: keyword mode counts whole words; the text holds the query in {in_text} reports "
+                       "(inside longer words too): --mode exact lists them all")
         for name, count in result.get("excluded_unknown", {}).items():
             if count:
                 click.echo(f"另有 {count} 份报告{FIELD_LABELS[name]}未识别，未计入筛选")

@@ -133,7 +133,7 @@ class Engine:
 
 def run_search(index_dir: Path, query: str | ParsedQuery, filters: SearchFilters | None = None, *, mode: str = "exact",
                sort: str = "relevance", limit: int | None = 20, model: str | None = None) -> dict:
-    """One-off search (the CLI); the app keeps an `Engine` instead."""
+    """One-off search (scripts, tests); the CLI and the app keep an `Engine` open instead."""
     engine = Engine(index_dir, model=model)
     try:
         return engine.search(query, filters, mode=mode, sort=sort, limit=limit)

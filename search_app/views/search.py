@@ -448,29 +448,30 @@ def page() -> None:
     if replaced:
         st.info(replaced_note(replaced))
     started = time.perf_counter()
+    # The query parsed once above goes to every search below (facets, the page, the exact count).
     with state.using_engine() as engine:
         within = section_counts = None
         whole_words = ""
         if mode in ("exact", "keyword"):
-            everything = engine.fulltext.run(query, None, mode=mode, limit=None, snippets=False)["results"]
+            everything = engine.fulltext.run(parsed, None, mode=mode, limit=None, snippets=False)["results"]
             if chosen.get("section"):  # the other facets count what the search under those sections finds
-                within = engine.fulltext.run(query, state.filters_of({"section": chosen["section"]}), mode=mode,
+                within = engine.fulltext.run(parsed, state.filters_of({"section": chosen["section"]}), mode=mode,
                                              limit=None, snippets=False)["results"]
             if parsed.negated_terms():
                 metadata = {facet: values for facet, values in chosen.items() if facet != "section"}
-                section_counts = engine.fulltext.section_counts(query, state.filters_of(metadata), mode=mode)
+                section_counts = engine.fulltext.section_counts(parsed, state.filters_of(metadata), mode=mode)
             offset = (st.session_state["search_page"] - 1) * PAGE_SIZE
-            found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE, offset=offset)
+            found = engine.search(parsed, filters, mode=mode, sort=sort, limit=PAGE_SIZE, offset=offset)
             if found["total_reports"] and not found["results"]:  # a page past the end, from a link
                 st.session_state["search_page"] = 1
                 write_url(query, mode, sort, chosen, 1)
-                found = engine.search(query, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
+                found = engine.search(parsed, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
             if mode == "keyword":
-                whole_words = exact_note(engine.search(query, filters, mode="exact", limit=1)["total_reports"],
+                whole_words = exact_note(engine.search(parsed, filters, mode="exact", limit=1)["total_reports"],
                                          found["total_reports"])
         else:
-            everything = engine.search(query, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
-            found = engine.search(query, filters, mode=mode, limit=state.SEMANTIC_LIMIT)
+            everything = engine.search(parsed, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
+            found = engine.search(parsed, filters, mode=mode, limit=state.SEMANTIC_LIMIT)
     elapsed = time.perf_counter() - started
     if mode not in ("exact", "keyword"):
         everything = with_region(everything)
