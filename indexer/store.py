@@ -597,10 +597,6 @@ class Store:
     def files(self) -> dict[str, FileRecord]:
         return {r["path"]: _file_record(r) for r in self.db.execute("SELECT * FROM files")}
 
-    def all_report_ids(self) -> set[str]:
-        """Every report row, visible or not (for repair)."""
-        return {r[0] for r in self.db.execute("SELECT id FROM reports")}
-
     def prose_rows(self, report_ids: list[str] | None = None) -> Iterator[tuple[str, int, str, str]]:
         """(report id, section ord, section kind, text) of each prose paragraph of visible reports (or
         of `report_ids`), in reading order, streamed: every report's prose at once is too much to hold."""
