@@ -25,11 +25,11 @@ import numpy as np
 
 from ..core import bm25
 from ..core.filters import SearchFilters
+from ..core.kinds import SECTION_KINDS
 from ..core.querylang import SORTS, And, Not, Or, ParsedQuery, QueryError, Term, parse_query
 from ..core.shapes import report_summary, results_page
 from ..normalize import normalize, source_map, span_to_source
 from ..pages import page_at
-from ..core.kinds import SECTION_KINDS
 from ..store import Store
 from .analysis import word_spans, words
 from .grams import Cells, TextView, cells, count_within, countable, self_overlapping, term_codes
