@@ -100,7 +100,6 @@ class Engine:
         ranking holds anything, the semantically closest few come with ``relevant`` False, as in
         semantic mode.
         """
-        from .semantic.relevance import WEAK
         from .semantic.search import page_limit
 
         limit = page_limit(limit)
@@ -114,9 +113,9 @@ class Engine:
         rankings = [lexical, ranked.rows[:ranked.passed()].tolist()]
         fused = rrf(rankings, depth)
         if not fused:
-            weak = ranked.rows[offset:min(WEAK, limit)].tolist()
+            weak, scores = ranked.weak(offset, limit)
             parts = {int(r): {"keyword_rank": None, "semantic_rank": None, "relevant": False} for r in weak}
-            return results_page(parsed.text, "hybrid", semantic.results(vs, weak, ranked.scores[offset:offset + len(weak)], parts),
+            return results_page(parsed.text, "hybrid", semantic.results(vs, weak, scores, parts),
                                 relevance=ranked.summary(weak=True))
         best = sorted(fused, key=lambda r: (-fused[r], r))[offset:offset + limit]
         ranks = [{int(row): n for n, row in enumerate(ranking[:depth], 1)} for ranking in rankings]

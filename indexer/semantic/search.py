@@ -104,6 +104,12 @@ class Ranked:
         above = self.vs.scores(self.vector) >= self.cut.line
         return int((above if self.allowed is None else above & self.allowed).sum())
 
+    def weak(self, offset: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """The closest few (at most `WEAK`, within the page) offered when no passage reaches the
+        line, so a search never ends in a silent empty page; rows and their scores."""
+        end = min(WEAK, limit)
+        return self.rows[offset:end], self.scores[offset:end]
+
     def summary(self, weak: bool) -> dict:
         """The line, how many passages reach it, how many were searched, the closest passage's
         score (at or above the floor, a weak answer means the query is too general for any
@@ -236,8 +242,7 @@ class SemanticSearcher:
         limit = page_limit(limit)
         ranked = self.rank(parsed, filters, offset + limit)
         passed = ranked.passed()
-        end = passed if passed else min(WEAK, limit)
-        rows, scores = ranked.rows[offset:end], ranked.scores[offset:end]
+        rows, scores = (ranked.rows[offset:passed], ranked.scores[offset:passed]) if passed else ranked.weak(offset, limit)
         parts = {int(r): {"relevant": bool(passed)} for r in rows}
         return results_page(parsed.text, mode, self.results(ranked.vs, rows, scores, parts),
                             relevance=ranked.summary(weak=not passed))
