@@ -275,8 +275,7 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             result = engine.search(parsed, filters, mode=mode, sort=sort, limit=limit)
         except VectorsError as exc:
             raise CliError(str(exc)) from None
-        # Keyword mode counts whole words: name the reports whose text holds the query inside longer words.
-        in_text = engine.search(parsed, filters, mode="exact", limit=1)["total_reports"] if mode == "keyword" else 0
+        in_text = engine.inside_words(parsed, filters, result["total_reports"]) if mode == "keyword" else 0
     if as_json:
         _echo_json(result)
     elif mode in ("semantic", "hybrid"):
@@ -287,7 +286,7 @@ def search(ctx: click.Context, query: str | None, mode: str, sort: str, limit: i
             click.echo(f"{where}  {r['agency']} {r['year']} [{r['section_kind']}] {r['report_id']}\n    {r['text'][:200]}")
     else:
         click.echo(f"{result['total_reports']} reports, {result['total_occurrences']} occurrences")
-        if in_text > result["total_reports"]:
+        if in_text:
             click.echo(f"note: keyword mode counts whole words; the text holds the query in {in_text} reports "
                        "(inside longer words too): --mode exact lists them all")
         for name, count in result.get("excluded_unknown", {}).items():

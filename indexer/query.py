@@ -87,6 +87,13 @@ class Engine:
             return self.hybrid(parsed, filters, limit=limit, offset=offset)
         return self.engine_for(mode).search(parsed, filters, mode=mode, sort=sort, limit=limit, offset=offset)
 
+    def inside_words(self, parsed: ParsedQuery, filters: SearchFilters, keyword_reports: int) -> int:
+        """The reports whose text holds the query when keyword mode, which counts whole words only,
+        found fewer (开放 inside 政府开放日); 0 when it found them all. The desk and the CLI say so,
+        so a keyword search never reads as 'not there'."""
+        in_text = self.search(parsed, filters, mode="exact", limit=1)["total_reports"]
+        return in_text if in_text > keyword_reports else 0
+
     def hybrid(self, parsed: ParsedQuery, filters: SearchFilters, *, limit: int | None = 20, offset: int = 0) -> dict:
         """Keyword and semantic rankings of passages fused by reciprocal rank; the semantic shape,
         mode "hybrid", and each result says where it came from: ``keyword_rank`` and

@@ -218,12 +218,11 @@ def excluded_note(excluded: dict[str, int]) -> str:
     return f"另有{'、'.join(parts)}报告也含检索词，因无法判断是否符合筛选条件而未列出（可勾选「{UNKNOWN}」查看）。" if parts else ""
 
 
-def exact_note(exact_total: int, keyword_total: int) -> str:
-    """Keyword mode counts whole words only: say so when the text itself holds the query in more
-    reports (开放 inside 政府开放日), so a keyword search never reads as 'not there'."""
-    if exact_total <= keyword_total:
+def exact_note(in_text: int) -> str:
+    """What `Engine.inside_words` found, in words: keyword mode counts whole words only."""
+    if not in_text:
         return ""
-    return (f"关键词模式只认完整的词；按原文逐字匹配，有 {exact_total} 份报告含有检索词"
+    return (f"关键词模式只认完整的词；按原文逐字匹配，有 {in_text} 份报告含有检索词"
             f"（比如在更长的词里），切换到「{MODE_LABELS['exact']}」模式可以看到全部。")
 
 
@@ -467,8 +466,7 @@ def page() -> None:
                 write_url(query, mode, sort, chosen, 1)
                 found = engine.search(parsed, filters, mode=mode, sort=sort, limit=PAGE_SIZE)
             if mode == "keyword":
-                whole_words = exact_note(engine.search(parsed, filters, mode="exact", limit=1)["total_reports"],
-                                         found["total_reports"])
+                whole_words = exact_note(engine.inside_words(parsed, filters, found["total_reports"]))
         else:
             everything = engine.search(parsed, None, mode=mode, limit=state.SEMANTIC_LIMIT)["results"]
             found = engine.search(parsed, filters, mode=mode, limit=state.SEMANTIC_LIMIT)
