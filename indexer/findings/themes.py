@@ -1,27 +1,27 @@
 """Themes of one section kind across the corpus: the paragraphs of every problems section
-(存在的主要问题及改进情况) clustered by their embeddings into themes a reader recognises.
+(存在的主要问题及改进情况) sorted into themes a reader recognises.
 
-The paragraph vectors are those the index already holds (the mean of a paragraph's passages).
-Every problems passage is embedded with the section heading in front, so all of them sit close
-together (cosine ≥ 0.90, semantic/compare.py); clustering them as they are would sort by length
-and style. The mean of the clustered paragraphs is subtracted first and the rest renormalised:
-what is left is what a paragraph says beyond "this is a problems paragraph". Beside it go the
-paragraph's words (jieba, TF-IDF, genre words dropped): the themes are named by their words
-(人员、兼职、培训; 解读; 更新、及时), and the small model alone mixes them.
+**Anchored themes** (problems sections). theme_anchors.py lists the problems the genre names
+(队伍建设不足, 公开内容不够全面, 解读质量不高, 平台建设滞后 …), each with anchor sentences and key
+words. A paragraph goes to the theme whose key words it holds; among several such themes, or
+when it holds none, the one whose anchor sentences its vector is nearest. A paragraph holding no
+theme's key word and not near any theme's anchors (centred cosine under ANCHOR_MIN) matches
+none: those are clustered among themselves (below), so a problem the list lacks still shows up
+as a theme, and what forms no theme is counted in a visible 其他 theme. Nothing is dropped.
+On the hand-labelled items of bench/themes.py purity rose from 0.66 (clustering alone) to about
+0.83; docs/performance.md has the numbers, the held-out batch's apart.
 
-The clusters are cut from a graph, not around centres: each paragraph is linked to its
-nearest neighbours (about log₂ n of them, the order that keeps such a graph connected) and the
-graph is split spectrally. A theme is a chain of paragraphs that say nearly the same thing, so
-it may be long and thin, which k-means (round clusters) cuts badly. On the 173 hand-labelled
-items of bench/themes.py, at the same k: purity 0.56 with k-means (median of 10 seeds), 0.66
-spectral (median over 5–12 neighbours), most of the gain on the half the method was chosen on
-(0.53 → 0.56 on the held-out half); docs/performance.md has the numbers.
+**Clustering** (what matches no anchor, and section kinds without anchors). The paragraph
+vectors are those the index already holds. Every problems passage is embedded with the section
+heading in front, so all of them sit close together (cosine ≥ 0.90); the mean of the clustered
+paragraphs is subtracted first and the rest renormalised. Beside it go the paragraph's words
+(jieba, TF-IDF, genre words dropped). The clusters are cut from a graph: each paragraph is linked
+to its nearest neighbours (about log₂ n) and the graph is split spectrally, so a theme may be a
+long thin chain of paragraphs that say nearly the same thing. k grows with the square root of
+the paragraph count (at most 20); a cluster smaller than `min_size` is no theme.
 
-Deterministic: a fixed seed for the eigenvectors and a label assignment without random restarts
-(cluster_qr), over paragraphs in a fixed order (report id, section, paragraph). k grows with the
-square root of the paragraph count (13 themes for 173 paragraphs, at most 20); a cluster
-smaller than `min_size` is no theme and its paragraphs are counted as unassigned rather than
-forced into one.
+Deterministic: fixed anchors, a fixed seed for the eigenvectors and a label assignment without
+random restarts (cluster_qr), over paragraphs in a fixed order (report id, section, paragraph).
 """
 
 from __future__ import annotations
@@ -35,11 +35,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.filters import SearchFilters
+from .theme_anchors import ANCHORS, OTHER_LABEL
 
 if TYPE_CHECKING:
     from scipy import sparse
 
 MAX_THEMES = 20
+ANCHOR_MIN = 0.3  # centred cosine to a theme's anchors that matches it without a key word
+PROBLEMS_HEADING = "存在的主要问题及改进情况"
 WORDS_PER_THEME = 8
 EXAMPLES_PER_THEME = 5
 _WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
@@ -114,6 +117,59 @@ def cluster(matrix: np.ndarray, texts: Sequence[str], k: int | None = None, min_
     return np.array([renumber.get(c, -1) for c in found.tolist()])
 
 
+def anchor_vectors(embedder) -> np.ndarray:
+    """Each anchored theme's sentences embedded as the index embeds a problems passage (heading
+    in front), averaged: one unit row per theme, in ANCHORS order."""
+    from ..normalize import normalize
+    from ..semantic.passages import heading_context
+    from ..semantic.vectors import embed_documents
+
+    context = heading_context(PROBLEMS_HEADING)
+    rows = []
+    for anchor in ANCHORS:
+        vectors = np.asarray(embed_documents(embedder, [context + normalize(s) for s in anchor.sentences]), dtype=np.float32)
+        rows.append(vectors.mean(axis=0))
+    rows = np.stack(rows)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def key_word_hits(texts: Sequence[str]) -> np.ndarray:
+    """(paragraphs × anchored themes): whether the paragraph holds one of the theme's key words."""
+    from ..normalize import normalize
+
+    norms = [normalize(t) for t in texts]
+    return np.array([[any(w in text for w in anchor.words) for anchor in ANCHORS] for text in norms], dtype=bool)
+
+
+def anchored(matrix: np.ndarray, texts: Sequence[str], anchors: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """A theme number per row, every row in one, and each theme's anchor key (None: a cluster of
+    what matched no anchor; OTHER_LABEL: what formed no cluster). See the module doc."""
+    n, count = len(matrix), len(ANCHORS)
+    if n == 0:
+        return np.zeros(0, dtype=int), []
+    mean = matrix.astype(np.float32).mean(axis=0, keepdims=True)
+    rows = centred(matrix)
+    centres = anchors - mean
+    centres /= np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+    near = rows @ centres.T
+    hits = key_word_hits(texts)
+    best = np.argmax(near + 2.0 * hits, axis=1)  # a key word first; the nearest anchors among equals
+    matched = hits.any(axis=1) | (near.max(axis=1) >= ANCHOR_MIN)
+    labels = np.where(matched, best, -1)
+    keys: list[str | None] = [a.key for a in ANCHORS]
+    rest = np.flatnonzero(~matched)
+    if len(rest):
+        found = cluster(matrix[rest], [texts[i] for i in rest])
+        clusters = sorted(set(found.tolist()) - {-1})
+        for c in clusters:
+            labels[rest[found == c]] = count + c
+        keys += [None] * len(clusters)
+        if (found == -1).any():
+            labels[rest[found == -1]] = len(keys)
+            keys.append(OTHER_LABEL)
+    return labels, keys
+
+
 def distinctive_words(texts_by_theme: Sequence[Sequence[str]], top: int = WORDS_PER_THEME) -> list[list[str]]:
     """Each theme's words by class-based TF-IDF (BERTopic's c-TF-IDF): a word's frequency in
     the theme × log(1 + average words per theme / its frequency over all themes)."""
@@ -147,24 +203,39 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def themes(matrix: np.ndarray, items: Sequence[dict]) -> tuple[list[dict], np.ndarray]:
+def themes(matrix: np.ndarray, items: Sequence[dict], anchors: np.ndarray | None = None) -> tuple[list[dict], np.ndarray]:
     """The themes of `items` ({report_id, text, year, province, level}), one row of `matrix` each,
-    and the theme number of each item (-1: none)."""
-    labels = cluster(matrix, [i["text"] for i in items])
-    ids = sorted(set(labels.tolist()) - {-1})
+    and the theme number of each item (-1: none). With `anchors` (anchor_vectors) the anchored
+    themes, every item in one; without, clustering alone."""
+    texts = [i["text"] for i in items]
+    if anchors is None:
+        labels = cluster(matrix, texts)
+        keys: list[str | None] = [None] * (int(labels.max()) + 1 if len(labels) else 0)
+    else:
+        labels, keys = anchored(matrix, texts, anchors)
+    # Largest first, 其他 last; empty anchored themes are no theme.
+    sizes = Counter(labels.tolist())
+    order = sorted((t for t in sizes if t != -1), key=lambda t: (keys[t] == OTHER_LABEL, -sizes[t], t))
+    renumber = {t: i for i, t in enumerate(order)}
+    labels = np.array([renumber.get(t, -1) for t in labels.tolist()], dtype=int)
+    keys = [keys[t] for t in order]
+    ids = list(range(len(order)))
     members = {t: np.flatnonzero(labels == t) for t in ids}
-    words = distinctive_words([[items[i]["text"] for i in members[t]] for t in ids])
+    words = distinctive_words([[texts[i] for i in members[t]] for t in ids])
+    by_key = {a.key: a for a in ANCHORS}
     out = []
     for t, theme_words in zip(ids, words):
-        order = central(matrix, members[t])
-        rows = [items[i] for i in order]
+        order_t = central(matrix, members[t])
+        rows = [items[i] for i in order_t]
 
         def counts(field: str) -> dict:
             found = Counter("（未知）" if r.get(field) in (None, "") else str(r[field]) for r in rows)
             return dict(sorted(found.items()))
 
+        key = keys[t]
+        label = by_key[key].label if key in by_key else OTHER_LABEL if key == OTHER_LABEL else _short(rows[0]["text"])
         out.append({
-            "id": t, "label": _short(items[order[0]]["text"]), "words": theme_words, "size": len(rows),
+            "id": t, "key": key, "label": label, "words": theme_words, "size": len(rows),
             "central": {"report_id": rows[0]["report_id"], "text": rows[0]["text"]},
             "reports": sorted({r["report_id"] for r in rows}),
             "by_year": counts("year"), "by_province": counts("province"), "by_level": counts("level"),
@@ -194,7 +265,7 @@ def corpus_themes(store, kind: str = "problems", filters=None) -> dict:
     a problems paragraph that lists 一是…二是…三是… is several problems, and its passages come
     closer to one problem each than the paragraph does."""
     from ..semantic.search import passage_texts
-    from ..semantic.vectors import KINDS, load_vectors
+    from ..semantic.vectors import KINDS, get_model, load_vectors
 
     filters = filters or SearchFilters()
     vs = load_vectors(store.index_dir)
@@ -211,5 +282,6 @@ def corpus_themes(store, kind: str = "problems", filters=None) -> dict:
                       "year": report["year"], "province": report["region"]["province"], "level": report.get("level")})
     if not items:
         return {"section": kind, "paragraphs": 0, "unassigned": 0, "themes": []}
-    found_themes, labels = themes(vs.rows(rows), items)
+    anchors = anchor_vectors(get_model(vs.model_name)) if kind == "problems" else None
+    found_themes, labels = themes(vs.rows(rows), items, anchors)
     return {"section": kind, "paragraphs": len(items), "unassigned": int((labels == -1).sum()), "themes": found_themes}
