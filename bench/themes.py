@@ -81,7 +81,7 @@ def main() -> None:
     items = load()
     texts = [i["text"] for i in items]
     matrix = embed(items, args.model)
-    anchors = anchor_vectors(get_model(args.model))
+    anchors = anchor_vectors(lambda texts: embed_documents(get_model(args.model), texts))
     start = time.perf_counter()
     old = cluster(matrix, texts)
     old_seconds = time.perf_counter() - start
@@ -94,6 +94,9 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{p:.3f} ({c:.2f})" for p, c in by_batch(items, found).values()) + " |")
     if args.kmeans:
         print("| k-means | " + " | ".join(f"{p:.3f} ({c:.2f})" for p, c in by_batch(items, kmeans(matrix, texts)).values()) + " |")
+    agree = {b: np.mean([keys[l] == i["theme"] for i, l in zip(items, new) if b in ("all", i["batch"])])
+             for b in ["all", *sorted({i["batch"] for i in items})]}
+    print("| anchored: share whose theme is its own hand theme | " + " | ".join(f"{a:.3f}" for a in agree.values()) + " |")
     print("batch sizes: " + ", ".join(f"{b}: {n}" for b, n in sorted(Counter(i['batch'] for i in items).items())))
     show("spectral", items, old, old_seconds)
     show("anchored", items, new, new_seconds, keys)

@@ -984,6 +984,20 @@ def test_findings_page_states_its_minimum_and_formula(app_index):
     assert "份报告具备所属格式要求的全部部分" in " ".join(m.value for m in at.markdown)
 
 
+def test_findings_page_names_the_problem_themes(vectors_index):
+    """With vectors, the themes of the problems sections: the listed ones under their reader's
+    label, every paragraph in one."""
+    from indexer.findings.theme_anchors import ANCHORS
+
+    at = open_page("findings")
+    no_failure(at)
+    caption = next(c.value for c in at.caption if "个来自常见问题清单" in c.value)
+    assert "段分入" in caption
+    labels = {a.label for a in ANCHORS}
+    listed = [e.label for e in at.expander if any(f". {label}（" in e.label for label in labels)]
+    assert listed and int(caption.split("；")[1].split(" ")[0]) == len(listed)
+
+
 def test_keyword_mode_says_when_the_text_holds_the_query_inside_longer_words(app_index):
     """开放 is in 政府开放日 but never a word of its own: keyword mode must not read as 'not there'.
     收费 is a word in some reports and inside longer words in others: the caption gives the exact count."""

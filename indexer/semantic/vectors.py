@@ -52,6 +52,7 @@ __all__ = [
     "VectorUpdate",
     "VectorsError",
     "get_model",
+    "embed_with_cache",
     "has_vectors",
     "load_vectors",
     "update_vectors",
@@ -725,6 +726,26 @@ def _embed_here(model: str | Embedder | None, model_id: str, texts: list[str]) -
         raise VectorsError(f"model {embedder.model_id} loaded where {model_id} was asked for")
     return ((start, embed_documents(embedder, texts[start:start + EMBED_BATCH]))
             for start in range(0, len(texts), EMBED_BATCH))
+
+
+def embed_with_cache(index_dir: Path, vs: VectorSet, texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of ``texts`` (normalised, as the index embeds a passage) by the index's model,
+    from the embedding cache where it holds them; the model is loaded only for the rest, which are
+    cached. Why: `themes` embeds the same few anchor sentences on every call, and loading the
+    model costs more than the rest of the call. Float16 either way, so a cached answer equals a
+    fresh one."""
+    keys = [text_key(text) for text in texts]
+    cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
+    try:
+        found = cache.get(vs.model_id, keys, vs.dim)
+        missing = [i for i, key in enumerate(keys) if key not in found]
+        if missing:
+            vectors = np.asarray(embed_documents(get_model(vs.model_name), [texts[i] for i in missing]), dtype=np.float16)
+            cache.put(vs.model_id, [keys[i] for i in missing], vectors)
+            found.update(zip((keys[i] for i in missing), vectors))
+    finally:
+        cache.close()
+    return _unit(np.stack([found[key] for key in keys]))
 
 
 def vectors_status(index_dir: Path, store: Store) -> dict:

@@ -59,6 +59,7 @@ def _completeness() -> None:
 
 
 def _themes() -> None:
+    from indexer.findings.theme_anchors import OTHER_LABEL
     from indexer.findings.themes import corpus_themes
 
     st.subheader("存在的主要问题：主题")
@@ -70,13 +71,17 @@ def _themes() -> None:
     if not found["themes"]:
         st.info("索引中没有可聚类的「存在的主要问题」段落。")
         return
-    st.caption(f"{found['paragraphs']} 段聚为 {len(found['themes'])} 个主题，{found['unassigned']} 段未归入任何主题。")
-    rows = [{"主题": f"{t['id']}. {'、'.join(t['words'][:3])}", "年份": year, "段落数": n}
-            for t in found["themes"] for year, n in t["by_year"].items()]
+    listed = sum(t["key"] not in (None, OTHER_LABEL) for t in found["themes"])
+    rest = "，其余由清单之外的段落聚成，聚不成主题的段落归入「其他」" if len(found["themes"]) > listed else ""
+    st.caption(f"{found['paragraphs']} 段分入 {len(found['themes'])} 个主题；{listed} 个来自常见问题清单（按关键词和语义归入）{rest}。")
+
+    def name(theme: dict) -> str:
+        return theme["label"] if theme["key"] is not None else f"{theme['id']}. {'、'.join(theme['words'][:3])}"
+
+    rows = [{"主题": name(t), "年份": year, "段落数": n} for t in found["themes"] for year, n in t["by_year"].items()]
     st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(x="年份:O", y="段落数:Q", color="主题:N"),
                     use_container_width=True)
-    rows = [{"主题": f"{t['id']}. {'、'.join(t['words'][:3])}", "省份": p, "段落数": n}
-            for t in found["themes"] for p, n in t["by_province"].items()]
+    rows = [{"主题": name(t), "省份": p, "段落数": n} for t in found["themes"] for p, n in t["by_province"].items()]
     st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(y="省份:N", x="段落数:Q", color="主题:N"),
                     use_container_width=True)
     for t in found["themes"]:
