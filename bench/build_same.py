@@ -134,7 +134,7 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path)
     args = ap.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nb-same-"))
-    folder = args.folder
+    folder = args.folder.resolve() if args.folder else None
     if folder is None:
         folder = workdir / "corpus"
         if not folder.exists():

@@ -174,12 +174,13 @@ def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, 
 
 
 def prepare_text(text: str, record: FileRecord, pages: list[int] | None = None,
-                 ocr_pages: list[dict] | None = None, report_id: str | None = None) -> PreparedReport:
+                 ocr_pages: list[dict] | None = None, report_id: str | None = None,
+                 normalized: normalize.Normalized | None = None) -> PreparedReport:
     """Parse a report's text into everything the store and indexes need; `pages` and
     `ocr_pages` as its reader gave them; `report_id`: a stored report's (ids are never
-    recomputed), else a new one from the text."""
+    recomputed), else a new one from the text; `normalized`: the text's, if already made."""
     parsed = parse_report(text)
-    normalized = normalize.normalize_with_map(text)
+    normalized = normalized if normalized is not None else normalize.normalize_with_map(text)
     norm_text = normalized.text
     bounds = normalized.spans_from_source((s.start, s.end) for s in parsed.sections)
     report_id = report_id or report_id_for(text)
@@ -231,13 +232,14 @@ def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool =
     except FileNotFoundError:
         record.reason = "file disappeared before it could be read"
         return PreparedReport(path, record, reason=record.reason)
+    normalized = normalize.normalize_with_map(extracted.text)  # read by the gate, then by the indexes
     if not force:
-        gate = annual_report_score(extracted.text)
+        gate = annual_report_score(extracted.text, normalized.text)
         if not gate.is_report:
             record.reason = gate.rejection()
             return PreparedReport(path, record, reason=record.reason)
     try:
-        return prepare_text(extracted.text, record, extracted.page_starts, extracted.ocr_pages)
+        return prepare_text(extracted.text, record, extracted.page_starts, extracted.ocr_pages, normalized=normalized)
     except Exception as exc:  # a parser bug must cost one file, not the run
         record.reason = f"could not parse ({type(exc).__name__}: {exc})"
         return PreparedReport(path, record, reason=record.reason)

@@ -65,9 +65,10 @@ def _has(text: str, terms: tuple[str, ...]) -> bool:
     return any(term in text for term in terms)
 
 
-def annual_report_score(text: str) -> GateResult:
-    """How much `text` looks like a 政府信息公开工作年度报告, with the reasons."""
-    norm = normalize(text)
+def annual_report_score(text: str, norm: str | None = None) -> GateResult:
+    """How much `text` looks like a 政府信息公开工作年度报告, with the reasons; `norm`: its
+    normalised form, where the caller has it already (indexing needs it too)."""
+    norm = normalize(text) if norm is None else norm
     if _TRADITIONAL.search(norm):
         norm = norm.translate(_SIMPLIFIED)
     if not _has(norm, _ABOUT_DISCLOSURE):

@@ -137,8 +137,10 @@ def _lines(text: str) -> tuple[_Line, ...]:
     return tuple(_Line(normalize(raw), _cells(raw)) for raw in text.splitlines())
 
 
+@functools.lru_cache(maxsize=2)
 def prose(text: str) -> str:
-    """The report's text without its table rows, normalised (page-broken sentences rejoined)."""
+    """The report's text without its table rows, normalised (page-broken sentences rejoined);
+    remembered like `_lines`: each prose check reads it."""
     return normalize("\n".join(raw for raw in text.splitlines() if not _cells(raw)))
 
 
