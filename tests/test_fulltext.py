@@ -492,3 +492,21 @@ def test_facet_counts_equal_what_each_value_finds(synthetic, mode, query):
         if not parse_query(query).negated_terms():
             within = [r for r in synthetic.run(query, filters, mode=mode, limit=None, snippets=False)["results"]]
             assert Counter(k for r in within for k in r["sections"]) == Counter(sections)
+
+
+def test_words_are_jiebas_words_of_the_whole_text():
+    """`words` segments a text run by run and remembers each run's words: the same words, in
+    the same order, as jieba gives the whole text (real reports, a text with Latin words and
+    spaces, one with a hyphenated run jieba-next cuts in two)."""
+    from pathlib import Path
+
+    from indexer.fulltext.analysis import _indexed_form, tokenizer, words
+
+    data = Path(__file__).parent / "data"
+    texts = [normalize(p.read_text(encoding="utf-8")) for p in sorted(data.glob("realworld*/*.txt"))]
+    texts += ["Open Data 平台 open-data 2019-2020年 COVID-19 疫情防控，政府信息公开 Web 网站 _x_ %",
+              "一、总体情况\t二、主动公开政府信息情况  3.5% A&B c#d"]
+    assert len(texts) > 60
+    for text in texts + texts:  # the second time from the remembered runs
+        expected = [w for w in map(_indexed_form, tokenizer().lcut(text, HMM=True)) if w]
+        assert words(text) == expected
