@@ -252,12 +252,18 @@ class _Segment:
         return np.cumsum(self.lengths)
 
     @cached_property
+    def text_length(self) -> int:
+        """The length of the segment's text (0 where lengths were not kept)."""
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    @cached_property
     def id_list(self) -> list[str]:
         return self.ids.tolist()
 
-    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray) -> np.ndarray | None:
+    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray, mark: np.ndarray) -> np.ndarray | None:
         """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`;
-        return where they start in the segment's text, or None where they were counted in texts."""
+        return where they start in the segment's text, or None where they were counted in texts.
+        `mark`: all False, at least as long as the segment's text (see `term_starts`)."""
         slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
         if not len(self.terms) or (self.terms[slot] != codes).any():
             return np.zeros(0, dtype=np.int64)
@@ -271,22 +277,45 @@ class _Segment:
             docs = docs[rows[docs] >= 0]
             out[rows[docs]] = view.count([self.id_list[d] for d in docs.tolist()], term)
             return None
-        # An occurrence starts where each bigram k of the term is found at start + k. Bigrams
-        # across two reports are not kept, so such a start lies inside one report.
-        order = np.argsort(self.pstarts[kept + 1] - self.pstarts[kept], kind="stable")
-        start = self.positions(int(kept[order[0]])) - order[0]
-        for k in order[1:].tolist():
-            if not len(start):
-                break
-            found = self.positions(int(kept[k]))
-            at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
-            start = start[found[at] == start + k]
+        start = self.term_starts(codes, kept, mark)
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
             start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
         counts = np.bincount(np.searchsorted(self.ends, start, side="right"), minlength=self.size)
         hit = np.flatnonzero(counts * (rows >= 0))
         out[rows[hit]] = counts[hit]
+        return start
+
+    def term_starts(self, codes: np.ndarray, kept: np.ndarray, mark: np.ndarray) -> np.ndarray:
+        """Where the term of bigram `codes` starts in the segment's text, from the positions of
+        its bigrams (each kept, at `kept` in pterms). `mark` is scratch space, left all False.
+
+        An occurrence starts where each bigram k of the term is found at start + k. Bigrams that
+        another two pin down are not needed (信息 of 政府信息公开, given 府信 and 息公), so only a
+        cheapest set of bigrams covering every character is checked, the rarest first."""
+        sizes = self.pstarts[kept + 1] - self.pstarts[kept]
+        chosen = sorted(_cover(sizes.tolist()), key=lambda k: sizes[k])
+        first = chosen[0]
+        start = self.positions(int(kept[first])) - first
+        length = len(codes) + 1
+        start = start[(start >= 0) & (start <= len(mark) - length)]
+        for k in chosen[1:]:
+            if not len(start):
+                break
+            found = self.positions(int(kept[k]))
+            if len(start) * 16 < len(found):  # a few candidates: look each up
+                at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
+                start = start[found[at] == start + k]
+            else:  # many: mark them, then keep the positions found marked (no binary search)
+                wanted = start + k
+                mark[wanted] = True
+                start = found[mark[found]] - k
+                mark[wanted] = False
+        if any(b - a > 1 for a, b in zip(sorted(chosen), sorted(chosen)[1:])):
+            # Two chosen bigrams side by side may lie in two reports: keep starts whose whole
+            # term lies in one (bigrams that overlap share a character, so share a report).
+            start = start[np.searchsorted(self.ends, start, side="right") ==
+                          np.searchsorted(self.ends, start + length - 1, side="right")]
         return start
 
     def in_sections(self, kinds: list[str]) -> np.ndarray:
@@ -314,8 +343,11 @@ class _Segment:
         first, last = self.pstarts[t], self.pstarts[t + 1]
         piece = int(np.searchsorted(self.pieces, t, side="right")) - 1
         base = self.pstarts[self.pieces[piece]]
-        gaps = self.arrays[f"gaps{piece}"][first - base:last - base].astype(np.int64)
+        gaps = self.arrays[f"gaps{piece}"][first - base:last - base]
         lo, hi = np.searchsorted(self.big_at, [first, last])
+        if lo == hi:  # no gap stored in full: the usual case for a common bigram
+            return np.cumsum(gaps, dtype=np.int64)
+        gaps = gaps.astype(np.int64)
         gaps[self.big_at[lo:hi] - first] = self.big_gap[lo:hi]
         return np.cumsum(gaps)
 
@@ -342,6 +374,25 @@ class _Segment:
                 listed[self.docs[self.starts[t]:self.starts[t + 1]]] = True
                 mask &= listed
         return np.flatnonzero(mask)
+
+
+def _cover(sizes: list[int]) -> list[int]:
+    """The cheapest offsets of a term's bigrams (bigram k holds characters k and k + 1; `sizes`:
+    what each costs) that hold every character: the first and the last, and no two side by
+    side left out."""
+    best = [0] * len(sizes)  # the cheapest cover of characters 0..k + 1 that uses bigram k
+    back = [-1] * len(sizes)
+    for k, size in enumerate(sizes):
+        before = [j for j in (k - 1, k - 2) if j >= 0]
+        if before:
+            back[k] = min(before, key=best.__getitem__)
+            best[k] = size + best[back[k]]
+        else:
+            best[k] = size
+    chosen = [len(sizes) - 1]
+    while back[chosen[-1]] >= 0:
+        chosen.append(back[chosen[-1]])
+    return chosen[::-1]
 
 
 def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts: list[str],
@@ -587,8 +638,9 @@ class GramIndex:
         codes = _bigrams(_chars(term).astype(np.uint64))
         snap = self.snapshot()
         out = np.zeros(len(view.rows), dtype=np.int64)
+        mark = np.zeros(max((s.text_length for s in snap.segments), default=0), dtype=bool)
         for segment in snap.segments:
-            found = segment.count(term, codes, view, out)
+            found = segment.count(term, codes, view, out, mark[:segment.text_length])
             if starts is not None:
                 starts[segment.name] = found
         for report_id in snap.deleted:  # none is visible while the index agrees with the store
