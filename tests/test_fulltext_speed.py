@@ -89,6 +89,18 @@ def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, 
         index.count("公公", TextView({}, list))
 
 
+def test_gram_index_counts_no_phrase_across_two_reports(tmp_path, monkeypatch):
+    """A phrase checked from bigrams side by side (政府 and 信息 of 政府信息, the frequent 府信
+    left out) is not counted where one report ends in 政府 and the next begins with 信息."""
+    monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", 0.0)
+    texts = {"a": "府信" * 50 + "政府", "b": "信息公开" + "府信" * 50, "c": "政府信息", "d": "", "e": "政府", "f": "信息"}
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v), v) for k, v in texts.items())
+    view = TextView({k: row for row, k in enumerate(texts)}, lambda ids: [texts[i] for i in ids])
+    assert index.count("政府信息", view).tolist() == [0, 0, 1, 0, 0, 0]
+    assert index.count("府信息", view).tolist() == [0, 0, 1, 0, 0, 0]
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.3, 2.0])
 def test_gram_index_counts_inside_sections_like_str_count(tmp_path, monkeypatch, fraction):
     """Counts limited to sections of some kinds, from the cells a segment keeps, equal
