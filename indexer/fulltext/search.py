@@ -386,8 +386,7 @@ class Searcher:
             with self.store.snapshot():
                 corpus = self.corpus()
                 hits, locate, kinds, excluded = self._found(mode, parsed, filters, corpus)
-                order = _order(hits, corpus, sort)
-                page = order[offset: None if limit is None else offset + limit]
+                page = _order(hits, corpus, sort, None if limit is None else offset + limit)[offset:]
                 results = self._results(hits, page, locate, corpus, snippets, kinds,
                                         listed=mode == "keyword" or _several_terms(parsed.tree))
             if self.store.version() == corpus.gen:
@@ -814,9 +813,10 @@ def _kind_at(bounds: list[tuple[int, int, str]], pos: int) -> str:
     return "other"
 
 
-def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
-    """Positions in `hits`, best first; ties broken by report id so pages are stable."""
-    if not hits.ids:
+def _order(hits: _Hits, corpus: _Corpus, sort: str, stop: int | None = None) -> list[int]:
+    """Positions in `hits`, best first, the first `stop` of them (all if None); ties broken by
+    report id so pages are stable."""
+    if not hits.ids or stop == 0:
         return []
     ids = hits.ranks if hits.ranks is not None else np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
     if sort == "year":
@@ -826,18 +826,30 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str) -> list[int]:
         keys = (ids, -hits.scores, -hits.counts)
     else:
         keys = (ids, -hits.counts, -hits.scores)
-    return np.lexsort(keys).tolist()
+    if stop is not None and stop < len(ids) // 4:
+        # A page of a common phrase's 20,000 reports: sort only those whose first key could
+        # place them among the first `stop` (ties with the last of them included).
+        first = keys[-1]
+        among = np.flatnonzero(first <= np.partition(first, stop - 1)[stop - 1])
+        return among[np.lexsort(tuple(k[among] for k in keys))][:stop].tolist()
+    return np.lexsort(keys)[:stop].tolist()
 
 
 _NEWLINES = re.compile(r"\s*\n\s*")
 
 
+def _closed(part: str, joint: str) -> str:
+    """`part` with its line breaks and the spaces around them replaced by `joint` (a common
+    phrase's page shows hundreds of snippets, most without a line break: no regex for those)."""
+    return _NEWLINES.sub(joint, part) if "\n" in part else part
+
+
 def _snippet(text: str, start: int, end: int, kind: str, page_starts: list[int] | None = None) -> dict:
     """The original text around a match, with the page the match starts on (None where pages
     are unknown); line breaks inside the match (page breaks) are closed up."""
-    left = _NEWLINES.sub(" ", text[max(0, start - SNIPPET_CONTEXT):start]).lstrip()
-    middle = _NEWLINES.sub("", text[start:end])
-    right = _NEWLINES.sub(" ", text[end:end + SNIPPET_CONTEXT]).rstrip()
+    left = _closed(text[max(0, start - SNIPPET_CONTEXT):start], " ").lstrip()
+    middle = _closed(text[start:end], "")
+    right = _closed(text[end:end + SNIPPET_CONTEXT], " ").rstrip()
     return {"section_kind": kind, "text": left + middle + right,
             "match_start": len(left), "match_end": len(left) + len(middle), "page": page_at(page_starts, start)}
 
