@@ -252,6 +252,11 @@ class _Segment:
         return np.cumsum(self.lengths)
 
     @cached_property
+    def begins(self) -> np.ndarray:
+        """Where each doc's text begins in the segment's text."""
+        return self.ends - self.lengths
+
+    @cached_property
     def text_length(self) -> int:
         """The length of the segment's text (0 where lengths were not kept)."""
         return int(self.ends[-1]) if len(self.ends) else 0
@@ -281,9 +286,8 @@ class _Segment:
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
             start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
-        counts = np.diff(np.searchsorted(start, self.ends), prepend=0)  # starts are sorted
-        hit = np.flatnonzero(counts * (rows >= 0))
-        out[rows[hit]] = counts[hit]
+        docs, at = view.placed(self)
+        out[at] = (np.searchsorted(start, self.ends) - np.searchsorted(start, self.begins))[docs]  # starts are sorted
         return start
 
     def term_starts(self, codes: np.ndarray, kept: np.ndarray, mark: np.ndarray) -> np.ndarray:
@@ -298,7 +302,7 @@ class _Segment:
         first = chosen[0]
         start = self.positions(int(kept[first])) - first
         length = len(codes) + 1
-        start = start[(start >= 0) & (start <= len(mark) - length)]
+        start = start[np.searchsorted(start, 0):np.searchsorted(start, len(mark) - length, side="right")]
         for k in chosen[1:]:
             if not len(start):
                 break
@@ -313,12 +317,13 @@ class _Segment:
                 mark[wanted] = False
         if any(b - a > 1 for a, b in zip(sorted(chosen), sorted(chosen)[1:])):
             # Two chosen bigrams side by side may lie in two reports (bigrams that overlap share
-            # a character, so a report): drop the starts within `length` - 1 before a report's
-            # end, found as runs of the sorted starts (looking up each start took 5 times longer).
+            # a character, so a report): drop the starts less than `length` - 1 before a
+            # report's end, found among the sorted starts in one lookup per report.
             near_end = np.searchsorted(start, self.ends - length + 1)
             next_report = np.searchsorted(start, self.ends)
-            runs = np.bincount(near_end, minlength=len(start) + 1) - np.bincount(next_report, minlength=len(start) + 1)
-            start = start[np.cumsum(runs)[:-1] == 0]
+            across = np.flatnonzero(next_report > near_end)
+            if len(across):
+                start = np.delete(start, np.concatenate([np.arange(near_end[d], next_report[d]) for d in across]))
         return start
 
     def in_sections(self, kinds: list[str]) -> np.ndarray:
@@ -510,12 +515,22 @@ class TextView:
         self.texts = texts
         self.within = within
         self._rows: dict[str, np.ndarray] = {}
+        self._placed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def limited(self, kinds: list[str], spans: Callable[[list[str], list[str]], list[list[tuple[int, int]]]]) -> "TextView":
         """The same reports, counting only inside sections of `kinds`."""
         view = TextView(self.rows, self.texts, (set(kinds), spans))
-        view._rows = self._rows
+        view._rows, view._placed = self._rows, self._placed
         return view
+
+    def placed(self, segment: _Segment) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's docs the search may see, and their rows."""
+        found = self._placed.get(segment.name)
+        if found is None:
+            rows = self.rows_of(segment)
+            docs = np.flatnonzero(rows >= 0)
+            found = self._placed[segment.name] = (docs, rows[docs])
+        return found
 
     def rows_of(self, segment: _Segment) -> np.ndarray:
         """The row of each of the segment's docs, -1 for a report the search may not see."""
