@@ -838,18 +838,14 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str, stop: int | None = None) -> 
 _NEWLINES = re.compile(r"\s*\n\s*")
 
 
-def _closed(part: str, joint: str) -> str:
-    """`part` with its line breaks and the spaces around them replaced by `joint` (a common
-    phrase's page shows hundreds of snippets, most without a line break: no regex for those)."""
-    return _NEWLINES.sub(joint, part) if "\n" in part else part
-
-
 def _snippet(text: str, start: int, end: int, kind: str, page_starts: list[int] | None = None) -> dict:
     """The original text around a match, with the page the match starts on (None where pages
     are unknown); line breaks inside the match (page breaks) are closed up."""
-    left = _closed(text[max(0, start - SNIPPET_CONTEXT):start], " ").lstrip()
-    middle = _closed(text[start:end], "")
-    right = _closed(text[end:end + SNIPPET_CONTEXT], " ").rstrip()
+    before, middle, after = text[max(0, start - SNIPPET_CONTEXT):start], text[start:end], text[end:end + SNIPPET_CONTEXT]
+    # A common phrase's page shows hundreds of snippets, most without a line break: no regex there.
+    if "\n" in before or "\n" in middle or "\n" in after:
+        before, middle, after = _NEWLINES.sub(" ", before), _NEWLINES.sub("", middle), _NEWLINES.sub(" ", after)
+    left, right = before.lstrip(), after.rstrip()
     return {"section_kind": kind, "text": left + middle + right,
             "match_start": len(left), "match_end": len(left) + len(middle), "page": page_at(page_starts, start)}
 
