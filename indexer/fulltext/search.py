@@ -818,15 +818,15 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str, stop: int | None = None) -> 
     report id so pages are stable."""
     if not hits.ids or stop == 0:
         return []
-    ids = hits.ranks if hits.ranks is not None else np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
+    ranks = hits.ranks if hits.ranks is not None else np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
     if sort == "year":
         years = np.array([corpus.reports[i]["year"] or 0 for i in hits.ids])
-        keys = (ids, -hits.scores, -years)
+        keys = (ranks, -hits.scores, -years)
     elif sort == "count":
-        keys = (ids, -hits.scores, -hits.counts)
+        keys = (ranks, -hits.scores, -hits.counts)
     else:
-        keys = (ids, -hits.counts, -hits.scores)
-    if stop is not None and stop < len(ids) // 4:
+        keys = (ranks, -hits.counts, -hits.scores)
+    if stop is not None and stop < len(ranks) // 4:
         # A page of a common phrase's 20,000 reports: sort only those whose first key could
         # place them among the first `stop` (ties with the last of them included).
         first = keys[-1]
