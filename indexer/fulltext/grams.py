@@ -284,15 +284,15 @@ class _Segment:
         """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`;
         return where they start in the segment's text, or None where they were counted in texts.
         `marks`: at least as long as the segment's text."""
-        slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
-        if not len(self.terms) or (self.terms[slot] != codes).any():
-            return np.zeros(0, dtype=np.int64)
-        rows = view.rows_of(self)
         kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
         has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
         if not has.all() or (view.within is not None and "cell_section" not in self.arrays):
+            slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
+            if not len(self.terms) or (self.terms[slot] != codes).any():  # a bigram in none of these reports
+                return np.zeros(0, dtype=np.int64)
             # A bigram in few of these reports, or sections asked of a segment without cells:
             # count in the texts of the reports holding the rarest bigrams.
+            rows = view.rows_of(self)
             docs = self.holding(codes[np.argsort(self.counts[slot])[:4]])
             docs = docs[rows[docs] >= 0]
             out[rows[docs]] = view.count([self.id_list[d] for d in docs.tolist()], term)
