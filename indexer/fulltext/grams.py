@@ -9,9 +9,10 @@ A phrase whose every bigram is in most reports has no selective candidates, and 
 with `str.count` in every report took ~90 ms at 20,000 reports. So a segment also keeps the
 positions of its common bigrams (those in at least POSITION_FRACTION of its reports): `count`
 takes the positions of the rarest of a set of the term's bigrams that covers every character
-and keeps those where each other bigram of the set follows at its offset, reading no text. Where one of the term's bigrams is in too few
-of a segment's reports to have positions kept, the reports holding it are few and are counted
-with `str.count`. Positions are stored as 16-bit gaps.
+and keeps those where each other bigram of the set follows at its offset, reading no text.
+Where one of the term's bigrams is in too few of a segment's reports to have positions kept,
+the reports holding it are few and are counted with `str.count`. Positions are stored as
+16-bit gaps.
 
 A segment file holds its arrays each compressed on its own (zlib, which halves them: ~2.5 MB
 per 400 reports in all), the positions in pieces of about GAP_PIECE gaps. They are

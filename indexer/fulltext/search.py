@@ -818,7 +818,9 @@ def _order(hits: _Hits, corpus: _Corpus, sort: str, stop: int | None = None) -> 
     report id so pages are stable."""
     if not hits.ids or stop == 0:
         return []
-    ranks = hits.ranks if hits.ranks is not None else np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
+    ranks = hits.ranks
+    if ranks is None:
+        ranks = np.fromiter(map(corpus.rank.__getitem__, hits.ids), np.int64, len(hits.ids))
     if sort == "year":
         years = np.array([corpus.reports[i]["year"] or 0 for i in hits.ids])
         keys = (ranks, -hits.scores, -years)
