@@ -53,7 +53,6 @@ _MAGIC = b"nianbao-grams/2\n"
 # enough to be selective, few enough to keep the query small. Verification does the rest.
 PREFIX_CHARS = 32
 SEGMENT_DOCS = 2048  # bitmaps stay small (256 bytes) and doc numbers fit in uint16
-_DOC_BITS = np.uint64((SEGMENT_DOCS - 1).bit_length())
 POSITION_FRACTION = 0.3  # bigrams in fewer reports narrow candidates well enough
 _SHIFT = np.uint64(21)
 _BIGRAM = 1 << 21  # codes from here on are bigrams
@@ -442,8 +441,9 @@ def _build(name: str, ids: list[str], codes: np.ndarray, docs: np.ndarray, texts
     n = len(ids)
     # Postings in (code, doc) order, sorted as one 64-bit key: a code takes at most 42 bits and a
     # doc number 11 (SEGMENT_DOCS). np.lexsort of the two took five times as long.
-    key = np.sort((codes.astype(np.uint64) << _DOC_BITS) | docs.astype(np.uint64))
-    codes, docs = key >> _DOC_BITS, (key & np.uint64(SEGMENT_DOCS - 1)).astype(docs.dtype)
+    bits = np.uint64(max(n - 1, 1).bit_length())  # this segment's doc numbers
+    key = np.sort((codes.astype(np.uint64) << bits) | docs.astype(np.uint64))
+    codes, docs = key >> bits, (key & np.uint64((1 << int(bits)) - 1)).astype(docs.dtype)
     first = _firsts(codes)  # codes are sorted: np.unique would sort them again (65 ms a batch)
     terms, counts = codes[first], np.diff(np.append(first, len(codes)))
     is_dense = counts * 16 > n  # a bitmap of n/8 bytes beats a list of 2 bytes per report
