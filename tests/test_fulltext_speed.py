@@ -223,14 +223,19 @@ def test_tokenizer_read_from_its_cache_segments_like_a_fresh_one(tmp_path, monke
 
     monkeypatch.setenv("NIANBAO_CACHE", str(tmp_path))
     texts = [normalize(p.read_text(encoding="utf-8")) for p in sorted(CORPUS.glob("*.txt"))]
-    analysis.tokenizer.cache_clear()
+
+    def fresh_process() -> None:  # a new tokenizer, and none of the runs an earlier one segmented
+        analysis.tokenizer.cache_clear()
+        analysis._run_words.cache_clear()
+
+    fresh_process()
     built = [analysis.words(t) for t in texts]  # no cache yet: jieba-next builds and writes it
     cache = tmp_path / "jieba" / "jieba_next.cache"
     assert cache.stat().st_size > 1_000_000
     for damage in (None, b"not marshal"):
         if damage:
             cache.write_bytes(damage)
-        analysis.tokenizer.cache_clear()
+        fresh_process()
         assert [analysis.words(t) for t in texts] == built
     assert cache.stat().st_size > 1_000_000  # rewritten
-    analysis.tokenizer.cache_clear()
+    fresh_process()
