@@ -1,14 +1,19 @@
-"""Peak memory of a vectors update, this checkout's `vectors.py` against main's, in one run.
+"""Peak memory of a vectors update, this checkout's `vectors.py` against a base commit's, in one run.
 
 Why: issue #25 asks for the embedding stage in <= 2 GB at 20,000 reports; its vectors used to
-wait in a dict of a million small arrays. The model is not what is measured here, so a
-stand-in of the real model's width (384, vectors from each text's hash, ~30 us a text) embeds:
-what remains is the bookkeeping, the cache and the generation. Each variant runs in a fresh
-process, alternating, twice: once embedding everything (empty cache), once building a fresh
-generation from the full cache. Peak is the child's summed PSS sampled every 0.25 s, also
-given above the PSS at the update's start (Python, numpy, the store open).
+wait in a dict of a million small arrays, its passages in a million Python objects. The model
+is not what is measured here, so a stand-in of the real model's width (384, vectors from each
+text's hash, ~30 us a text) embeds: what remains is the bookkeeping, the cache and the
+generation. Each variant runs in a fresh process, alternating: once embedding everything
+(empty cache), once building a fresh generation from the full cache. Peak is the child's
+summed PSS sampled every 0.25 s, also given above the PSS at the update's start (Python,
+numpy, the store open). Every file of the generations written (vectors, windows, passage and
+section tables, report and section vectors, centres, the ANN index) must be the same bytes.
 
-    python bench/gather_memory.py --reports 1000 --workdir /tmp/nb-gather
+``--model-size`` adds what the real model holds once loaded and warm: a fresh process's PSS
+after loading it and embedding a batch of the corpus's longest texts, less its PSS before.
+
+    python bench/gather_memory.py --reports 1000 --workdir /tmp/nb-gather --base main
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from fulltext import PeakMemory, ensure_corpus  # noqa: E402
+from fulltext import PeakMemory, _proportional, ensure_corpus  # noqa: E402
 
 DIM = 384
 
@@ -48,15 +54,15 @@ class HashEmbedder:
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def vectors_module(variant: str):  # noqa: ANN201 - a module
-    """This checkout's indexer.semantic.vectors, or main's loaded beside it in the same package."""
+def vectors_module(variant: str, base: str):  # noqa: ANN201 - a module
+    """This checkout's indexer.semantic.vectors, or ``base``'s loaded beside it in the same package."""
     if variant == "new":
         from indexer.semantic import vectors
 
         return vectors
-    source = subprocess.run(["git", "-C", str(ROOT), "show", "main:indexer/semantic/vectors.py"],
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{base}:indexer/semantic/vectors.py"],
                             capture_output=True, text=True, check=True).stdout
-    path = Path("/tmp") / "nianbao_vectors_main.py"
+    path = Path("/tmp") / "nianbao_vectors_base.py"
     path.write_text(source, encoding="utf-8")
     spec = importlib.util.spec_from_file_location("indexer.semantic._vectors_main", path)
     module = importlib.util.module_from_spec(spec)
@@ -65,10 +71,16 @@ def vectors_module(variant: str):  # noqa: ANN201 - a module
     return module
 
 
-def child(variant: str, index_dir: Path) -> dict:
+def generation_digest(gen: Path) -> dict[str, str]:
+    """Each file of a generation but its meta.json (which holds the time): name -> hash of its bytes."""
+    return {f.name: hashlib.blake2b(f.read_bytes(), digest_size=8).hexdigest()
+            for f in sorted(gen.iterdir()) if f.name != "meta.json"}
+
+
+def child(variant: str, index_dir: Path, base: str) -> dict:
     from indexer.store import Store
 
-    vectors = vectors_module(variant)
+    vectors = vectors_module(variant, base)
     vectors._MODELS[HashEmbedder.model_id] = HashEmbedder()
     shutil.rmtree(index_dir / "vectors", ignore_errors=True)
     out = {"variant": variant}
@@ -86,10 +98,33 @@ def child(variant: str, index_dir: Path) -> dict:
                           "passages": update.passages, "embedded": update.embedded, "cached": update.cached}
         finally:
             store.close()
-    vs = vectors.load_vectors(index_dir)
-    out["digest"] = hashlib.blake2b(np.ascontiguousarray(vs.matrix).tobytes()
-                                    + np.asarray(vs.window_matrix).tobytes()).hexdigest()[:16]
+    out["files"] = generation_digest(vectors.load_vectors(index_dir).path)
     return out
+
+
+def model_size(index_dir: Path) -> dict:
+    """PSS the real model adds once loaded and warm (a batch of the longest texts embedded)."""
+    from indexer.semantic.passages import iter_passages
+    from indexer.semantic.vectors import EMBED_BATCH, embed_documents, get_model
+    from indexer.store import Store
+
+    store = Store(index_dir, create=False)
+    try:
+        ids = store.report_ids()[:20]
+        texts = [p.embed_text for p in iter_passages(store.paragraphs(ids), headings=store.section_headings())]
+    finally:
+        store.close()
+    texts = sorted(texts, key=len, reverse=True)[:EMBED_BATCH]
+    me = psutil.Process()
+    before = _proportional(me)
+    started = time.perf_counter()
+    embedder = get_model()
+    loaded = _proportional(me)
+    embed_documents(embedder, texts)
+    warm = _proportional(me)
+    return {"model_id": embedder.model_id, "before_mb": round(before / 2**20, 1),
+            "loaded_mb": round((loaded - before) / 2**20, 1), "warm_mb": round((warm - before) / 2**20, 1),
+            "longest_chars": len(texts[0]), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def main() -> None:
@@ -97,25 +132,41 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/nb-gather"))
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--child", choices=["old", "new"])
+    parser.add_argument("--base", default="main", help="the commit whose vectors.py is the old variant")
+    parser.add_argument("--model-size", action="store_true", help="also measure the real model's PSS, loaded and warm")
+    parser.add_argument("--child", choices=["old", "new", "model"])
     args = parser.parse_args()
     index_dir = args.workdir / "index"
+    if args.child == "model":
+        print(json.dumps(model_size(index_dir)))
+        return
     if args.child:
-        print(json.dumps(child("old" if args.child == "old" else "new", index_dir)))
+        print(json.dumps(child(args.child, index_dir, args.base)))
         return
     from indexer.indexing import index_paths
 
     corpus, _, _ = ensure_corpus(args.workdir, args.reports, seed=0)
     if not index_dir.exists():
         index_paths([corpus], index_dir, embed=False)
+    base = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.base],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    print(f"old: vectors.py of {args.base} ({base}); new: this checkout", flush=True)
+
+    def run_child(variant: str) -> dict:
+        done = subprocess.run([sys.executable, __file__, "--child", variant, "--workdir", str(args.workdir),
+                               "--base", base], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
     results = []
     for _ in range(args.rounds):
         for variant in ("old", "new"):
-            done = subprocess.run([sys.executable, __file__, "--child", variant, "--workdir", str(args.workdir)],
-                                  capture_output=True, text=True, check=True)
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(json.dumps(results[-1]), flush=True)
-    print("same vectors:", len({r["digest"] for r in results}) == 1)
+            results.append(run_child(variant))
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "files"}), flush=True)
+    files = [r["files"] for r in results]
+    differ = sorted({name for f in files for name in f if len({g.get(name) for g in files}) > 1})
+    print("same files:", not differ, f"({len(files[0])} files)" if not differ else f"differ: {differ}")
+    if args.model_size:
+        print("real model:", json.dumps(run_child("model")), flush=True)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import numpy as np
 from ..core import settings
 from ..core.kinds import SECTION_KINDS
 from ..store import VectorCache
-from .passages import CHUNKER_VERSION, EMBED_RECIPE, Passage, iter_passages, windows
+from .passages import CHUNKER_VERSION, EMBED_RECIPE, iter_passages, windows
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -77,6 +77,13 @@ those rows (gathering more rows from the memory-mapped matrix costs more than th
 EMBED_BATCH = 64
 """Texts embedded between two cache commits and progress updates: small enough that the app's
 first-start bar moves (with 256, a few reports went from 0/N to N/N in one step)."""
+READ_REPORTS = 256
+"""Reports whose paragraphs are read, cut into passages and looked up in the cache at a time:
+only their passages are Python objects at once (all of 20,000 reports' were ~1 GB)."""
+ROW_BLOCK = 16384
+"""Rows of the distinct texts' vectors allocated at a time (:class:`_Rows`)."""
+WRITE_BLOCK = 65536
+"""Rows of a matrix written, read back or summed at a time, so no matrix is whole in memory."""
 
 KINDS: tuple[str, ...] = tuple(SECTION_KINDS)
 """Section kind codes in memory: code ``i`` is ``KINDS[i]``. A generation written with other
@@ -144,38 +151,80 @@ def embed_documents(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
 
 
 class _Rows:
-    """Float16 vectors of the distinct texts a generation needs, one preallocated row each,
-    filled in place from the cache or the model. Why: a dict of a million small arrays costs
-    ~200 bytes of Python objects per 768-byte vector, and stacking them copies them once more.
-    The width is set by the first vector (the model's dimension, known only once one is seen)."""
+    """Float16 vectors of the distinct texts a generation needs, one row each, filled in place
+    from the cache or the model. Why: a dict of a million small arrays costs ~200 bytes of
+    Python objects per 768-byte vector, and stacking them copies them once more. Texts are met
+    report by report, so their count is known only at the end: rows live in blocks of
+    :data:`ROW_BLOCK`, added as needed without copying the ones before. The width is set by the
+    first vector (the model's dimension, known only once one is seen)."""
 
-    def __init__(self, keys: list[bytes], dim: int | None) -> None:
-        self.keys = keys
-        self.slot = {key: i for i, key in enumerate(keys)}
+    def __init__(self, dim: int | None) -> None:
+        self.keys: list[bytes] = []
+        self.slot: dict[bytes, int] = {}
         self.dim = dim
-        self.matrix = np.zeros((len(keys), dim or 0), dtype=np.float16)
-        self.filled = np.zeros(len(keys), dtype=bool)
+        self._blocks: list[np.ndarray | None] = []
+        self._filled: list[np.ndarray] = []
 
-    def _allocate(self, dim: int) -> None:
-        if self.dim is None:
-            self.dim = dim
-            self.matrix = np.zeros((len(self.keys), dim), dtype=np.float16)
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, key: bytes) -> tuple[int, bool]:
+        """The row of a text's key, and whether it is new."""
+        slot = self.slot.get(key)
+        if slot is not None:
+            return slot, False
+        slot = self.slot[key] = len(self.keys)
+        self.keys.append(key)
+        if slot % ROW_BLOCK == 0:
+            self._blocks.append(None)
+            self._filled.append(np.zeros(ROW_BLOCK, dtype=bool))
+        return slot, True
+
+    def _block(self, b: int) -> np.ndarray:
+        if self._blocks[b] is None:
+            self._blocks[b] = np.zeros((ROW_BLOCK, self.dim), dtype=np.float16)
+        return self._blocks[b]
+
+    def _by_block(self, slots: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(block, positions in ``slots``, rows in the block) for each block ``slots`` touch."""
+        blocks, offsets = np.divmod(np.asarray(slots, dtype=np.int64), ROW_BLOCK)
+        for b in np.unique(blocks).tolist():
+            where = np.flatnonzero(blocks == b)
+            yield b, where, offsets[where]
+
+    def filled(self, slots: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(slots), dtype=bool)
+        for b, where, offsets in self._by_block(slots):
+            out[where] = self._filled[b][offsets]
+        return out
 
     def put_cached(self, slot: int, vec: np.ndarray) -> bool:
         """Take a cached vector unless its width differs from the others (stale rows of another build)."""
-        self._allocate(vec.shape[0])
+        if self.dim is None:
+            self.dim = vec.shape[0]
         if vec.shape[0] != self.dim:
             return False
-        self.matrix[slot] = vec
-        self.filled[slot] = True
+        b, offset = divmod(slot, ROW_BLOCK)
+        self._block(b)[offset] = vec
+        self._filled[b][offset] = True
         return True
 
     def put(self, slots: np.ndarray, vectors: np.ndarray) -> None:
-        self._allocate(vectors.shape[1])
+        if self.dim is None:
+            self.dim = vectors.shape[1]
         if vectors.shape[1] != self.dim:
             raise VectorsError(f"the model gave {vectors.shape[1]}-dimensional vectors where the cache has {self.dim}")
-        self.matrix[slots] = vectors
-        self.filled[slots] = True
+        for b, where, offsets in self._by_block(slots):
+            self._block(b)[offsets] = vectors[where]
+            self._filled[b][offsets] = True
+
+    def take(self, slots: np.ndarray, dim: int) -> np.ndarray:
+        """The rows of ``slots`` (zeros where none was filled), ``dim`` wide."""
+        out = np.zeros((len(slots), dim), dtype=np.float16)
+        for b, where, offsets in self._by_block(slots):
+            if self._blocks[b] is not None:
+                out[where] = self._blocks[b][offsets]
+        return out
 
 
 class EmbeddingCache(VectorCache):
@@ -190,10 +239,10 @@ class EmbeddingCache(VectorCache):
                 out[key] = vec
         return out
 
-    def fill(self, model_id: str, rows: _Rows) -> int:
-        """Copy the cached vectors of ``rows``' texts into it; returns how many were found."""
+    def fill(self, model_id: str, rows: _Rows, keys: Sequence[bytes]) -> int:
+        """Copy the cached vectors of ``keys`` (texts of ``rows``) into it; returns how many were found."""
         return sum(rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
-                   for key, blob in self.find(model_id, rows.keys))
+                   for key, blob in self.find(model_id, keys))
 
     def put(self, model_id: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         self.save(model_id, zip(keys, (v.tobytes() for v in vectors.astype("<f2"))))
@@ -408,13 +457,75 @@ def load_vectors(index_dir: Path) -> VectorSet:
 # --------------------------------------------------------------------------- writing
 
 
-def _group_sums(matrix: np.ndarray, keys: np.ndarray, n_groups: int, inverse: np.ndarray) -> np.ndarray:
+class _RowFile:
+    """The rows of a 2-D ``.npy`` file, read by plain reads rather than a memory map: a map's
+    pages stay in this process's memory once touched (a 20,000-report matrix is ~600 MB), read
+    pages go back to the page cache."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            self.shape, fortran, self.dtype = read_header(f)
+            self.offset = f.tell()
+        if len(self.shape) != 2 or fortran:
+            raise ValueError(f"{path} is not a matrix of rows")
+        self.row_bytes = self.shape[1] * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(len(self))
+        count = max(0, stop - start)
+        with open(self.path, "rb") as f:
+            f.seek(self.offset + start * self.row_bytes)
+            data = f.read(count * self.row_bytes)
+        return np.frombuffer(data, dtype=self.dtype).reshape(count, self.shape[1])
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The given rows, read run by run of consecutive rows."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.shape[1]), dtype=self.dtype)
+        cuts = np.concatenate([[0], np.flatnonzero(np.diff(rows) != 1) + 1, [len(rows)]]) if len(rows) else []
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            out[a:b] = self[int(rows[a]):int(rows[a]) + (b - a)]
+        return out
+
+
+class _NpyWriter:
+    """A ``.npy`` file written block by block, the same bytes as ``np.save`` of the whole array,
+    which is never whole in memory: written pages go to the page cache, not this process."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: np.dtype | type) -> None:
+        self.dtype = np.dtype(dtype)
+        self.rows = shape[0]
+        self.written = 0
+        self.file = open(path, "wb")
+        np.lib.format.write_array_header_1_0(self.file, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                                                         "fortran_order": False, "shape": shape})
+
+    def write(self, block: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.written += len(block)
+
+    def __enter__(self) -> "_NpyWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.file.close()
+        if exc_type is None and self.written != self.rows:
+            raise RuntimeError(f"{self.file.name}: {self.written} rows written of {self.rows}")
+
+
+def _group_sums(matrix: np.ndarray | _RowFile, keys: np.ndarray, n_groups: int, inverse: np.ndarray) -> np.ndarray:
     """Sum the rows of each group; rows of a group are contiguous (``keys`` sorted). Block by block,
     so a million float16 rows never become one float32 copy."""
     sums = np.zeros((n_groups, matrix.shape[1]), dtype=np.float32)
-    for start in range(0, len(matrix), 65536):
-        block = np.asarray(matrix[start:start + 65536], dtype=np.float32)
-        local = keys[start:start + 65536]
+    for start in range(0, len(matrix), WRITE_BLOCK):
+        block = np.asarray(matrix[start:start + WRITE_BLOCK], dtype=np.float32)
+        local = keys[start:start + WRITE_BLOCK]
         firsts = np.concatenate([[0], np.flatnonzero(np.diff(local)) + 1])
         sums[inverse[start + firsts]] += np.add.reduceat(block, firsts, axis=0)
     return sums
@@ -434,10 +545,15 @@ def section_vector(content_mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return _unit(_unit(content_mean - centres[0]) - centres[1])
 
 
-def _derived(matrix: np.ndarray, passages: np.ndarray, n_reports: int,
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Report vectors (passage means), the section table, section vectors (:func:`section_vector`)
-    and the centres (corpus mean passage, mean centred section) that section vectors subtract."""
+def _derived(matrix: np.ndarray | _RowFile, passages: np.ndarray, n_reports: int, folder: Path) -> None:
+    """Write the report vectors (passage means), the section table, section vectors
+    (:func:`section_vector`) and the centres (corpus mean passage, mean centred section) that
+    section vectors subtract into ``folder``.
+
+    Memory: one float32 row per section (the sums, turned into means in place; ~250 MB at
+    20,000 reports); the centred mean and the section vectors go block by block. Each value is
+    computed as a whole-array expression would (numpy sums axis 0 row after row), so the
+    vectors do not depend on the blocks."""
     dim = matrix.shape[1]
     keys = passages["report"].astype(np.int64) * (1 << 20) + passages["section"]
     if len(keys) and np.any(np.diff(keys) < 0):
@@ -447,31 +563,42 @@ def _derived(matrix: np.ndarray, passages: np.ndarray, n_reports: int,
     table["report"] = passages["report"][first]
     table["section"] = passages["section"][first]
     table["kind"] = passages["kind"][first]
-    section_sums = _group_sums(matrix, keys, len(uniq), inverse) if len(uniq) else np.zeros((0, dim), np.float32)
+    np.save(folder / "sections.npy", table)
+    means = _group_sums(matrix, keys, len(uniq), inverse) if len(uniq) else np.zeros((0, dim), np.float32)
     reports = np.zeros((n_reports, dim), dtype=np.float32)
     if len(uniq):
         firsts = np.concatenate([[0], np.flatnonzero(np.diff(table["report"])) + 1])
-        reports[table["report"][firsts]] = np.add.reduceat(section_sums, firsts, axis=0)
+        reports[table["report"][firsts]] = np.add.reduceat(means, firsts, axis=0)
     has = np.linalg.norm(reports, axis=1) > 0
     reports[has] = _unit(reports[has])
+    np.save(folder / "reports.npy", reports)
+    del reports
 
     centres = np.zeros((2, dim), dtype=np.float32)
     if len(matrix):
-        centres[0] = section_sums.sum(axis=0) / len(matrix)
-    means = section_sums / np.maximum(np.bincount(inverse, minlength=len(uniq)), 1)[:, None].astype(np.float32)
+        centres[0] = means.sum(axis=0) / len(matrix)
+    means /= np.maximum(np.bincount(inverse, minlength=len(uniq)), 1)[:, None].astype(np.float32)
     if len(uniq):
-        centres[1] = _unit(means - centres[0]).mean(axis=0)
-    section_vectors = np.zeros((len(uniq), dim), dtype=np.float32)
-    for i in range(len(uniq)):
-        section_vectors[i] = section_vector(means[i], centres)
-    return reports, table, section_vectors, centres
+        total = np.zeros((0, dim), dtype=np.float32)
+        for start in range(0, len(means), WRITE_BLOCK):
+            block = _unit(means[start:start + WRITE_BLOCK] - centres[0])
+            total = np.add.reduce(np.concatenate([total, block]), axis=0, keepdims=True)
+        centres[1] = total[0] / len(means)
+    np.save(folder / "centres.npy", centres)
+    with _NpyWriter(folder / "section_vectors.npy", (len(uniq), dim), np.float32) as out:
+        for start in range(0, len(means), WRITE_BLOCK):
+            part = means[start:start + WRITE_BLOCK]
+            block = np.zeros((len(part), dim), dtype=np.float32)
+            for i in range(len(part)):
+                block[i] = section_vector(part[i], centres)
+            out.write(block)
 
 
 def _nlist(count: int) -> int:
     return int(min(4096, max(64, np.sqrt(count))))
 
 
-def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> dict:
+def _build_ann(matrix: np.ndarray | _RowFile, path: Path, threads: int | None = None) -> dict:
     """faiss IVF with an 8-bit scalar quantiser: ~1/4 the memory of float32, re-scored exactly at query time."""
     import faiss
 
@@ -481,10 +608,16 @@ def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> di
     nlist = _nlist(count)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(count, size=min(count, 64 * nlist), replace=False))
+    picked = []
+    for start in range(0, count, WRITE_BLOCK):
+        lo, hi = np.searchsorted(sample, [start, start + WRITE_BLOCK])
+        if hi > lo:
+            picked.append(np.asarray(matrix[start:start + WRITE_BLOCK])[sample[lo:hi] - start])
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
-    index.train(np.ascontiguousarray(matrix[sample], dtype=np.float32))
+    index.train(np.ascontiguousarray(np.concatenate(picked), dtype=np.float32))
+    del picked
     for start in range(0, count, 100_000):
         index.add(np.ascontiguousarray(matrix[start:start + 100_000], dtype=np.float32))
     faiss.write_index(index, str(path))
@@ -494,34 +627,42 @@ def _build_ann(matrix: np.ndarray, path: Path, threads: int | None = None) -> di
 def write_vectors(index_dir: Path, *, model_id: str, model_name: str | None, report_ids: Sequence[str],
                   passages: np.ndarray, matrix: np.ndarray, extra: dict | None = None,
                   window_owner: np.ndarray | None = None, window_matrix: np.ndarray | None = None) -> Path:
-    """Write a complete generation and make it current in one rename; returns its folder.
+    """Write a complete generation from arrays in memory and make it current in one rename;
+    returns its folder.
 
     ``passages`` (PASSAGE_DTYPE) must be grouped by report and section, in ``report_ids``
     order.
     """
+    def arrays(folder: Path) -> None:
+        np.save(folder / "vectors.npy", np.asarray(matrix, dtype=np.float16))
+        if window_owner is not None and window_matrix is not None and len(window_owner):
+            np.save(folder / "windows.npy", np.asarray(window_matrix, dtype=np.float16))
+            np.save(folder / "window_owner.npy", np.asarray(window_owner, dtype=np.int32))
+
+    return _write_generation(index_dir, arrays, model_id=model_id, model_name=model_name, report_ids=report_ids,
+                             passages=passages, extra=extra)
+
+
+def _write_generation(index_dir: Path, arrays: Callable[[Path], None], *, model_id: str, model_name: str | None,
+                      report_ids: Sequence[str], passages: np.ndarray, extra: dict | None) -> Path:
+    """Write a generation into a new folder, ``arrays`` writing its ``vectors.npy`` (and the
+    windows) first, derive the rest from the file, and make it current in one rename."""
     root = _vectors_dir(Path(index_dir))
     root.mkdir(parents=True, exist_ok=True)
     remove_temp_folders(index_dir)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
     try:
-        matrix16 = np.asarray(matrix, dtype=np.float16)
-        np.save(tmp / "vectors.npy", matrix16)
+        arrays(tmp)
         np.save(tmp / "passages.npy", passages)
-        if window_owner is not None and window_matrix is not None and len(window_owner):
-            np.save(tmp / "windows.npy", np.asarray(window_matrix, dtype=np.float16))
-            np.save(tmp / "window_owner.npy", np.asarray(window_owner, dtype=np.int32))
-        reports, sections, section_vectors, centres = _derived(matrix16, passages, len(report_ids))
-        np.save(tmp / "centres.npy", centres)
-        np.save(tmp / "reports.npy", reports)
-        np.save(tmp / "sections.npy", sections)
-        np.save(tmp / "section_vectors.npy", section_vectors)
+        matrix = _RowFile(tmp / "vectors.npy")
+        _derived(matrix, passages, len(report_ids), tmp)
         meta: dict[str, Any] = {
             "format": FORMAT, "model_id": model_id, "model_name": model_name, "chunker": CHUNKER_VERSION,
-            "dim": int(matrix16.shape[1]), "count": int(matrix16.shape[0]), "kinds": list(KINDS),
+            "dim": int(matrix.shape[1]), "count": int(matrix.shape[0]), "kinds": list(KINDS),
             "created": time.time(), "ann": None, **(extra or {}), "reports": list(report_ids),
         }
-        if len(matrix16) > ANN_THRESHOLD:
-            meta.update(_build_ann(np.load(tmp / "vectors.npy", mmap_mode="r"), tmp / "ann.faiss"))
+        if len(matrix) > ANN_THRESHOLD:
+            meta.update(_build_ann(matrix, tmp / "ann.faiss"))
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         gen = root / f"g{time.time_ns()}"
         tmp.rename(gen)
@@ -576,77 +717,113 @@ class VectorUpdate:
         return self.embedded / self.embed_seconds if self.embedded and self.embed_seconds else None
 
 
-def _gather(rows: list, section_headings: dict, report_ids: list[str], current: VectorSet | None, index_dir: Path,
-            model: str | Embedder | None, model_id: str, progress: ProgressFn | None, update: VectorUpdate,
-            cluster: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The passage table, its vectors, and the windows' owners and vectors, from the previous
-    generation (``current``, same model), the cache or the model (``cluster``: a Dask
-    scheduler's workers). A function of its own so that the Python objects behind them (a
-    million passages and their texts at 20,000 reports, ~1 GB) are gone before the arrays are
-    written and the derived vectors computed. Vectors go straight into preallocated float16
-    arrays: one row per distinct text (:class:`_Rows`), then the passage and window matrices."""
-    passages = list(iter_passages(rows, headings=section_headings))
+@dataclass
+class _Plan:
+    """A new generation's passages as arrays, not Python objects: the passage table, where each
+    row's vector comes from (a row of the previous generation, or a distinct text's row of
+    ``rows``), the windows' owners and rows, and the texts neither the cache nor the previous
+    generation had (the only texts kept until they are embedded)."""
+
+    rows: _Rows
+    table: np.ndarray  # PASSAGE_DTYPE
+    old_rows: np.ndarray  # row in the previous generation, -1 where the vector is not reused
+    slots: np.ndarray  # row in ``rows``, -1 where reused
+    window_owner: np.ndarray  # int32, passage row of each window
+    window_slots: np.ndarray  # row in ``rows`` of each window
+    texts: dict[int, str]  # slot → text to embed
+
+    def write(self, folder: Path, previous: Path | None) -> None:
+        """Write ``vectors.npy`` and the windows into ``folder`` block by block, then let go of
+        the distinct rows: the derived vectors and the ANN index come next."""
+        dim = self.rows.dim or 384
+        old = _RowFile(previous / "vectors.npy") if previous is not None and (self.old_rows >= 0).any() else None
+        with _NpyWriter(folder / "vectors.npy", (len(self.table), dim), np.float16) as out:
+            for start in range(0, len(self.table), WRITE_BLOCK):
+                slots, old_rows = self.slots[start:start + WRITE_BLOCK], self.old_rows[start:start + WRITE_BLOCK]
+                block = np.zeros((len(slots), dim), dtype=np.float16)
+                new = slots >= 0
+                block[new] = self.rows.take(slots[new], dim)
+                if old is not None and not new.all():
+                    block[~new] = old.take(old_rows[~new])
+                out.write(block)
+        if len(self.window_owner):
+            with _NpyWriter(folder / "windows.npy", (len(self.window_owner), dim), np.float16) as out:
+                for start in range(0, len(self.window_owner), WRITE_BLOCK):
+                    out.write(self.rows.take(self.window_slots[start:start + WRITE_BLOCK], dim))
+            np.save(folder / "window_owner.npy", self.window_owner)
+        self.rows = _Rows(dim)
+
+
+def _reused_rows(reports: np.ndarray, report_ids: list[str], current: VectorSet | None) -> np.ndarray:
+    """Each passage's row in ``current`` where its report has as many passages there (unchanged), else -1."""
+    old = np.full(len(reports), -1, dtype=np.int64)
+    if current is None or not len(reports):
+        return old
+    cuts = np.concatenate([[0], np.flatnonzero(np.diff(reports)) + 1, [len(reports)]]).tolist()
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        rows = current.rows_of(report_ids[reports[a]])
+        if len(rows) == b - a:
+            old[a:b] = rows
+    return old
+
+
+def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache: EmbeddingCache, model_id: str,
+          update: VectorUpdate) -> _Plan:
+    """What a new generation needs, read :data:`READ_REPORTS` reports at a time: their passages
+    (cut and keyed, then dropped), their vectors in the previous generation (``current``, same
+    model) or the cache, and the texts the model has to embed. The texts to embed keep the
+    order the model has always seen them in: passages first, in passage order, then windows."""
+    headings = store.section_headings()
     index = {r: i for i, r in enumerate(report_ids)}
-    by_report: dict[str, list[int]] = {}
-    for i, p in enumerate(passages):
-        by_report.setdefault(p.report_id, []).append(i)
-
-    reused = np.zeros(len(passages), dtype=bool)
-    old_rows = np.zeros(len(passages), dtype=np.int64)
-    if current is not None:
-        for report_id, members in by_report.items():
-            old = current.rows_of(report_id)
-            if len(old) == len(members):
-                reused[members] = True
-                old_rows[members] = old
-        update.reused = int(reused.sum())
-    todo = np.flatnonzero(~reused)
-    window_items = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
-    window_owner = np.array([i for i, _ in window_items], dtype=np.int32)
-    keys = [text_key(passages[i].embed_text) for i in todo.tolist()]
-    keys += [text_key(text) for _, text in window_items]
-    distinct = _Rows(list(dict.fromkeys(keys)), current.dim if current is not None else None)
-    slots = np.array([distinct.slot[k] for k in keys], dtype=np.int64)
-    del keys
-    passage_slots, window_slots = slots[:len(todo)], slots[len(todo):]
-    cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
-    try:
-        cache.fill(model_id, distinct)
-        update.cached = int(distinct.filled[passage_slots].sum())
-        if not distinct.filled.all():
-            texts = _texts_of(passages, todo, passage_slots, window_items, window_slots, distinct)
-            _embed_missing(texts, distinct, model, model_id, cache, progress, update, cluster)
-    finally:
-        cache.close()
-
-    dim = distinct.dim or (current.dim if current is not None else 384)
-    matrix = np.zeros((len(passages), dim), dtype=np.float16)
-    for start in range(0, len(passages), 65536):  # block by block: a reused row is read from the memory map
-        part = np.flatnonzero(reused[start:start + 65536]) + start
-        if len(part):
-            matrix[part] = current.matrix[old_rows[part]]
-    if len(todo):
-        matrix[todo] = distinct.matrix[passage_slots]
-    window_matrix = distinct.matrix[window_slots] if len(window_slots) else np.zeros((0, dim), dtype=np.float16)
-    table = np.zeros(len(passages), dtype=PASSAGE_DTYPE)
     kinds = {k: i for i, k in enumerate(KINDS)}
-    for i, p in enumerate(passages):
-        table[i] = (index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
-                    kinds.get(p.section_kind, kinds["other"]), p.first)
-    return table, matrix, window_owner, window_matrix
+    rows = _Rows(current.dim if current is not None else None)
+    passage_texts: dict[int, str] = {}
+    window_texts: dict[int, str] = {}
+    tables: list[np.ndarray] = [np.zeros(0, dtype=PASSAGE_DTYPE)]
+    old_parts, slot_parts, window_slot_parts = ([np.zeros(0, dtype=np.int64)] for _ in range(3))
+    owner_parts = [np.zeros(0, dtype=np.int32)]
+    count = 0
+    new_keys: list[bytes] = []
 
+    def slot_of(text: str) -> int:
+        slot, new = rows.add(text_key(text))
+        if new:
+            new_keys.append(rows.keys[slot])
+        return slot
 
-def _texts_of(passages: list[Passage], todo: np.ndarray, passage_slots: np.ndarray,
-              window_items: list[tuple[int, str]], window_slots: np.ndarray, distinct: _Rows) -> dict[int, str]:
-    """Slot → text of every distinct text neither the cache nor the previous generation had."""
-    texts: dict[int, str] = {}
-    for i, slot in zip(todo.tolist(), passage_slots.tolist()):
-        if not distinct.filled[slot]:
-            texts.setdefault(slot, passages[i].embed_text)
-    for slot, (_, text) in zip(window_slots.tolist(), window_items):
-        if not distinct.filled[slot]:
-            texts.setdefault(slot, text)
-    return texts
+    for start in range(0, len(report_ids), READ_REPORTS):
+        passages = list(iter_passages(store.paragraphs(report_ids[start:start + READ_REPORTS]), headings=headings))
+        table = np.array([(index[p.report_id], p.section_ord, p.para_ord, p.start, p.end,
+                           kinds.get(p.section_kind, kinds["other"]), p.first) for p in passages], dtype=PASSAGE_DTYPE)
+        old_rows = _reused_rows(table["report"], report_ids, current)
+        todo = np.flatnonzero(old_rows < 0)
+        todo_texts = [passages[i].embed_text for i in todo.tolist()]
+        wins = [(i, text) for i, p in enumerate(passages) for text in windows(p)]
+        del passages
+        new_keys.clear()
+        slots = np.full(len(table), -1, dtype=np.int64)
+        slots[todo] = [slot_of(text) for text in todo_texts]
+        window_slots = np.array([slot_of(text) for _, text in wins], dtype=np.int64)
+        cache.fill(model_id, rows, new_keys)
+        for slot, text, filled in zip(slots[todo].tolist(), todo_texts, rows.filled(slots[todo]).tolist()):
+            if not filled and slot not in passage_texts:
+                passage_texts[slot] = text
+                window_texts.pop(slot, None)
+        for slot, (_, text), filled in zip(window_slots.tolist(), wins, rows.filled(window_slots).tolist()):
+            if not filled and slot not in passage_texts:
+                window_texts.setdefault(slot, text)
+        owner_parts.append(np.array([i for i, _ in wins], dtype=np.int32) + count)
+        count += len(table)
+        tables.append(table)
+        old_parts.append(old_rows)
+        slot_parts.append(slots)
+        window_slot_parts.append(window_slots)
+    old_rows, slots = np.concatenate(old_parts), np.concatenate(slot_parts)
+    if current is not None:
+        update.reused = int((old_rows >= 0).sum())
+    update.cached = int(rows.filled(slots[slots >= 0]).sum())
+    return _Plan(rows, np.concatenate(tables), old_rows, slots, np.concatenate(owner_parts),
+                 np.concatenate(window_slot_parts), {**passage_texts, **window_texts})
 
 
 def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | None = None,
@@ -663,29 +840,35 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
     index_dir = Path(index_dir)
     model_id, model_name = _model_identity(model)
     update = VectorUpdate(model_id=model_id)
-    with store.snapshot():
-        report_ids = store.report_ids()
-        rows = store.paragraphs()
-        section_headings = store.section_headings()
     try:
         current = load_vectors(index_dir) if has_vectors(index_dir) else None
     except VectorsError:
         current = None
     same_model = current is not None and current.model_id == model_id and current.meta.get("chunker") == CHUNKER_VERSION
-    # A generation written with other kind codes is read by name; writing it again with today's saves translating.
-    if same_model and current.report_ids == report_ids and current.meta.get("kinds") == list(KINDS):
-        update.passages = update.reused = current.count
-        update.seconds = time.monotonic() - started
-        return update
-
-    table, matrix, window_owner, window_matrix = _gather(
-        rows, section_headings, report_ids, current if same_model else None, index_dir, model, model_id, progress,
-        update, cluster)
-    del rows, section_headings  # every paragraph's text: not needed to write
-    write_vectors(index_dir, model_id=model_id, model_name=model_name, report_ids=report_ids, passages=table,
-                  matrix=matrix, extra={"embedded": update.embedded}, window_owner=window_owner,
-                  window_matrix=window_matrix)
-    update.passages = len(table)
+    with store.snapshot():
+        report_ids = store.report_ids()
+        # A generation written with other kind codes is read by name; writing it again with today's saves translating.
+        if same_model and current.report_ids == report_ids and current.meta.get("kinds") == list(KINDS):
+            update.passages = update.reused = current.count
+            update.seconds = time.monotonic() - started
+            return update
+        cache = EmbeddingCache(_vectors_dir(index_dir) / CACHE_FILE)
+        try:
+            plan = _plan(store, report_ids, current if same_model else None, cache, model_id, update)
+        except BaseException:
+            cache.close()
+            raise
+    try:
+        if plan.texts:
+            _embed_missing(plan.texts, plan.rows, model, model_id, cache, progress, update, cluster)
+    finally:
+        cache.close()
+    plan.texts = {}
+    previous = current.path if same_model else None
+    _write_generation(index_dir, lambda folder: plan.write(folder, previous), model_id=model_id,
+                      model_name=model_name, report_ids=report_ids, passages=plan.table,
+                      extra={"embedded": update.embedded})
+    update.passages = len(plan.table)
     update.written = True
     update.seconds = time.monotonic() - started
     return update
