@@ -77,10 +77,12 @@ def generation_digest(gen: Path) -> dict[str, str]:
             for f in sorted(gen.iterdir()) if f.name != "meta.json"}
 
 
-def child(variant: str, index_dir: Path, base: str) -> dict:
+def child(variant: str, index_dir: Path, base: str, ann_threshold: int | None) -> dict:
     from indexer.store import Store
 
     vectors = vectors_module(variant, base)
+    if ann_threshold is not None:
+        vectors.ANN_THRESHOLD = ann_threshold
     vectors._MODELS[HashEmbedder.model_id] = HashEmbedder()
     shutil.rmtree(index_dir / "vectors", ignore_errors=True)
     out = {"variant": variant}
@@ -133,6 +135,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/nb-gather"))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--base", default="main", help="the commit whose vectors.py is the old variant")
+    parser.add_argument("--ann-threshold", type=int, help="build the ANN index above this many passages (both variants)")
     parser.add_argument("--model-size", action="store_true", help="also measure the real model's PSS, loaded and warm")
     parser.add_argument("--child", choices=["old", "new", "model"])
     args = parser.parse_args()
@@ -141,7 +144,7 @@ def main() -> None:
         print(json.dumps(model_size(index_dir)))
         return
     if args.child:
-        print(json.dumps(child(args.child, index_dir, args.base)))
+        print(json.dumps(child(args.child, index_dir, args.base, args.ann_threshold)))
         return
     from indexer.indexing import index_paths
 
@@ -153,8 +156,9 @@ def main() -> None:
     print(f"old: vectors.py of {args.base} ({base}); new: this checkout", flush=True)
 
     def run_child(variant: str) -> dict:
+        extra = ["--ann-threshold", str(args.ann_threshold)] if args.ann_threshold is not None else []
         done = subprocess.run([sys.executable, __file__, "--child", variant, "--workdir", str(args.workdir),
-                               "--base", base], capture_output=True, text=True, check=True)
+                               "--base", base, *extra], capture_output=True, text=True, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     results = []

@@ -81,9 +81,11 @@ READ_REPORTS = 256
 """Reports whose paragraphs are read, cut into passages and looked up in the cache at a time:
 only their passages are Python objects at once (all of 20,000 reports' were ~1 GB)."""
 ROW_BLOCK = 16384
-"""Rows of the distinct texts' vectors allocated at a time (:class:`_Rows`)."""
-WRITE_BLOCK = 65536
-"""Rows of a matrix written, read back or summed at a time, so no matrix is whole in memory."""
+"""Rows of the generation's matrices written or read at a time, so no matrix is whole in memory."""
+SUM_BLOCK = 65536
+"""Rows summed at a time into section sums (:func:`_group_sums`). Not to be changed lightly: a
+section split by a block is summed in two parts, so another size changes the last bits of its
+vector."""
 
 KINDS: tuple[str, ...] = tuple(SECTION_KINDS)
 """Section kind codes in memory: code ``i`` is ``KINDS[i]``. A generation written with other
@@ -150,81 +152,61 @@ def embed_documents(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return embed(list(texts))
 
 
-class _Rows:
-    """Float16 vectors of the distinct texts a generation needs, one row each, filled in place
-    from the cache or the model. Why: a dict of a million small arrays costs ~200 bytes of
-    Python objects per 768-byte vector, and stacking them copies them once more. Texts are met
-    report by report, so their count is known only at the end: rows live in blocks of
-    :data:`ROW_BLOCK`, added as needed without copying the ones before. The width is set by the
-    first vector (the model's dimension, known only once one is seen)."""
+class _Distinct:
+    """The distinct texts a generation needs: each key's slot, and whether the cache holds its
+    vector. The vectors themselves are not held: every one is in the cache once the missing
+    ones are embedded, and is read from there when the generation is written (:meth:`vectors`).
+    Why: at 20,000 reports the distinct texts' vectors were ~300 MB held through embedding,
+    and a dict of small arrays before that ~200 bytes of Python objects per 768-byte vector.
+    The width is set by the first vector seen (the model's dimension, known only then)."""
 
     def __init__(self, dim: int | None) -> None:
         self.keys: list[bytes] = []
         self.slot: dict[bytes, int] = {}
         self.dim = dim
-        self._blocks: list[np.ndarray | None] = []
-        self._filled: list[np.ndarray] = []
-
-    def __len__(self) -> int:
-        return len(self.keys)
+        self._filled = bytearray()
 
     def add(self, key: bytes) -> tuple[int, bool]:
-        """The row of a text's key, and whether it is new."""
+        """The slot of a text's key, and whether it is new."""
         slot = self.slot.get(key)
         if slot is not None:
             return slot, False
         slot = self.slot[key] = len(self.keys)
         self.keys.append(key)
-        if slot % ROW_BLOCK == 0:
-            self._blocks.append(None)
-            self._filled.append(np.zeros(ROW_BLOCK, dtype=bool))
+        self._filled.append(0)
         return slot, True
 
-    def _block(self, b: int) -> np.ndarray:
-        if self._blocks[b] is None:
-            self._blocks[b] = np.zeros((ROW_BLOCK, self.dim), dtype=np.float16)
-        return self._blocks[b]
-
-    def _by_block(self, slots: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """(block, positions in ``slots``, rows in the block) for each block ``slots`` touch."""
-        blocks, offsets = np.divmod(np.asarray(slots, dtype=np.int64), ROW_BLOCK)
-        for b in np.unique(blocks).tolist():
-            where = np.flatnonzero(blocks == b)
-            yield b, where, offsets[where]
-
     def filled(self, slots: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(slots), dtype=bool)
-        for b, where, offsets in self._by_block(slots):
-            out[where] = self._filled[b][offsets]
-        return out
+        return np.frombuffer(bytes(self._filled), dtype=bool)[np.asarray(slots, dtype=np.int64)]
 
     def put_cached(self, slot: int, vec: np.ndarray) -> bool:
-        """Take a cached vector unless its width differs from the others (stale rows of another build)."""
+        """Count a cached vector unless its width differs from the others (stale rows of another build)."""
         if self.dim is None:
             self.dim = vec.shape[0]
         if vec.shape[0] != self.dim:
             return False
-        b, offset = divmod(slot, ROW_BLOCK)
-        self._block(b)[offset] = vec
-        self._filled[b][offset] = True
+        self._filled[slot] = 1
         return True
 
     def put(self, slots: np.ndarray, vectors: np.ndarray) -> None:
+        """Count vectors the model made (and the caller cached)."""
         if self.dim is None:
             self.dim = vectors.shape[1]
         if vectors.shape[1] != self.dim:
             raise VectorsError(f"the model gave {vectors.shape[1]}-dimensional vectors where the cache has {self.dim}")
-        for b, where, offsets in self._by_block(slots):
-            self._block(b)[offsets] = vectors[where]
-            self._filled[b][offsets] = True
+        for slot in np.asarray(slots).tolist():
+            self._filled[slot] = 1
 
-    def take(self, slots: np.ndarray, dim: int) -> np.ndarray:
-        """The rows of ``slots`` (zeros where none was filled), ``dim`` wide."""
-        out = np.zeros((len(slots), dim), dtype=np.float16)
-        for b, where, offsets in self._by_block(slots):
-            if self._blocks[b] is not None:
-                out[where] = self._blocks[b][offsets]
-        return out
+    def vectors(self, cache: EmbeddingCache, model_id: str, slots: np.ndarray, dim: int) -> np.ndarray:
+        """The vectors of ``slots``, read from the cache."""
+        unique, inverse = np.unique(np.asarray(slots, dtype=np.int64), return_inverse=True)
+        found = np.zeros((len(unique), dim), dtype=np.float16)
+        where = {self.keys[s]: i for i, s in enumerate(unique.tolist())}
+        for key, blob in cache.find(model_id, list(where)):
+            vec = np.frombuffer(blob, dtype="<f2")
+            if vec.shape[0] == dim:
+                found[where[key]] = vec
+        return found[inverse.reshape(-1)]
 
 
 class EmbeddingCache(VectorCache):
@@ -239,8 +221,8 @@ class EmbeddingCache(VectorCache):
                 out[key] = vec
         return out
 
-    def fill(self, model_id: str, rows: _Rows, keys: Sequence[bytes]) -> int:
-        """Copy the cached vectors of ``keys`` (texts of ``rows``) into it; returns how many were found."""
+    def fill(self, model_id: str, rows: _Distinct, keys: Sequence[bytes]) -> int:
+        """Mark the texts of ``keys`` whose vectors are cached in ``rows``; returns how many were found."""
         return sum(rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
                    for key, blob in self.find(model_id, keys))
 
@@ -520,14 +502,29 @@ class _NpyWriter:
 
 
 def _group_sums(matrix: np.ndarray | _RowFile, keys: np.ndarray, n_groups: int, inverse: np.ndarray) -> np.ndarray:
-    """Sum the rows of each group; rows of a group are contiguous (``keys`` sorted). Block by block,
-    so a million float16 rows never become one float32 copy."""
+    """Sum the rows of each group; rows of a group are contiguous (``keys`` sorted).
+
+    The sums are one ``np.add.reduceat`` per :data:`SUM_BLOCK` rows, as the vectors have
+    always been made, but computed on pieces of about :data:`ROW_BLOCK` rows cut where a
+    group starts, so no float32 copy of 65,536 rows is made: a group's sum does not depend on
+    the rows around it."""
     sums = np.zeros((n_groups, matrix.shape[1]), dtype=np.float32)
-    for start in range(0, len(matrix), WRITE_BLOCK):
-        block = np.asarray(matrix[start:start + WRITE_BLOCK], dtype=np.float32)
-        local = keys[start:start + WRITE_BLOCK]
-        firsts = np.concatenate([[0], np.flatnonzero(np.diff(local)) + 1])
-        sums[inverse[start + firsts]] += np.add.reduceat(block, firsts, axis=0)
+    for block in range(0, len(matrix), SUM_BLOCK):
+        stop = min(block + SUM_BLOCK, len(matrix))
+        starts = np.concatenate([[block], np.flatnonzero(np.diff(keys[block:stop])) + 1 + block])
+        start = block
+        while start < stop:
+            end = stop
+            if start + ROW_BLOCK < stop:
+                i = int(np.searchsorted(starts, start + ROW_BLOCK, side="right")) - 1
+                if starts[i] > start:
+                    end = int(starts[i])
+                elif i + 1 < len(starts):  # one group longer than a piece: all of it
+                    end = int(starts[i + 1])
+            firsts = starts[(starts >= start) & (starts < end)] - start
+            piece = np.asarray(matrix[start:end], dtype=np.float32)
+            sums[inverse[start + firsts]] += np.add.reduceat(piece, firsts, axis=0)
+            start = end
     return sums
 
 
@@ -580,14 +577,14 @@ def _derived(matrix: np.ndarray | _RowFile, passages: np.ndarray, n_reports: int
     means /= np.maximum(np.bincount(inverse, minlength=len(uniq)), 1)[:, None].astype(np.float32)
     if len(uniq):
         total = np.zeros((0, dim), dtype=np.float32)
-        for start in range(0, len(means), WRITE_BLOCK):
-            block = _unit(means[start:start + WRITE_BLOCK] - centres[0])
+        for start in range(0, len(means), ROW_BLOCK):
+            block = _unit(means[start:start + ROW_BLOCK] - centres[0])
             total = np.add.reduce(np.concatenate([total, block]), axis=0, keepdims=True)
         centres[1] = total[0] / len(means)
     np.save(folder / "centres.npy", centres)
     with _NpyWriter(folder / "section_vectors.npy", (len(uniq), dim), np.float32) as out:
-        for start in range(0, len(means), WRITE_BLOCK):
-            part = means[start:start + WRITE_BLOCK]
+        for start in range(0, len(means), ROW_BLOCK):
+            part = means[start:start + ROW_BLOCK]
             block = np.zeros((len(part), dim), dtype=np.float32)
             for i in range(len(part)):
                 block[i] = section_vector(part[i], centres)
@@ -608,18 +605,29 @@ def _build_ann(matrix: np.ndarray | _RowFile, path: Path, threads: int | None = 
     nlist = _nlist(count)
     rng = np.random.default_rng(0)
     sample = np.sort(rng.choice(count, size=min(count, 64 * nlist), replace=False))
-    picked = []
-    for start in range(0, count, WRITE_BLOCK):
-        lo, hi = np.searchsorted(sample, [start, start + WRITE_BLOCK])
+    train = np.empty((len(sample), dim), dtype=np.float32)
+    for start in range(0, count, ROW_BLOCK):
+        lo, hi = np.searchsorted(sample, [start, start + ROW_BLOCK])
         if hi > lo:
-            picked.append(np.asarray(matrix[start:start + WRITE_BLOCK])[sample[lo:hi] - start])
+            train[lo:hi] = np.asarray(matrix[start:start + ROW_BLOCK])[sample[lo:hi] - start]
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                           faiss.METRIC_INNER_PRODUCT)
-    index.train(np.ascontiguousarray(np.concatenate(picked), dtype=np.float32))
-    del picked
-    for start in range(0, count, 100_000):
-        index.add(np.ascontiguousarray(matrix[start:start + 100_000], dtype=np.float32))
+    index.train(train)
+    del train
+    # Every list is allocated once at its final size: grown add by add, faiss doubles a list's
+    # storage whenever it is full, and the ~300 MB of codes at 20,000 reports took up to twice that.
+    lists = np.zeros(count, dtype=np.int64)
+    for start in range(0, count, ROW_BLOCK):
+        block = np.ascontiguousarray(matrix[start:start + ROW_BLOCK], dtype=np.float32)
+        lists[start:start + len(block)] = quantizer.assign(block, 1).ravel()
+    invlists = faiss.downcast_InvertedLists(index.invlists)
+    for list_no, size in enumerate(np.bincount(lists, minlength=nlist).tolist()):
+        invlists.resize(list_no, size)  # shrinking a list keeps its storage
+        invlists.resize(list_no, 0)
+    for start in range(0, count, ROW_BLOCK):
+        block = np.ascontiguousarray(matrix[start:start + ROW_BLOCK], dtype=np.float32)
+        index.add_core(len(block), faiss.swig_ptr(block), None, faiss.swig_ptr(lists[start:start + len(block)]))
     faiss.write_index(index, str(path))
     return {"ann": "faiss-ivf-sq8", "nlist": nlist, "nprobe": max(32, nlist // 16)}
 
@@ -720,38 +728,39 @@ class VectorUpdate:
 @dataclass
 class _Plan:
     """A new generation's passages as arrays, not Python objects: the passage table, where each
-    row's vector comes from (a row of the previous generation, or a distinct text's row of
-    ``rows``), the windows' owners and rows, and the texts neither the cache nor the previous
-    generation had (the only texts kept until they are embedded)."""
+    row's vector comes from (a row of the previous generation, or a distinct text's vector in
+    the cache), the windows' owners and texts, and the texts neither the cache nor the
+    previous generation had (the only texts kept, until they are embedded)."""
 
-    rows: _Rows
+    distinct: _Distinct
     table: np.ndarray  # PASSAGE_DTYPE
     old_rows: np.ndarray  # row in the previous generation, -1 where the vector is not reused
-    slots: np.ndarray  # row in ``rows``, -1 where reused
+    slots: np.ndarray  # slot in ``distinct``, -1 where reused
     window_owner: np.ndarray  # int32, passage row of each window
-    window_slots: np.ndarray  # row in ``rows`` of each window
+    window_slots: np.ndarray  # slot in ``distinct`` of each window
     texts: dict[int, str]  # slot → text to embed
 
-    def write(self, folder: Path, previous: Path | None) -> None:
-        """Write ``vectors.npy`` and the windows into ``folder`` block by block, then let go of
-        the distinct rows: the derived vectors and the ANN index come next."""
-        dim = self.rows.dim or 384
+    def write(self, folder: Path, cache: EmbeddingCache, model_id: str, previous: Path | None) -> None:
+        """Write ``vectors.npy`` and the windows into ``folder`` block by block, from the
+        previous generation's file and the cache; then let go of the distinct texts' keys (the
+        derived vectors and the ANN index come next)."""
+        dim = self.distinct.dim or 384
         old = _RowFile(previous / "vectors.npy") if previous is not None and (self.old_rows >= 0).any() else None
         with _NpyWriter(folder / "vectors.npy", (len(self.table), dim), np.float16) as out:
-            for start in range(0, len(self.table), WRITE_BLOCK):
-                slots, old_rows = self.slots[start:start + WRITE_BLOCK], self.old_rows[start:start + WRITE_BLOCK]
+            for start in range(0, len(self.table), ROW_BLOCK):
+                slots, old_rows = self.slots[start:start + ROW_BLOCK], self.old_rows[start:start + ROW_BLOCK]
                 block = np.zeros((len(slots), dim), dtype=np.float16)
                 new = slots >= 0
-                block[new] = self.rows.take(slots[new], dim)
+                block[new] = self.distinct.vectors(cache, model_id, slots[new], dim)
                 if old is not None and not new.all():
                     block[~new] = old.take(old_rows[~new])
                 out.write(block)
         if len(self.window_owner):
             with _NpyWriter(folder / "windows.npy", (len(self.window_owner), dim), np.float16) as out:
-                for start in range(0, len(self.window_owner), WRITE_BLOCK):
-                    out.write(self.rows.take(self.window_slots[start:start + WRITE_BLOCK], dim))
+                for start in range(0, len(self.window_owner), ROW_BLOCK):
+                    out.write(self.distinct.vectors(cache, model_id, self.window_slots[start:start + ROW_BLOCK], dim))
             np.save(folder / "window_owner.npy", self.window_owner)
-        self.rows = _Rows(dim)
+        self.distinct = _Distinct(dim)
 
 
 def _reused_rows(reports: np.ndarray, report_ids: list[str], current: VectorSet | None) -> np.ndarray:
@@ -776,7 +785,7 @@ def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache:
     headings = store.section_headings()
     index = {r: i for i, r in enumerate(report_ids)}
     kinds = {k: i for i, k in enumerate(KINDS)}
-    rows = _Rows(current.dim if current is not None else None)
+    distinct = _Distinct(current.dim if current is not None else None)
     passage_texts: dict[int, str] = {}
     window_texts: dict[int, str] = {}
     tables: list[np.ndarray] = [np.zeros(0, dtype=PASSAGE_DTYPE)]
@@ -786,9 +795,9 @@ def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache:
     new_keys: list[bytes] = []
 
     def slot_of(text: str) -> int:
-        slot, new = rows.add(text_key(text))
+        slot, new = distinct.add(text_key(text))
         if new:
-            new_keys.append(rows.keys[slot])
+            new_keys.append(distinct.keys[slot])
         return slot
 
     for start in range(0, len(report_ids), READ_REPORTS):
@@ -804,12 +813,12 @@ def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache:
         slots = np.full(len(table), -1, dtype=np.int64)
         slots[todo] = [slot_of(text) for text in todo_texts]
         window_slots = np.array([slot_of(text) for _, text in wins], dtype=np.int64)
-        cache.fill(model_id, rows, new_keys)
-        for slot, text, filled in zip(slots[todo].tolist(), todo_texts, rows.filled(slots[todo]).tolist()):
+        cache.fill(model_id, distinct, new_keys)
+        for slot, text, filled in zip(slots[todo].tolist(), todo_texts, distinct.filled(slots[todo]).tolist()):
             if not filled and slot not in passage_texts:
                 passage_texts[slot] = text
                 window_texts.pop(slot, None)
-        for slot, (_, text), filled in zip(window_slots.tolist(), wins, rows.filled(window_slots).tolist()):
+        for slot, (_, text), filled in zip(window_slots.tolist(), wins, distinct.filled(window_slots).tolist()):
             if not filled and slot not in passage_texts:
                 window_texts.setdefault(slot, text)
         owner_parts.append(np.array([i for i, _ in wins], dtype=np.int32) + count)
@@ -821,8 +830,8 @@ def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache:
     old_rows, slots = np.concatenate(old_parts), np.concatenate(slot_parts)
     if current is not None:
         update.reused = int((old_rows >= 0).sum())
-    update.cached = int(rows.filled(slots[slots >= 0]).sum())
-    return _Plan(rows, np.concatenate(tables), old_rows, slots, np.concatenate(owner_parts),
+    update.cached = int(distinct.filled(slots[slots >= 0]).sum())
+    return _Plan(distinct, np.concatenate(tables), old_rows, slots, np.concatenate(owner_parts),
                  np.concatenate(window_slot_parts), {**passage_texts, **window_texts})
 
 
@@ -860,24 +869,25 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
             raise
     try:
         if plan.texts:
-            _embed_missing(plan.texts, plan.rows, model, model_id, cache, progress, update, cluster)
+            _embed_missing(plan.texts, plan.distinct, model, model_id, cache, progress, update, cluster)
+        plan.texts = {}
+        previous = current.path if same_model else None
+        _write_generation(index_dir, lambda folder: plan.write(folder, cache, model_id, previous), model_id=model_id,
+                          model_name=model_name, report_ids=report_ids, passages=plan.table,
+                          extra={"embedded": update.embedded})
     finally:
         cache.close()
-    plan.texts = {}
-    previous = current.path if same_model else None
-    _write_generation(index_dir, lambda folder: plan.write(folder, previous), model_id=model_id,
-                      model_name=model_name, report_ids=report_ids, passages=plan.table,
-                      extra={"embedded": update.embedded})
     update.passages = len(plan.table)
     update.written = True
     update.seconds = time.monotonic() - started
     return update
 
 
-def _embed_missing(texts: dict[int, str], distinct: _Rows, model: str | Embedder | None, model_id: str,
+def _embed_missing(texts: dict[int, str], distinct: _Distinct, model: str | Embedder | None, model_id: str,
                    cache: EmbeddingCache, progress: ProgressFn | None, update: VectorUpdate,
                    cluster: str | None = None) -> None:
-    """Embed ``texts`` (slot → text) into their rows of ``distinct``, committing each batch to the cache."""
+    """Embed ``texts`` (slot → text of ``distinct``), committing each batch to the cache, where
+    the generation is written from."""
     # Longest first across all batches, so each model batch pads to similar lengths.
     order = sorted(texts, key=lambda slot: -len(texts[slot]))
     ordered = [texts[slot] for slot in order]
