@@ -112,7 +112,7 @@ def model_size(index_dir: Path) -> dict:
 
     store = Store(index_dir, create=False)
     try:
-        ids = store.report_ids()[:20]
+        ids = store.report_ids()[:300]
         texts = [p.embed_text for p in iter_passages(store.paragraphs(ids), headings=store.section_headings())]
     finally:
         store.close()

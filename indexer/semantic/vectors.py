@@ -221,9 +221,9 @@ class EmbeddingCache(VectorCache):
                 out[key] = vec
         return out
 
-    def fill(self, model_id: str, rows: _Distinct, keys: Sequence[bytes]) -> int:
-        """Mark the texts of ``keys`` whose vectors are cached in ``rows``; returns how many were found."""
-        return sum(rows.put_cached(rows.slot[key], np.frombuffer(blob, dtype="<f2"))
+    def fill(self, model_id: str, distinct: _Distinct, keys: Sequence[bytes]) -> int:
+        """Mark the texts of ``keys`` whose vectors are cached in ``distinct``; returns how many were found."""
+        return sum(distinct.put_cached(distinct.slot[key], np.frombuffer(blob, dtype="<f2"))
                    for key, blob in self.find(model_id, keys))
 
     def put(self, model_id: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
