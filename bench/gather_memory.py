@@ -135,7 +135,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/nb-gather"))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--base", default="main", help="the commit whose vectors.py is the old variant")
-    parser.add_argument("--ann-threshold", type=int, help="build the ANN index above this many passages (both variants)")
+    parser.add_argument("--ann-threshold", type=int, help="build the ANN index above this many passages (both)")
     parser.add_argument("--model-size", action="store_true", help="also measure the real model's PSS, loaded and warm")
     parser.add_argument("--child", choices=["old", "new", "model"])
     args = parser.parse_args()
