@@ -729,7 +729,7 @@ class VectorUpdate:
 class _Plan:
     """A new generation's passages as arrays, not Python objects: the passage table, where each
     row's vector comes from (a row of the previous generation, or a distinct text's vector in
-    the cache), the windows' owners and texts, and the texts neither the cache nor the
+    the cache), the windows' owners and slots, and the texts neither the cache nor the
     previous generation had (the only texts kept, until they are embedded)."""
 
     distinct: _Distinct
@@ -789,8 +789,10 @@ def _plan(store: Store, report_ids: list[str], current: VectorSet | None, cache:
     passage_texts: dict[int, str] = {}
     window_texts: dict[int, str] = {}
     tables: list[np.ndarray] = [np.zeros(0, dtype=PASSAGE_DTYPE)]
-    old_parts, slot_parts, window_slot_parts = ([np.zeros(0, dtype=np.int64)] for _ in range(3))
+    old_parts = [np.zeros(0, dtype=np.int64)]
+    slot_parts = [np.zeros(0, dtype=np.int64)]
     owner_parts = [np.zeros(0, dtype=np.int32)]
+    window_slot_parts = [np.zeros(0, dtype=np.int64)]
     count = 0
     new_keys: list[bytes] = []
 
