@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
+from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -173,8 +175,145 @@ def m005_report_metadata_and_corrections(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO meta VALUES ('edits', '0')")
 
 
-SCHEMA_VERSION = len(MIGRATIONS)
+def pack(text: str) -> bytes:
+    """A text as the store keeps it: UTF-8, deflated (Chinese text takes a third of the room)."""
+    return zlib.compress(text.encode(), 6)
 
+
+def unpack(blob: bytes) -> str:
+    return zlib.decompress(blob).decode()
+
+
+def paragraph_pieces(text: str, source: str) -> tuple[str | None, str | None]:
+    """(text, pieces) as the store keeps a paragraph whose span of the report text is `source`:
+    (None, None) where it is that span as it is (tables, most prose); else pieces, a JSON list of
+    [from, to] spans of `source` and inserted strings, where that rebuilds it (prose whose lines
+    the parser joined: the line breaks go, a space may come between two Latin words); else the
+    text itself."""
+    if text == source:
+        return None, None
+    pieces: list = []
+    i = j = 0
+    while i < len(text):
+        if j < len(source) and text[i] == source[j]:
+            run = j
+            while i < len(text) and j < len(source) and text[i] == source[j]:
+                i, j = i + 1, j + 1
+            pieces.append([run, j])
+        elif j < len(source) and source[j].isspace():
+            j += 1
+        elif pieces and isinstance(pieces[-1], str):
+            pieces[-1] += text[i]
+            i += 1
+        else:
+            pieces.append(text[i])
+            i += 1
+    if _assemble(source, pieces) != text:
+        return text, None
+    return None, json.dumps(pieces, ensure_ascii=False, separators=(",", ":"))
+
+
+def _assemble(source: str, pieces: list) -> str:
+    return "".join(p if isinstance(p, str) else source[p[0]:p[1]] for p in pieces)
+
+
+class _ParagraphText:
+    """The SQL function `paragraph_text(text, pieces, report text, start, end)`: a paragraph's text
+    from what `paragraph_pieces` kept. A report's paragraphs are read together, so its inflated
+    text is kept until the next report's comes."""
+
+    def __init__(self) -> None:
+        self._last: tuple[bytes, str] = (b"", "")
+
+    def __call__(self, text: str | None, pieces: str | None, packed: bytes, start: int, end: int) -> str:
+        if text is not None:
+            return text
+        last_packed, report_text = self._last
+        if packed != last_packed:
+            report_text = unpack(packed)
+            self._last = (packed, report_text)
+        source = report_text[start:end]
+        return source if pieces is None else _assemble(source, json.loads(pieces))
+
+
+_COMPACT_SCHEMA = """
+CREATE TABLE paragraphs_compact (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    section_ord INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL,
+    text TEXT, pieces TEXT,
+    PRIMARY KEY (report_id, section_ord, ord)
+) WITHOUT ROWID;
+CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE indicators_compact (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,
+    key_id INTEGER NOT NULL, label_id INTEGER NOT NULL, unit TEXT, value REAL, note TEXT,
+    PRIMARY KEY (report_id, ord)
+) WITHOUT ROWID;
+CREATE TABLE check_failures_compact (
+    report_id TEXT PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
+    failures BLOB NOT NULL
+) WITHOUT ROWID
+"""
+
+
+@migration
+def m006_compact(db: sqlite3.Connection) -> None:
+    """The store at a third of its size (113 KB a report at 20,000 synthetic reports before):
+    a report's two texts deflated (`pack`; the columns keep their names and hold BLOBs);
+    paragraphs as spans of the report text, with their text only where no span gives it
+    (`paragraph_pieces`); indicators without a rowid, their keys and labels named once in
+    `names`, in the order they were written (`ord`); a report's check failures as one deflated
+    JSON list of [check key, cells, message]. Stores of every earlier version are converted in
+    place; `Store` runs VACUUM afterwards to give the room back."""
+    for statement in _COMPACT_SCHEMA.split(";"):
+        db.execute(statement)
+    for report_id, report_text in db.execute("SELECT id, text FROM reports"):  # one report's rows at a time
+        db.executemany("INSERT INTO paragraphs_compact VALUES (?,?,?,?,?,?,?,?)", [
+            (report_id, section_ord, ord_, kind, start, end, *paragraph_pieces(text, report_text[start:end]))
+            for section_ord, ord_, kind, text, start, end in db.execute(
+                "SELECT section_ord, ord, kind, text, start, end FROM paragraphs WHERE report_id = ?", (report_id,))])
+    db.execute("INSERT OR IGNORE INTO names (name) SELECT key FROM indicators UNION SELECT label FROM indicators")
+    db.execute("INSERT INTO indicators_compact SELECT i.report_id,"
+               " row_number() OVER (PARTITION BY i.report_id ORDER BY i.rowid) - 1, k.id, l.id, i.unit, i.value, i.note"
+               " FROM indicators i JOIN names k ON k.name = i.key JOIN names l ON l.name = i.label")
+    rows = db.execute("SELECT report_id, check_key, cells, message FROM check_failures ORDER BY report_id, rowid")
+    for report_id, failures in groupby(rows, key=lambda row: row[0]):
+        db.execute("INSERT INTO check_failures_compact VALUES (?, ?)",
+                   (report_id, _pack_failures([list(row[1:]) for row in failures])))
+    for table in ("paragraphs", "indicators", "check_failures"):
+        db.execute(f"DROP TABLE {table}")
+        db.execute(f"ALTER TABLE {table}_compact RENAME TO {table}")
+    db.create_function("pack", 1, pack, deterministic=True)
+    db.execute("UPDATE reports SET text = pack(text), norm_text = pack(norm_text)")
+
+
+def _pack_failures(failures: list) -> bytes:
+    return pack(json.dumps(failures, ensure_ascii=False))
+
+
+def _in_writing_order(indicators: list[tuple]) -> list[tuple]:
+    """A report's indicator rows as the store kept them when a later row with a key replaced an
+    earlier one: each key once, where it came last."""
+    last = {row[1]: n for n, row in enumerate(indicators)}
+    return [row for n, row in enumerate(indicators) if last[row[1]] == n]
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+VACUUM_AFTER = 6
+"""A store migrated across this version is vacuumed: the conversion leaves two thirds of the file free."""
+
+
+# A paragraph's text, where its row is `p` and its report's `reports` (see `m006_compact`).
+_PARAGRAPH_TEXT = "paragraph_text(p.text, p.pieces, reports.text, p.start, p.end) AS text"
+# An indicator row as version 5 kept it, where the indicators are `i`.
+_INDICATOR_COLUMNS = ("i.report_id, k.name AS key, l.name AS label, i.unit, i.value, i.note FROM indicators i"
+                      " JOIN names k ON k.id = i.key_id JOIN names l ON l.id = i.label_id")
+# Check failures, one row each (`f.value`: [check key, cells, message]; `f.key`: its place), of reports `c`.
+_FAILURES = "check_failures c, json_each(unpack(c.failures)) f"
 
 # Derived metadata columns, as `Metadata` names them; a field the parser does not fill is NULL.
 METADATA_COLUMNS = ("title", "agency", "year", "province", "city", "county", "adcode", "template",
@@ -288,6 +427,8 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.create_function("unpack", 1, unpack, deterministic=True)
+            self.db.create_function("paragraph_text", 5, _ParagraphText(), deterministic=True)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
@@ -303,12 +444,18 @@ class Store:
         if self._schema_version() > SCHEMA_VERSION:
             raise StoreError(f"the store {self.path} has schema version {self._schema_version()}, newer than this "
                              f"nianbao's {SCHEMA_VERSION}; upgrade nianbao")
+        vacuum = 0 < self._schema_version() < VACUUM_AFTER <= SCHEMA_VERSION  # a fresh store has no room to give
         while self._schema_version() < SCHEMA_VERSION:
             with self.transaction() as db:
                 version = self._schema_version()  # another process may have migrated meanwhile
                 if version < SCHEMA_VERSION:
                     MIGRATIONS[version](db)
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version + 1),))
+        if vacuum:
+            try:
+                self.db.execute("VACUUM")
+            except sqlite3.OperationalError:  # a reader holds the file: the room comes back at the next VACUUM
+                pass
 
     def close(self) -> None:
         self.db.close()
@@ -420,7 +567,7 @@ class Store:
         result = self._with_provenance([report_json(row, self.corrections().get(full_id))])[0]
         result["derived"] = {name: row[name] for name in EDITABLE}
         result["evidence"] = json.loads(row["evidence"]) if row["evidence"] else None
-        text = row["text"]
+        text = unpack(row["text"])
         result["sources"] = [r[0] for r in self.db.execute(
             "SELECT path FROM files WHERE report_id=? ORDER BY path", (row["id"],))]
         result["sections"] = [
@@ -472,7 +619,7 @@ class Store:
         out = {}
         for part in _chunks(ids):
             out.update((r[0], tuple(r[1:])) for r in self.db.execute(
-                f"SELECT id, source, sha256, text FROM reports WHERE id IN ({_marks(part)})", part))
+                f"SELECT id, source, sha256, unpack(text) FROM reports WHERE id IN ({_marks(part)})", part))
         return out
 
     def legacy_ids(self) -> dict[str, str]:
@@ -485,7 +632,8 @@ class Store:
         ids = list(ids)
         out: dict[str, tuple[str, str]] = {}
         for part in _chunks(ids):
-            for r in self.db.execute(f"SELECT id, text, norm_text FROM reports WHERE id IN ({_marks(part)})", part):
+            for r in self.db.execute(f"SELECT id, unpack(text), unpack(norm_text) FROM reports WHERE id IN ({_marks(part)})",
+                                     part):
                 out[r[0]] = (r[1], r[2])
         return out
 
@@ -493,17 +641,18 @@ class Store:
         """report id → its original text (the normalised one left unread: a results page needs only this)."""
         ids = list(ids)
         return {r[0]: r[1] for part in _chunks(ids)
-                for r in self.db.execute(f"SELECT id, text FROM reports WHERE id IN ({_marks(part)})", part)}
+                for r in self.db.execute(f"SELECT id, unpack(text) FROM reports WHERE id IN ({_marks(part)})", part)}
 
     def norm_texts(self, ids: Iterable[str] | None = None) -> Iterator[tuple[str, str]]:
         """(report id, normalised text) of every visible report in storage order, or of `ids`
         (in no particular order), streamed."""
         if ids is None:
-            yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE {self._visible()}")
+            yield from self.db.execute(f"SELECT id, unpack(norm_text) AS norm_text FROM reports WHERE {self._visible()}")
             return
         ids = list(ids)
         for part in _chunks(ids):
-            yield from self.db.execute(f"SELECT id, norm_text FROM reports WHERE id IN ({_marks(part)})", part)
+            yield from self.db.execute(f"SELECT id, unpack(norm_text) AS norm_text FROM reports WHERE id IN ({_marks(part)})",
+                                       part)
 
     def sections(self, report_id: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM sections WHERE report_id=? ORDER BY ord", (report_id,)).fetchall()
@@ -527,7 +676,7 @@ class Store:
     def paragraphs(self, report_ids: Iterable[str] | None = None, kind: str = "prose") -> list[sqlite3.Row]:
         """Paragraphs of `kind` of visible reports (or of those of `report_ids`) with their
         section kind (`section_kind`), in reading order, for the semantic layer."""
-        sql = (f"SELECT p.report_id, p.section_ord, p.ord, p.kind, p.text, s.kind AS section_kind"
+        sql = (f"SELECT p.report_id, p.section_ord, p.ord, p.kind, {_PARAGRAPH_TEXT}, s.kind AS section_kind"
                f" FROM paragraphs p JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
                f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = ?")
         order = " ORDER BY p.report_id, p.section_ord, p.ord"
@@ -539,8 +688,9 @@ class Store:
 
     def report_paragraphs(self, report_id: str) -> list[sqlite3.Row]:
         """Every paragraph of one report, prose and tables (section_ord, ord, kind, text), in reading order."""
-        return self.db.execute("SELECT section_ord, ord, kind, text FROM paragraphs WHERE report_id=?"
-                               " ORDER BY section_ord, ord", (report_id,)).fetchall()
+        return self.db.execute(f"SELECT p.section_ord, p.ord, p.kind, {_PARAGRAPH_TEXT} FROM paragraphs p"
+                               f" JOIN reports ON reports.id = p.report_id WHERE p.report_id=?"
+                               f" ORDER BY p.section_ord, p.ord", (report_id,)).fetchall()
 
     def paragraph_runs(self, runs: Iterable[tuple[str, int, int, int]]) -> dict[tuple[str, int, int], tuple[str, str]]:
         """(report id, section ord, paragraph ord) → (paragraph kind, text) of each paragraph in the
@@ -548,8 +698,9 @@ class Store:
         runs = sorted(set(runs))
         out: dict[tuple[str, int, int], tuple[str, str]] = {}
         for part in _chunks(runs, per_item=4):
-            clause = " OR ".join("(report_id=? AND section_ord=? AND ord BETWEEN ? AND ?)" for _ in part)
-            for r in self.db.execute(f"SELECT report_id, section_ord, ord, kind, text FROM paragraphs WHERE {clause}",
+            clause = " OR ".join("(p.report_id=? AND p.section_ord=? AND p.ord BETWEEN ? AND ?)" for _ in part)
+            for r in self.db.execute(f"SELECT p.report_id, p.section_ord, p.ord, p.kind, {_PARAGRAPH_TEXT} FROM paragraphs p"
+                                     f" JOIN reports ON reports.id = p.report_id WHERE {clause}",
                                      [v for run in part for v in run]):
                 out[(r[0], r[1], r[2])] = (r[3], r[4])
         return out
@@ -573,26 +724,32 @@ class Store:
             f" WHERE s.kind = ? AND {self._visible()} ORDER BY s.report_id", (kind,))]
 
     def indicators(self, report_id: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM indicators WHERE report_id=? ORDER BY rowid", (report_id,)).fetchall()
+        """A report's indicators (report_id, key, label, unit, value, note) in the order they were read."""
+        return self.db.execute(f"SELECT {_INDICATOR_COLUMNS} WHERE i.report_id=? ORDER BY i.ord", (report_id,)).fetchall()
 
     def indicator_values(self) -> Iterator[tuple[str, str, float | None]]:
         """(report id, indicator key, value) for every indicator of every visible report."""
-        yield from self.db.execute(f"SELECT i.report_id, i.key, i.value FROM indicators i"
+        yield from self.db.execute(f"SELECT i.report_id, k.name AS key, i.value FROM indicators i"
+                                   f" JOIN names k ON k.id = i.key_id"
                                    f" JOIN reports ON reports.id = i.report_id WHERE {self._visible()}")
 
     def failed_checks(self) -> list[tuple[str, str, str]]:
         """(report id, check key, message) of every visible report's failed checks, without their cells."""
-        return self.db.execute(f"SELECT c.report_id, c.check_key, c.message FROM check_failures c"
+        return self.db.execute(f"SELECT c.report_id, json_extract(f.value, '$[0]') AS check_key,"
+                               f" json_extract(f.value, '$[2]') AS message FROM {_FAILURES}"
                                f" JOIN reports ON reports.id = c.report_id WHERE {self._visible()}"
-                               f" ORDER BY c.report_id, c.rowid").fetchall()
+                               f" ORDER BY c.report_id, f.key").fetchall()
 
     def check_failures(self, report_id: str | None = None) -> list[sqlite3.Row]:
-        sql = (f"SELECT c.* FROM check_failures c JOIN reports ON reports.id = c.report_id WHERE {self._visible()}")
+        """Failed checks (report_id, check_key, cells as JSON, message) of visible reports, or of one."""
+        sql = (f"SELECT c.report_id, json_extract(f.value, '$[0]') AS check_key, json_extract(f.value, '$[1]') AS cells,"
+               f" json_extract(f.value, '$[2]') AS message FROM {_FAILURES}"
+               f" JOIN reports ON reports.id = c.report_id WHERE {self._visible()}")
         params: tuple = ()
         if report_id:
             sql += " AND c.report_id = ?"
             params = (report_id,)
-        return self.db.execute(sql + " ORDER BY c.report_id, c.rowid", params).fetchall()
+        return self.db.execute(sql + " ORDER BY c.report_id, f.key", params).fetchall()
 
     def files(self) -> dict[str, FileRecord]:
         return {r["path"]: _file_record(r) for r in self.db.execute("SELECT * FROM files")}
@@ -600,7 +757,7 @@ class Store:
     def prose_rows(self, report_ids: list[str] | None = None) -> Iterator[tuple[str, int, str, str]]:
         """(report id, section ord, section kind, text) of each prose paragraph of visible reports (or
         of `report_ids`), in reading order, streamed: every report's prose at once is too much to hold."""
-        sql = (f"SELECT p.report_id, p.section_ord, s.kind, p.text FROM paragraphs p"
+        sql = (f"SELECT p.report_id, p.section_ord, s.kind, {_PARAGRAPH_TEXT} FROM paragraphs p"
                f" JOIN sections s ON s.report_id = p.report_id AND s.ord = p.section_ord"
                f" JOIN reports ON reports.id = p.report_id WHERE {self._visible()} AND p.kind = 'prose'")
         if report_ids is None:
@@ -705,7 +862,8 @@ class Store:
             for rows in items:
                 if db.execute("SELECT 1 FROM reports WHERE id=?", (rows.report["id"],)).fetchone():
                     continue
-                _insert(db, "reports", {**rows.report, "gen": gen, "added_at": now})
+                _insert(db, "reports", {**rows.report, "text": pack(rows.report["text"]),
+                                        "norm_text": pack(rows.report["norm_text"]), "gen": gen, "added_at": now})
                 _insert_derived(db, rows)
 
     def replace_derived(self, items: list[ReportRows]) -> None:
@@ -718,6 +876,7 @@ class Store:
                 for table in ("sections", "paragraphs", "indicators", "check_failures"):
                     db.execute(f"DELETE FROM {table} WHERE report_id=?", (report_id,))
                 derived = {k: v for k, v in rows.report.items() if k not in _KEPT_ON_REDERIVING}
+                derived["norm_text"] = pack(derived["norm_text"])
                 db.execute(f"UPDATE reports SET {', '.join(f'{k}=?' for k in derived)} WHERE id=?",
                            (*derived.values(), report_id))
                 _insert_derived(db, rows)
@@ -887,8 +1046,18 @@ def _insert(db: sqlite3.Connection, table: str, row: dict) -> None:
 
 
 def _insert_derived(db: sqlite3.Connection, rows: ReportRows) -> None:
-    """A report's sections, paragraphs, indicators and check failures."""
+    """A report's sections, paragraphs, indicators and check failures, as `m006_compact` keeps them."""
+    text = rows.report["text"]
     db.executemany("INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)", rows.sections)
-    db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?)", rows.paragraphs)
-    db.executemany("INSERT OR REPLACE INTO indicators VALUES (?,?,?,?,?,?)", rows.indicators)
-    db.executemany("INSERT INTO check_failures VALUES (?,?,?,?)", rows.failures)
+    db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?)",
+                   [(report_id, section_ord, ord_, kind, start, end, *paragraph_pieces(p_text, text[start:end]))
+                    for report_id, section_ord, ord_, kind, p_text, start, end in rows.paragraphs])
+    indicators = _in_writing_order(rows.indicators)
+    db.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
+                   [(name,) for name in dict.fromkeys(n for row in indicators for n in row[1:3])])
+    db.executemany("INSERT INTO indicators VALUES (?, ?, (SELECT id FROM names WHERE name = ?),"
+                   " (SELECT id FROM names WHERE name = ?), ?, ?, ?)",
+                   [(report_id, n, *rest) for n, (report_id, *rest) in enumerate(indicators)])
+    if rows.failures:
+        db.execute("INSERT INTO check_failures VALUES (?, ?)",
+                   (rows.report["id"], _pack_failures([list(row[1:]) for row in rows.failures])))
