@@ -15,17 +15,45 @@ from indexer.indexing import REDERIVE, index_paths, versions
 from indexer.normalize import normalize
 from indexer.parse import ParsedReport
 from indexer.store import _SCHEMA, SCHEMA_VERSION, STORE_FILE, Store
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, ROOT
 
-V1_COLUMNS = {
-    "reports": "id, gen, source, sha256, title, agency, year, province, city, county, adcode, template, text,"
-               " norm_text, added_at",
-    "sections": "*", "paragraphs": "*", "indicators": "*", "check_failures": "*", "files": "*",
+DATA = ROOT / "tests" / "data"
+
+# The first release's rows of each table, read from a store of today (through its connection,
+# which inflates texts and rebuilds paragraphs, see `m006_compact`).
+V1_ROWS = {
+    "reports": "SELECT id, gen, source, sha256, title, agency, year, province, city, county, adcode, template,"
+               " unpack(text), unpack(norm_text), added_at FROM reports",
+    "sections": "SELECT * FROM sections",
+    "paragraphs": "SELECT p.report_id, p.section_ord, p.ord, p.kind,"
+                  " paragraph_text(p.text, p.pieces, reports.text, p.start, p.end), p.start, p.end"
+                  " FROM paragraphs p JOIN reports ON reports.id = p.report_id",
+    "indicators": "SELECT i.report_id, k.name, l.name, i.unit, i.value, i.note FROM indicators i"
+                  " JOIN names k ON k.id = i.key_id JOIN names l ON l.id = i.label_id ORDER BY i.report_id, i.ord",
+    "check_failures": "SELECT c.report_id, json_extract(f.value, '$[0]'), json_extract(f.value, '$[1]'),"
+                      " json_extract(f.value, '$[2]') FROM check_failures c, json_each(unpack(c.failures)) f"
+                      " ORDER BY c.report_id, f.key",
+    "files": "SELECT * FROM files",
 }
 
 
 def _legacy_id(text: str) -> str:
     return hashlib.sha256(normalize(text).encode()).hexdigest()[:16]
+
+
+def _write_schema1(built, index_dir):
+    """A store as the first release wrote it (its schema text), in `index_dir`, holding the rows of
+    the store of today in `built`."""
+    db = sqlite3.connect(index_dir / STORE_FILE)
+    db.executescript(_SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    with Store(built) as store:
+        db.execute("INSERT INTO meta VALUES ('visible_gen', ?)", (str(store.visible_gen()),))
+        for table, select in V1_ROWS.items():
+            rows = [tuple(r) for r in store.db.execute(select)]
+            db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+    db.commit()
+    return db
 
 
 @pytest.fixture
@@ -41,13 +69,7 @@ def schema1(tmp_path):
     (index_dir / STORE_FILE).unlink()
     for extra in index_dir.glob(STORE_FILE + "-*"):
         extra.unlink()
-    db = sqlite3.connect(index_dir / STORE_FILE)
-    db.executescript(_SCHEMA)
-    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
-    db.execute("ATTACH ? AS built", (str(built / STORE_FILE),))
-    db.execute("INSERT INTO meta SELECT * FROM built.meta WHERE key = 'visible_gen'")
-    for table, columns in V1_COLUMNS.items():
-        db.execute(f"INSERT INTO {table} SELECT {columns} FROM built.{table}")
+    db = _write_schema1(built, index_dir)
     db.create_function("legacy_id", 1, _legacy_id)
     renames = db.execute("SELECT id, legacy_id(text) FROM reports").fetchall()
     db.execute("PRAGMA foreign_keys=OFF")
@@ -55,9 +77,44 @@ def schema1(tmp_path):
                           ("indicators", "report_id"), ("check_failures", "report_id"), ("files", "report_id")]:
         db.executemany(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", [(new, old) for old, new in renames])
     db.commit()
-    db.execute("DETACH built")
     db.close()
     return index_dir, corpus, sorted(new for _, new in renames)
+
+
+def _derived_reads(store: Store) -> dict:
+    """Everything the store derived from reports' texts, as its public reads give it."""
+    ids = store.report_ids()
+    return {
+        "texts": store.texts(ids), "sources": store.report_sources(ids), "originals": store.original_texts(ids),
+        "norms": sorted(tuple(r) for r in store.norm_texts()),
+        "sections": [tuple(s) for i in ids for s in store.sections(i)], "bounds": store.section_bounds(),
+        "paragraphs": [dict(p) for kind in ("prose", "table") for p in store.paragraphs(kind=kind)],
+        "each": [dict(p) for i in ids for p in store.report_paragraphs(i)],
+        "prose": [tuple(r) for r in store.prose_rows()],
+        "runs": store.paragraph_runs([(i, s["ord"], 0, 2) for i in ids for s in store.sections(i)]),
+        "indicators": [dict(r) for i in ids for r in store.indicators(i)],
+        "values": [tuple(r) for r in store.indicator_values()],
+        "failures": [dict(r) for r in store.check_failures()], "failed": [tuple(r) for r in store.failed_checks()],
+    }
+
+
+def test_a_store_migrated_to_the_compact_layout_reads_as_it_did(tmp_path, corpus_dir):
+    """Migration 6 converts texts, paragraphs, indicators and check failures in place: every read
+    gives what the same reports indexed today give, and the room freed goes back to the disk."""
+    built = tmp_path / "built"
+    index_paths([corpus_dir, DATA / "realworld"], built, embed=False)
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    _write_schema1(built, index_dir).close()
+    with Store(built) as store:
+        want = _derived_reads(store)
+    assert want["failures"] and any(p["kind"] == "prose" for p in want["paragraphs"]) and want["indicators"]
+    with Store(index_dir) as store:
+        assert _derived_reads(store) == want
+        assert store.db.execute("PRAGMA freelist_count").fetchone()[0] == 0  # vacuumed
+        # prose whose lines the parser joined is rebuilt from spans of the text, not stored whole
+        pieces, whole = store.db.execute("SELECT count(pieces), count(text) FROM paragraphs").fetchone()
+        assert pieces > 0 and whole == 0
 
 
 def test_a_schema1_store_opens_and_is_migrated_in_place(schema1):
