@@ -139,8 +139,7 @@ def load_norm_texts(index_dir: Path) -> list[tuple[str, str]]:
     store = Store(index_dir, create=False)
     try:
         with store.snapshot():
-            ids = set(store.report_ids())
-            return [(r[0], r[1]) for r in store.db.execute("SELECT id, norm_text FROM reports") if r[0] in ids]
+            return [(r[0], r[1]) for r in store.norm_texts()]
     finally:
         store.close()
 

@@ -163,7 +163,7 @@ def report_rows(report_id: str, source: str, sha256: str, parsed: ParsedReport, 
     derived = {name: getattr(meta, name, None) for name in METADATA_COLUMNS}
     if derived["evidence"] is not None:
         derived["evidence"] = json.dumps(derived["evidence"], ensure_ascii=False)
-    return ReportRows(
+    return ReportRows.of(
         {"id": report_id, "source": source, "sha256": sha256, **derived, "text": parsed.text, "norm_text": norm_text,
          "pages": _json_or_null(pages), "ocr_pages": _json_or_null(ocr_pages), "parser_version": versions[0],
          "normalizer_version": versions[1], "text_key": text_key(parsed.text)},

@@ -256,7 +256,7 @@ CREATE TABLE indicators_compact (
 CREATE TABLE check_failures_compact (
     report_id TEXT PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
     failures BLOB NOT NULL
-) WITHOUT ROWID
+)
 """
 
 
@@ -279,8 +279,10 @@ def m006_compact(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO names (name) SELECT key FROM indicators UNION SELECT label FROM indicators")
     db.execute("INSERT INTO indicators_compact SELECT i.report_id,"
                " row_number() OVER (PARTITION BY i.report_id ORDER BY i.rowid) - 1, k.id, l.id, i.unit, i.value, i.note"
-               " FROM indicators i JOIN names k ON k.name = i.key JOIN names l ON l.name = i.label")
-    rows = db.execute("SELECT report_id, check_key, cells, message FROM check_failures ORDER BY report_id, rowid")
+               " FROM indicators i JOIN names k ON k.name = i.key JOIN names l ON l.name = i.label"
+               " WHERE i.report_id IN (SELECT id FROM reports)")  # a damaged store may hold rows of no report
+    rows = db.execute("SELECT report_id, check_key, cells, message FROM check_failures"
+                      " WHERE report_id IN (SELECT id FROM reports) ORDER BY report_id, rowid")
     for report_id, failures in groupby(rows, key=lambda row: row[0]):
         db.execute("INSERT INTO check_failures_compact VALUES (?, ?)",
                    (report_id, _pack_failures([list(row[1:]) for row in failures])))
@@ -396,15 +398,33 @@ _KEPT_ON_REDERIVING = ("id", "source", "sha256", "text", "pages", "ocr_pages")
 
 
 class ReportRows(NamedTuple):
-    """One report's rows for the store's tables, made in a parsing worker (`indexing.report_rows`): plain
-    tuples (and the report's row as a dict, by column) cross to the writing process several times
-    faster than the objects they come from."""
+    """One report's rows for the store's tables as the store keeps them (`of`), made in a parsing
+    worker (`indexing.report_rows`): plain tuples (and the report's row as a dict, by column) cross
+    to the writing process several times faster than the objects they come from, and deflating
+    there keeps that work out of the one writing process."""
 
-    report: dict  # the reports row without gen and added_at, by column
+    report: dict  # the reports row without gen and added_at, by column; text and norm_text packed
     sections: list[tuple]
-    paragraphs: list[tuple]
-    indicators: list[tuple]
-    failures: list[tuple]
+    paragraphs: list[tuple]  # (report id, section ord, ord, kind, start, end, text, pieces)
+    indicators: list[tuple]  # (report id, ord, key, label, unit, value, note)
+    failures: list[tuple]  # [(report id, its failures packed)], or none
+
+    @classmethod
+    def of(cls, report: dict, sections: list[tuple], paragraphs: list[tuple], indicators: list[tuple],
+           failures: list[tuple]) -> "ReportRows":
+        """The rows of a report in the store's layout (`m006_compact`) from its plain rows: `report`
+        with its text and normalised text; paragraphs (report id, section ord, ord, kind, text,
+        start, end); indicators (report id, key, label, unit, value, note), a key repeated
+        replacing the earlier; failures (report id, check key, cells as JSON, message)."""
+        text = report["text"]
+        return cls(
+            {**report, "text": pack(text), "norm_text": pack(report["norm_text"])},
+            sections,
+            [(report_id, section_ord, ord_, kind, start, end, *paragraph_pieces(p_text, text[start:end]))
+             for report_id, section_ord, ord_, kind, p_text, start, end in paragraphs],
+            [(report_id, n, *rest) for n, (report_id, *rest) in enumerate(_in_writing_order(indicators))],
+            [(report["id"], _pack_failures([list(row[1:]) for row in failures]))] if failures else [],
+        )
 
     def renamed(self, report_id: str) -> "ReportRows":
         """The same rows under another id (a stored report's, which never changes)."""
@@ -862,8 +882,7 @@ class Store:
             for rows in items:
                 if db.execute("SELECT 1 FROM reports WHERE id=?", (rows.report["id"],)).fetchone():
                     continue
-                _insert(db, "reports", {**rows.report, "text": pack(rows.report["text"]),
-                                        "norm_text": pack(rows.report["norm_text"]), "gen": gen, "added_at": now})
+                _insert(db, "reports", {**rows.report, "gen": gen, "added_at": now})
                 _insert_derived(db, rows)
 
     def replace_derived(self, items: list[ReportRows]) -> None:
@@ -876,7 +895,6 @@ class Store:
                 for table in ("sections", "paragraphs", "indicators", "check_failures"):
                     db.execute(f"DELETE FROM {table} WHERE report_id=?", (report_id,))
                 derived = {k: v for k, v in rows.report.items() if k not in _KEPT_ON_REDERIVING}
-                derived["norm_text"] = pack(derived["norm_text"])
                 db.execute(f"UPDATE reports SET {', '.join(f'{k}=?' for k in derived)} WHERE id=?",
                            (*derived.values(), report_id))
                 _insert_derived(db, rows)
@@ -1046,18 +1064,12 @@ def _insert(db: sqlite3.Connection, table: str, row: dict) -> None:
 
 
 def _insert_derived(db: sqlite3.Connection, rows: ReportRows) -> None:
-    """A report's sections, paragraphs, indicators and check failures, as `m006_compact` keeps them."""
-    text = rows.report["text"]
+    """A report's sections, paragraphs, indicators (their keys and labels named in `names`) and
+    check failures."""
     db.executemany("INSERT INTO sections VALUES (?,?,?,?,?,?,?,?,?)", rows.sections)
-    db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?)",
-                   [(report_id, section_ord, ord_, kind, start, end, *paragraph_pieces(p_text, text[start:end]))
-                    for report_id, section_ord, ord_, kind, p_text, start, end in rows.paragraphs])
-    indicators = _in_writing_order(rows.indicators)
+    db.executemany("INSERT INTO paragraphs VALUES (?,?,?,?,?,?,?,?)", rows.paragraphs)
     db.executemany("INSERT OR IGNORE INTO names (name) VALUES (?)",
-                   [(name,) for name in dict.fromkeys(n for row in indicators for n in row[1:3])])
+                   [(name,) for name in dict.fromkeys(n for row in rows.indicators for n in row[2:4])])
     db.executemany("INSERT INTO indicators VALUES (?, ?, (SELECT id FROM names WHERE name = ?),"
-                   " (SELECT id FROM names WHERE name = ?), ?, ?, ?)",
-                   [(report_id, n, *rest) for n, (report_id, *rest) in enumerate(indicators)])
-    if rows.failures:
-        db.execute("INSERT INTO check_failures VALUES (?, ?)",
-                   (rows.report["id"], _pack_failures([list(row[1:]) for row in rows.failures])))
+                   " (SELECT id FROM names WHERE name = ?), ?, ?, ?)", rows.indicators)
+    db.executemany("INSERT INTO check_failures VALUES (?, ?)", rows.failures)
