@@ -14,8 +14,8 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
-from itertools import groupby
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import NamedTuple
 
@@ -262,7 +262,7 @@ CREATE TABLE check_failures_compact (
 
 @migration
 def m006_compact(db: sqlite3.Connection) -> None:
-    """The store at a third of its size (113 KB a report at 20,000 synthetic reports before):
+    """The store at a quarter of its size (113 KB a report at 20,000 synthetic reports before):
     a report's two texts deflated (`pack`; the columns keep their names and hold BLOBs);
     paragraphs as spans of the report text, with their text only where no span gives it
     (`paragraph_pieces`); indicators without a rowid, their keys and labels named once in
