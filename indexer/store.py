@@ -188,8 +188,8 @@ def paragraph_pieces(text: str, source: str) -> tuple[str | None, str | None]:
     """(text, pieces) as the store keeps a paragraph whose span of the report text is `source`:
     (None, None) where it is that span as it is (tables, most prose); else pieces, a JSON list of
     [from, to] spans of `source` and inserted strings, where that rebuilds it (prose whose lines
-    the parser joined: the line breaks go, a space may come between two Latin words); else the
-    text itself."""
+    the parser joined: the line breaks go, a space may come between two Latin words); else (or
+    where the pieces are no shorter) the text itself."""
     if text == source:
         return None, None
     pieces: list = []
@@ -208,9 +208,10 @@ def paragraph_pieces(text: str, source: str) -> tuple[str | None, str | None]:
         else:
             pieces.append(text[i])
             i += 1
-    if _assemble(source, pieces) != text:
+    encoded = json.dumps(pieces, ensure_ascii=False, separators=(",", ":"))
+    if _assemble(source, pieces) != text or len(encoded.encode()) >= len(text.encode()):
         return text, None
-    return None, json.dumps(pieces, ensure_ascii=False, separators=(",", ":"))
+    return None, encoded
 
 
 def _assemble(source: str, pieces: list) -> str:

@@ -152,3 +152,29 @@ def test_a_damaged_store_file_is_reported_not_raised(store):
     finally:
         damaged.close()
     assert verdict != ["ok"] and verdict[0]
+
+
+def test_paragraphs_kept_as_spans_read_back_as_the_parser_wrote_them(tmp_path):
+    """A paragraph is stored as a span of its report's text, or as the spans between the line
+    breaks the parser joined (with the space it put between two Latin words); text no span gives
+    is stored whole. Each reads back as it was written, and so do a repeated indicator key (the
+    later wins, where it came) and check failures."""
+    from indexer.parse.sections import split_paragraphs
+
+    text = "一、概述\n本机关认真贯彻落实\n《条例》，推进 open\ndata 工作。\n主动公开\t10\t件\n"
+    parsed = [(p.kind, p.text, p.start, p.end) for p in split_paragraphs(text)]
+    assert any(t != text[a:b] and "open data" in t for _, t, a, b in parsed)
+    written = [("r1", 0, n, kind, t, a, b) for n, (kind, t, a, b) in enumerate(parsed)]
+    written.append(("r1", 0, len(written), "prose", "没有出现在原文里的一段", 0, 4))
+    indicators = [("r1", "a", "甲", "件", 1.0, None), ("r1", "b", "乙", None, None, "未填"), ("r1", "a", "甲二", "件", 2.0, None)]
+    failures = [("r1", "sum", '[{"key": "a", "label": "甲", "value": 1}]', "甲 1 ≠ 2"), ("r1", "sum", "[]", "第二项")]
+    rows = store_mod.ReportRows.of({"id": "r1", "source": "r1.txt", "sha256": "0" * 64, "text": text, "norm_text": text},
+                                   [("r1", 0, "overview", "一、概述", 1, 0, len(text), 0, len(text))],
+                                   written, indicators, failures)
+    assert [(p[-2] is not None, p[-1] is not None) for p in rows.paragraphs] == [(False, True), (False, False), (True, False)]
+    with Store(tmp_path) as store:
+        store.add_reports([rows], gen=0)
+        assert [tuple(p) for p in store.report_paragraphs("r1")] == [(0, n, kind, t) for _, _, n, kind, t, _, _ in written]
+        assert [tuple(r) for r in store.indicators("r1")] == [indicators[1], indicators[2]]
+        assert [tuple(r) for r in store.check_failures("r1")] == failures
+        assert store.texts(["r1"]) == {"r1": (text, text)}
