@@ -97,4 +97,7 @@ def main() -> None:
     current.run()
 
 
-main()
+# Streamlit runs this file as __main__; a process started by multiprocessing's spawn (a Dask worker
+# started beside the desk's tests) runs it again as __mp_main__, and must not draw the desk there.
+if __name__ == "__main__":
+    main()
