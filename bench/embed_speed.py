@@ -1,11 +1,15 @@
-"""Passages per second for the default embedding model: torch fp32, ONNX Runtime fp32 and int8, auto.
+"""Passages per second for the default embedding model: torch fp32 and bf16, ONNX Runtime fp32 and int8, auto.
 
 Why: the backend and precision are chosen per machine (bf16 on CPUs with native bf16, else
-ONNX Runtime's fused fp32 graph; int8 on request); this shows what each buys here and how
+ONNX Runtime's fused fp32 graph; int8 on request, its signed-weights graph on VNNI CPUs); this
+shows what each buys here and how
 close its vectors stay to torch fp32. Other work on the machine skews the numbers, so the
-load average is printed with each one.
+variants take turns, round after round, in one process, and each pass prints the load average.
 
-    python bench/embed_speed.py [--corpus DIR] [--batch-size N] [--repeat 3]
+    python bench/embed_speed.py [--corpus DIR] [--batch-size N] [--repeat 3] [--spin]
+
+torch's OpenMP threads sleep while they wait (``indexer.semantic`` sets ``OMP_WAIT_POLICY``);
+``OMP_WAIT_POLICY=ACTIVE python bench/embed_speed.py`` measures them spinning.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.semantic.model import BACKEND_ENV, Embedder, choose_precision, ensure_default_model, load_model
+from indexer.semantic.model import BACKEND_ENV, Embedder, choose_precision, ensure_default_model, ensure_onnx_model, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,16 +42,11 @@ def corpus_passages(corpus: Path, max_chars: int = 300, min_chars: int = 10) -> 
     return passages
 
 
-def measure(embedder: Embedder, passages: list[str], batch_size: int | None, repeat: int) -> tuple[float, np.ndarray]:
-    """Best passages/s over ``repeat`` runs after one warm-up batch, and the vectors."""
-    embedder.embed_documents(passages[:batch_size or embedder.batch_size], batch_size=batch_size)
-    best = float("inf")
-    vectors = np.empty((0, embedder.dim), dtype=np.float32)
-    for _ in range(repeat):
-        start = time.perf_counter()
-        vectors = embedder.embed_documents(passages, batch_size=batch_size)
-        best = min(best, time.perf_counter() - start)
-    return len(passages) / best, vectors
+def measure(embedder: Embedder, passages: list[str], batch_size: int | None) -> tuple[float, np.ndarray]:
+    """Passages/s of one pass over ``passages``, and the vectors."""
+    start = time.perf_counter()
+    vectors = embedder.embed_documents(passages, batch_size=batch_size)
+    return len(passages) / (time.perf_counter() - start), vectors
 
 
 def _set_backend(backend: str | None) -> None:
@@ -61,7 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--batch-size", type=int, default=None, help="texts per model call (default: the backend's own)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; each round runs every variant once, in turn")
+    parser.add_argument("--spin", action="store_true",
+                        help="also each ONNX graph with its threads spinning while they wait (ONNX Runtime's default)")
     args = parser.parse_args()
 
     passages = corpus_passages(args.corpus)
@@ -74,26 +75,53 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs; other work on the machine skews the numbers, so each carries the load average")
     auto = choose_precision("cpu")
-    variants = {"torch fp32": ("torch", "fp32"), "onnx fp32": ("onnx", "fp32"), "onnx int8": ("onnx", "int8"),
-                f"auto ({auto})": (None, None)}
-    results: dict[str, tuple[float, np.ndarray]] = {}
+    variants = {"torch fp32": ("torch", "fp32"), "torch bf16": ("torch", "bf16"), "onnx fp32": ("onnx", "fp32"),
+                "onnx int8": ("onnx", "int8"), f"auto ({auto})": (None, None)}
+    embedders: dict[str, Embedder] = {}
     saved = os.environ.get(BACKEND_ENV)
     for label, (backend, precision) in variants.items():
         try:
             _set_backend(backend or saved)
-            embedder = load_model(precision=precision, device="cpu")
+            embedders[label] = load_model(precision=precision, device="cpu")
         except (ImportError, ValueError) as exc:
             print(f"{label:>14}: unavailable ({exc})")
-            continue
         finally:
             _set_backend(saved)
-        before = os.getloadavg()[0]
-        results[label] = measure(embedder, passages, args.batch_size, args.repeat)
-        cosines = np.sum(results["torch fp32"][1] * results[label][1], axis=1)
-        print(f"{label:>14}: {results[label][0]:7.1f} passages/s  ({results[label][0] / results['torch fp32'][0]:.2f}x "
-              f"torch fp32; cosine to it min {cosines.min():.5f}, mean {cosines.mean():.5f}; load "
-              f"{before:.2f}->{os.getloadavg()[0]:.2f}; {embedder.backend}/{embedder.precision}, "
-              f"batch {args.batch_size or embedder.batch_size}, max_seq_length {embedder.max_seq_length}, id {embedder.model_id})")
+    if "onnx int8" in embedders and embedders["onnx int8"].model.folder.name.endswith("int8s8"):
+        from indexer.semantic.model.backends.onnx import OnnxModel
+
+        unsigned = load_model(precision="int8", device="cpu")  # the graph CPUs without VNNI get
+        unsigned.model = OnnxModel(ensure_onnx_model("int8"), unsigned.max_seq_length)
+        embedders["onnx int8 u8u8"] = unsigned
+        variants["onnx int8 u8u8"] = ("onnx", "int8")
+    if args.spin:  # the same graphs, ONNX Runtime's threads spinning while they wait
+        from indexer.semantic.model.backends.onnx import OnnxModel
+
+        for label in [label for label in embedders if label.startswith("onnx")]:
+            spinning = load_model(precision=variants[label][1], device="cpu")
+            spinning.model = OnnxModel(embedders[label].model.folder, spinning.max_seq_length, spin=True)
+            embedders[label + " spin"] = spinning
+    for embedder in embedders.values():  # warm-up: one batch each
+        embedder.embed_documents(passages[:args.batch_size or embedder.batch_size], batch_size=args.batch_size)
+
+    rates: dict[str, list[float]] = {label: [] for label in embedders}
+    vectors: dict[str, np.ndarray] = {}
+    for round_ in range(args.repeat):
+        for label, embedder in embedders.items():
+            before = os.getloadavg()[0]
+            rate, vectors[label] = measure(embedder, passages, args.batch_size)
+            rates[label].append(rate)
+            print(f"round {round_ + 1} {label:>15}: {rate:7.1f} passages/s  (load {before:.2f}->{os.getloadavg()[0]:.2f})",
+                  flush=True)
+    reference = vectors["torch fp32"]
+    print("best of the rounds, and the median:")
+    for label, embedder in embedders.items():
+        best, median = max(rates[label]), float(np.median(rates[label]))
+        cosines = np.sum(reference * vectors[label], axis=1)
+        print(f"{label:>15}: {best:7.1f} passages/s, median {median:6.1f} ({median / np.median(rates['torch fp32']):.2f}x "
+              f"torch fp32); cosine to it min {cosines.min():.5f}, mean {cosines.mean():.5f}; "
+              f"{embedder.backend}/{embedder.precision}, batch {args.batch_size or embedder.batch_size}, id {embedder.model_id}")
+
 
 if __name__ == "__main__":
     main()

