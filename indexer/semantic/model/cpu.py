@@ -74,7 +74,7 @@ def choose_precision(device: str = "cpu") -> Precision:
 
 def int8_variant() -> Literal["int8", "int8s8"]:
     """The ONNX int8 graph for this CPU: signed weights (u8s8) where AVX512-VNNI multiplies them
-    natively, 1.3-1.7x the unsigned graph there; else unsigned (u8u8), which plain AVX2 multiplies
+    natively, 1.45x the unsigned graph there (bench/embed_speed.py); else unsigned (u8u8), which plain AVX2 multiplies
     without the int16 saturation of u8s8. Both hold the same 256 weight steps, so their vectors
     are the same (one model id)."""
     return "int8s8" if VNNI in cpu_features() else "int8"
