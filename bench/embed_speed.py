@@ -6,7 +6,7 @@ shows what each buys here and how
 close its vectors stay to torch fp32. Other work on the machine skews the numbers, so the
 variants take turns, round after round, in one process, and each pass prints the load average.
 
-    python bench/embed_speed.py [--corpus DIR] [--batch-size N] [--repeat 3] [--spin]
+    python bench/embed_speed.py [--corpus DIR | --indexed DIR...] [--batch-size N] [--repeat 3] [--spin]
 
 torch's OpenMP threads sleep while they wait (``indexer.semantic`` sets ``OMP_WAIT_POLICY``);
 ``OMP_WAIT_POLICY=ACTIVE python bench/embed_speed.py`` measures them spinning.
@@ -42,11 +42,11 @@ def corpus_passages(corpus: Path, max_chars: int = 300, min_chars: int = 10) -> 
     return passages
 
 
-def measure(embedder: Embedder, passages: list[str], batch_size: int | None) -> tuple[float, np.ndarray]:
-    """Passages/s of one pass over ``passages``, and the vectors."""
-    start = time.perf_counter()
+def measure(embedder: Embedder, passages: list[str], batch_size: int | None) -> tuple[float, float, np.ndarray]:
+    """Passages/s of one pass over ``passages``, this process's CPU ms a passage, and the vectors."""
+    start, cpu = time.perf_counter(), time.process_time()
     vectors = embedder.embed_documents(passages, batch_size=batch_size)
-    return len(passages) / (time.perf_counter() - start), vectors
+    return len(passages) / (time.perf_counter() - start), 1000 * (time.process_time() - cpu) / len(passages), vectors
 
 
 def _set_backend(backend: str | None) -> None:
@@ -61,13 +61,21 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--batch-size", type=int, default=None, help="texts per model call (default: the backend's own)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each round runs every variant once, in turn")
+    parser.add_argument("--indexed", nargs="+", type=Path, metavar="DIR",
+                        help="the distinct texts `nianbao index` embeds for these folders instead of --corpus's lines")
     parser.add_argument("--spin", action="store_true",
                         help="also each ONNX graph with its threads spinning while they wait (ONNX Runtime's default)")
     args = parser.parse_args()
 
-    passages = corpus_passages(args.corpus)
+    if args.indexed:
+        from bench.int8_layers import index_texts
+
+        passages = index_texts(args.indexed)
+    else:
+        passages = corpus_passages(args.corpus)
     lengths = [len(p) for p in passages]
-    print(f"{len(passages)} passages from {args.corpus} (chars: mean {np.mean(lengths):.0f}, max {max(lengths)})")
+    print(f"{len(passages)} passages from {' '.join(map(str, args.indexed or [args.corpus]))} "
+          f"(chars: mean {np.mean(lengths):.0f}, max {max(lengths)})")
 
     start = time.perf_counter()
     folder = ensure_default_model()
@@ -109,10 +117,10 @@ def main() -> None:
     for round_ in range(args.repeat):
         for label, embedder in embedders.items():
             before = os.getloadavg()[0]
-            rate, vectors[label] = measure(embedder, passages, args.batch_size)
+            rate, cpu_ms, vectors[label] = measure(embedder, passages, args.batch_size)
             rates[label].append(rate)
-            print(f"round {round_ + 1} {label:>15}: {rate:7.1f} passages/s  (load {before:.2f}->{os.getloadavg()[0]:.2f})",
-                  flush=True)
+            print(f"round {round_ + 1} {label:>15}: {rate:7.1f} passages/s, {cpu_ms:5.1f} ms CPU a passage  "
+                  f"(load {before:.2f}->{os.getloadavg()[0]:.2f})", flush=True)
     reference = vectors["torch fp32"]
     print("best of the rounds, and the median:")
     for label, embedder in embedders.items():
