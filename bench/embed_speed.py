@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.indexed:
-        from bench.int8_layers import index_texts
+        from int8_layers import index_texts
 
         passages = index_texts(args.indexed)
     else:

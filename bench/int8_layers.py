@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.embed_speed import corpus_passages
+from embed_speed import corpus_passages
 from indexer.semantic.model import ensure_onnx_model
 from indexer.semantic.model.backends.onnx import OnnxModel
 
