@@ -128,10 +128,17 @@ class FulltextIndex:
         return self.grams.report_ids()
 
     def add(self, docs: Iterable[ReportDocs]) -> int:
-        """Add reports (replacing any with the same id); one atomic commit per index."""
+        """Add reports (replacing any with the same id); one atomic commit per index.
+
+        The gram index is written first and `delete` empties the words index first, so a kill
+        between the two commits leaves a report in the gram index alone, where `report_ids` (what
+        `indexing.repair` reconciles) sees it; the other way round it stayed in the words index
+        for good (`doctor`'s fulltext_extra after a finished run)."""
         docs = list(docs)
         if not docs:
             return 0
+        self.grams.add(((doc.report_id, doc.grams, doc.text) for doc in docs),
+                       {doc.report_id: [(s["start"], s["end"], s["kind"]) for s in doc.sections] for doc in docs})
         ww = SectionWriter(self.open(WORDS), WORDS, limitmb=256)
         counted = isinstance(ww.schema[WORDS], CountedText)  # False in an index made before it
         try:
@@ -155,8 +162,6 @@ class FulltextIndex:
             ww.cancel()
             raise
         ww.commit(mergetype=merge_small)
-        self.grams.add(((doc.report_id, doc.grams, doc.text) for doc in docs),
-                       {doc.report_id: [(s["start"], s["end"], s["kind"]) for s in doc.sections] for doc in docs})
         return len(docs)
 
     def delete(self, report_ids: Iterable[str]) -> None:
