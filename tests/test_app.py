@@ -981,6 +981,10 @@ def test_findings_page_states_its_minimum_and_formula(app_index):
     captions = " ".join(c.value for c in at.caption)
     assert "只对分母不少于 30 的组排名" in captions
     assert any(e.label == "公式" for e in at.expander)
+    ranking = at.dataframe[0].value  # the grid draws a missing cell as the English "None"
+    assert not ranking.isna().any().any(), ranking
+    assert set(ranking["排名"]) == {"—"}  # the samples are all under the minimum
+    assert set(ranking["说明"]) <= {"样本不足，不排名", "分母为 0，无比率"}
     assert "份报告具备所属格式要求的全部部分" in " ".join(m.value for m in at.markdown)
 
 

@@ -22,6 +22,13 @@ LINKED_GROUPS = 20  # groups whose reports get links under the table
 REPORTS_PER_GROUP = 10
 
 
+def _note(group: dict) -> str:
+    """Why a group has no rank or no rate."""
+    if group["value"] is None:
+        return "分母为 0，无比率"
+    return "" if group["rank"] else "样本不足，不排名"
+
+
 def _rankings() -> None:
     st.subheader("排名")
     left, mid, right = st.columns([3, 1, 1])
@@ -37,11 +44,12 @@ def _rankings() -> None:
     if not table["by"]:
         st.info("没有报告具备这个比率所需的单元格。")
         return
-    frame = pd.DataFrame([{"排名": g["rank"], BY_LABELS[by]: g["group"],
-                           "比率": None if g["value"] is None else round(g["value"] * 100, 1),
+    # Text, not empty numbers: the grid draws a missing number as the English "None".
+    frame = pd.DataFrame([{"排名": str(g["rank"]) if g["rank"] else "—", BY_LABELS[by]: g["group"],
+                           "比率": "—" if g["value"] is None else f"{g['value'] * 100:.1f}%",
                            "分子": g["numerator"], "分母": g["denominator"], "报告数": g["reports"],
-                           "说明": "" if g["rank"] or g["value"] is None else "样本不足，不排名"} for g in table["by"]])
-    st.dataframe(frame, hide_index=True, use_container_width=True, column_config={"比率": st.column_config.NumberColumn(format="%.1f%%")})
+                           "说明": _note(g)} for g in table["by"]])
+    st.dataframe(frame, hide_index=True, use_container_width=True)
     with st.expander("数字的来源：各组的报告和单元格"):
         for g in table["by"][:LINKED_GROUPS]:
             st.markdown(f"**{render.md(g['group'])}**（{g['numerator']}/{g['denominator']}）")
