@@ -226,3 +226,49 @@ def test_index_killed_at_random_moments_recovers(tmp_path):
     assert not list((index_dir / "vectors").glob(".tmp-*"))
     assert (index_dir / LOCK_FILE).read_text() == ""
     assert_search_agrees(index_dir, texts, terms)
+
+
+class _Killed(BaseException):
+    """Stands for the kill: nothing after it in the run happens."""
+
+
+def test_a_kill_between_the_two_full_text_commits_is_repaired_by_the_next_run(tmp_path, monkeypatch):
+    """`FulltextIndex.add` commits two indexes, words (Whoosh) and grams; a kill between the
+    commits leaves one report in one of them. Whichever comes second is made to die here, and the
+    file is removed before the next plain run, which must leave no full-text problem (repair reconciles by the gram index's ids, so the
+    orphan must be there, not in the words index)."""
+    from indexer.fulltext import index as fulltext_index
+    from indexer.indexing import index_paths
+
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    pool = synthetic_reports(tmp_path / "pool", 4, seed=11)
+    for path in pool[:3]:
+        shutil.copy(path, corpus / path.name)
+    index_paths([corpus], index_dir, workers=1)
+    shutil.copy(pool[3], corpus / pool[3].name)
+
+    calls: list[str] = []
+
+    def second_dies(name: str, original):
+        def wrapped(*args, **kwargs):
+            calls.append(name)
+            if len(calls) == 2:
+                raise _Killed
+            return original(*args, **kwargs)
+        return wrapped
+
+    with monkeypatch.context() as patched:
+        patched.setattr(fulltext_index.GramIndex, "add", second_dies("grams", fulltext_index.GramIndex.add))
+        patched.setattr(fulltext_index.SectionWriter, "commit", second_dies("words", fulltext_index.SectionWriter.commit))
+        with pytest.raises(_Killed):
+            index_paths([corpus], index_dir, workers=1)
+    assert len(calls) == 2, calls
+    assert {p.kind for p in check(index_dir)} <= CRASH_LEFTOVERS
+
+    (corpus / pool[3].name).unlink()  # gone before the next run: nothing re-adds (and so replaces) it
+    index_paths([corpus], index_dir, workers=1)
+    assert check(index_dir) == []
+    visible, texts = visible_texts(index_dir)
+    assert visible == _expected_ids(corpus)
+    assert_search_agrees(index_dir, texts, ["政府信息公开", "依申请公开"])
