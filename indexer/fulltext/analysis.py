@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import marshal
 import re
@@ -67,21 +66,15 @@ def words(text: str) -> list[str]:
     """jieba words of normalised text, lower-cased, punctuation dropped.
 
     jieba cuts a text into runs of word characters and the rest, and segments each run on its
-    own, so the words of a text are the words of its runs, in order. Runs are remembered: a
-    build meets the same phrases again and again (85 % of a synthetic corpus's characters, 63 %
-    of 65 real reports'), and segmenting was the largest cost of parsing a report.
+    own, so the words of a text are the words of its runs (`_BLOCKS`), in order. Runs are
+    remembered: a build meets the same phrases again and again (85 % of a synthetic corpus's
+    characters, 63 % of 65 real reports'), and segmenting was the largest cost of parsing a report.
     """
     found: list[str] = []
-    for run in _runs().split(text):
+    for run in _BLOCKS.split(text):
         if run:
             found.extend(_run_words(run))
     return found
-
-
-@lru_cache(maxsize=1)
-def _runs() -> re.Pattern[str]:
-    """The pattern by which the tokenizer in use cuts text into runs (jieba-next's and jieba's differ)."""
-    return importlib.import_module(type(tokenizer()).__module__).re_han_default
 
 
 @lru_cache(maxsize=1 << 16)
@@ -112,7 +105,8 @@ def word_spans(text: str, wanted: set[str], offset: int = 0) -> list[tuple[int, 
 
 _BLOCKS = re.compile(r"([\u4e00-\u9fd5a-zA-Z0-9+#&._%\-]+)")
 """jieba's runs of word characters (jieba's own pattern; jieba-next's lacks the hyphen, a run it
-cuts in two itself)."""
+cuts in two itself): a piece cut by it is segmented alone as within the whole text, by either
+tokenizer."""
 
 
 @lru_cache(maxsize=1 << 16)
