@@ -488,7 +488,7 @@ class Searcher:
             for i, candidates, positions in zip(ids, found, known):
                 rank = corpus.rank[i]
                 out.append(None if per_term is None or positions is None else
-                           [k for k in candidates if _holds(parsed.tree, {t: k in per_term[t].get(rank, ()) for t in terms})])
+                           [k for k in candidates if _matching(parsed.tree, {t: np.array(k in per_term[t].get(rank, ())) for t in terms})])
             unread = [i for i, kinds_of in zip(ids, out) if kinds_of is None]
             corpus.bounds.need(unread)
             texts = dict(zip(unread, self.texts_of(unread)))
@@ -694,16 +694,6 @@ def _several_terms(node: object) -> bool:
     return len(set(_all_terms(node))) > 1
 
 
-def _holds(node: object, present: dict[str, bool]) -> bool:
-    """The boolean tree for one text, from each term's presence."""
-    if isinstance(node, Term):
-        return present[node.text]
-    if isinstance(node, Not):
-        return not _holds(node.item, present)
-    parts = (_holds(item, present) for item in node.items)
-    return all(parts) if isinstance(node, And) else any(parts)
-
-
 def _kinds_where(tree: object, terms: list[str], norm: str, bounds: list[tuple[int, int, str]],
                  candidates: list[str]) -> list[str]:
     """Those of `candidates` within whose sections the query holds alone: every term counted
@@ -711,7 +701,7 @@ def _kinds_where(tree: object, terms: list[str], norm: str, bounds: list[tuple[i
     out = []
     for kind in candidates:
         spans = [(start, end) for start, end, k in bounds if k == kind]
-        if _holds(tree, {t: count_within(norm, t, spans) > 0 for t in terms}):
+        if _matching(tree, {t: np.array(count_within(norm, t, spans)) for t in terms}):
             out.append(kind)
     return out
 
@@ -740,7 +730,8 @@ def _negations_allow(node: object, counts: dict[str, np.ndarray], size: int) -> 
 
 
 def _matching(node: object, counts: dict[str, np.ndarray]) -> np.ndarray:
-    """The boolean tree over every checked report at once, from each term's counts."""
+    """The boolean tree over every checked report at once, from each term's counts (or presence;
+    0-d arrays for one text)."""
     if isinstance(node, Term):
         return counts[node.text] > 0
     if isinstance(node, Not):
