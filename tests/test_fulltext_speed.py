@@ -89,6 +89,24 @@ def test_gram_index_counts_from_positions_like_str_count(tmp_path, monkeypatch, 
         index.count("公公", TextView({}, list))
 
 
+def test_gram_index_counts_with_one_plan_for_segments_that_differ(tmp_path, monkeypatch):
+    """The bigrams a count checks are chosen once, from their positions in all segments: in a
+    segment where another bigram is the rarest, the count is still str.count's."""
+    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 10)
+    monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", 0.0)
+    rng = random.Random(3)
+    texts = {}
+    for i in range(30):
+        common, rare = ("政府", "公开") if i < 10 else ("公开", "政府")  # the first segment the other way round
+        texts[f"r{i:02d}"] = "".join(rng.choice([common * 3, rare, "信息", "息公", "x"]) for _ in range(40))
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v), v) for k, v in texts.items())
+    assert len(index.snapshot().segments) == 3
+    terms = ["政府信息公开", "政府信息", "信息公开", "府信息公", "公开x政府", "开政府信息公"]
+    assert sum(texts[k].count("政府信息公开") for k in list(texts)[:10]) > 0
+    assert _counts_check(index, texts, set(texts), terms) == len(terms)
+
+
 def test_gram_index_counts_no_phrase_across_two_reports(tmp_path, monkeypatch):
     """A phrase checked from bigrams side by side (政府 and 信息 of 政府信息, the frequent 府信
     left out) is not counted where one report ends in 政府 and the next begins with 信息."""

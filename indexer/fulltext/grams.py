@@ -280,13 +280,24 @@ class _Segment:
     def id_list(self) -> list[str]:
         return self.ids.tolist()
 
-    def count(self, term: str, codes: np.ndarray, view: "TextView", out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
-        """Put the occurrences of `term` (bigram `codes`) in this segment's reports into `out`;
-        return where they start in the segment's text, or None where they were counted in texts.
+    def kept(self, codes: np.ndarray) -> np.ndarray | None:
+        """Where each of the bigram `codes` is in pterms, or None where one has no positions here."""
+        if not len(self.pterms):
+            return None
+        kept = np.searchsorted(self.pterms, codes)
+        return kept if (self.pterms.take(kept, mode="clip") == codes).all() else None
+
+    def sizes(self, kept: np.ndarray) -> np.ndarray:
+        """How many positions each kept bigram has here."""
+        return self.pstarts[kept + 1] - self.pstarts[kept]
+
+    def count(self, term: str, codes: np.ndarray, kept: np.ndarray | None, plan: "_Plan", view: "TextView",
+              out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
+        """Put the occurrences of `term` (bigram `codes`, at `kept` in pterms, None where one has no
+        positions here) in this segment's reports into `out`; return where they start in the
+        segment's text, or None where they were counted in texts. `plan`: which bigrams to check;
         `marks`: at least as long as the segment's text."""
-        kept = np.minimum(np.searchsorted(self.pterms, codes), max(len(self.pterms) - 1, 0))
-        has = self.pterms[kept] == codes if len(self.pterms) else np.zeros(len(codes), dtype=bool)
-        if not has.all() or (view.within is not None and "cell_section" not in self.arrays):
+        if kept is None or (view.within is not None and "cell_section" not in self.arrays):
             slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
             if not len(self.terms) or (self.terms[slot] != codes).any():  # a bigram in none of these reports
                 return np.zeros(0, dtype=np.int64)
@@ -297,7 +308,7 @@ class _Segment:
             docs = docs[rows[docs] >= 0]
             out[rows[docs]] = view.count([self.id_list[d] for d in docs.tolist()], term)
             return None
-        start = self.term_starts(codes, kept, marks)
+        start = self.term_starts(plan, kept.tolist(), marks)
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
             start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
@@ -305,33 +316,29 @@ class _Segment:
         out[at] = (np.searchsorted(start, self.ends) - np.searchsorted(start, self.begins))[docs]  # starts are sorted
         return start
 
-    def term_starts(self, codes: np.ndarray, kept: np.ndarray, marks: "_Marks") -> np.ndarray:
-        """Where the term of bigram `codes` starts in the segment's text, from the positions of
-        its bigrams (each kept, at `kept` in pterms), with `marks` as scratch space.
-
-        An occurrence starts where each bigram k of the term is found at start + k. Bigrams that
-        another two pin down are not needed (信息 of 政府信息公开, given 府信 and 息公), so only a
-        cheapest set of bigrams covering every character is checked, the rarest first."""
-        sizes = self.pstarts[kept + 1] - self.pstarts[kept]
-        chosen = sorted(_cover([size + _CHECK_COST for size in sizes.tolist()]), key=lambda k: sizes[k])
-        first = chosen[0]
-        start = self.positions(int(kept[first])) - first
-        length = len(codes) + 1
-        start = start[np.searchsorted(start, 0):np.searchsorted(start, self.text_length - length, side="right")]
-        for k in chosen[1:]:
+    def term_starts(self, plan: "_Plan", kept: list[int], marks: "_Marks") -> np.ndarray:
+        """Where the term starts in the segment's text, from the positions of the bigrams `plan`
+        checks (bigram k, the one at offset k, is kept at kept[k] in pterms), with `marks` as
+        scratch space. An occurrence starts where each bigram k is found at start + k."""
+        first = plan.chosen[0]
+        start = self.positions(kept[first]) - first
+        last = self.text_length - plan.length  # the last place a term can start
+        if len(start) and (start[0] < 0 or start[-1] > last):
+            start = start[np.searchsorted(start, 0):np.searchsorted(start, last, side="right")]
+        for k in plan.chosen[1:]:
             if not len(start):
                 break
-            found = self.positions(int(kept[k]))
+            found = self.positions(kept[k])
+            wanted = start + k
             if len(start) * 16 < len(found):  # a few candidates: look each up
-                at = np.minimum(np.searchsorted(found, start + k), len(found) - 1)
-                start = start[found[at] == start + k]
+                start = start[found.take(np.searchsorted(found, wanted), mode="clip") == wanted]
             else:  # many: mark them, then keep the positions found marked (no binary search)
-                start = found[marks.among(found, start + k)] - k
-        if any(b - a > 1 for a, b in zip(sorted(chosen), sorted(chosen)[1:])):
-            # Two chosen bigrams side by side may lie in two reports (bigrams that overlap share
-            # a character, so a report): drop the starts less than `length` - 1 before a
+                start = found[marks.among(found, wanted)] - k
+        if plan.apart:
+            # Two chosen bigrams not side by side may lie in two reports (bigrams that overlap
+            # share a character, so a report): drop the starts less than `length` - 1 before a
             # report's end, found among the sorted starts in one lookup per report.
-            near_end = np.searchsorted(start, self.ends - length + 1)
+            near_end = np.searchsorted(start, self.ends - plan.length + 1)
             next_report = np.searchsorted(start, self.ends)
             across = np.flatnonzero(next_report > near_end)
             if len(across):
@@ -413,6 +420,22 @@ class _Marks:
             self.stamp = 1
         self.stamps[marked] = self.stamp
         return self.stamps[positions] == self.stamp
+
+
+class _Plan(NamedTuple):
+    """Which of a term's bigrams `count` checks, the same in every segment: a cheapest set that
+    covers every character, the rarest first. Bigrams that another two pin down are not needed
+    (信息 of 政府信息公开, given 府信 and 息公)."""
+
+    chosen: list[int]  # offsets in the term (bigram k holds characters k and k + 1)
+    apart: bool  # two chosen bigrams are not side by side: an occurrence could span two reports
+    length: int  # the term's length in characters
+
+    @classmethod
+    def of(cls, sizes: list[int]) -> "_Plan":
+        """The plan for a term whose bigrams have `sizes` positions in all."""
+        cover = _cover([size + _CHECK_COST for size in sizes])
+        return cls(sorted(cover, key=sizes.__getitem__), any(b - a > 1 for a, b in zip(cover, cover[1:])), len(sizes) + 1)
 
 
 def _cover(sizes: list[int]) -> list[int]:
@@ -689,8 +712,11 @@ class GramIndex:
         snap = self.snapshot()
         out = np.zeros(len(view.rows), dtype=np.int64)
         marks = _Marks(max((s.text_length for s in snap.segments), default=0))
-        for segment in snap.segments:
-            found = segment.count(term, codes, view, out, marks)
+        kept = [segment.kept(codes) for segment in snap.segments]
+        plan = _Plan.of(sum((s.sizes(k) for s, k in zip(snap.segments, kept) if k is not None),
+                            np.zeros(len(codes), np.int64)).tolist())
+        for segment, places in zip(snap.segments, kept):
+            found = segment.count(term, codes, places, plan, view, out, marks)
             if starts is not None:
                 starts[segment.name] = found
         for report_id in snap.deleted:  # none is visible while the index agrees with the store
