@@ -432,9 +432,10 @@ class _Plan(NamedTuple):
     length: int  # the term's length in characters
 
     @classmethod
-    def of(cls, sizes: list[int]) -> "_Plan":
-        """The plan for a term whose bigrams have `sizes` positions in all."""
-        cover = _cover([size + _CHECK_COST for size in sizes])
+    def of(cls, sizes: list[int], segments: int) -> "_Plan":
+        """The plan for a term whose bigrams have `sizes` positions in all, in `segments` segments
+        (each check costs _CHECK_COST in each)."""
+        cover = _cover([size + _CHECK_COST * segments for size in sizes])
         return cls(sorted(cover, key=sizes.__getitem__), any(b - a > 1 for a, b in zip(cover, cover[1:])), len(sizes) + 1)
 
 
@@ -713,8 +714,8 @@ class GramIndex:
         out = np.zeros(len(view.rows), dtype=np.int64)
         marks = _Marks(max((s.text_length for s in snap.segments), default=0))
         kept = [segment.kept(codes) for segment in snap.segments]
-        plan = _Plan.of(sum((s.sizes(k) for s, k in zip(snap.segments, kept) if k is not None),
-                            np.zeros(len(codes), np.int64)).tolist())
+        sizes = [s.sizes(k) for s, k in zip(snap.segments, kept) if k is not None]
+        plan = _Plan.of(sum(sizes, np.zeros(len(codes), np.int64)).tolist(), len(sizes))
         for segment, places in zip(snap.segments, kept):
             found = segment.count(term, codes, places, plan, view, out, marks)
             if starts is not None:
