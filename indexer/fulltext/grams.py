@@ -280,18 +280,7 @@ class _Segment:
     def id_list(self) -> list[str]:
         return self.ids.tolist()
 
-    def kept(self, codes: np.ndarray) -> np.ndarray | None:
-        """Where each of the bigram `codes` is in pterms, or None where one has no positions here."""
-        if not len(self.pterms):
-            return None
-        kept = np.searchsorted(self.pterms, codes)
-        return kept if (self.pterms.take(kept, mode="clip") == codes).all() else None
-
-    def sizes(self, kept: np.ndarray) -> np.ndarray:
-        """How many positions each kept bigram has here."""
-        return self.pstarts[kept + 1] - self.pstarts[kept]
-
-    def count(self, term: str, codes: np.ndarray, kept: np.ndarray | None, plan: "_Plan", view: "TextView",
+    def count(self, term: str, codes: np.ndarray, kept: list[int] | None, plan: "_Plan", view: "TextView",
               out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
         """Put the occurrences of `term` (bigram `codes`, at `kept` in pterms, None where one has no
         positions here) in this segment's reports into `out`; return where they start in the
@@ -308,7 +297,7 @@ class _Segment:
             docs = docs[rows[docs] >= 0]
             out[rows[docs]] = view.count([self.id_list[d] for d in docs.tolist()], term)
             return None
-        start = self.term_starts(plan, kept.tolist(), marks)
+        start = self.term_starts(plan, kept, marks)
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
             start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
@@ -557,6 +546,41 @@ class _Snapshot:
     def live(self) -> set[str]:
         return self.present - self.deleted
 
+    @cached_property
+    def kept(self) -> "_Kept":
+        return _Kept.of(self.segments)
+
+
+class _Kept(NamedTuple):
+    """Every segment's kept bigrams in one table, so that a count finds its term's bigrams in all
+    segments at once (looked up segment by segment, that took some ten numpy calls in each)."""
+
+    codes: np.ndarray  # every bigram kept in some segment, sorted
+    places: np.ndarray  # [bigram, segment]: its place in that segment's pterms, or -1
+    sizes: np.ndarray  # [bigram, segment]: how many positions it has there
+
+    @classmethod
+    def of(cls, segments: list[_Segment]) -> "_Kept":
+        codes = _distinct(np.concatenate([s.pterms for s in segments])) if segments else np.zeros(0, np.uint64)
+        places = np.full((len(codes), len(segments)), -1, dtype=np.int32)
+        sizes = np.zeros((len(codes), len(segments)), dtype=np.int32)  # far under 2**31 in any segment
+        for k, segment in enumerate(segments):
+            rows = np.searchsorted(codes, segment.pterms)
+            places[rows, k] = np.arange(len(segment.pterms))
+            sizes[rows, k] = np.diff(segment.pstarts)
+        return cls(codes, places, sizes)
+
+    def find(self, codes: np.ndarray) -> tuple[list[list[int] | None], np.ndarray, int]:
+        """For the bigram `codes` of a term: per segment, their places in its pterms (None where
+        one has no positions there); their positions in all those segments; how many those are."""
+        rows = np.minimum(np.searchsorted(self.codes, codes), max(len(self.codes) - 1, 0))
+        if not len(self.codes) or (self.codes[rows] != codes).any():
+            return [None] * self.places.shape[1], np.zeros(len(codes), np.int64), 0
+        places = self.places[rows]
+        counted = (places >= 0).all(axis=0)
+        kept = [p if ok else None for p, ok in zip(places.T.tolist(), counted.tolist())]
+        return kept, self.sizes[rows][:, counted].sum(axis=1), int(counted.sum())
+
 
 class TextView:
     """The reports a search may see (one store generation's visible reports) as `GramIndex.count`
@@ -713,9 +737,8 @@ class GramIndex:
         snap = self.snapshot()
         out = np.zeros(len(view.rows), dtype=np.int64)
         marks = _Marks(max((s.text_length for s in snap.segments), default=0))
-        kept = [segment.kept(codes) for segment in snap.segments]
-        sizes = [s.sizes(k) for s, k in zip(snap.segments, kept) if k is not None]
-        plan = _Plan.of(sum(sizes, np.zeros(len(codes), np.int64)).tolist(), len(sizes))
+        kept, sizes, counted = snap.kept.find(codes)
+        plan = _Plan.of(sizes.tolist(), counted)
         for segment, places in zip(snap.segments, kept):
             found = segment.count(term, codes, places, plan, view, out, marks)
             if starts is not None:
