@@ -119,6 +119,31 @@ def test_gram_index_counts_no_phrase_across_two_reports(tmp_path, monkeypatch):
     assert index.count("府信息", view).tolist() == [0, 0, 1, 0, 0, 0]
 
 
+def test_gram_index_counts_no_phrase_across_two_reports_in_later_segments(tmp_path, monkeypatch):
+    """The same in the segments after the first, where occurrences are tallied for all segments at
+    once: the starts left are the occurrences, in each segment's own text."""
+    monkeypatch.setattr("indexer.fulltext.grams.POSITION_FRACTION", 0.0)
+    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_DOCS", 3)
+    texts = {"a": "政府信息" * 3, "b": "府信" * 20, "c": "x",  # first segment: no report ends in 政府
+             "d": "府信" * 30 + "政府", "e": "信息公开", "f": "政府信息公开",  # d's 政府 and e's 信息 apart
+             "g": "府信政府", "h": "信息" + "府信" * 9 + "政府信息", "i": ""}
+    index = GramIndex(tmp_path)
+    index.add((k, gram_codes(v), v) for k, v in texts.items())
+    assert len(index.snapshot().segments) == 3
+    view = TextView({k: row for row, k in enumerate(texts)}, lambda ids: [texts[i] for i in ids])
+    starts: dict = {}
+    assert index.count("政府信息", view, starts).tolist() == [texts[k].count("政府信息") for k in texts] == \
+        [3, 0, 0, 0, 0, 1, 0, 1, 0]
+    wanted = []
+    for segment in ("abc", "def", "ghi"):  # each report's occurrences, where its text begins in the segment's
+        at = [sum(len(texts[k]) for k in segment[:n]) for n in range(3)]
+        wanted.append([a + i for k, a in zip(segment, at) for i in range(len(texts[k])) if texts[k].startswith("政府信息", i)])
+    assert wanted == [[0, 4, 8], [66], [24]]
+    assert [s.tolist() for s in starts.values()] == wanted
+    seen = TextView({"h": 0, "d": 1}, lambda ids: [texts[i] for i in ids])  # a view of two reports
+    assert index.count("政府信息", seen).tolist() == [1, 0]
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.3, 2.0])
 def test_gram_index_counts_inside_sections_like_str_count(tmp_path, monkeypatch, fraction):
     """Counts limited to sections of some kinds, from the cells a segment keeps, equal

@@ -267,11 +267,6 @@ class _Segment:
         return np.searchsorted(self.big_at, self.pstarts)
 
     @cached_property
-    def begins(self) -> np.ndarray:
-        """Where each doc's text begins in the segment's text."""
-        return self.ends - self.lengths
-
-    @cached_property
     def text_length(self) -> int:
         """The length of the segment's text (0 where lengths were not kept)."""
         return int(self.ends[-1]) if len(self.ends) else 0
@@ -280,12 +275,12 @@ class _Segment:
     def id_list(self) -> list[str]:
         return self.ids.tolist()
 
-    def count(self, term: str, codes: np.ndarray, kept: list[int] | None, plan: "_Plan", view: "TextView",
-              out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
-        """Put the occurrences of `term` (bigram `codes`, at `kept` in pterms, None where one has no
-        positions here) in this segment's reports into `out`; return where they start in the
-        segment's text, or None where they were counted in texts. `plan`: which bigrams to check;
-        `marks`: at least as long as the segment's text."""
+    def starts_of(self, term: str, codes: np.ndarray, kept: list[int] | None, plan: "_Plan", view: "TextView",
+               out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
+        """Where `term` (bigram `codes`, at `kept` in pterms, None where one has no positions here)
+        may start in this segment's text (see term_starts), within the sections `view` asks for;
+        or None where its occurrences were counted in texts, into `out`. `plan`: which bigrams to
+        check; `marks`: at least as long as the segment's text."""
         if kept is None or (view.within is not None and "cell_section" not in self.arrays):
             slot = np.minimum(np.searchsorted(self.terms, codes), len(self.terms) - 1)
             if not len(self.terms) or (self.terms[slot] != codes).any():  # a bigram in none of these reports
@@ -301,14 +296,14 @@ class _Segment:
         if view.within is not None:  # only those wholly inside a section of the kinds asked for
             cell = np.searchsorted(self.cell_at, start, side="right") - 1
             start = start[self.in_sections(list(view.within[0]))[cell] & (start + len(term) <= self.cell_end[cell])]
-        docs, at = view.placed(self)
-        out[at] = (np.searchsorted(start, self.ends) - np.searchsorted(start, self.begins))[docs]  # starts are sorted
         return start
 
     def term_starts(self, plan: "_Plan", kept: list[int], marks: "_Marks") -> np.ndarray:
         """Where the term starts in the segment's text, from the positions of the bigrams `plan`
         checks (bigram k, the one at offset k, is kept at kept[k] in pterms), with `marks` as
-        scratch space. An occurrence starts where each bigram k is found at start + k."""
+        scratch space. An occurrence starts where each bigram k is found at start + k; where the
+        plan's bigrams are not side by side, some of these run into the next report (see
+        `GramIndex._tally`)."""
         first = plan.chosen[0]
         start = self.positions(kept[first]) - first
         last = self.text_length - plan.length  # the last place a term can start
@@ -323,15 +318,6 @@ class _Segment:
                 start = start[found.take(np.searchsorted(found, wanted), mode="clip") == wanted]
             else:  # many: mark them, then keep the positions found marked (no binary search)
                 start = found[marks.among(found, wanted)] - k
-        if plan.apart:
-            # Two chosen bigrams not side by side may lie in two reports (bigrams that overlap
-            # share a character, so a report): drop the starts less than `length` - 1 before a
-            # report's end, found among the sorted starts in one lookup per report.
-            near_end = np.searchsorted(start, self.ends - plan.length + 1)
-            next_report = np.searchsorted(start, self.ends)
-            across = np.flatnonzero(next_report > near_end)
-            if len(across):
-                start = np.delete(start, np.concatenate([np.arange(near_end[d], next_report[d]) for d in across]))
         return start
 
     def in_sections(self, kinds: list[str]) -> np.ndarray:
@@ -550,6 +536,18 @@ class _Snapshot:
     def kept(self) -> "_Kept":
         return _Kept.of(self.segments)
 
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """Where each segment's text begins in the segments' texts joined, in order."""
+        return np.cumsum([0] + [s.text_length for s in self.segments])
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """Where each report's text ends in the segments' texts joined (a segment from before
+        lengths were kept: its reports at its start, all empty)."""
+        return np.concatenate([s.ends + at if len(s.ends) == s.size else np.full(s.size, at)
+                               for s, at in zip(self.segments, self.offsets.tolist())] or [np.zeros(0, np.int64)])
+
 
 class _Kept(NamedTuple):
     """Every segment's kept bigrams in one table, so that a count finds its term's bigrams in all
@@ -595,22 +593,12 @@ class TextView:
         self.texts = texts
         self.within = within
         self._rows: dict[str, np.ndarray] = {}
-        self._placed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def limited(self, kinds: list[str], spans: Callable[[list[str], list[str]], list[list[tuple[int, int]]]]) -> "TextView":
         """The same reports, counting only inside sections of `kinds`."""
         view = TextView(self.rows, self.texts, (set(kinds), spans))
-        view._rows, view._placed = self._rows, self._placed
+        view._rows = self._rows
         return view
-
-    def placed(self, segment: _Segment) -> tuple[np.ndarray, np.ndarray]:
-        """The segment's docs the search may see, and their rows."""
-        found = self._placed.get(segment.name)
-        if found is None:
-            rows = self.rows_of(segment)
-            docs = np.flatnonzero(rows >= 0)
-            found = self._placed[segment.name] = (docs, rows[docs])
-        return found
 
     def rows_of(self, segment: _Segment) -> np.ndarray:
         """The row of each of the segment's docs, -1 for a report the search may not see."""
@@ -618,6 +606,14 @@ class TextView:
         if found is None:
             found = self._rows[segment.name] = np.fromiter(map(self.rows.get, segment.id_list, repeat(-1)),
                                                           np.int64, segment.size)
+        return found
+
+    def rows_in(self, segments: list[_Segment]) -> np.ndarray:
+        """The row of each doc of `segments`, in order, -1 for a report the search may not see."""
+        key = "\0".join(s.name for s in segments)
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = np.concatenate([self.rows_of(s) for s in segments] or [np.zeros(0, np.int64)])
         return found
 
     def count(self, ids: list[str], term: str) -> np.ndarray:
@@ -739,14 +735,47 @@ class GramIndex:
         marks = _Marks(max((s.text_length for s in snap.segments), default=0))
         kept, sizes, counted = snap.kept.find(codes)
         plan = _Plan.of(sizes.tolist(), counted)
-        for segment, places in zip(snap.segments, kept):
-            found = segment.count(term, codes, places, plan, view, out, marks)
-            if starts is not None:
-                starts[segment.name] = found
+        found = [segment.starts_of(term, codes, places, plan, view, out, marks)
+                 for segment, places in zip(snap.segments, kept)]
+        found = self._tally(snap, found, plan, view, out)
+        if starts is not None:
+            starts.update(zip((s.name for s in snap.segments), found))
         for report_id in snap.deleted:  # none is visible while the index agrees with the store
             if report_id in view.rows:
                 out[view.rows[report_id]] = 0
         return out
+
+    @staticmethod
+    def _tally(snap: _Snapshot, found: list[np.ndarray | None], plan: _Plan, view: TextView,
+               out: np.ndarray) -> list[np.ndarray | None]:
+        """Put into `out` the occurrences per report where `found` (per segment: where the term
+        starts in its text, None where it was counted in texts) holds them; return `found`
+        without the starts whose occurrence would run into the next report. Each segment looks
+        its reports' ends up among its starts; the rest is done for all segments at once."""
+        counted = [f is not None for f in found]
+        if not any(counted):
+            return found
+        sizes = [s.size for s in snap.segments]
+        before = np.cumsum([0] + [0 if f is None else len(f) for f in found[:-1]])  # starts in earlier segments
+        ends = [np.zeros(n, np.int64) if f is None else np.searchsorted(f, s.ends)
+                for s, f, n in zip(snap.segments, found, sizes)]
+        after = np.concatenate(ends) + np.repeat(before, sizes)  # all the starts before each report's end
+        if plan.apart:
+            # Bigrams checked apart may lie in two reports (bigrams that overlap share a character,
+            # so a report): a start less than the term's length - 1 before its report's end is none.
+            fits = [np.zeros(n, np.int64) if f is None else np.searchsorted(f, s.ends - (plan.length - 1))
+                    for s, f, n in zip(snap.segments, found, sizes)]
+            fits = np.maximum(np.concatenate(fits) + np.repeat(before, sizes), np.append(0, after[:-1]))
+            if (fits < after).any():
+                keep = np.ones(after[-1], dtype=bool)
+                for d in np.flatnonzero(fits < after).tolist():
+                    keep[fits[d]:after[d]] = False
+                after = np.cumsum(keep)[after - 1] * (after > 0)
+                found = [None if f is None else f[keep[at:at + len(f)]] for f, at in zip(found, before.tolist())]
+        rows = view.rows_in(snap.segments)
+        take = np.repeat(counted, sizes) & (rows >= 0)
+        out[rows[take]] = np.diff(after, prepend=0)[take]
+        return found
 
     def having(self, kinds: list[str], view: TextView) -> np.ndarray | None:
         """Whether each report of `view` (by row) has a section of one of `kinds`; None if a
