@@ -40,7 +40,10 @@ from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 
 # Reports per store transaction and per full-text commit. Each commit is one Whoosh segment that
 # is not merged again (fulltext.index.merge_small): commits of 1,200 reports (17 segments at
-# 20,000) indexed no faster and searched no faster than 400 (50), and peaked 0.5 GB higher.
+# 20,000) indexed no faster than 400 (50) and peaked 0.5 GB higher. The gram index's segments,
+# which every phrase count goes through, grow to 800 reports across a run's commits
+# (fulltext.grams.SEGMENT_GROWS_TO): fewer of them without bigger commits (segments of 1,000 or
+# 2,048 reports counted common phrases no faster than 800; docs/performance.md, Phrase latency).
 BATCH_REPORTS = 400
 _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker
