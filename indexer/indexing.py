@@ -40,10 +40,11 @@ from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 
 # Reports per store transaction and per full-text commit. Each commit is one Whoosh segment that
 # is not merged again (fulltext.index.merge_small): commits of 1,200 reports (17 segments at
-# 20,000) indexed no faster than 400 (50) and peaked 0.5 GB higher. The gram index's segments,
-# which every phrase count goes through, grow to 800 reports across a run's commits
-# (fulltext.grams.SEGMENT_GROWS_TO): fewer of them without bigger commits (segments of 1,000 or
-# 2,048 reports counted common phrases no faster than 800; docs/performance.md, Phrase latency).
+# 20,000) indexed no faster than 400 (50) and peaked 0.5 GB higher. Each commit is also one gram
+# segment, which every phrase count goes through: with the count as it is now, gram segments of
+# 800 or 1,000 reports count a common phrase ~10 % faster at the median, 2,048 no faster
+# (docs/performance.md, Phrase latency); a gram writer growing its last segment to 800 across
+# commits peaked 130-210 MB higher in a build of 2,000 reports, so it was not kept.
 BATCH_REPORTS = 400
 _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker

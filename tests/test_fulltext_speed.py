@@ -282,29 +282,3 @@ def test_tokenizer_read_from_its_cache_segments_like_a_fresh_one(tmp_path, monke
         assert [analysis.words(t) for t in texts] == built
     assert cache.stat().st_size > 1_000_000  # rewritten
     fresh_process()
-
-
-def test_gram_segments_grow_across_one_writers_commits(tmp_path, monkeypatch):
-    """A commit's reports join the segment the same writer committed last, up to
-    SEGMENT_GROWS_TO: fewer segments for a count to go through, every commit whole. The segment
-    written over is gone from the folder; another writer (the next run) starts a segment of its own."""
-    monkeypatch.setattr("indexer.fulltext.grams.SEGMENT_GROWS_TO", 6)
-    rng = random.Random(9)
-    texts = {f"r{i:02d}": "".join(rng.choice("政府信息公开不予") for _ in range(rng.randint(5, 60))) for i in range(14)}
-    bounds = {k: [(0, 3, "problems")] for k in texts}
-    items = [(k, gram_codes(v), v) for k, v in texts.items()]
-    index = GramIndex(tmp_path)
-    sizes = []
-    for start in range(0, 12, 3):
-        index.add(items[start:start + 3], {k: bounds[k] for k, _, _ in items[start:start + 3]})
-        sizes.append([s["docs"] for s in json.loads((tmp_path / "grams.json").read_text())["segments"]])
-    assert sizes == [[3], [6], [6, 3], [6, 6]]
-    assert len(list(tmp_path.glob("grams-*"))) == 2
-    GramIndex(tmp_path).add(items[12:])
-    assert [s.size for s in GramIndex(tmp_path).snapshot().segments] == [6, 6, 2]
-    index.delete(["r04"])
-    terms = ["".join(rng.choice("政府信息公开不予") for _ in range(rng.randint(2, 4))) for _ in range(200)]
-    assert _counts_check(GramIndex(tmp_path), texts, set(texts) - {"r04"}, terms) > 100
-    view = TextView({k: row for row, k in enumerate(texts)}, lambda ids: [texts[i] for i in ids])
-    limited = view.limited(["problems"], lambda ids, found: [[(0, 3)] for _ in ids])
-    assert GramIndex(tmp_path).count("政府", limited).tolist() == [texts[k].count("政府", 0, 3) * (k != "r04") for k in texts]

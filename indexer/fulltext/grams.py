@@ -14,14 +14,14 @@ Where one of the term's bigrams is in too few of a segment's reports to have pos
 the reports holding it are few and are counted with `str.count`. Positions are stored as
 16-bit gaps.
 
-A count goes through every segment. A build commits every 400 reports (indexing.BATCH_REPORTS),
-and a writer's commit writes its last segment again with the new reports while together they
-are at most SEGMENT_GROWS_TO: 25 segments at 20,000 reports instead of 50, a common phrase ~10 %
-faster (segments of 2,048 were no faster: their arrays fall out of the CPU's caches). In a
-count, only decoding and checking positions is done segment by segment; the bigrams to check
-are chosen once, from a table of every segment's kept bigrams (`_Kept`), and occurrences are
-tallied per report for all segments at once (`GramIndex._tally`): done in each segment, that
-was some twenty numpy calls a segment, a tenth to a fifth of a common phrase's count.
+A count goes through every segment: a build commits one per 400 reports (indexing.BATCH_REPORTS),
+50 at 20,000 reports. Only decoding and checking positions is done segment by segment, in a
+segment's own text, which stays in the CPU's caches; the bigrams to check are chosen once, from
+a table of every segment's kept bigrams (`_Kept`), and occurrences are tallied per report for
+all segments at once (`GramIndex._tally`). Done in each segment, that was some twenty numpy
+calls a segment, a tenth to a fifth of a common phrase's count. Segments of 800 reports would
+make a common phrase ~10 % faster still (2,048: no faster, their arrays fall out of the caches),
+but written by a build they cost it more memory at its peak (docs/performance.md).
 
 A segment file holds its arrays each compressed on its own (zlib, which halves them: ~2.5 MB
 per 400 reports in all), the positions in pieces of about GAP_PIECE gaps. They are
@@ -30,8 +30,7 @@ array of every segment took 1.5 s of a first query at 20,000 reports.
 
 A gram is a 64-bit code: a character is its code point, a bigram is `first << 21 | second`
 (code points fit in 21 bits and no text holds U+0000 before another character, so the two
-never collide). Each commit writes immutable segments of at most SEGMENT_DOCS reports (one
-written again, grown, is a new file):
+never collide). Each commit writes immutable segments of at most SEGMENT_DOCS reports:
 sorted gram codes, then per gram either a list of the segment's report numbers or, where
 that would be bigger, a bitmap. The table of contents (grams.json) names the live segments
 and the deleted report ids; it is replaced atomically, so readers see one commit or the
@@ -63,9 +62,6 @@ _MAGIC = b"nianbao-grams/2\n"
 # enough to be selective, few enough to keep the query small. Verification does the rest.
 PREFIX_CHARS = 32
 SEGMENT_DOCS = 2048  # bitmaps stay small (256 bytes) and doc numbers fit in uint16
-# A commit's reports join the segment the same GramIndex wrote last, while together they are at
-# most this many: a build's commits of 400 reports make segments of 800 (see the module's doc).
-SEGMENT_GROWS_TO = 800
 POSITION_FRACTION = 0.3  # bigrams in fewer reports narrow candidates well enough
 _SHIFT = np.uint64(21)
 _BIGRAM = 1 << 21  # codes from here on are bigrams
@@ -533,15 +529,6 @@ def _places(common: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Growing:
-    """A segment a `GramIndex` wrote, which its next commit writes again with that commit's reports."""
-
-    name: str
-    texts: list[tuple[str, str]]  # (report id, normalised text), in doc order
-    bounds: dict[str, list[tuple[int, int, str]]]
-
-
-@dataclass
 class _Snapshot:
     """One commit: its table of contents, its segments and the ids that are live in it."""
 
@@ -656,7 +643,6 @@ class GramIndex:
         # Loaded segments by file name: a segment never changes once written, so after a commit
         # only the new ones are read (a build's every batch reloaded all earlier ones).
         self._segments: dict[str, _Segment] = {}
-        self._growing: _Growing | None = None  # the last segment this object wrote, while it may grow
 
     # --- table of contents --------------------------------------------------------------
 
@@ -849,26 +835,9 @@ class GramIndex:
                 present.add(report_id)
             if report_id not in present:
                 fresh[report_id] = (codes, text)
-        items = [(i, codes, text) for i, (codes, text) in fresh.items()]
-        bounds = dict(bounds or {})
-        segments, grown = toc["segments"], self._growing
-        self._growing = None
-        if grown and items and segments and segments[-1]["name"] == grown.name and \
-                len(grown.texts) + len(items) <= SEGMENT_GROWS_TO:
-            # Written again with this commit's reports: fewer segments, less to do per query.
-            segments = segments[:-1]
-            items = [(i, gram_codes(text), text) for i, text in grown.texts] + items
-            bounds = {**grown.bounds, **bounds}
-        names = self._write_segments(items, bounds)
+        names = self._write_segments([(i, codes, text) for i, (codes, text) in fresh.items()], bounds or {})
         if names or deleted != set(toc["deleted"]):
-            self._write_toc({**toc, "segments": segments + names, "deleted": sorted(deleted)})
-        if len(segments) < len(toc["segments"]):
-            self._segments.pop(grown.name, None)
-            (self.path / grown.name).unlink(missing_ok=True)
-        last = items[len(items) - names[-1]["docs"]:] if names else []
-        if names and len(last) < min(SEGMENT_GROWS_TO, SEGMENT_DOCS):
-            self._growing = _Growing(names[-1]["name"], [(i, text) for i, _, text in last],
-                                     {i: bounds[i] for i, _, _ in last if i in bounds})
+            self._write_toc({**toc, "segments": toc["segments"] + names, "deleted": sorted(deleted)})
 
     def _write_segments(self, items: list[tuple[str, np.ndarray, str]],
                         bounds: Mapping[str, list[tuple[int, int, str]]]) -> list[dict]:
