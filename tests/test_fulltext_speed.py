@@ -137,7 +137,8 @@ def test_gram_index_counts_no_phrase_across_two_reports_in_later_segments(tmp_pa
     wanted = []
     for segment in ("abc", "def", "ghi"):  # each report's occurrences, where its text begins in the segment's
         at = [sum(len(texts[k]) for k in segment[:n]) for n in range(3)]
-        wanted.append([a + i for k, a in zip(segment, at) for i in range(len(texts[k])) if texts[k].startswith("政府信息", i)])
+        wanted.append([a + i for k, a in zip(segment, at) for i in range(len(texts[k]))
+                       if texts[k].startswith("政府信息", i)])
     assert wanted == [[0, 4, 8], [66], [24]]
     assert [s.tolist() for s in starts.values()] == wanted
     seen = TextView({"h": 0, "d": 1}, lambda ids: [texts[i] for i in ids])  # a view of two reports

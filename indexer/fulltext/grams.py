@@ -285,7 +285,7 @@ class _Segment:
         return self.ids.tolist()
 
     def starts_of(self, term: str, codes: np.ndarray, kept: list[int] | None, plan: "_Plan", view: "TextView",
-               out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
+                  out: np.ndarray, marks: "_Marks") -> np.ndarray | None:
         """Where `term` (bigram `codes`, at `kept` in pterms, None where one has no positions here)
         may start in this segment's text (see term_starts), within the sections `view` asks for;
         or None where its occurrences were counted in texts, into `out`. `plan`: which bigrams to
@@ -543,19 +543,8 @@ class _Snapshot:
 
     @cached_property
     def kept(self) -> "_Kept":
+        """Every segment's kept bigrams in one table, made once per commit."""
         return _Kept.of(self.segments)
-
-    @cached_property
-    def offsets(self) -> np.ndarray:
-        """Where each segment's text begins in the segments' texts joined, in order."""
-        return np.cumsum([0] + [s.text_length for s in self.segments])
-
-    @cached_property
-    def ends(self) -> np.ndarray:
-        """Where each report's text ends in the segments' texts joined (a segment from before
-        lengths were kept: its reports at its start, all empty)."""
-        return np.concatenate([s.ends + at if len(s.ends) == s.size else np.full(s.size, at)
-                               for s, at in zip(self.segments, self.offsets.tolist())] or [np.zeros(0, np.int64)])
 
 
 class _Kept(NamedTuple):
