@@ -9,14 +9,15 @@ rule is frozen; ids already stored are never recomputed.
 from __future__ import annotations
 
 import hashlib
-import re
-
-_WHITESPACE = re.compile(r"\s+")
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4)
 def text_key(text: str) -> str:
-    """The full hash duplicates are found by (kept per report in the store)."""
-    return hashlib.sha256(_WHITESPACE.sub("", text).encode()).hexdigest()
+    """The full hash duplicates are found by (kept per report in the store); remembered, since
+    indexing asks for a new report's id and then for its key. `str.split` cuts at the characters
+    the rule's `\\s+` matches (Python's whitespace, both ways), several times faster."""
+    return hashlib.sha256("".join(text.split()).encode()).hexdigest()
 
 
 def report_id_for(text: str) -> str:

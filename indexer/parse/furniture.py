@@ -38,7 +38,10 @@ _LABEL = re.compile(r"(索\s*引\s*号|发布机构|发文机关|文章来源|�
 # Whitespace between two Chinese characters, a run of spaces, or a bar separates pieces; a single
 # space beside a digit is PDF spacing (`局 2018 年`) and stays inside the piece, except after a
 # page field's date or clock time (`时间:2014-02-25 00:00 微信`).
-_SPLIT = re.compile(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])|\s{2,}|\s*\|\s*|(?<=\d\d:\d\d)\s+|(?<=\d{4}-\d\d-\d\d)\s+(?=\D)")
+# Every cut begins with whitespace or a bar: the first lookahead says so, which spares the regex
+# engine trying each alternative at every character (units took 0.4 ms a report, half of that here).
+_SPLIT = re.compile(r"(?=[\s|])(?:(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])|\s{2,}|\s*\|\s*|(?<=\d\d:\d\d)\s+|"
+                    r"(?<=\d{4}-\d\d-\d\d)\s+(?=\D))")
 
 
 _CRUMB_HINT = re.compile(r"[>»›]|位置|页面|首页")

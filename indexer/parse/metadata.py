@@ -43,7 +43,6 @@ from .places import MUNICIPALITIES, Place, mentions, region_names, resolve, reso
 __all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
 
 _OPENING = 4000  # characters read for everything but the edition: metadata is in a report's opening
-_WHITESPACE = re.compile(r"\s+")
 _Y = r"(?:19|20)\d\d"
 _N = r"[\u4e00-\u9fff]{2,40}?"
 _REPORT_WORD = re.compile(r"报告|年报")
@@ -409,7 +408,7 @@ def _edition(text: str, year: int | None, year_found: _Found | None = None) -> _
     if tables in _EDITION_WORDS:
         words = _EDITION_WORDS[tables]
         for number, line in enumerate(text.splitlines(), start=1):
-            compact = _WHITESPACE.sub("", line)
+            compact = "".join(line.split())
             marker = next((w for w in words if w in compact), None)
             if marker:
                 return _Found(tables, number, marker)

@@ -221,14 +221,14 @@ def _score(lines: Sequence[_Line], markers: tuple[str, ...]) -> int:
 
 def detect_template(text: str) -> str | None:
     """``"new"``, ``"old"`` or None, from tables only: prose mentioning a table proves nothing."""
-    return _Tables(text).template
+    return _tables(text).template
 
 
 def detect_edition(text: str) -> str | None:
     """Which statistics tables a report prints: ``"2021"`` (国办公开办函〔2021〕30号), ``"2019"``
     (〔2019〕60号), ``"old"`` (before 2019) or None: no tables, or new-template tables that do not
     show which edition (only the 行政复议 table, say)."""
-    tables = _Tables(text)
+    tables = _tables(text)
     return OLD if tables.template == OLD else tables.edition
 
 
@@ -268,6 +268,13 @@ class _Tables:
     def flat(self) -> str:
         """The text as one stream of cells (`stream.stream`, remembered)."""
         return stream.stream(self.text)
+
+
+@functools.lru_cache(maxsize=2)
+def _tables(text: str) -> _Tables:
+    """`_Tables(text)`, remembered like `_lines`: parsing asks for the edition and extraction for
+    the same text's tables again."""
+    return _Tables(text)
 
 
 def _table_lines(lines: Sequence[_Line], start: int) -> Iterator[_Line]:
@@ -564,7 +571,7 @@ def _expected(template: str, edition: str | None) -> list[IndicatorDef]:
 
 def extract_stats(text: str) -> StatsResult:
     """Every statistics-table indicator of a report, read from its text as extracted from the file."""
-    tables = _Tables(text)
+    tables = _tables(text)
     lines, template, edition = tables.lines, tables.template, tables.edition
     sheet = _Sheet()
     indicators: list[Indicator] = []
