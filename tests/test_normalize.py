@@ -109,11 +109,12 @@ def test_real_reports_as_the_oracle(path):
 
 def test_random_mixtures_as_the_oracle():
     """Short and long texts of characters that stay, change one for one, become several or
-    none, and gaps between words and between ideographs."""
+    none, and gaps between words and between ideographs; lengths either side of where lines are
+    remembered (200) and where gaps are closed as arrays (normalize._LONG)."""
     rng = random.Random(5)
     mixed = "政府信息公开ab1 \n\t\u3000（）①…ﬁ\u00a0\u200bÅ㍿㈠ＡＢ，：e\u0301\u00ad\u200e¨"
     one_for_one = "政府信息公开ab1 \n\t\u3000（）①\u00a0\u200bÅＡＢ，："
-    for size in [0, 1, 2, 5, 40, 199, 200, 201, 700] * 30:
+    for size in [0, 1, 2, 5, 40, 199, 200, 201, 700, 1999, 2000, 2001, 5000] * 30:
         for alphabet in (mixed, one_for_one):
             assert_as_oracle("".join(rng.choice(alphabet) for _ in range(size)))
 
