@@ -12,6 +12,7 @@ without negations (未, 没有 …), and only when the whole report states a sin
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -147,14 +148,19 @@ _PROSE_TARGETS = {
 def _prose_numbers(text: str, pattern: re.Pattern[str]) -> dict[int, str]:
     """Each number the prose states in `pattern`'s phrasing, with the first phrase stating it."""
     numbers: dict[int, str] = {}
-    for sentence in _SENTENCE_END.split(prose(text)):
-        if _COMPARATIVE.search(sentence):
-            continue
-        for clause in sentence.split(","):
-            if not _NEGATION.search(clause):
-                for match in pattern.finditer(clause):
-                    numbers.setdefault(int(match.group(1)), match.group(0))
+    if pattern.search(prose(text)):  # none in the whole prose: none in any clause of it
+        for clause in _plain_clauses(text):
+            for match in pattern.finditer(clause):
+                numbers.setdefault(int(match.group(1)), match.group(0))
     return numbers
+
+
+@functools.lru_cache(maxsize=2)
+def _plain_clauses(text: str) -> tuple[str, ...]:
+    """The prose's clauses outside sentences comparing years and without a negation, in order;
+    remembered: each prose check reads them."""
+    return tuple(clause for sentence in _SENTENCE_END.split(prose(text)) if not _COMPARATIVE.search(sentence)
+                 for clause in sentence.split(",") if not _NEGATION.search(clause))
 
 
 def _check_prose(c: _Checker, text: str) -> None:
