@@ -38,14 +38,25 @@ def test_a_waiting_writer_gets_the_lock_once_it_is_released(tmp_path):
     assert 0.3 < waited < 5
 
 
+# The forked child says it runs before the holder says "held": a child not yet scheduled has not
+# run filelock's at-fork handler (which closes the lock in it), and on a loaded machine the test
+# could kill the holder inside that moment (seen once in CI), which is not the case it is about.
 HOLDER = """
 import multiprocessing, sys, time
 from pathlib import Path
 from indexer.indexing import WriteLock
+
+def work(running):
+    running.set()
+    time.sleep(60)
+
 with WriteLock(Path(sys.argv[1])):
     if sys.argv[2] == "fork":
-        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,), daemon=False)
+        fork = multiprocessing.get_context("fork")
+        running = fork.Event()
+        child = fork.Process(target=work, args=(running,), daemon=False)
         child.start()
+        running.wait(60)
         print(child.pid, flush=True)
     print("held", flush=True)
     time.sleep(60)
