@@ -97,3 +97,28 @@ def test_unchanged_reports_keep_their_rows_read_from_the_previous_file(indexed, 
     assert len(after.report_ids) == 5 and after.report_ids == rebuilt.report_ids
     assert after.matrix.tobytes() == rebuilt.matrix.tobytes()
     assert after.window_matrix.tobytes() == rebuilt.window_matrix.tobytes()
+
+
+def test_an_update_forgets_a_model_it_loaded_itself_and_keeps_one_loaded_before(indexed, tmp_path, monkeypatch):
+    """`nianbao index` loads the model for itself and drops it before writing the generation (~0.5 GB
+    of a 20,000-report run's peak); a model loaded before the update (the desk's) stays loaded."""
+    from indexer.semantic import model as model_package
+
+    loads = []
+
+    def load_model(name=None, **options):  # noqa: ANN001, ANN003, ANN202 - load_model's stand-in
+        loads.append(name)
+        return fake_model.FakeEmbedder()
+
+    monkeypatch.setattr(model_package, "load_model", load_model)
+    monkeypatch.delitem(vectors_mod._MODELS, fake_model.FAKE_MODEL, raising=False)
+    for name, loaded_before in (("own", False), ("desk", True)):
+        target = tmp_path / name
+        shutil.copytree(indexed, target, ignore=shutil.ignore_patterns("index.lock"))
+        if loaded_before:
+            monkeypatch.setitem(vectors_mod._MODELS, fake_model.FAKE_MODEL, fake_model.FakeEmbedder())
+        with Store(target, create=False) as store:
+            update = update_vectors(target, store, model=fake_model.FAKE_MODEL)
+        assert update.written and update.embedded > 100
+        assert (fake_model.FAKE_MODEL in vectors_mod._MODELS) is loaded_before
+    assert loads == [fake_model.FAKE_MODEL], "only the update without a loaded model loads one"

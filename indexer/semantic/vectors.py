@@ -23,10 +23,14 @@ re-scored exactly) above it, where a full scan of a million rows would take too 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -123,6 +127,19 @@ def get_model(model: str | Embedder | None = None) -> Embedder:
             transformers_logging.disable_progress_bar()
             _MODELS[key] = load_model(model)
         return _MODELS[key]
+
+
+def _forget_model(model_id: str) -> None:
+    """Drop a model that one update loaded for itself, before it writes the generation: the model
+    holds ~0.5 GB that the generation's matrices and ANN index need next (a real 20,000-report run
+    peaked at 2.16 GB with it still loaded; docs/performance.md). A model loaded before (the
+    desk's, a test's) stays."""
+    with _MODELS_LOCK:
+        _MODELS.pop(model_id, None)
+    gc.collect()
+    if sys.platform.startswith("linux"):  # glibc keeps freed memory in its heap unless asked to give it back
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _model_identity(model: str | Embedder | None) -> tuple[str, str | None]:
@@ -871,7 +888,10 @@ def update_vectors(index_dir: Path, store: Store, *, model: str | Embedder | Non
             raise
     try:
         if plan.texts:
+            loads_it = isinstance(model, (str, type(None))) and model_id not in _MODELS
             _embed_missing(plan.texts, plan.distinct, model, model_id, cache, progress, update, cluster)
+            if loads_it:
+                _forget_model(model_id)
         plan.texts = {}
         previous = current.path if same_model else None
         _write_generation(index_dir, lambda folder: plan.write(folder, cache, model_id, previous), model_id=model_id,
