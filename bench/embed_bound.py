@@ -74,14 +74,14 @@ def main() -> None:
     limit = embedder.max_seq_length or 512
     tokens = np.array([min(len(ids), limit) for ids in tokenizer([prompt + t for t in texts])["input_ids"]])
     flops = float(sum(flops_a_token(config, n) * n for n in tokens.tolist()))
-    threads = int(__import__("torch").get_num_threads())
+    import torch  # loaded by the model already
+
+    threads = torch.get_num_threads()
     print(f"{len(texts)} texts from {' '.join(map(str, args.indexed))}: tokens a text mean {tokens.mean():.1f}, "
           f"max {tokens.max()}; {flops / len(texts) / 1e9:.2f} GFLOP a text ({embedder.model_id}, "
           f"{embedder.precision}, {threads} threads, {os.cpu_count()} CPUs)")
 
     embedder.embed_documents(texts[:64])
-    import torch
-
     dtype = torch.bfloat16 if embedder.precision == "bf16" else torch.float32
     batch_rows = int(embedder.batch_size * tokens.mean())
     for round_ in range(2):
