@@ -761,11 +761,14 @@ class Store:
                                    f" JOIN reports ON reports.id = i.report_id WHERE {self._visible()}")
 
     def failed_checks(self) -> list[tuple[str, str, str]]:
-        """(report id, check key, message) of every visible report's failed checks, without their cells."""
-        return self.db.execute(f"SELECT c.report_id, json_extract(f.value, '$[0]') AS check_key,"
-                               f" json_extract(f.value, '$[2]') AS message FROM {_FAILURES}"
+        """(report id, check key, message) of every visible report's failed checks, without their cells.
+
+        Each report's list is parsed here, not by SQLite's `json_each`: at 20,000 reports 4.0 s
+        of CPU through SQL against 2.8 s here (most of it is inflating and parsing the cells)."""
+        rows = self.db.execute(f"SELECT c.report_id, c.failures FROM check_failures c"
                                f" JOIN reports ON reports.id = c.report_id WHERE {self._visible()}"
-                               f" ORDER BY c.report_id, f.key").fetchall()
+                               f" ORDER BY c.report_id")
+        return [(report_id, key, message) for report_id, blob in rows for key, _, message in json.loads(unpack(blob))]
 
     def check_failures(self, report_id: str | None = None) -> list[sqlite3.Row]:
         """Failed checks (report_id, check_key, cells as JSON, message) of visible reports, or of one."""

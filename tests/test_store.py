@@ -123,6 +123,14 @@ def test_listings_show_the_published_generation_and_lookups_any(store):
     assert hidden in store.texts([hidden]) and store.report_paragraphs(hidden)  # a lookup by id reads it
 
 
+def test_failed_checks_are_check_failures_without_cells_of_visible_reports(store):
+    failures = [(r["report_id"], r["check_key"], r["message"]) for r in store.check_failures()]
+    assert failures and store.failed_checks() == failures
+    with store.transaction() as db:  # the report with failures written, never published
+        db.execute("UPDATE reports SET gen = gen + 1 WHERE id = ?", (failures[0][0],))
+    assert store.failed_checks() == [f for f in failures if f[0] != failures[0][0]]
+
+
 def test_doctor_reads_dangling_files_and_orphans_and_forgets_them(store):
     first, second, *_ = store.report_ids()
     paths = [f.path for f in store.source_files(first)]
