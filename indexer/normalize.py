@@ -115,7 +115,8 @@ _ONE = np.arange(0x110000, dtype=np.uint32)  # each code point's NFKC form where
 _WIDE = np.zeros(0x110000, dtype=bool)  # code points whose NFKC form is not one character
 
 
-def _codes(text: str) -> np.ndarray:
+def code_points(text: str) -> np.ndarray:
+    """The text's code points, one uint32 each (a lone surrogate kept as itself)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
@@ -149,7 +150,7 @@ def _nfkc(text: str) -> tuple[str, np.ndarray | None]:
     """
     if unicodedata.is_normalized("NFKC", text) and not _HAS_INVISIBLE.search(text):
         return text, None  # most lines: per-character NFKC would leave them as they are
-    codes = _codes(text)
+    codes = code_points(text)
     unseen = codes[~_SEEN[codes]]
     if unseen.size:
         _learn(np.unique(unseen).tolist())
@@ -167,7 +168,7 @@ def _nfkc(text: str) -> tuple[str, np.ndarray | None]:
     source = np.repeat(np.arange(len(codes)), widths)
     within = np.arange(len(source)) - np.repeat(np.cumsum(widths) - widths, widths)  # place in its form
     firsts = np.cumsum(lengths) - lengths  # each form's start in `flat`
-    flat = _codes("".join(outs))
+    flat = code_points("".join(outs))
     mapped = codes[source].copy()
     from_table = changes[source]
     mapped[from_table] = flat[firsts[which[source[from_table]]] + within[from_table]]
@@ -200,7 +201,7 @@ _IS_WORD[[code for code in range(0x2E80) if chr(code).isalnum()]] = True
 
 
 def _close_gaps_at_once(nfkc: str) -> str:
-    codes = _codes(nfkc)
+    codes = code_points(nfkc)
     gap = _IS_GAP[codes]
     edges = np.diff(gap.view(np.int8), prepend=np.int8(0), append=np.int8(0))
     starts = np.flatnonzero(edges == 1)  # each gap's first character
@@ -226,8 +227,8 @@ def _source_of(nfkc: str, source: np.ndarray | None, norm: str) -> np.ndarray | 
     gap was: the n-th other character of `norm` is the n-th of `nfkc`, and a space stands for the
     gap that begins right after the character before it.
     """
-    kept = np.flatnonzero(~_IS_GAP[_codes(nfkc)])
-    spaces = _codes(norm) == 0x20
+    kept = np.flatnonzero(~_IS_GAP[code_points(nfkc)])
+    spaces = code_points(norm) == 0x20
     if len(spaces) - np.count_nonzero(spaces) != len(kept) or (len(spaces) and (spaces[0] or spaces[-1])):
         return None
     before = np.cumsum(~spaces) - 1  # for each character of `norm`, the last one that is no space

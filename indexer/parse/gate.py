@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..normalize import normalize
+from ..normalize import code_points, normalize
 
 THRESHOLD = 3.0
 
@@ -68,7 +68,7 @@ def _has(text: str, terms: tuple[str, ...]) -> bool:
 def _letters(text: str) -> tuple[int, int]:
     """How many characters of `text` are CJK ideographs (U+4E00–U+9FFF) and how many ASCII letters;
     counted over the code points at once (findall made a list of every run)."""
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    codes = code_points(text)
     folded = codes | 0x20  # A–Z onto a–z, and nothing else onto them
     return (int(np.count_nonzero((codes >= 0x4E00) & (codes <= 0x9FFF))),
             int(np.count_nonzero((folded >= 0x61) & (folded <= 0x7A))))
