@@ -19,14 +19,15 @@ A count goes through every segment: a build commits one per 400 reports (indexin
 segment's own text, which stays in the CPU's caches; the bigrams to check are chosen once, from
 a table of every segment's kept bigrams (`_Kept`), and occurrences are tallied per report for
 all segments at once (`GramIndex._tally`). Done in each segment, that was some twenty numpy
-calls a segment, a tenth to a fifth of a common phrase's count. Segments of 800 reports would
-make a common phrase ~10 % faster still (2,048: no faster, their arrays fall out of the caches),
-but written by a build they cost it more memory at its peak (docs/performance.md).
+calls a segment, a tenth to a fifth of a common phrase's count. Segments of 800 reports make
+a common phrase only ~3 % faster now (a rare one 12 %; 2,048: no faster, their arrays fall out
+of the caches), and written by a build they cost it 120-240 MB more at its peak
+(docs/performance.md).
 
-A segment file holds its arrays each compressed on its own (zlib at its fastest level, which
-still nearly halves them: ~2.6 MB per 400 reports in all; level 6 took twice the CPU, in the
-build's single writing process, for 3 % fewer bytes), the positions in pieces of about GAP_PIECE gaps. They are
-decompressed on first use, so a first query reads what its terms need: decompressing every
+A segment file holds its arrays each deflated on its own (core.deflate, fast, which still
+nearly halves them: ~2.6 MB per 400 reports in all; zlib's level 6 took 10 times the CPU, in
+the build's single writing process, for 3 % fewer bytes), the positions in pieces of about
+GAP_PIECE gaps. They are inflated on first use, so a first query reads what its terms need: decompressing every
 array of every segment took 1.5 s of a first query at 20,000 reports.
 
 A gram is a 64-bit code: a character is its code point, a bigram is `first << 21 | second`
@@ -44,7 +45,6 @@ import json
 import os
 import struct
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -53,6 +53,8 @@ from itertools import repeat
 from pathlib import Path
 
 import numpy as np
+
+from ..core.deflate import deflate, inflate
 
 TOC_FILE = "grams.json"
 SEGMENT_PREFIX = "grams-"
@@ -148,7 +150,7 @@ class _Arrays:
 
     @staticmethod
     def write(arrays: dict[str, np.ndarray], fh) -> None:
-        blobs = {name: zlib.compress(np.ascontiguousarray(a).tobytes(), 1) for name, a in arrays.items()}
+        blobs = {name: deflate(np.ascontiguousarray(a).tobytes()) for name, a in arrays.items()}
         header = json.dumps([[name, a.dtype.str, list(a.shape), len(blobs[name])] for name, a in arrays.items()]).encode()
         fh.write(_MAGIC + struct.pack("<I", len(header)) + header)
         for blob in blobs.values():
@@ -158,7 +160,7 @@ class _Arrays:
         found = self._found.get(name)
         if found is None:
             dtype, shape, offset, length = self._table[name]
-            raw = zlib.decompress(memoryview(self._packed)[offset:offset + length])
+            raw = inflate(memoryview(self._packed)[offset:offset + length])
             found = self._found[name] = np.frombuffer(raw, dtype=dtype).reshape(shape)
             if len(self._found) == len(self._table):
                 self._packed = b""  # every array is out: the compressed copy is no longer needed

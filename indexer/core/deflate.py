@@ -1,0 +1,28 @@
+"""zlib's format, written and read by ISA-L (the `isal` package) where its wheel installs.
+
+The store deflates every report's texts in the build's workers and the gram index every
+segment's arrays in its single writing process. ISA-L writes the same format 3x faster than
+zlib's fastest level at the same size (texts: 0.31 → 0.10 ms a report, 0.44 of their UTF-8
+either way; a 400-report gram segment: 55 → 11 ms) and inflates it twice as fast, so a store or
+index written by either reads back with the other and nothing stored changes
+(docs/performance.md, Deflating with ISA-L). Without `isal`, zlib at its fastest level does the job.
+"""
+
+from __future__ import annotations
+
+try:
+    from isal import isal_zlib as _codec
+
+    LEVEL = 3  # ISA-L's slowest and smallest; its 1 and 2 are no faster on these texts
+except ImportError:  # no wheel for this platform
+    import zlib as _codec
+
+    LEVEL = 1
+
+
+def deflate(data: bytes | memoryview) -> bytes:
+    return _codec.compress(data, LEVEL)
+
+
+def inflate(data: bytes | memoryview) -> bytes:
+    return _codec.decompress(data)
