@@ -19,7 +19,7 @@ from whoosh.scoring import BM25F, bm25
 from whoosh.writing import SegmentWriter
 
 from indexer.core import bm25 as core_bm25
-from indexer.fulltext.analysis import word_counts, words
+from indexer.fulltext.analysis import CountedWords, word_counts, words
 from indexer.fulltext.grams import gram_codes
 from indexer.fulltext import index as fulltext_index
 from indexer.fulltext.index import FULLTEXT_DIR, WORDS, CountedText, FulltextIndex, ReportDocs, _words_schema
@@ -212,7 +212,7 @@ class _WhooshOwnWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.counted_field = field
 
-    def add_counted(self, counts: dict[str, int], **fields) -> None:
+    def add_counted(self, counts: CountedWords, **fields) -> None:
         self.add_document(**{self.counted_field: counts}, **fields)
 
 

@@ -6,10 +6,13 @@ import logging
 import marshal
 import re
 import warnings
+from array import array
 from collections import Counter
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core import settings
 
@@ -116,9 +119,26 @@ def _indexed_form(token: str) -> str:
     return token.lower() if _WORD.search(token) else ""
 
 
-def word_counts(text: str) -> dict[str, int]:
+class CountedWords(NamedTuple):
+    """A section's words-field terms and how often each occurs, as two columns: the terms joined
+    by spaces (no term holds one: see SPACE_MARK) and their counts. They cross from the parsing
+    workers to the single writer: as a dict a report's ~1,000 terms took 0.15 ms to unpickle
+    there, as one string and one array 0.01."""
+
+    terms: str
+    counts: array  # array("I"), one count a term
+
+    def split(self) -> list[str]:
+        return self.terms.split(" ") if self.terms else []
+
+    def items(self) -> Iterator[tuple[str, int]]:
+        return zip(self.split(), self.counts)
+
+
+def word_counts(text: str) -> CountedWords:
     """A section's words-field terms and how often each occurs (see index.CountedText)."""
     found = words(text)
     if " " in text:  # only text with a space can give a word holding one
         found = [w.replace(" ", SPACE_MARK) for w in found]
-    return Counter(found)
+    counted = Counter(found)
+    return CountedWords(" ".join(counted), array("I", counted.values()))

@@ -22,6 +22,7 @@ from whoosh.query import Term, Or
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_uint
 
+from .analysis import CountedWords
 from .grams import GramIndex
 from .writer import SectionWriter
 
@@ -32,7 +33,7 @@ SMALL_SEGMENT_DOCS = 1000  # section documents (~120 reports): what an increment
 
 
 class CountedText(TEXT):
-    """A TEXT field that takes a section's terms already counted, {term: occurrences}.
+    """A TEXT field that takes a section's terms already counted (analysis.CountedWords).
 
     The counting that Whoosh's analyzer and Frequency format do word by word then happens in
     the parsing workers instead of the single writer, which is a build's bottleneck. The
@@ -41,8 +42,8 @@ class CountedText(TEXT):
     the index: this class must stay importable under this name.
     """
 
-    def index(self, value: dict[str, int] | str, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
-        if not isinstance(value, dict):
+    def index(self, value: CountedWords | str, **kwargs) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if isinstance(value, str):
             yield from super().index(value, **kwargs)
             return
         boost = self.format.field_boost

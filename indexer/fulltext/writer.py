@@ -20,6 +20,7 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
+from .analysis import CountedWords
 from .ranking import length_bytes
 
 _LENGTH_OF_BYTE = [None] + [byte_to_length(b) for b in range(1, 256)]  # a 0 byte: no length (Whoosh's None)
@@ -61,14 +62,14 @@ class SectionWriter(SegmentWriter):
     def __init__(self, ix, field: str, **kwargs) -> None:
         super().__init__(ix, codec=WritingCodec(), **kwargs)
         self.counted_field = field
-        self._counted: list[tuple[int, dict[str, int]]] = []  # (docnum, {term: occurrences})
+        self._counted: list[tuple[int, CountedWords]] = []
         self._keywords: list[tuple[int, list[tuple[str, list]]]] = []  # (docnum, [(field, index items)])
         self._items: dict[tuple[str, object], list] = {}  # (field, value) → Whoosh's index items
         # Columns, vectors and spelling words are add_document's to write: a schema with any of
         # them takes that road.
         self._plain = not any(f.column_type or f.vector or f.separate_spelling() for _, f in self.schema.items())
 
-    def add_counted(self, counts: dict[str, int], **fields) -> None:
+    def add_counted(self, counts: CountedWords, **fields) -> None:
         """`add_document(**fields)` plus the counted field, whose terms and occurrences are `counts`."""
         if not self._plain:
             self.add_document(**{self.counted_field: counts}, **fields)
@@ -88,7 +89,7 @@ class SectionWriter(SegmentWriter):
                     items = self._items[name, value] = list(field.index(value))
                 indexed.append((name, items))
             perdoc.add_field(name, field, value if field.stored else None, 0)
-        perdoc.add_field(self.counted_field, schema[self.counted_field], None, sum(counts.values()))
+        perdoc.add_field(self.counted_field, schema[self.counted_field], None, sum(counts.counts))
         perdoc.finish_doc()
         self._keywords.append((docnum, indexed))
         self._counted.append((docnum, counts))
@@ -115,9 +116,9 @@ class SectionWriter(SegmentWriter):
                     counts.append(count)
         terms, docs, counts = fields.setdefault(self.counted_field, ([], [], []))
         for docnum, section in self._counted:
-            terms.extend(section)
-            counts.extend(section.values())
-            docs.extend(repeat(docnum, len(section)))
+            terms.extend(section.split())
+            counts.extend(section.counts)
+            docs.extend(repeat(docnum, len(section.counts)))
         self._keywords.clear()
         self._counted.clear()
         for name in sorted(fields):
