@@ -41,10 +41,9 @@ from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 # Reports per store transaction and per full-text commit. Each commit is one Whoosh segment that
 # is not merged again (fulltext.index.merge_small): commits of 1,200 reports (17 segments at
 # 20,000) indexed no faster than 400 (50) and peaked 0.5 GB higher. Each commit is also one gram
-# segment, which every phrase count goes through: with the count as it is now, gram segments of
-# 800 or 1,000 reports count a common phrase ~10 % faster at the median, 2,048 no faster
-# (docs/performance.md, Phrase latency); a gram writer growing its last segment to 800 across
-# commits peaked 130-210 MB higher in a build of 2,000 reports, so it was not kept.
+# segment, which every phrase count goes through: commits of 800 reports count a common phrase
+# only ~3 % faster (a rare one 13 %), build no faster and peak 120-240 MB higher at 20,000
+# reports (docs/performance.md, Build speed, fourth pass), so 400 stays.
 BATCH_REPORTS = 400
 _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker

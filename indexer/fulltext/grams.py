@@ -20,7 +20,7 @@ segment's own text, which stays in the CPU's caches; the bigrams to check are ch
 a table of every segment's kept bigrams (`_Kept`), and occurrences are tallied per report for
 all segments at once (`GramIndex._tally`). Done in each segment, that was some twenty numpy
 calls a segment, a tenth to a fifth of a common phrase's count. Segments of 800 reports make
-a common phrase only ~3 % faster now (a rare one 12 %; 2,048: no faster, their arrays fall out
+a common phrase only ~3 % faster now (a rare one 13 %; 2,048: no faster, their arrays fall out
 of the caches), and written by a build they cost it 120-240 MB more at its peak
 (docs/performance.md).
 
