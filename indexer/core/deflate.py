@@ -1,11 +1,12 @@
 """zlib's format, written and read by ISA-L (the `isal` package) where its wheel installs.
 
 The store deflates every report's texts in the build's workers and the gram index every
-segment's arrays in its single writing process. ISA-L writes the same format 3x faster than
-zlib's fastest level at the same size (texts: 0.31 → 0.10 ms a report, 0.44 of their UTF-8
-either way; a 400-report gram segment: 55 → 11 ms) and inflates it twice as fast, so a store or
-index written by either reads back with the other and nothing stored changes
-(docs/performance.md, Deflating with ISA-L). Without `isal`, zlib at its fastest level does the job.
+segment's arrays in its single writing process. ISA-L deflates 3x faster than zlib's fastest
+level at the same size (texts: 0.31 → 0.10 ms a report, 0.44 of their UTF-8 either way; a
+400-report gram segment: 55 → 11 ms) and inflates twice as fast. The format is zlib's, so a
+store or index written by either library reads back with the other and nothing stored changes
+(docs/performance.md, Build speed, fourth pass). Without `isal`, zlib at its fastest level does
+the job.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ of the caches), and written by a build they cost it 120-240 MB more at its peak
 A segment file holds its arrays each deflated on its own (core.deflate, fast, which still
 nearly halves them: ~2.6 MB per 400 reports in all; zlib's level 6 took 10 times the CPU, in
 the build's single writing process, for 3 % fewer bytes), the positions in pieces of about
-GAP_PIECE gaps. They are inflated on first use, so a first query reads what its terms need: decompressing every
-array of every segment took 1.5 s of a first query at 20,000 reports.
+GAP_PIECE gaps. They are inflated on first use, so a first query reads what its terms need:
+inflating every array of every segment took 1.5 s of a first query at 20,000 reports.
 
 A gram is a 64-bit code: a character is its code point, a bigram is `first << 21 | second`
 (code points fit in 21 bits and no text holds U+0000 before another character, so the two
