@@ -35,6 +35,15 @@ def test_normalize_bench_runs_beside_the_oracle(tmp_path):
         assert line in proc.stdout, proc.stdout
 
 
+def test_deflate_bench_runs_with_zlib_as_the_reference(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "deflate.py"), "--reports", "30", "--repeat", "1",
+                           "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "stored texts (each report's text and normalised text): 30 reports" in proc.stdout
+    assert "gram segments' arrays: 1 segments" in proc.stdout
+    assert proc.stdout.count("zlib 1 (reference)") == 2 and "ISA-L 3" in proc.stdout
+
+
 def _without_path(info: object) -> dict:
     return {k: v for k, v in vars(info).items() if k != "path"}
 
