@@ -22,7 +22,7 @@ from indexer.normalize import normalize
 from indexer.query import Engine
 from indexer.semantic import vectors as vectors_mod
 from indexer.semantic.compare import compare
-from indexer.semantic.passages import WINDOW_MIN_CHARS, Passage, chunk_spans, iter_passages, windows
+from indexer.semantic.passages import WINDOW_MIN_CHARS, Passage, chunk_spans, iter_passages, looks_tabular, windows
 from indexer.ingest import IngestError
 from indexer.semantic.similar import UnknownReportError, similar, similar_bytes, similar_file
 from indexer.semantic.vectors import (
@@ -124,6 +124,30 @@ def test_fragments_are_not_passages_unless_short_paragraphs_lead_into_them():
     passages = list(iter_passages(rows))
     assert [(p.section_ord, p.text, p.first) for p in passages] == [(2, "开时效性和宣传力度。", 0)]
     assert passages[0].embed_text.startswith("(三)人员不足")
+
+
+def test_tables_flattened_into_a_pages_text_are_not_passages(tmp_path):
+    """Three real pages give their statistics tables as one run of labels and digits; those are
+    not embedded, while prose full of numbers is, and exact search still finds the tables' words."""
+    reports = tmp_path / "reports"
+    shutil.copytree(Path(__file__).parent / "data" / "realworld_shared", reports)
+    index_paths([reports], tmp_path / "idx")
+    with Store(tmp_path / "idx") as store:
+        rows = store.paragraphs()
+        names = {r["id"]: Path(r["source"]).name for r in store.reports()}
+    kept = {normalize(p.text) for p in iter_passages(rows)}
+    chunks = {normalize(row["text"][a:b]) for row in rows for a, b in chunk_spans(row["text"])}
+    dropped = {c for c in chunks if looks_tabular(c)}
+    assert dropped and not dropped & kept
+    assert {names[r["report_id"]] for r in rows
+            if any(looks_tabular(normalize(r["text"][a:b])) for a, b in chunk_spans(r["text"]))} \
+        == {"009_pingtanxian2011.txt", "029_pingtan2019.txt", "041_tuofenglu2020.txt"}
+    assert any("本机关不掌握相关政府信息7000007" in c for c in dropped)
+    assert any("行政复议数条00行政诉讼数条00" in c for c in dropped)
+    for prose in ("预决算公开197条", "占总数的比例为85.45%", "受理各类服务事项144350件", "电话:0591-23165250"):
+        assert any(prose in k for k in kept), prose
+    hits = Engine(tmp_path / "idx").search("本机关不掌握相关政府信息", mode="exact")["results"]
+    assert "029_pingtan2019.txt" in {h["source"] for h in hits}
 
 
 # --------------------------------------------------------------------------- vectors on disk

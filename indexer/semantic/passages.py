@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from ..normalize import normalize
 
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 """Recorded with the vectors: a change to the chunking or to the embedded text re-embeds
 instead of mixing. 2: short paragraphs merged forward, section heading in front.
 3: windows of two sentences (:func:`windows`). 4: windows only for passages of
 :data:`WINDOW_MIN_CHARS`, without overlap; fragments under :data:`FRAGMENT_CHARS` dropped.
+5: statistics tables flattened into prose (:func:`looks_tabular`) dropped.
 Each text is made as before, so :data:`EMBED_RECIPE` and the cache stay: the new generation
 is built from cached vectors."""
 
@@ -49,6 +50,15 @@ MERGE_BELOW = 40
 """A paragraph shorter than this (normalised characters) is embedded in front of the next
 paragraph of its section instead of alone. Measured on bench/eval_semantic.json: short
 fragments (000's `（1）单位业务单一…`) matched every query vaguely and topped seven misses."""
+
+# A number as a table cell gives it: digits (spaced cells too, `0 0 0`), decimals kept whole.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[ \t]+\d+(?:\.\d+)?)*")
+# What follows a number in a sentence: a unit or counter (`240条`, `5.3%`, `2019年`) or punctuation.
+_QUANTITY_NEXT = frozenset("年月日号时分秒条件个次项家人名户份期篇场批类元万亿千百余多%‰米吨亩座所台辆天周届岁倍位起宗例张本册"
+                           "页部章节款度枚套栋间处级轮-:：/，,、。；;")
+TABLE_CELLS = 3
+"""A passage with this many bare numbers (:func:`looks_tabular`), one per 40 characters or
+denser, is a flattened table."""
 
 _ENUMERATION = re.compile(r"^(?:第?[一二三四五六七八九十]+[、.．部分]+|[（(][一二三四五六七八九十\d]+[)）]|\d+[、.．])\s*")
 
@@ -83,6 +93,35 @@ class Passage:
     def embed_text(self) -> str:
         """What the model embeds (after its prompt): context, then the normalised chunk."""
         return self.context + self.norm
+
+
+def _bare_numbers(norm: str) -> list[str]:
+    """Numbers glued between labels with no unit or punctuation after them: a table's cells
+    as a page's text gives them (`规章000规范性文件898989`, `予以公开7000007（二）`)."""
+    cells = []
+    for m in _NUMBER.finditer(norm):
+        before = norm[m.start() - 1] if m.start() else "。"
+        after = norm[m.end()] if m.end() < len(norm) else ""
+        glued = "\u4e00" <= before <= "\u9fff" and before != "第" or before in ")）"
+        if not glued or after in _QUANTITY_NEXT:
+            continue
+        cells.append(m.group().replace(" ", "").replace("\t", ""))
+    return cells
+
+
+def looks_tabular(norm: str) -> bool:
+    """A statistics table flattened into one run of text, not prose: many bare numbers, or a
+    row of zeros (`00000002.其他法律…`, `尚未审结总计000000000000000`).
+
+    Why: a page whose tables lost their cells gives passages of labels and digits that sit
+    near every query about requests or reviews and push the prose that answers down (issue 25:
+    three of `bench/eval_semantic_fresh.json`'s queries had one in their first three). Their
+    numbers are read by the statistics parser, and exact search finds every word in them."""
+    cells = _bare_numbers(norm)
+    if len(cells) >= TABLE_CELLS and len(cells) * 40 >= len(norm):
+        return True
+    zeros = [c for c in cells if "00000" in c]
+    return len(cells) >= 2 and bool(zeros) or any(len(c) >= 10 and set(c) == {"0"} for c in cells)
 
 
 def windows(passage: Passage) -> list[str]:
@@ -153,7 +192,8 @@ def iter_passages(rows: Iterable, max_chars: int = MAX_CHARS,
     each passage. A paragraph under :data:`MERGE_BELOW` characters is not a passage of its own
     when a paragraph of the same section follows: its text goes in front of that paragraph's
     first chunk, and is shown with it (``first_para``); the heading is embedded, never shown.
-    A chunk under :data:`FRAGMENT_CHARS` with nothing merged in front is not a passage.
+    A chunk under :data:`FRAGMENT_CHARS` with nothing merged in front is not a passage, nor is
+    one that :func:`looks_tabular`.
     """
     headings = headings or {}
     pending: list[str] = []
@@ -180,8 +220,9 @@ def iter_passages(rows: Iterable, max_chars: int = MAX_CHARS,
             while b > a and text[b - 1].isspace():
                 b -= 1
             chunk = text[a:b]
-            size = len(normalize(chunk))
-            if size >= MIN_CHARS and (size >= FRAGMENT_CHARS or (first and pending)):
+            norm_chunk = normalize(chunk)
+            size = len(norm_chunk)
+            if size >= MIN_CHARS and (size >= FRAGMENT_CHARS or (first and pending)) and not looks_tabular(norm_chunk):
                 context = head + ("".join(pending) if first else "")
                 yield Passage(row["report_id"], row["section_ord"], row["ord"], a, b, row["section_kind"], chunk,
                               context, pending_first if first else -1)
