@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from realworld import DEFAULT_MANIFEST, phrase_count, score_manifest  # noqa: E402
 
 OWN = ROOT / "tests" / "data" / "realworld" / "manifest.json"
-MANIFESTS = [pytest.param(OWN, id="own-50")]
+MANIFESTS = [pytest.param(OWN, id="own")]
 if DEFAULT_MANIFEST.exists():
     MANIFESTS.append(pytest.param(DEFAULT_MANIFEST, id="shared-30"))
 FIELDS = ("agency", "year", "province", "city", "county", "level", "edition", "template", "published", "phrases")
@@ -133,6 +133,36 @@ def test_title_with_the_year_anywhere(title):
     assert (meta.agency, meta.year, meta.level) == ("沙坡头区机关事务局", 2018, "department-county")
 
 
+@pytest.mark.parametrize("text, agency, region, level", [
+    # the year without 年 before the disclosure words
+    ("西藏自治区政府国资委2020政府信息公开工作年度报告\n正文。", "西藏自治区政府国资委", ("西藏自治区", None, None),
+     "department-province"),
+    # a development zone run by the district named in brackets
+    ("乌鲁木齐国家高新区(新市区)\n2022年高新区(新市区)政府信息公开工作年度报告\n正文。", "新市区人民政府",
+     ("新疆维吾尔自治区", "乌鲁木齐市", "新市区"), "county"),
+    ("2020年沙坡头区机关事务局(区政府采购中心)政府信息公开工作年度报告\n正文。", "沙坡头区机关事务局",
+     ("宁夏回族自治区", "中卫市", "沙坡头区"), "department-county"),
+    # a national body has no region, whatever address its text gives
+    ("海关总署2010年海关信息公开工作年度报告\n正文。地址:北京市东城区建国门内大街6号。", "海关总署", (None, None, None),
+     "national-ministry"),
+    # a page's metadata table names the document; its 发文机关 is the office that put it up
+    ("发文机关:潞城市人民政府信息中心 | 主题词:年度报告 |\n标题:潞城市2009年政府信息公开年度报告 | |\n正文。",
+     "潞城市人民政府", ("山西省", "长治市", "潞城市"), "county"),
+    # an agency that names no place, in the one province its opening cites the rules of
+    ("2019年白塔街道政府信息公开工作年度报告\n来源:白塔街道\n根据《中华人民共和国政府信息公开条例》和《四川省政府信息公开办法》"
+     "有关规定,向社会公布本报告。\n", "白塔街道", ("四川省", None, None), "township"),
+    ("2019年白塔街道政府信息公开工作年度报告\n来源:白塔街道\n根据《四川省政府信息公开办法》和《重庆市政府信息公开规定》编制。\n",
+     "白塔街道", (None, None, None), "township"),  # two provinces: neither
+])
+def test_names_real_pages_give(text, agency, region, level):
+    meta = extract_metadata(text)
+    assert (meta.agency, (meta.province, meta.city, meta.county), meta.level) == (agency, region, level)
+
+
+_NAV = "".join(f"  • {item}\n" for item in ("网站首页", "政府信息公开", "政务服务", "政民互动", "数据开放", "新媒体矩阵", "微信",
+                                             "头条", "无障碍", "长者版", "English", "登录"))  # a site's menu
+
+
 @pytest.mark.parametrize("text, published", [
     ("X局2019年政府信息公开工作年度报告\n发布时间: 2020-02-20 10:10 字号:\n正文。", "2020-02-20"),
     ("X局2019年政府信息公开工作年度报告\n发布日期:2020年1月9日\n正文。", "2020-01-09"),
@@ -144,6 +174,15 @@ def test_title_with_the_year_anywhere(title):
      "(2014年3月11日)\n正文。", "2014-03-11"),  # a repost's time stamp is not the report's date
     ("正文。\n\n某某县人民政府办公室\n2020年13月40日\n", None),  # not a date
     ("2019年政府信息公开工作年度报告\n统计期限为2019年1月1日至12月31日。\n", None),  # a period is not a publication date
+    (_NAV + "  • 发布机构\n    河口县卫生健康局\n  • 发布日期\n    2023-01-19\n河口县卫生健康局2022年政府信息公开工作年度报告\n"
+     + "正文。\n" * 6,
+     "2023-01-19"),  # a metadata table without colons
+    ("公开目录 县区政府信息公开年度报告 发布日期 2022-02-19 00:00\n正文。", "2022-02-19"),
+    (_NAV + "广西壮族自治区人民政府办公厅2020年政府信息公开工作年度报告\n\n2021-02-07 18:07     来源:广西壮族自治区人民政府办公厅\n"
+     "打印\n正文。", "2021-02-07"),  # a page stamp under the title, the header's own lines before it
+    ("银川市人民政府办公室2022年政府信息公开工作年度报告\n\n银川市人民政府门户网站 www.yinchuan.gov.cn 2023-01-28 \n"
+     "根据《条例》编制本报告。", "2023-01-28"),  # a byline under the title
+    ("银川市人民政府办公室2022年政府信息公开工作年度报告\n\n本报告统计数据从2022年1月1日至2023-01-28\n正文。", None),
 ])
 def test_published_date(text, published):
     assert extract_metadata(text).published == published

@@ -11,7 +11,9 @@ from .sections import Paragraph, Section, split_sections
 
 # Bump whenever metadata, sections or statistics extraction derive something different from the
 # same text: every stored report derived by an older version is derived again by the next `index`.
-PARSER_VERSION = 1
+# 2: the metadata rules of the real-reports work (furniture, titles, regions, dates), which had
+# changed under version 1, and colon-less page fields, bracketed names, national 总署/总局.
+PARSER_VERSION = 2
 
 
 @dataclass

@@ -17,6 +17,9 @@ _SIGNATURE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1
                         r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
 # A date with a clock time standing alone: a page's time stamp.
 _TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?\s*\d{{1,2}}:\d\d(?::\d\d)?$")
+# A short byline ending in a dashed date: a page's source, then when it was put up
+# (`银川市人民政府门户网站www.yinchuan.gov.cn 2023-01-28`).
+_BYLINE = re.compile(rf"^(?:.{{0,50}}\s)?(?P<date>{_Y}-\d{{1,2}}-\d{{1,2}})(?:\s+\d{{1,2}}:\d\d(?::\d\d)?)?$")
 
 
 def parse_date(text: str) -> str | None:
@@ -52,3 +55,9 @@ def _cn_number(text: str) -> int:
         tens, _, ones = text.partition("十")
         return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
     return _CN_DIGITS[text]
+
+
+def byline_date(piece: str) -> str | None:
+    """The date that ends a short byline (source, then date), or of a bare dashed time stamp."""
+    match = _BYLINE.match(piece)
+    return parse_date(match.group("date")) if match else None

@@ -35,6 +35,9 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _LABEL = re.compile(r"(索\s*引\s*号|发布机构|发文机关|文章来源|信息来源|来源|公文生成日期|发布时间|发布日期|发文日期|成文日期|"
                     r"印发日期|生成日期|时间|日期)(?:/有效期)?\s*[:::]\s*")
+# The same labels in a page's metadata table, without a colon: alone with the value in the next
+# piece (`发布机构` | `河口县卫生健康局`), or glued to a number (`发布日期2022-02-19 00:00`).
+_BARE_LABEL = re.compile(r"^[-•·*]*(索引号|发布机构|发文机关|公文生成日期|发布时间|发布日期|发文日期|成文日期|印发日期)(?=\d|$)")
 # Whitespace between two Chinese characters, a run of spaces, or a bar separates pieces; a single
 # space beside a digit is PDF spacing (`局 2018 年`) and stays inside the piece, except after a
 # page field's date or clock time (`时间:2014-02-25 00:00 微信`).
@@ -91,12 +94,21 @@ def furniture_kind(unit: str) -> str | None:
 
 def page_fields(text_units: list[Unit]) -> list[Field]:
     """Labelled values of the page header: 来源, 发布机构, 发布时间 … A label may share a unit with
-    other labels (`来源:X 时间:Y`) or stand alone with its value in the next unit (`来源: X`)."""
+    other labels (`来源:X 时间:Y`) or stand alone with its value in the next unit (`来源: X`); a
+    metadata table's label may have no colon (`_BARE_LABEL`)."""
     fields = []
     for i, unit in enumerate(text_units):
         if len(unit.text) > 80:
             continue
         labels = list(_LABEL.finditer(unit.text))
+        if not labels and (bare := _BARE_LABEL.match(unit.text)):
+            value, where = unit.text[bare.end():].strip(), unit
+            if not value and i + 1 < len(text_units) and not text_units[i + 1].furniture:
+                where = text_units[i + 1]
+                value = where.text
+            if value:
+                fields.append(Field(bare.group(1), value, where.line, where.raw))
+            continue
         for here, after in zip(labels, labels[1:] + [None]):
             value = unit.text[here.end(): after.start() if after else len(unit.text)].strip(" -|")
             where = unit

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..normalize import normalize
 from ..stats import detect_edition
-from .dates import parse_date, signature_date, time_stamp_date
+from .dates import byline_date, parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
 from .places import MUNICIPALITIES, Place, mentions, region_names, resolve, resolve_region
 
@@ -49,8 +49,12 @@ _REPORT_WORD = re.compile(r"报告|年报")
 _DISCLOSURE_WORD = re.compile(r"信息公开|政务公开|政府信息")
 # A column label (`政府信息公开年报`, `部门信息公开年报`) names no report: nothing is left without these.
 _GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公开|工作|年度报告|年报|报告|部门|专栏|目录|政府|[()]|全文")
+_ALIAS = re.compile(r"^(?P<outer>[^()（）]+?)[(（](?P<inner>[^()（）]{2,20})[)）]$")
+_TITLE_LABEL = re.compile(r"^(?:标\s*题|名\s*称|文件名称|信息名称)\s*:?\s*")
 _NOT_TITLE_START = re.compile(r"^(?:本|根据|按照|依据|现|特|为|经|如|请|我|一、|\(一\)|1\.)")
-_TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*年度?(?P<mid>.*?)(?:(?:人民)?政府|政务)?(?:信息公开|政务公开|公开)")
+# The year may lack its 年 when the disclosure words follow it (`政府国资委2020政府信息公开工作年度报告`).
+_TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*(?:年度?|(?=(?:政府|政务)?信息公开))(?P<mid>.*?)"
+                          rf"(?:(?:人民)?政府|政务)?(?:信息公开|政务公开|公开)")
 _TITLE_NO_YEAR = re.compile(r"^(?P<pre>.+?)(?:政府|政务)?(?:信息公开|政务公开)")
 _AGENCY_SUFFIX = re.compile(
     r"(?:人民政府|政府|办公室|办公厅|局|厅|委员会|委|部|署|院|中心|办事处|街道|乡|镇|苏木|管委会|实验区|试验区|新区|"
@@ -62,7 +66,7 @@ _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府|党政办公室)?$")
-_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}部$")
+_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
@@ -159,7 +163,10 @@ def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
     pieces = reading.units[:40]
     for i, unit in enumerate(pieces):
         text = unit.text
-        if unit.furniture or _NOT_TITLE_START.match(text) or text.endswith(("。", ";", ",")):
+        labelled = _TITLE_LABEL.match(text) if unit.furniture in ("page_field", "metadata_row") else None
+        if labelled:  # a page's metadata table names the document: `标题:潞城市2009年政府信息公开年度报告`
+            text = text[labelled.end():]
+        elif unit.furniture or _NOT_TITLE_START.match(text) or text.endswith(("。", ";", ",")):
             continue
         nxt = pieces[i + 1].text if i + 1 < len(pieces) else ""
         continued = None
@@ -175,7 +182,13 @@ def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
 
 
 def _clean_agency(raw: str) -> str | None:
-    """An agency name from the words a rule captured, or None when they are not one."""
+    """An agency name from the words a rule captured, or None when they are not one.
+
+    A name with another in brackets is the place when the brackets hold one (`高新区(新市区)`:
+    a development zone run by the district), else the name before them."""
+    alias = _ALIAS.match(raw.strip())
+    if alias:
+        raw = alias.group("inner") if _is_place(alias.group("inner")) else alias.group("outer")
     name = re.split(r"[:>»›|]", raw.strip(" 《》“”\"'()()【】[]"))[-1]
     name = _LEADING.sub("", name)
     office = _DISCLOSURE_OFFICE.match(name)
@@ -331,8 +344,9 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
 
 
 def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
-    """The one county (else the one city) the opening text names, for an agency that names none."""
-    for level in ("county", "city"):
+    """The one county (else the one city, else the one province: `《四川省政府信息公开办法》`) the opening
+    text names, for an agency that names none."""
+    for level in ("county", "city", "province"):
         named = [m for m in mentions(context) if all(p.level == level for p in m.holders)]
         if len({m.text for m in named}) == 1:
             place_, mention = resolve([named[0]], context)
@@ -424,7 +438,8 @@ def _edition(text: str, year: int | None, year_found: _Found | None = None) -> _
 def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | None:
     """The date the page or the report states it was issued: a labelled page field; else a date
     standing alone under a title (after the agency's line, if it signs there), at the end, or
-    anywhere in the page header (a repost's own date comes last: it is not the report's)."""
+    anywhere in the page header; else a page's stamp or byline right under a title (a repost's own
+    date comes last: it is not the report's)."""
     for labels in _PUBLISHED_LABELS:
         for page_field in reading.fields:
             if page_field.label in labels and (date := parse_date(page_field.value)):
@@ -436,6 +451,9 @@ def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | 
     header = [(u.line, u.text) for u in reading.units[:12]]
     for number, piece in under_titles + tail + header:
         if date := signature_date(piece):
+            return _Found(date, number, piece)
+    for number, piece in under_titles:  # a page's stamp under its title (`2021-02-07 18:07`, `门户网站 2023-01-28`)
+        if date := byline_date(piece):
             return _Found(date, number, piece)
     for number, piece in header:  # a page's time stamp (2021-01-22 08:37)
         if date := time_stamp_date(piece):
