@@ -34,7 +34,7 @@ from .ingest import (DEFAULT_MAX_BYTES, NO_TEXT_LAYER, IngestError, PageProgress
                      iter_report_files, read_file_bytes)
 from .ingest.ocr import limit_threads
 from .parse import ParsedReport, parse_report
-from .parse.gate import annual_report_score
+from .parse.gate import REJECTION, annual_report_score
 from .stats import CheckFailure, Indicator, extract_stats, run_checks
 from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 
@@ -45,6 +45,8 @@ from .store import METADATA_COLUMNS, FileRecord, ReportRows, Store
 # only ~3 % faster (a rare one 13 %), build no faster and peak 120-240 MB higher at 20,000
 # reports (docs/performance.md, Build speed, fourth pass), so 400 stays.
 BATCH_REPORTS = 400
+PARSE_FAILED = "could not parse"
+_PARSER_SKIPS = (REJECTION, PARSE_FAILED)  # skipped files a newer parser judges again
 _CHUNK = 8  # files per task sent to a worker
 _IN_FLIGHT_PER_WORKER = 4  # chunks queued or finished but not yet written, per worker
 _BATCHES_QUEUED = 2  # batches handed to the writer thread and not yet written
@@ -239,12 +241,12 @@ def prepare_file(path: str, known_sha: str | None, max_bytes: int, force: bool =
     if not force:
         gate = annual_report_score(extracted.text, normalized.text)
         if not gate.is_report:
-            record.reason = gate.rejection()
+            record.reason, record.parser_version = gate.rejection(), parse.PARSER_VERSION
             return PreparedReport(path, record, reason=record.reason)
     try:
         return prepare_text(extracted.text, record, extracted.page_starts, extracted.ocr_pages, normalized=normalized)
     except Exception as exc:  # a parser bug must cost one file, not the run
-        record.reason = f"could not parse ({type(exc).__name__}: {exc})"
+        record.reason, record.parser_version = f"{PARSE_FAILED} ({type(exc).__name__}: {exc})", parse.PARSER_VERSION
         return PreparedReport(path, record, reason=record.reason)
 
 
@@ -373,9 +375,12 @@ def _run(store: Store, fulltext: FulltextIndex, paths: Iterable[Path], max_bytes
         except OSError:
             stat = None
         same = record and stat and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-        # A file skipped for want of a text layer (OCR off, or an index from before OCR) is read again with OCR.
+        # A file skipped for want of a text layer (OCR off, or an index from before OCR) is read again with OCR,
+        # and one the parser turned away is judged again by a newer parser.
         awaits_ocr = ocr and record is not None and (record.reason or "").startswith(NO_TEXT_LAYER)
-        if same and not (force and record.report_id is None) and not awaits_ocr:
+        rejudge = record is not None and record.report_id is None and (record.reason or "").startswith(_PARSER_SKIPS) \
+            and record.parser_version != parse.PARSER_VERSION
+        if same and not (force and record.report_id is None) and not awaits_ocr and not rejudge:
             unchanged.append(record)
             status = "skipped" if record.report_id is None else "unchanged"
             summary.files.append(FileResult(path, status, record.reason, record.report_id))

@@ -308,6 +308,13 @@ def _in_writing_order(indicators: list[tuple]) -> list[tuple]:
     return [row for n, row in enumerate(indicators) if last[row[1]] == n]
 
 
+@migration
+def m007_files_parser_version(db: sqlite3.Connection) -> None:
+    """The parser version that judged a skipped file (the gate, or a parse that failed): a later
+    parser judges it again. NULL: skipped before versions were kept, so judged again."""
+    db.execute("ALTER TABLE files ADD COLUMN parser_version INTEGER")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 VACUUM_AFTER = 6
 """A store migrated across this version is vacuumed: the conversion leaves two thirds of the file free."""
@@ -360,10 +367,12 @@ class FileRecord:
     sha256: str
     report_id: str | None  # None for a file that was skipped
     reason: str | None = None
+    parser_version: int | None = None  # of the parser that turned a skipped file away
 
 
 def _file_record(row: sqlite3.Row) -> FileRecord:
-    return FileRecord(row["path"], row["name"], row["size"], row["mtime_ns"], row["sha256"], row["report_id"], row["reason"])
+    return FileRecord(row["path"], row["name"], row["size"], row["mtime_ns"], row["sha256"], row["report_id"], row["reason"],
+                      row["parser_version"])
 
 
 def effective_fields(row: sqlite3.Row | dict, corrections: dict[str, str | None] | None) -> dict:
@@ -924,8 +933,8 @@ class Store:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone_paths])
             db.executemany(
-                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?)",
-                [(f.path, f.name, f.size, f.mtime_ns, f.sha256, f.report_id, f.reason) for f in files],
+                "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                [(f.path, f.name, f.size, f.mtime_ns, f.sha256, f.report_id, f.reason, f.parser_version) for f in files],
             )
             orphans = [r[0] for r in db.execute(
                 "SELECT id FROM reports WHERE id NOT IN (SELECT report_id FROM files WHERE report_id IS NOT NULL)")]

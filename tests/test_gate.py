@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from indexer.ingest import read_report_file
+from indexer import parse
 from indexer.parse.gate import THRESHOLD, _SIMPLIFIED, annual_report_score
 from indexer.store import Store
 from tests.conftest import CORPUS, ROOT
@@ -44,6 +45,17 @@ def test_every_real_report_passes_far_above_the_threshold():
     # Measured: the lowest real report scores 6.5 (a 2012 page excerpt that names no outline
     # heading but one); keep at least 3 points between it and the threshold.
     assert min(result.score for result in scores.values()) - THRESHOLD >= 3.0
+
+
+def test_every_excerpt_of_a_real_report_page_passes():
+    """The own set's excerpts are 130–940 characters of real pages, some only a title and a
+    paragraph. One (163) quotes the 条例's `基本制度`, which once read as a rulebook's `本制度`."""
+    excerpts = sorted((DATA / "realworld").glob("*.txt"))
+    assert len(excerpts) >= 113
+    results = {p.name: annual_report_score(text_of(p)) for p in excerpts}
+    assert not {name: r.reasons for name, r in results.items() if not r.is_report}
+    assert "像制度文本" not in annual_report_score("坚持把公开透明作为行政工作的基本制度。" + text_of(REAL[0])).reasons
+    assert "像制度文本" in annual_report_score("本办法自发布之日起施行。" + text_of(REAL[0])).reasons
 
 
 def test_a_real_report_passes_from_its_first_200_characters():
@@ -127,3 +139,23 @@ def test_a_skipped_file_costs_nothing_already_indexed(capsys, corpus_copy, tmp_p
     assert code == 0 and "1 skipped; 4 reports" in out
     code, out, _ = run(capsys, "--index-dir", index_dir, "search", "政府信息公开")
     assert code == 0 and out.strip()
+
+
+@pytest.mark.parametrize("judged_by", [parse.PARSER_VERSION - 1, None])  # an older gate; one from before versions were kept
+def test_a_report_an_older_parser_turned_away_is_judged_again(capsys, mixed_folder, tmp_path, judged_by):
+    """163's excerpt quotes the 条例's 基本制度, which an older gate read as a rulebook and skipped:
+    after an upgrade the next `index` must add it, without --force."""
+    shutil.copy(DATA / "realworld" / "163_huanglongscjg2022.txt", mixed_folder / "huanglong.txt")
+    index_dir = tmp_path / "index"
+    assert run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(mixed_folder))[0] == 0
+    with Store(index_dir, create=False) as store:  # as an older parser left it
+        record = next(r for p, r in store.files().items() if p.endswith("huanglong.txt"))
+        assert record.report_id and store.count_reports() == 3
+        record.report_id, record.reason, record.parser_version = None, REASON + "像制度文本", judged_by
+        store.publish(store.visible_gen(), [record], [])
+        assert store.count_reports() == 2
+        current = [r for p, r in store.files().items() if p.endswith("tongzhi.txt")][0]
+        assert current.report_id is None and current.parser_version == parse.PARSER_VERSION
+    code, out, err = run(capsys, "--index-dir", str(index_dir), "index", "--no-embed", str(mixed_folder))
+    assert code == 0 and out.startswith("1 added, 0 updated, 2 unchanged, 0 duplicate, 0 removed, 2 skipped; 3 reports"), out
+    assert "huanglong.txt" not in err and err.count(REASON) == 2

@@ -33,7 +33,7 @@ V1_ROWS = {
     "check_failures": "SELECT c.report_id, json_extract(f.value, '$[0]'), json_extract(f.value, '$[1]'),"
                       " json_extract(f.value, '$[2]') FROM check_failures c, json_each(unpack(c.failures)) f"
                       " ORDER BY c.report_id, f.key",
-    "files": "SELECT * FROM files",
+    "files": "SELECT path, name, size, mtime_ns, sha256, report_id, reason FROM files",
 }
 
 

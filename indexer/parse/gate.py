@@ -20,6 +20,8 @@ import numpy as np
 from ..normalize import code_points, normalize
 
 THRESHOLD = 3.0
+REJECTION = "不像政府信息公开工作年度报告："
+"""How a skipped file's reason begins when this gate turned it away."""
 
 # Pages mirrored from Taiwan or Hong Kong sites come in traditional characters; only the
 # characters of the terms scored below are mapped.
@@ -39,11 +41,13 @@ _TABLE_LABELS = (("本年新收",), ("结转下年度继续办理",), ("第二�
                  ("行政许可",), ("行政处罚",), ("主动公开政府信息数", "主动公开信息数"),
                  ("依申请公开信息数", "受理依申请公开", "受理申请"))
 _PERIOD = re.compile(r"1月1日.{0,12}12月31日")
+# Words of other kinds of document. `本制度` must not be the tail of 基本制度 (`把公开透明作为政府
+# 工作的基本制度`, the 2019 条例's first article, which reports quote) or 根本/成本/资本制度.
 _OTHER_KINDS = (
-    (("通知如下", "特此通知", "印发给你们", "请认真贯彻执行", "请遵照执行"), "通知"),
-    (("第一条", "第二条", "第三条", "第四条"), "规章条款"),
-    (("本制度", "本办法", "本规定"), "制度文本"),
-    (("各位代表", "向大会报告工作"), "政府工作报告"),
+    (re.compile("通知如下|特此通知|印发给你们|请认真贯彻执行|请遵照执行"), "通知"),
+    (re.compile("第[一二三四]条"), "规章条款"),
+    (re.compile("(?<![基根成资])本(?:制度|办法|规定)"), "制度文本"),
+    (re.compile("各位代表|向大会报告工作"), "政府工作报告"),
 )
 _MIN_CHINESE = 100  # fewer Chinese characters than a saved page's first paragraph
 _MIN_CHINESE_SHARE = 0.5  # of all letters: below it, English prose or code
@@ -58,7 +62,7 @@ class GateResult:
     def rejection(self) -> str:
         """The one-line reason a skipped file is listed with: what the text lacks or looks like."""
         against = [r for r in self.reasons if r.startswith(("未", "无", "像", "篇幅仅"))]
-        return "不像政府信息公开工作年度报告：" + "，".join(against or self.reasons)
+        return REJECTION + "，".join(against or self.reasons)
 
 
 def _has(text: str, terms: tuple[str, ...]) -> bool:
@@ -118,6 +122,6 @@ def annual_report_score(text: str, norm: str | None = None) -> GateResult:
         count(0.5, f"篇幅{chinese}字")
     if chinese < _MIN_CHINESE_SHARE * (chinese + latin):
         count(-8.0, f"像英文或代码（汉字仅占{100 * chinese // (chinese + latin)}%）")
-    for kind in dict.fromkeys(label for terms, label in _OTHER_KINDS if _has(norm, terms)):
+    for kind in dict.fromkeys(label for words, label in _OTHER_KINDS if words.search(norm)):
         count(-4.0, f"像{kind}")
     return GateResult(round(score, 2), score >= THRESHOLD, reasons)
