@@ -153,6 +153,11 @@ def test_title_with_the_year_anywhere(title):
      "有关规定,向社会公布本报告。\n", "白塔街道", ("四川省", None, None), "township"),
     ("2019年白塔街道政府信息公开工作年度报告\n来源:白塔街道\n根据《四川省政府信息公开办法》和《重庆市政府信息公开规定》编制。\n",
      "白塔街道", (None, None, None), "township"),  # two provinces: neither
+    # nothing names the author, but it follows its province's rules
+    ("根据《中华人民共和国政府信息公开条例》和《四川省政府信息公开规定》的要求,结合我局实际,编制我局2016年度信息公开年度报告。\n"
+     "一、概述\n在昭化门户网和广元市交通运输信息网公开信息。\n", None, ("四川省", None, None), None),
+    ("根据《中华人民共和国政府信息公开条例》的要求,结合我局实际,编制本报告。\n在广元市交通运输信息网公开信息。\n", None,
+     (None, None, None), None),  # the body's places could be anyone's
 ])
 def test_names_real_pages_give(text, agency, region, level):
     meta = extract_metadata(text)

@@ -49,6 +49,7 @@ _REPORT_WORD = re.compile(r"报告|年报")
 _DISCLOSURE_WORD = re.compile(r"信息公开|政务公开|政府信息")
 # A column label (`政府信息公开年报`, `部门信息公开年报`) names no report: nothing is left without these.
 _GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公开|工作|年度报告|年报|报告|部门|专栏|目录|政府|[()]|全文")
+_RULES_CITED = re.compile(r"《(?P<place>[\u4e00-\u9fff]{2,8}?)(?:人民政府|政府)?(?:信息公开|政务公开)[^《》]{0,12}》")
 _ALIAS = re.compile(r"^(?P<outer>[^()（）]+?)[(（](?P<inner>[^()（）]{2,20})[)）]$")
 _TITLE_LABEL = re.compile(r"^(?:标\s*题|名\s*称|文件名称|信息名称)\s*:?\s*")
 _NOT_TITLE_START = re.compile(r"^(?:本|根据|按照|依据|现|特|为|经|如|请|我|一、|\(一\)|1\.)")
@@ -328,8 +329,8 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
             return place_, agency if place_ else None
         if _NATIONAL.search(str(agency.value)):
             return None, None
-    elif title is None and not reading.fields:
-        return None, None  # nothing names the author: the body's places could be anyone's
+    elif title is None and not reading.fields:  # nothing names the author: the body's places could be anyone's,
+        return _province_of_rules(reading, context)  # but the province whose rules it follows is its own
     sources: list[tuple[str, int, str]] = []
     if title:
         sources.append((str(title.value), title.line, title.text))
@@ -341,6 +342,21 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
             place_, _ = resolve(named, context)
             return (place_, _Found(text, line, snippet)) if place_ else (None, None)
     return _region_from_body(reading, context) if agency else (None, None)
+
+
+def _province_of_rules(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
+    """The one province whose disclosure rules the opening cites (`根据《四川省政府信息公开规定》`):
+    a report follows its own province's rules, so this names the author's province even when
+    nothing names the author."""
+    named = {m.text: m for found in _RULES_CITED.finditer(context) for m in mentions(found.group("place"))[:1]
+             if m.start == 0 and all(p.level == "province" for p in m.holders)}
+    if len(named) != 1:
+        return None, None
+    mention = next(iter(named.values()))
+    place_, _ = resolve([mention], context)
+    number, line = next(((n, line) for n, line in reading.body if "《" + mention.text in line), (0, mention.text))
+    at = max(0, line.find(mention.text))
+    return place_, _Found(mention.text, number, _window(line, at, at + len(mention.text)))
 
 
 def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
