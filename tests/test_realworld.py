@@ -158,6 +158,16 @@ def test_title_with_the_year_anywhere(title):
      "一、概述\n在昭化门户网和广元市交通运输信息网公开信息。\n", None, ("四川省", None, None), None),
     ("根据《中华人民共和国政府信息公开条例》的要求,结合我局实际,编制本报告。\n在广元市交通运输信息网公开信息。\n", None,
      (None, None, None), None),  # the body's places could be anyone's
+    # a government's office compiles the government's report; an agency's office is its contact
+    ("本年度报告是根据《条例》要求,由信阳市政府办公室编制。全文包括概述。\n", "信阳市人民政府", ("河南省", "信阳市", None), "city"),
+    ("本年度报告根据《条例》规定,由袁州区水江镇人民政府办公室编制。\n", "袁州区水江镇人民政府", ("江西省", "宜春市", "袁州区"),
+     "township"),
+    ("梳理编制湛江海关关区2023年政府信息公开工作年度报告。如对本年度报告有任何疑问,请联系湛江海关办公室新闻信息办公室。\n",
+     "湛江海关", ("广东省", "湛江市", None), "department-city"),
+    ("2019年,宁波国家高新区(新材料科技城)深入推进政务公开。\n", "宁波国家高新区", ("浙江省", "宁波市", None), "department-city"),
+    ("淄博市公安局高新区分局2022年政府信息公开工作年度报告\n正文。\n", "淄博市公安局高新区分局", ("山东省", "淄博市", None),
+     "department-county"),  # a city bureau's branch serves a district
+    ("湖南省参事室2010年政府信息公开工作年度报告\n正文。\n", "湖南省参事室", ("湖南省", None, None), "department-province"),
 ])
 def test_names_real_pages_give(text, agency, region, level):
     meta = extract_metadata(text)
@@ -188,6 +198,8 @@ _NAV = "".join(f"  • {item}\n" for item in ("网站首页", "政府信息公�
     ("银川市人民政府办公室2022年政府信息公开工作年度报告\n\n银川市人民政府门户网站 www.yinchuan.gov.cn 2023-01-28 \n"
      "根据《条例》编制本报告。", "2023-01-28"),  # a byline under the title
     ("银川市人民政府办公室2022年政府信息公开工作年度报告\n\n本报告统计数据从2022年1月1日至2023-01-28\n正文。", None),
+    (_NAV + "河北省2020年政府信息公开工作年度报告\n2021-03-2918:26\n来源:\n字体:\n" + "正文。\n" * 6, "2021-03-29"),  # glued clock
+    (_NAV + "市教育局2018年度政府信息公开报告\n2019年03月28日来源:市教育局\n[字体: ] 打印\n" + "正文。\n" * 6, "2019-03-28"),
 ])
 def test_published_date(text, published):
     assert extract_metadata(text).published == published

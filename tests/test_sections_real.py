@@ -251,3 +251,18 @@ def test_parts_number_the_outline_and_their_items_stay_inside():
     assert [(s.kind, s.heading) for s in numbered(text)] == [
         ("overview", "第一部分 总体情况"), ("proactive", "第二部分 主动公开政府信息情况"),
         ("problems", "第三部分 存在的主要问题及改进情况")]
+
+
+def test_a_problems_heading_the_outline_forgot_to_number():
+    """青海省邮政管理局 2017 (tests/data/realworld/281): 一、…五、 numbered, then a bare line
+    `主要问题和改进措施`. Only a line that is nothing but a problems title, after the last numbered
+    heading, and only where no numbered heading is the problems section."""
+    text = (Path(__file__).parent / "data" / "realworld" / "281_qhyzglj2017.txt").read_text(encoding="utf-8")
+    sections = split_sections(text)
+    assert [s.kind for s in sections if s.number > 0] == ["overview", "proactive", "requests", "fees", "review_litigation",
+                                                          "problems"]
+    assert problems(text).paragraphs[0].text.startswith("2017年,青海省邮政管理局政府信息公开工作虽然取得了一定的成效")
+    numbered_too = "一、概述\n正文。\n二、存在的主要问题及改进情况\n人员不足。\n主要问题\n宣传不够。\n"
+    assert kinds(numbered_too) == ["overview", "problems"]
+    in_a_sentence = "一、概述\n正文。\n二、主动公开情况\n正文。\n我们的主要问题和改进措施如下。\n"
+    assert kinds(in_a_sentence) == ["overview", "proactive"]

@@ -17,9 +17,11 @@ _SIGNATURE = re.compile(rf"^\(?(?:{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1
                         r"[〇零一二三四五六七八九Oo]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日)\)?$")
 # A date with a clock time standing alone: a page's time stamp.
 _TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}日?\s*\d{{1,2}}:\d\d(?::\d\d)?$")
-# A short byline ending in a dashed date: a page's source, then when it was put up
-# (`银川市人民政府门户网站www.yinchuan.gov.cn 2023-01-28`).
-_BYLINE = re.compile(rf"^(?:.{{0,50}}\s)?(?P<date>{_Y}-\d{{1,2}}-\d{{1,2}})(?:\s+\d{{1,2}}:\d\d(?::\d\d)?)?$")
+# A short byline: a page's source, then when it was put up (`银川市人民政府门户网站www.yinchuan.gov.cn
+# 2023-01-28`, `市教育局 2019年03月28日`), or the date first (`2019年03月28日来源:市教育局`,
+# `2021-03-2918:26`, a clock time glued on).
+_BYLINE_DATE = rf"(?P<date>{_Y}-\d{{1,2}}-\d{{1,2}}(?!\d{{3}})|{_Y}年\d{{1,2}}月\d{{1,2}}日)(?:\s*\d{{1,2}}:\d\d(?::\d\d)?)?"
+_BYLINES = (re.compile(rf"^(?:.{{0,50}}\s)?{_BYLINE_DATE}$"), re.compile(rf"^{_BYLINE_DATE}\s*(?:来源|发布|作者|浏览|点击)"))
 
 
 def parse_date(text: str) -> str | None:
@@ -58,6 +60,6 @@ def _cn_number(text: str) -> int:
 
 
 def byline_date(piece: str) -> str | None:
-    """The date that ends a short byline (source, then date), or of a bare dashed time stamp."""
-    match = _BYLINE.match(piece)
+    """The date of a short byline (source and date, either way round), or of a bare time stamp."""
+    match = next((m for byline in _BYLINES if (m := byline.match(piece))), None)
     return parse_date(match.group("date")) if match else None

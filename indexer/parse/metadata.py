@@ -49,6 +49,9 @@ _REPORT_WORD = re.compile(r"报告|年报")
 _DISCLOSURE_WORD = re.compile(r"信息公开|政务公开|政府信息")
 # A column label (`政府信息公开年报`, `部门信息公开年报`) names no report: nothing is left without these.
 _GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公开|工作|年度报告|年报|报告|部门|专栏|目录|政府|[()]|全文")
+_GOVERNMENT_OFFICE = re.compile(r"^(?P<gov>(?P<place>.+?)(?:人民政府|政府))(?:政府)?(?:党政)?(?:办公室|办公厅)$")
+_AGENCY_OFFICE = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|管委会|海关|办事处))(?:党政|综合)?(?:办公室|综合科)"
+                            r"(?:[\u4e00-\u9fff]{1,8}?(?:办公室|科|室|处))*$")  # 湛江海关办公室新闻信息办公室
 _RULES_CITED = re.compile(r"《(?P<place>[\u4e00-\u9fff]{2,8}?)(?:人民政府|政府)?(?:信息公开|政务公开)[^《》]{0,12}》")
 _ALIAS = re.compile(r"^(?P<outer>[^()（）]+?)[(（](?P<inner>[^()（）]{2,20})[)）]$")
 _TITLE_LABEL = re.compile(r"^(?:标\s*题|名\s*称|文件名称|信息名称)\s*:?\s*")
@@ -59,7 +62,7 @@ _TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*(?:年度?|(?=(?:政�
 _TITLE_NO_YEAR = re.compile(r"^(?P<pre>.+?)(?:政府|政务)?(?:信息公开|政务公开)")
 _AGENCY_SUFFIX = re.compile(
     r"(?:人民政府|政府|办公室|办公厅|局|厅|委员会|委|部|署|院|中心|办事处|街道|乡|镇|苏木|管委会|实验区|试验区|新区|"
-    r"开发区|高新区|管理区|所|站|队|社|馆|处|办)$")
+    r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关)$")
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
 _NOT_AGENCY = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)|报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
@@ -264,10 +267,25 @@ def _agency_candidates(reading: _Reading, titles: list[tuple[_Found, int]]) -> I
     for page_field in reading.fields:
         if page_field.label in ("发布机构", "发文机关"):
             yield _Found(page_field.value, page_field.line, page_field.value)
-    for _, rule in _BODY_AGENCY:
+    for name, rule in _BODY_AGENCY:
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
-                yield _Found(match.group("a"), number, _window(line, match.start(), match.end()))
+                raw = match.group("a")
+                if name in ("compiled_by", "contact"):
+                    raw = _author_of_office(raw)
+                yield _Found(raw, number, _window(line, match.start(), match.end()))
+
+
+def _author_of_office(name: str) -> str:
+    """Whose report an office compiles or answers for: a government's 办公室 compiles the
+    government's (`由信阳市政府办公室编制` → 信阳市人民政府), an agency's office is its contact
+    (`请与湛江海关办公室联系` → 湛江海关). A title naming the office itself is read elsewhere."""
+    government = _GOVERNMENT_OFFICE.match(name)
+    if government:
+        place_ = government.group("place")
+        return place_ + "人民政府" if _is_place(place_) else government.group("gov")
+    office = _AGENCY_OFFICE.match(name)
+    return office.group("base") if office else name
 
 
 def _agency(reading: _Reading, titles: list[tuple[_Found, int]], flat: str) -> tuple[_Found | None, _Found | None]:
@@ -408,6 +426,8 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
     if place_ and depth == "city" and region_names(place_)[0] in MUNICIPALITIES:
         depth = "province"
     rest = agency[named[-1].end:] if named and named[0].start == 0 else agency
+    if depth == "city" and agency.endswith("分局"):  # a city bureau's branch serves a district: 淄博市公安局高新区分局
+        return "department-county"
     return depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}"
 
 

@@ -26,7 +26,10 @@ _ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|�
            "纳西|景颇|柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|鄂温克|保安|"
            "裕固|京|独龙|鄂伦春|各")
 _AUTONOMOUS = re.compile(rf"^(.+?)(?:(?:{_ETHNIC})族?)+自治(州|县|旗)$")
-_ZONE_WORDS = re.compile(r"(?:综合实验区|综合试验区|实验区|试验区|经济技术开发区|经济开发区|高新技术产业开发区|开发区|高新区|新区|管理区)")
+# What follows a division's stem in the name of a body named after it: a development or pilot
+# zone (宁波国家高新区), or a customs district (湛江海关).
+_ZONE_WORDS = re.compile(r"(?:国家级?)?(?:综合实验区|综合试验区|实验区|试验区|经济技术开发区|经济开发区|高新技术产业开发区|开发区|"
+                         r"高新区|新区|管理区|海关)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,8 @@ def _sizes_by_first_char() -> dict[str, tuple[int, ...]]:
 
 
 def _zone(text: str, i: int, stems: dict[str, tuple[Place, ...]]) -> Mention | None:
-    """A development or pilot zone named after the one division with that stem (平潭综合实验区)."""
+    """A development or pilot zone, or a customs district, named after the one division with that
+    stem (平潭综合实验区, 宁波国家高新区, 湛江海关)."""
     for size in (4, 3, 2):
         stem = text[i:i + size]
         holders = stems.get(stem, ())

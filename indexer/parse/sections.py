@@ -51,6 +51,8 @@ _TITLE_STOP = re.compile(rf"\s|[。！？!?；;，,：:(（]|\d{{4}}|\d+\s*[、.
 _TITLE_END = re.compile("(情况|概述|概况|事项|措施|打算|不足|问题|计划|思路|方向|对策|安排|设想)")
 # Row labels of the 2019 template's statistics tables, numbered like headings (四、结转下年度继续办理).
 _TABLE_LABELS = ("本年新收", "上年结转", "本年度办理结果", "结转下年度", "申请人情况")
+# A line holding nothing but a short title, no number in front (`主要问题和改进措施`).
+_BARE_LINE = re.compile(rf"^[ \t\u3000]*(?P<title>[^\s\d(（{_NUMERALS}第][^\n]{{1,24}}?)[ \t\u3000]*$", re.M)
 
 
 def _numeral_value(numeral: str) -> int:
@@ -281,6 +283,17 @@ def _appendices(text: str, after: int) -> list[_Heading]:
     return found
 
 
+def _unnumbered_problems(text: str, start: int, end: int, number: int) -> _Heading | None:
+    """A problems heading the outline forgot to number (`五、行政复议…` then a line `主要问题和改进措施`):
+    a line that is only that title, after the last numbered heading. Only this kind, since it is
+    the section users compare across reports, and only where no numbered heading has it."""
+    for match in _BARE_LINE.finditer(text, start, end):
+        title = match.group("title")
+        if _is_outline(title) and _kind_of(normalize(title)) == "problems":
+            return _Heading(match.start("title"), min(match.end() + 1, len(text)), title, "bare", number, True)
+    return None
+
+
 def _headings(text: str) -> list[_Heading]:
     """The top-level headings in sequence, then the appendices (附件, 附表) after the first."""
     candidates = _candidates(text)
@@ -290,6 +303,10 @@ def _headings(text: str) -> list[_Heading]:
     appendices = _appendices(text, headings[0].end)
     if appendices:  # numbered rows of an appendix's table are not the report's outline
         headings = _outline([c for c in candidates if c.start < appendices[0].start])
+    if all(classify_heading(h.title, h.number) != "problems" for h in headings):
+        end = appendices[0].start if appendices else len(text)
+        bare = _unnumbered_problems(text, headings[-1].end, end, headings[-1].number + 1)
+        headings += [bare] if bare else []
     return headings + appendices
 
 
