@@ -43,7 +43,7 @@ def _by_hand(capsys, index_dir: Path) -> list[dict]:
 
 
 def _search(capsys, index_dir: Path, *args: str) -> dict:
-    code, out, err = run(capsys, "--index-dir", str(index_dir), "search", TERM, *args, "--json")
+    code, out, err = run(capsys, "--index-dir", str(index_dir), "search", TERM, *args, "--limit", "1000", "--json")
     assert code == 0, err
     return json.loads(out)
 
@@ -86,7 +86,8 @@ def test_the_unknown_filter_value_selects_the_reports_not_knowing_the_field(caps
     expected = {r["id"] for r in reports if r["has_term"] and "province" in r["unknown"]}
     assert {r["report_id"] for r in found["results"]} == expected and found["total_reports"] == len(expected)
     assert found["excluded_unknown"] == {}
-    in_query = json.loads(run(capsys, "--index-dir", str(realworld), "search", f"{TERM} city:{value}", "--json")[1])
+    in_query = json.loads(run(capsys, "--index-dir", str(realworld), "search", f"{TERM} city:{value}", "--limit", "1000",
+                              "--json")[1])
     assert {r["report_id"] for r in in_query["results"]} == {r["id"] for r in reports if r["has_term"] and "city" in r["unknown"]}
 
 
