@@ -168,10 +168,27 @@ def test_title_with_the_year_anywhere(title):
     ("淄博市公安局高新区分局2022年政府信息公开工作年度报告\n正文。\n", "淄博市公安局高新区分局", ("山东省", "淄博市", None),
      "department-county"),  # a city bureau's branch serves a district
     ("湖南省参事室2010年政府信息公开工作年度报告\n正文。\n", "湖南省参事室", ("湖南省", None, None), "department-province"),
+    # places that open with a sentence's first word (本, 全)
+    ("本溪市司法局 2021 年政府信息公开工作年度报告\n正文。\n", "本溪市司法局", ("辽宁省", "本溪市", None), "department-city"),
+    ("全南县水利局2017年政府信息公开工作年度报告\n正文。\n", "全南县水利局", ("江西省", "赣州市", "全南县"), "department-county"),
+    ("根据《条例》,现公布大涌镇人民政府办公室2009年政府信息公开工作年度报告。\n", "大涌镇人民政府办公室", (None, None, None),
+     "township"),  # a town's office reports at the town's level
+    ("索引号: | XXGK/2015-341 | 发布机构: | 区政府办 |\n由铜川市耀州区人民政府办公室编制完成本报告。\n", "铜川市耀州区人民政府办公室",
+     ("陕西省", "铜川市", "耀州区"), "county"),  # 区政府办 made whole, not cut at 办
+    ("根据《条例》和《湖北省政府信息公开规定》,编写沙洋县2017年度政府信息公开工作年度报告。\n", "沙洋县人民政府",
+     ("湖北省", "荆门市", "沙洋县"), "county"),
+    ("道县文广新局2013年度信息公开工作\n年度报告\n一、主动公开政府信息的情况:\n", "道县文广新局", ("湖南省", "永州市", "道县"),
+     "department-county"),  # a title broken before 年度报告
 ])
+
 def test_names_real_pages_give(text, agency, region, level):
     meta = extract_metadata(text)
     assert (meta.agency, (meta.province, meta.city, meta.county), meta.level) == (agency, region, level)
+
+
+def test_a_period_whose_year_lost_its_nian():
+    meta = extract_metadata("本报告是根据《条例》的要求,由云南省易门县气象局编制。\n本报告中使用数据统计期限为20231月1日至12月31日。\n")
+    assert (meta.year, meta.edition) == (2023, "2021")
 
 
 _NAV = "".join(f"  • {item}\n" for item in ("网站首页", "政府信息公开", "政务服务", "政民互动", "数据开放", "新媒体矩阵", "微信",

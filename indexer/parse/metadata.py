@@ -55,7 +55,10 @@ _AGENCY_OFFICE = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|管委会|海关
 _RULES_CITED = re.compile(r"《(?P<place>[\u4e00-\u9fff]{2,8}?)(?:人民政府|政府)?(?:信息公开|政务公开)[^《》]{0,12}》")
 _ALIAS = re.compile(r"^(?P<outer>[^()（）]+?)[(（](?P<inner>[^()（）]{2,20})[)）]$")
 _TITLE_LABEL = re.compile(r"^(?:标\s*题|名\s*称|文件名称|信息名称)\s*:?\s*")
-_NOT_TITLE_START = re.compile(r"^(?:本|根据|按照|依据|现|特|为|经|如|请|我|一、|\(一\)|1\.)")
+# How a sentence opens, never a title. Whole words, since places open with these characters too
+# (本溪市, 如东县, 如皋市, 特克斯县): `本` alone once kept 本溪市司法局's title from being read.
+_NOT_TITLE_START = re.compile(r"^(?:本(?:报告|年度|年报|机关|单位|局|部门|委|办|街道|镇|乡|次)|根据|按照|依据|现将|现公布|现予|特此|特向|"
+                              r"特编制|为|经(?:研究|审核|批准|统计)|如(?:对|有|需)|请|我|一、|\(一\)|1\.)")
 # The year may lack its 年 when the disclosure words follow it (`政府国资委2020政府信息公开工作年度报告`).
 _TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*(?:年度?|(?=(?:政府|政务)?信息公开))(?P<mid>.*?)"
                           rf"(?:(?:人民)?政府|政务)?(?:信息公开|政务公开|公开)")
@@ -65,17 +68,21 @@ _AGENCY_SUFFIX = re.compile(
     r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关)$")
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
-_NOT_AGENCY = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)|报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
+# Words that make a phrase no agency's name: how a sentence points (本局, 各单位, 全市) anywhere but
+# at the start of a place's name (本溪市, 全椒县), and words of documents.
+_NOT_AGENCY_START = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)")
+_NOT_AGENCY = re.compile(r"报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
 _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府)?(?:信息公开|政务公开)")
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
-_TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府|党政办公室)?$")
+_TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
 _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
     ("title_run_into_text", re.compile(rf"^(?P<a>{_N})(?P<y1>{_Y})年度?(?:政府|政务)?(?:信息公开|政务公开)(?:工作)?(?:年度)?(?:报告|年报)")),
-    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|发布)《?(?:(?P<y1>{_Y})年度?)?"
+    ("publishes_report", re.compile(rf"(?:现公布|向社会公布|现予公布|公布|现公开|向社会公开|现将|编制了|编制|编写|发布)《?"
+                                    rf"(?:(?P<y1>{_Y})年度?)?"
                                     rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:(?:人民)?政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
     ("reviews_own_work", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
@@ -86,7 +93,9 @@ _BODY_AGENCY = (
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
-_PERIOD = re.compile(rf"(?:统计期限|统计时限|统计时间段|统计期间|统计区间|统计周期|统计时间|所列数据|数据统计)[^。]{{0,12}}?(?P<y>{_Y})年")
+# The year may have lost its 年 to a page's garbling (`统计期限为20231月1日至12月31日`).
+_PERIOD = re.compile(rf"(?:统计期限|统计时限|统计时间段|统计期间|统计区间|统计周期|统计时间|所列数据|数据统计)[^。]{{0,12}}?"
+                     rf"(?P<y>{_Y})(?:年|(?=1月1日))")
 _REPORT_NAMED = re.compile(rf"(?P<y>{_Y})年度?[^,。;《》]{{0,25}}?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:报告|年报)")
 _LINE_YEAR = re.compile(rf"^(?:\(.\)|[一二三四五六七八九十]、)?(?P<y>{_Y})年度?[,,]?[\u4e00-\u9fff]")
 
@@ -175,8 +184,10 @@ def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
         nxt = pieces[i + 1].text if i + 1 < len(pieces) else ""
         continued = None
         if not _REPORT_WORD.search(text) and nxt and _REPORT_WORD.search(nxt) and not pieces[i + 1].furniture \
-                and re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|委员会|办公室|街道|乡|镇))$", text) \
-                and re.match(rf"^(?:政府信息公开|信息公开|政务公开|{_Y}年)", nxt) and len(text + nxt) <= 60:
+                and (re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|委员会|办公室|街道|乡|镇))$", text)
+                     and re.match(rf"^(?:政府信息公开|信息公开|政务公开|{_Y}年)", nxt)
+                     or _DISCLOSURE_WORD.search(text) and re.match(r"^(?:工作)?(?:年度)?(?:报告|年报)$", nxt)) \
+                and len(text + nxt) <= 60:
             continued = _Found(nxt, pieces[i + 1].line, nxt)
             text = text + nxt
         if _REPORT_WORD.search(text) and _DISCLOSURE_WORD.search(text) and len(text) <= 60 and "通知" not in text \
@@ -203,11 +214,17 @@ def _clean_agency(raw: str) -> str | None:
         name = sub.group("base")
     name = re.sub(r"(?:关于|(?:政府)?(?:信息公开|政务公开)(?:工作)?)$", "", name)
     distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
-    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH):
+    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH) \
+            or _NOT_AGENCY_START.match(name) and not _starts_with_place(name):
         return None
     if _is_place(name):
         return name + "人民政府"
     return name if _AGENCY_SUFFIX.search(name) else None
+
+
+def _starts_with_place(name: str) -> bool:
+    found = mentions(name, short_names=True)
+    return bool(found) and found[0].start == 0
 
 
 def _is_place(name: str) -> bool:
@@ -225,6 +242,8 @@ def _is_relative(name: str) -> bool:
 def _qualify(name: str, flat: str) -> str | None:
     """A relative name made whole from the text (`市教育局` → `泰州市教育局`), if exactly one way."""
     rest = re.escape(name[1:]).replace("政府", "(?:人民)?政府", 1)
+    if name.endswith("办"):  # 区政府办 is 耀州区人民政府办公室, not a prefix of it
+        rest += "(?:公室|公厅)?"
     whole = set()
     for match in re.finditer(rf"([\u4e00-\u9fff]{{1,8}}?{name[0]})({rest})", flat):
         place_ = _trim_to_place(match.group(1))
