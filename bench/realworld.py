@@ -67,7 +67,7 @@ def score_manifest(manifest: Path) -> Score:
         check("year", meta.year, [gold["year"]])
         check("province", meta.province, [gold["province"]])
         check("city", meta.city, gold.get("city_accepted") or [gold["city"]])
-        check("county", meta.county, [gold["county"]])
+        check("county", meta.county, gold.get("county_accepted") or [gold["county"]])
         if "level" in gold:
             check("level", meta.level, [gold["level"]])
         if "template_edition" in gold:
