@@ -38,7 +38,8 @@ from ..normalize import normalize
 from ..stats import detect_edition
 from .dates import byline_date, parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
-from .places import MUNICIPALITIES, Place, mentions, region_names, resolve, resolve_region
+from .places import (MUNICIPALITIES, Mention, Place, mentions, province_short_names, region_names, resolve,
+                     resolve_region)
 
 __all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
 
@@ -76,6 +77,7 @@ _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
+_NATIONAL_BODY = re.compile(r"^(?:中华人民共和国|国家|中国)[\u4e00-\u9fff]{1,10}?(?:总局|局|署|委员会|银行)")
 _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
 
 # Sentences that name the author, most telling first.
@@ -184,7 +186,7 @@ def _titles(reading: _Reading) -> list[tuple[_Found, int]]:
         nxt = pieces[i + 1].text if i + 1 < len(pieces) else ""
         continued = None
         if not _REPORT_WORD.search(text) and nxt and _REPORT_WORD.search(nxt) and not pieces[i + 1].furniture \
-                and (re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|委员会|办公室|街道|乡|镇))$", text)
+                and (re.search(rf"(?:{_Y}年度?|[\u4e00-\u9fff](?:局|政府|机关|委员会|办公室|街道|乡|镇))$", text)
                      and re.match(rf"^(?:政府信息公开|信息公开|政务公开|{_Y}年)", nxt)
                      or _DISCLOSURE_WORD.search(text) and re.match(r"^(?:工作)?(?:年度)?(?:报告|年报)$", nxt)) \
                 and len(text + nxt) <= 60:
@@ -213,6 +215,7 @@ def _clean_agency(raw: str) -> str | None:
     if sub:
         name = sub.group("base")
     name = re.sub(r"(?:关于|(?:政府)?(?:信息公开|政务公开)(?:工作)?)$", "", name)
+    name = re.sub(r"(?<=政府)机关$", "", name)  # 城口县人民政府机关: the government and its office
     distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
     if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH) \
             or _NOT_AGENCY_START.match(name) and not _starts_with_place(name):
@@ -360,7 +363,7 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
     """The division the agency belongs to, and the line naming it."""
     context = flat[:2000]
     if agency:
-        named = mentions(str(agency.value), short_names=True)
+        named = _branch_place(str(agency.value)) or mentions(str(agency.value), short_names=True)
         if named:
             place_, _ = resolve(named, context)
             return place_, agency if place_ else None
@@ -418,6 +421,21 @@ _SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
 
 
+def _branch_place(agency: str) -> tuple[Mention, ...]:
+    """Where a national body's branch serves, named right after the body (`国家统计局湖北调查总队`,
+    `国家税务总局湖北省税务局`, `中国人民银行武汉分行`); empty for the body itself or another name."""
+    national = _NATIONAL_BODY.match(agency)
+    if not national or national.end() == len(agency):
+        return ()
+    rest = agency[national.end():]
+    named = mentions(rest, short_names=True)
+    if named and named[0].start == 0:
+        return named[:1]
+    shorts = province_short_names()
+    short = next((rest[:size] for size in (3, 2) if rest[:size] in shorts), None)
+    return (Mention(0, len(short), short, (shorts[short],)),) if short else ()
+
+
 def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as_township: bool = False) -> str | None:
     """The manifest's level words: national-ministry, province, city, county, township, department-<level>.
 
@@ -432,6 +450,8 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
         return "township" if speaks_as_township else None
     if _TOWNSHIP.search(agency):
         return "township"
+    if branch := _branch_place(agency):  # a national body's branch: a department where it serves
+        return f"department-{branch[0].holders[0].level}" if len({p.level for p in branch[0].holders}) == 1 else None
     named = mentions(agency, short_names=True)
     if not named and _NATIONAL.search(agency):
         return "national-ministry"

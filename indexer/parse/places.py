@@ -4,9 +4,11 @@ The names come from cpca's division table (a dependency already). We match names
 instead of calling cpca's address parser, because the parser completes partial names by
 guessing (临夏州 → 临夏市), and a guessed region is worse than none.
 
-Besides full names, three general forms are recognised:
+Besides full names, four general forms are recognised:
 - autonomous short forms: 伊犁州 for 伊犁哈萨克自治州, 镇宁自治县 / 镇宁县 for 镇宁布依族苗族自治县;
 - a zone named after its division: 平潭综合实验区 → 平潭县, when exactly one division has that stem;
+- a county's former name, where the table has only the new one (广丰县 for 广丰区), in the author's
+  names only;
 - the 直辖市 rule: Beijing, Tianjin, Shanghai and Chongqing are provinces; their districts get
   the municipality as city too (the manifest's gold: 北京市/北京市/密云区), while an agency of the
   municipality itself has no city (上海市财政局: 上海市/None/None).
@@ -81,6 +83,37 @@ def _gazetteer() -> tuple[dict[str, tuple[Place, ...]], dict[str, tuple[Place, .
     return ({k: tuple(v) for k, v in names.items()}, {k: tuple(v) for k, v in stems.items()}, by_code)
 
 
+@lru_cache(maxsize=1)
+def _renamed() -> dict[str, tuple[Place, ...]]:
+    """Former names of county-level divisions cpca's table (a snapshot) lacks: a 县 or county-level
+    市 that became a 区, or back (广丰县 → 广丰区 in 2015, 潞城市 → 潞城区 in 2018). Each county's
+    stem with the other suffixes, where no division has that name. Read only in the names of the
+    author (`short_names`): in running text `新城市` is a new city, not 新城区."""
+    names = _gazetteer()[0]
+    forms: dict[str, list[Place]] = {}
+    for name, places in names.items():
+        for place_ in places:
+            if place_.name == name and place_.level == "county" and name[-1] in "县区市" and len(name) >= 3:
+                for suffix in "县区市".replace(name[-1], ""):
+                    if name[:-1] + suffix not in names:  # the division under the name the text gives it
+                        forms.setdefault(name[:-1] + suffix, []).append(Place(name[:-1] + suffix, place_.adcode))
+    return {k: tuple(v) for k, v in forms.items()}
+
+
+@lru_cache(maxsize=1)
+def province_short_names() -> dict[str, Place]:
+    """湖北 → 湖北省, 广西 → 广西壮族自治区, 内蒙古 → 内蒙古自治区: how a national body's branch
+    names its province (国家统计局湖北调查总队). Not matched in running text, where 湖北 is often
+    not the author's province."""
+    shorts = {}
+    for places in _gazetteer()[0].values():
+        for place_ in places:
+            if place_.level == "province":
+                stem = re.match(rf"^(.{{2,}}?)(?:省|市|特别行政区|(?:(?:{_ETHNIC})族?)*自治区)$", place_.name)
+                shorts[stem.group(1) if stem else place_.name] = place_
+    return shorts
+
+
 def place(adcode: str) -> Place | None:
     return _gazetteer()[2].get(adcode)
 
@@ -105,6 +138,8 @@ def mentions(text: str, *, short_names: bool = False) -> tuple[Mention, ...]:
                     and (size > 2 or (short_names and (i == 0 or (found and found[-1].end == i)))):
                 hit = Mention(i, i + size, word, names[word])
                 break
+        if hit is None and short_names:
+            hit = _former_name(text, i)
         if hit is None and zones:
             hit = _zone(text, i, stems)
         if hit:
@@ -122,6 +157,15 @@ def _sizes_by_first_char() -> dict[str, tuple[int, ...]]:
     for name in _gazetteer()[0]:
         sizes.setdefault(name[0], set()).add(len(name))
     return {char: tuple(sorted(found, reverse=True)) for char, found in sizes.items()}
+
+
+def _former_name(text: str, i: int) -> Mention | None:
+    renamed = _renamed()
+    for size in (5, 4, 3):
+        word = text[i:i + size]
+        if len(word) == size and word in renamed:
+            return Mention(i, i + size, word, renamed[word])
+    return None
 
 
 def _zone(text: str, i: int, stems: dict[str, tuple[Place, ...]]) -> Mention | None:
