@@ -53,10 +53,13 @@ def test_every_excerpt_of_a_real_report_page_passes():
     excerpts = sorted((DATA / "realworld").glob("*.txt"))
     assert len(excerpts) >= 163
     results = {p.name: annual_report_score(text_of(p)) for p in excerpts}
-    # The one exception begins at `一、领导重视…`: the copy lost the page's title and opening, so
-    # nothing in it names a report (2.5 points: the 条例 and its length). `--force` adds it.
-    assert {name: r.reasons for name, r in results.items() if not r.is_report} == {
-        "282_meixianqxj2014.txt": ["未称信息公开年度报告", "引用《条例》", "无年报提纲", "无统计表栏目", "篇幅601字"]}
+    # The exceptions begin in the middle of a report (`一、领导重视…`, `(一)公开的主要内容`): the
+    # copy lost the page's title and opening, so nothing in them names a report, and nothing marks
+    # them as another kind of document either. `--force` adds them.
+    rejected = {name: r.reasons for name, r in results.items() if not r.is_report}
+    assert set(rejected) == {"282_meixianqxj2014.txt", "501_lys2013.txt", "550_shuilibu2009.txt"}
+    assert all("未称信息公开年度报告" in reasons and not any(r.startswith("像") for r in reasons)
+               for reasons in rejected.values())
     assert "像制度文本" not in annual_report_score("坚持把公开透明作为行政工作的基本制度。" + text_of(REAL[0])).reasons
     assert "像制度文本" in annual_report_score("本办法自发布之日起施行。" + text_of(REAL[0])).reasons
 

@@ -189,6 +189,25 @@ def test_title_with_the_year_anywhere(title):
     # a county's former name, which cpca's table (a snapshot) lacks; the name is kept as written
     ("广丰县2011年政府信息公开年度报告\n正文。\n", "广丰县人民政府", ("江西省", "上饶市", "广丰县"), "county"),
     ("潞城区2019年政府信息公开工作年度报告\n正文。\n", "潞城区人民政府", ("山西省", "长治市", "潞城区"), "county"),
+    # the government's centre or a township's 党政办 answers for the report, which is theirs
+    ("特向社会公布2023年政府信息公开工作年度报告。如对本报告有疑问,请联系吴起县政府政务服务中心。\n", "吴起县人民政府",
+     ("陕西省", "延安市", "吴起县"), "county"),
+    ("汇总2018年度三溪乡的政务公开年度报告编制而成。如有疑问,请联系三溪乡党政办。\n", "三溪乡人民政府", (None, None, None),
+     "township"),
+    ("本年度报告由无锡市锡山区人民政府厚桥街道党政办公室综合科编制。\n", "无锡市锡山区人民政府厚桥街道办事处",
+     ("江苏省", "无锡市", "锡山区"), "township"),
+    ("(一)公开的主要内容\n2009年,水利部主动公开政府信息1192条。\n", "水利部", (None, None, None), "national-ministry"),
+    # no name at all: 我厅 is a provincial department, in the province whose rules it cites
+    ("2014年度政府信息公开工作报告\n现将我厅2014年政府信息公开工作报告如下:我厅认真贯彻落实《贵州省政府信息公开暂行规定》。\n",
+     None, ("贵州省", None, None), "department-province"),
+    # a district newer than cpca's table: the city it names stays, the district stays empty, its level shows
+    ("深圳市龙华区重点区域建设推进中心2020年政府信息公开工作年度报告\n正文。\n", "深圳市龙华区重点区域建设推进中心",
+     ("广东省", "深圳市", None), "department-county"),
+    ("深圳市高新区管委会2020年政府信息公开工作年度报告\n正文。\n", "深圳市高新区管委会", ("广东省", "深圳市", None),
+     "department-city"),  # a zone is not a district
+    # a nameless department under a district's party committee and government
+    ("一、领导重视\n2014年,我局在区委、区政府和上级气象部门的正确领导下,推进信息公开。\n", None, (None, None, None),
+     "department-county"),
 ])
 
 def test_names_real_pages_give(text, agency, region, level):
@@ -233,6 +252,8 @@ _NAV = "".join(f"  • {item}\n" for item in ("网站首页", "政府信息公�
     ("银川市人民政府办公室2022年政府信息公开工作年度报告\n\n本报告统计数据从2022年1月1日至2023-01-28\n正文。", None),
     (_NAV + "河北省2020年政府信息公开工作年度报告\n2021-03-2918:26\n来源:\n字体:\n" + "正文。\n" * 6, "2021-03-29"),  # glued clock
     (_NAV + "市教育局2018年度政府信息公开报告\n2019年03月28日来源:市教育局\n[字体: ] 打印\n" + "正文。\n" * 6, "2019-03-28"),
+    ("• 公文生成日期:2017-01-03\n坑仔口镇人民政府2016年政府信息公开工作年度报告\n时间:2017-01-05 18:05\n正文。\n",
+     "2017-01-05"),  # the page's stamp, not the document's generation date
 ])
 def test_published_date(text, published):
     assert extract_metadata(text).published == published

@@ -50,7 +50,12 @@ _REPORT_WORD = re.compile(r"报告|年报")
 _DISCLOSURE_WORD = re.compile(r"信息公开|政务公开|政府信息")
 # A column label (`政府信息公开年报`, `部门信息公开年报`) names no report: nothing is left without these.
 _GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公开|工作|年度报告|年报|报告|部门|专栏|目录|政府|[()]|全文")
-_GOVERNMENT_OFFICE = re.compile(r"^(?P<gov>(?P<place>.+?)(?:人民政府|政府))(?:政府)?(?:党政)?(?:办公室|办公厅)$")
+# A government's own offices and centres: what they compile or answer for is the government's.
+_GOVERNMENT_OFFICE = re.compile(r"^(?P<gov>(?P<place>(?:(?!政府).)+?)(?:人民政府|政府))(?:政府)?"
+                                r"(?:[\u4e00-\u9fff]{0,12}?(?:办公室|办公厅|中心|办))?$")
+# A township's or street office's 党政办 compiles its report (`厚桥街道党政办公室综合科`).
+_TOWNSHIP_OFFICE = re.compile(r"^(?P<township>.+?(?:乡|镇|苏木|街道))(?:人民政府|政府|办事处)?(?:党政)?(?:办公室|办)"
+                              r"(?:[\u4e00-\u9fff]{1,8}?(?:科|股|室))*$")
 _AGENCY_OFFICE = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|管委会|海关|办事处))(?:党政|综合)?(?:办公室|综合科)"
                             r"(?:[\u4e00-\u9fff]{1,8}?(?:办公室|科|室|处))*$")  # 湛江海关办公室新闻信息办公室
 _RULES_CITED = re.compile(r"《(?P<place>[\u4e00-\u9fff]{2,8}?)(?:人民政府|政府)?(?:信息公开|政务公开)[^《》]{0,12}》")
@@ -69,9 +74,9 @@ _AGENCY_SUFFIX = re.compile(
     r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关)$")
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
-# Words that make a phrase no agency's name: how a sentence points (本局, 各单位, 全市) anywhere but
+# Words that make a phrase no agency's name: how a sentence points (本局, 各单位, 全市, 通过…) anywhere but
 # at the start of a place's name (本溪市, 全椒县), and words of documents.
-_NOT_AGENCY_START = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直)")
+_NOT_AGENCY_START = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直|通过|依托|利用|借助)")
 _NOT_AGENCY = re.compile(r"报告|年报|情况|条例|规定|通知|[,,。、;《》\d]")
 _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府)?(?:信息公开|政务公开)")
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
@@ -92,7 +97,7 @@ _BODY_AGENCY = (
     ("compiles_report", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})(?:结合[^,,。]{{1,10}})?[,,]?(?:编制|编写)(?:了|完成)?"
                                    rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
     ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
-                             r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开)")),
+                             r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开|主动公开)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
 # The year may have lost its 年 to a page's garbling (`统计期限为20231月1日至12月31日`).
@@ -302,10 +307,17 @@ def _author_of_office(name: str) -> str:
     """Whose report an office compiles or answers for: a government's 办公室 compiles the
     government's (`由信阳市政府办公室编制` → 信阳市人民政府), an agency's office is its contact
     (`请与湛江海关办公室联系` → 湛江海关). A title naming the office itself is read elsewhere."""
+    township = _TOWNSHIP_OFFICE.match(name)
+    if township:
+        name = township.group("township")
+        return name + ("办事处" if name.endswith("街道") else "人民政府")
     government = _GOVERNMENT_OFFICE.match(name)
     if government:
         place_ = government.group("place")
-        return place_ + "人民政府" if _is_place(place_) else government.group("gov")
+        if _is_place(place_):
+            return place_ + "人民政府"
+        if place_ in _RELATIVE_DEPTH:  # 区政府办公室: the relative name, made whole later
+            return government.group("gov")
     office = _AGENCY_OFFICE.match(name)
     return office.group("base") if office else name
 
@@ -381,7 +393,7 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
         if named:
             place_, _ = resolve(named, context)
             return (place_, _Found(text, line, snippet)) if place_ else (None, None)
-    return _region_from_body(reading, context) if agency else (None, None)
+    return _region_from_body(reading, context) if agency else _province_of_rules(reading, context)
 
 
 def _province_of_rules(reading: _Reading, context: str) -> tuple[Place | None, _Found | None]:
@@ -417,8 +429,17 @@ def _region_from_body(reading: _Reading, context: str) -> tuple[Place | None, _F
 
 
 _SELF_TOWNSHIP = re.compile(r"(?:本|我)(?:街道|街办|乡|镇)")
+# Only ministries say 我部 and only provincial departments 我厅 (a county has 局, a province 厅).
+_SELF_LEVEL = ((re.compile(r"我厅|本厅"), "department-province"), (re.compile(r"我部(?!门)|本部(?!门)"), "national-ministry"),
+               # a department led by a county's or district's party committee and government
+               (re.compile(r"在(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府[^。]{0,30}?(?:我|本)(?:局|委|办|中心|所|站)|"
+                           r"(?:我|本)(?:局|委|办|中心|所|站)在(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府"), "department-county"))
 _SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
+
+
+_DISTRICT_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,3}[区县]")
+_ZONE = re.compile(r"新区|高新区|开发区|园区|管理区|试验区|实验区|城区|市区|景区|社区|片区|辖区|小区|[东西南北中]区")
 
 
 def _branch_place(agency: str) -> tuple[Mention, ...]:
@@ -436,18 +457,18 @@ def _branch_place(agency: str) -> tuple[Mention, ...]:
     return (Mention(0, len(short), short, (shorts[short],)),) if short else ()
 
 
-def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as_township: bool = False) -> str | None:
+def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as: str | None = None) -> str | None:
     """The manifest's level words: national-ministry, province, city, county, township, department-<level>.
 
     A relative name tells the level without the place: 市人力资源社会保障局 is department-city;
-    so does a report that names no agency but speaks as 本街道/我乡/我镇 (`speaks_as_township`).
+    so does a report that names no agency but speaks as 本街道, 我厅 or 我部 (`speaks_as`, a level).
     """
     if agency is None and relative:
         rest = relative[1:]
         depth = _RELATIVE_DEPTH[relative[0]]
         return "township" if _TOWNSHIP.search(relative) else (depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}")
     if agency is None:
-        return "township" if speaks_as_township else None
+        return speaks_as
     if _TOWNSHIP.search(agency):
         return "township"
     if branch := _branch_place(agency):  # a national body's branch: a department where it serves
@@ -467,15 +488,20 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
     rest = agency[named[-1].end:] if named and named[0].start == 0 else agency
     if depth == "city" and agency.endswith("分局"):  # a city bureau's branch serves a district: 淄博市公安局高新区分局
         return "department-county"
+    district = _DISTRICT_AFTER.match(rest) if depth == "city" and named else None
+    if district and not _ZONE.search(district.group()):  # 深圳市龙华区…中心: a district newer than the table
+        return "county" if _GOVERNMENT_REST.match(rest[district.end():]) else "department-county"
     return depth if _GOVERNMENT_REST.match(rest) else f"department-{depth}"
 
 
 def _self_reference(reading: _Reading) -> _Found | None:
-    """Where a report that names no agency speaks as a township or street office (本街道, 我乡)."""
+    """Where a report that names no agency speaks as what it is: its value the level (本街道 and 我乡
+    a township, 我厅 a provincial department, 我部 a ministry)."""
+    rules = ((_SELF_TOWNSHIP, "township"), *_SELF_LEVEL)
     for number, line in reading.body[:40]:
-        match = _SELF_TOWNSHIP.search(line)
-        if match:
-            return _Found(match.group(), number, _window(line, match.start(), match.end()))
+        for rule, level in rules:
+            if match := rule.search(line):
+                return _Found(level, number, _window(line, match.start(), match.end()))
     return None
 
 
@@ -519,6 +545,9 @@ def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | 
         for page_field in reading.fields:
             if page_field.label in labels and (date := parse_date(page_field.value)):
                 return _Found(date, page_field.line, page_field.value)
+            if labels is _PUBLISHED_LABELS[0] and page_field.label in _PUBLISHED_LABELS[2] \
+                    and (date := time_stamp_date(page_field.value)):  # `时间:2017-01-05 18:05`: the page's stamp
+                return _Found(date, page_field.line, page_field.value)
     under_titles = [(u.line, u.text) for _, i in titles for u in reading.units[i + 1:i + 3]]
     lines = reading.text.splitlines()
     tail = [(n, normalize(piece)) for n in range(len(lines), max(0, len(lines) - 6), -1)
@@ -552,7 +581,8 @@ def extract_metadata(text: str) -> Metadata:
     edition = _edition(text, year.value if year else None, year)
     published = _published(reading, titles)
     own = None if agency or relative else _self_reference(reading)
-    level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None, own is not None)
+    level = _level(agency.value if agency else None, place_, str(relative.value) if relative else None,
+                   str(own.value) if own else None)
     found = {"title": title, "agency": agency, "year": year, "published": published, "edition": edition,
              "template": edition, "level": (agency or relative or own) if level else None}
     found |= {key: place_found for key, value in

@@ -200,7 +200,8 @@ def _is_under(child: Place, parent: Place) -> bool:
 
 def resolve(named: Sequence[Mention], context: str) -> tuple[Place | None, Mention | None]:
     """The one division the mentions `named` point at, using the divisions `context` names only to
-    choose between same-named ones; (None, None) when the names conflict or stay ambiguous.
+    choose between same-named ones; (None, None) when they stay ambiguous. Where the deepest name
+    is not under the others, the others alone decide.
 
     Returns the deepest place and the mention it came from. When same-named divisions share a
     parent that much is kept (two 朝阳区 → no county; both in one province → that province).
@@ -218,8 +219,8 @@ def resolve(named: Sequence[Mention], context: str) -> tuple[Place | None, Menti
             candidates = chosen
     if len(candidates) == 1:
         return candidates[0], deepest
-    if not candidates:
-        return None, None
+    if not candidates:  # the deepest name is not under the others (深圳市龙华区: a district newer than
+        return resolve(others, context)  # the table, which knows only 海口's): what the others name
     return _common_parent(candidates), deepest
 
 
