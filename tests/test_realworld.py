@@ -64,7 +64,7 @@ def test_evidence_lines_contain_the_value(manifest):
                 assert str(value) in line, entry["file"]
             if field == "published":
                 year, month, day = (int(part) for part in str(value).split("-"))
-                assert str(year) in line or "〇" in line, entry["file"]
+                assert str(year) in line or "〇" in line or "○" in line, entry["file"]  # 二○○九年: a circle for 〇
             checked += 1
     assert checked > 100
 
@@ -208,6 +208,16 @@ def test_title_with_the_year_anywhere(title):
     # a nameless department under a district's party committee and government
     ("一、领导重视\n2014年,我局在区委、区政府和上级气象部门的正确领导下,推进信息公开。\n", None, (None, None, None),
      "department-county"),
+    ("一、总体情况\n2021年,我局严格按照《条例》以及区委区政府有关部门的相关要求,扎实做好政务公开。\n", None,
+     (None, None, None), "department-county"),
+    ("一、政府信息公开工作概述\n自《条例》实施以来,县统计局高度重视政府信息公开工作。\n", None, (None, None, None),
+     "department-county"),  # a relative name as the subject of the opening
+    ("根据《条例》,特编制并向社会公布金水区发展改革和统计局2014年度政府信息公开工作年度报告。\n", "金水区发展改革和统计局",
+     ("河南省", "郑州市", "金水区"), "department-county"),
+    # named from inside its province: the province, not the district of its street address
+    ("自治区北部湾办2022年政府信息公开工作年度报告\n本年度报告由广西壮族自治区北部湾经济区规划建设管理办公室(以下简称自治区北部湾办)"
+     "编制。如有疑问,请与自治区北部湾办综合处联系(地址:南宁市青秀区中泰路11号)。\n", "自治区北部湾办", ("广西壮族自治区", None, None),
+     "department-province"),
 ])
 
 def test_names_real_pages_give(text, agency, region, level):
@@ -254,6 +264,9 @@ _NAV = "".join(f"  • {item}\n" for item in ("网站首页", "政府信息公�
     (_NAV + "市教育局2018年度政府信息公开报告\n2019年03月28日来源:市教育局\n[字体: ] 打印\n" + "正文。\n" * 6, "2019-03-28"),
     ("• 公文生成日期:2017-01-03\n坑仔口镇人民政府2016年政府信息公开工作年度报告\n时间:2017-01-05 18:05\n正文。\n",
      "2017-01-05"),  # the page's stamp, not the document's generation date
+    ("正文。\n" * 8 + "江海区外海街道办事处 二○○九年三月二十日 |\n", "2009-03-20"),  # ○ for 〇, signed after the name
+    (_NAV + "2012年广州市政府信息公开年度报告\n\n  • 听全文\n  • 2013-03-28\n  • 来源:本网\n" + "正文。\n" * 6,
+     "2013-03-28"),  # a list item under the title
 ])
 def test_published_date(text, published):
     assert extract_metadata(text).published == published

@@ -266,3 +266,11 @@ def test_a_problems_heading_the_outline_forgot_to_number():
     assert kinds(numbered_too) == ["overview", "problems"]
     in_a_sentence = "一、概述\n正文。\n二、主动公开情况\n正文。\n我们的主要问题和改进措施如下。\n"
     assert kinds(in_a_sentence) == ["overview", "proactive"]
+
+
+def test_a_problems_heading_after_a_gap_in_the_numbering():
+    """外海街道 2008 (tests/data/realworld/640): the page lost 四 and 五, so `三、…` is followed by
+    `六、政府信息公开工作存在的主要问题` on one line; the outline stops at 三 but the problems section is kept."""
+    text = (Path(__file__).parent / "data" / "realworld" / "640_waihai2008.txt").read_text(encoding="utf-8")
+    assert problems(text).heading == "六、政府信息公开工作存在的主要问题"
+    assert problems(text).paragraphs[0].text.startswith("2008年,街道办事处通过大力开展政府信息公开工作")

@@ -73,7 +73,7 @@ _AGENCY_SUFFIX = re.compile(
     r"(?:人民政府|政府|办公室|办公厅|局|厅|委员会|委|部|署|院|中心|办事处|街道|乡|镇|苏木|管委会|实验区|试验区|新区|"
     r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关)$")
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
-                      r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门)+")
+                      r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门|并)+")
 # Words that make a phrase no agency's name: how a sentence points (本局, 各单位, 全市, 通过…) anywhere but
 # at the start of a place's name (本溪市, 全椒县), and words of documents.
 _NOT_AGENCY_START = re.compile(r"^(?:本|我|各|全|该|其|此|所属|下属|上级|有关|相关|市直|县直|区直|通过|依托|利用|借助)")
@@ -98,6 +98,7 @@ _BODY_AGENCY = (
                                    rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
     ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开|主动公开)")),
+    ("since", re.compile(rf"以来[,,](?P<a>{_N})(?=高度重视|认真|坚持|严格|始终|积极|不断|进一步|围绕|按照|深入|全面)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
 # The year may have lost its 年 to a page's garbling (`统计期限为20231月1日至12月31日`).
@@ -376,6 +377,11 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
     context = flat[:2000]
     if agency:
         named = _branch_place(str(agency.value)) or mentions(str(agency.value), short_names=True)
+        if not named and str(agency.value).startswith(_PROVINCE_RELATIVE):  # 自治区北部湾办: the one province named
+            provinces = {m.text: m for m in mentions(context) if all(p.level == "province" for p in m.holders)}
+            named = tuple(provinces.values()) if len(provinces) == 1 else ()
+            if not named:
+                return None, None
         if named:
             place_, _ = resolve(named, context)
             return place_, agency if place_ else None
@@ -432,12 +438,13 @@ _SELF_TOWNSHIP = re.compile(r"(?:本|我)(?:街道|街办|乡|镇)")
 # Only ministries say 我部 and only provincial departments 我厅 (a county has 局, a province 厅).
 _SELF_LEVEL = ((re.compile(r"我厅|本厅"), "department-province"), (re.compile(r"我部(?!门)|本部(?!门)"), "national-ministry"),
                # a department led by a county's or district's party committee and government
-               (re.compile(r"在(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府[^。]{0,30}?(?:我|本)(?:局|委|办|中心|所|站)|"
-                           r"(?:我|本)(?:局|委|办|中心|所|站)在(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府"), "department-county"))
+               (re.compile(r"(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府[^。]{0,30}?(?:我|本)(?:局|委|办|中心|所|站)|"
+                           r"(?:我|本)(?:局|委|办|中心|所|站)[^。]{0,30}?(?:区|县|旗)委、?(?:区|县|旗)(?:人民)?政府"), "department-county"))
 _SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
 
 
+_PROVINCE_RELATIVE = ("自治区", "省")  # a name made from inside its province: 自治区北部湾办, 省政府法制办
 _DISTRICT_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,3}[区县]")
 _ZONE = re.compile(r"新区|高新区|开发区|园区|管理区|试验区|实验区|城区|市区|景区|社区|片区|辖区|小区|[东西南北中]区")
 
@@ -471,6 +478,8 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
         return speaks_as
     if _TOWNSHIP.search(agency):
         return "township"
+    if agency.startswith(_PROVINCE_RELATIVE) and not mentions(agency, short_names=True):
+        return "province" if _GOVERNMENT_REST.match(agency.removeprefix("自治区").removeprefix("省")) else "department-province"
     if branch := _branch_place(agency):  # a national body's branch: a department where it serves
         return f"department-{branch[0].holders[0].level}" if len({p.level for p in branch[0].holders}) == 1 else None
     named = mentions(agency, short_names=True)
@@ -548,11 +557,12 @@ def _published(reading: _Reading, titles: list[tuple[_Found, int]]) -> _Found | 
             if labels is _PUBLISHED_LABELS[0] and page_field.label in _PUBLISHED_LABELS[2] \
                     and (date := time_stamp_date(page_field.value)):  # `时间:2017-01-05 18:05`: the page's stamp
                 return _Found(date, page_field.line, page_field.value)
-    under_titles = [(u.line, u.text) for _, i in titles for u in reading.units[i + 1:i + 3]]
+    under_titles = [(u.line, u.text.lstrip("•·*-")) for _, i in titles  # the two pieces under a title, past its widgets
+                    for u in [u for u in reading.units[i + 1:i + 7] if not u.furniture][:2]]
     lines = reading.text.splitlines()
     tail = [(n, normalize(piece)) for n in range(len(lines), max(0, len(lines) - 6), -1)
-            for piece in reversed(re.split(r"\s{2,}", lines[n - 1].strip()))]
-    header = [(u.line, u.text) for u in reading.units[:12]]
+            for piece in reversed(re.split(r"\s{2,}|\s(?=\S+\s*\|?\s*$)", lines[n - 1].strip(" |")))]
+    header = [(u.line, u.text.lstrip("•·*-")) for u in reading.units[:12]]
     for number, piece in under_titles + tail + header:
         if date := signature_date(piece):
             return _Found(date, number, piece)

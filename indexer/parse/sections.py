@@ -284,7 +284,8 @@ def _appendices(text: str, after: int) -> list[_Heading]:
 
 
 def _unnumbered_problems(text: str, start: int, end: int, number: int) -> _Heading | None:
-    """A problems heading the outline forgot to number (`五、行政复议…` then a line `主要问题和改进措施`):
+    """A problems heading the outline forgot to number (`五、行政复议…` then a line `主要问题和改进措施`)
+    or numbered after a gap (`三、…` then `六、…存在的主要问题`, a page that lost 四 and 五):
     a line that is only that title, after the last numbered heading. Only this kind, since it is
     the section users compare across reports, and only where no numbered heading has it."""
     for match in _BARE_LINE.finditer(text, start, end):
@@ -305,7 +306,11 @@ def _headings(text: str) -> list[_Heading]:
         headings = _outline([c for c in candidates if c.start < appendices[0].start])
     if all(classify_heading(h.title, h.number) != "problems" for h in headings):
         end = appendices[0].start if appendices else len(text)
-        bare = _unnumbered_problems(text, headings[-1].end, end, headings[-1].number + 1)
+        last = headings[-1]
+        # numbered, but after a gap (三、… then 六、…存在的主要问题: a page that lost 四 and 五)
+        skipped = [c for c in candidates if last.start < c.start < end and c.style == last.style
+                   and c.number > last.number and c.outline and _kind_of(normalize(c.title)) == "problems"]
+        bare = skipped[0] if skipped else _unnumbered_problems(text, last.end, end, last.number + 1)
         headings += [bare] if bare else []
     return headings + appendices
 
