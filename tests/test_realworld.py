@@ -218,6 +218,13 @@ def test_title_with_the_year_anywhere(title):
     ("自治区北部湾办2022年政府信息公开工作年度报告\n本年度报告由广西壮族自治区北部湾经济区规划建设管理办公室(以下简称自治区北部湾办)"
      "编制。如有疑问,请与自治区北部湾办综合处联系(地址:南宁市青秀区中泰路11号)。\n", "自治区北部湾办", ("广西壮族自治区", None, None),
      "department-province"),
+    ("2022年度螅镇政府信息公开工作年度报告\n一、总体情况\n", "螅镇", (None, None, None), "township"),  # a one-character town
+    ("海滨街2021年政府信息公开工作年度报告\n来源: 海滨街\n正文。\n", "海滨街", (None, None, None), "township"),  # 天津's 街
+    ("济宁市公共资源交易服务中心兖州分中心2025年政府信息公开工作年度报告\n正文。\n", "济宁市公共资源交易服务中心兖州分中心",
+     ("山东省", "济宁市", None), "department-county"),
+    # the office's own name, not `街道办事处`, a kind of office, from a later sentence
+    ("本报告根据《条例》要求编制。如有疑问,请与常州市钟楼区南大街街道综合办公室联系。现将2024年街道办事处政府信息公开工作情况报告如下。\n",
+     "常州市钟楼区南大街街道办事处", ("江苏省", "常州市", "钟楼区"), "township"),
 ])
 
 def test_names_real_pages_give(text, agency, region, level):

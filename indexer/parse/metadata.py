@@ -54,7 +54,7 @@ _GENERIC_TITLE = re.compile(r"首页|政务公开|政府信息公开|信息公�
 _GOVERNMENT_OFFICE = re.compile(r"^(?P<gov>(?P<place>(?:(?!政府).)+?)(?:人民政府|政府))(?:政府)?"
                                 r"(?:[\u4e00-\u9fff]{0,12}?(?:办公室|办公厅|中心|办))?$")
 # A township's or street office's 党政办 compiles its report (`厚桥街道党政办公室综合科`).
-_TOWNSHIP_OFFICE = re.compile(r"^(?P<township>.+?(?:乡|镇|苏木|街道))(?:人民政府|政府|办事处)?(?:党政)?(?:办公室|办)"
+_TOWNSHIP_OFFICE = re.compile(r"^(?P<township>.+?(?:乡|镇|苏木|街道))(?:人民政府|政府|办事处)?(?:党政|综合)?(?:办公室|办)"
                               r"(?:[\u4e00-\u9fff]{1,8}?(?:科|股|室))*$")
 _AGENCY_OFFICE = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|管委会|海关|办事处))(?:党政|综合)?(?:办公室|综合科)"
                             r"(?:[\u4e00-\u9fff]{1,8}?(?:办公室|科|室|处))*$")  # 湛江海关办公室新闻信息办公室
@@ -71,7 +71,7 @@ _TITLE_PARTS = re.compile(rf"^(?P<pre>.*?)(?P<year>{_Y})\s*(?:年度?|(?=(?:政�
 _TITLE_NO_YEAR = re.compile(r"^(?P<pre>.+?)(?:政府|政务)?(?:信息公开|政务公开)")
 _AGENCY_SUFFIX = re.compile(
     r"(?:人民政府|政府|办公室|办公厅|局|厅|委员会|委|部|署|院|中心|办事处|街道|乡|镇|苏木|管委会|实验区|试验区|新区|"
-    r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关)$")
+    r"开发区|高新区|管理区|所|站|队|社|馆|处|办|室|海关|街)$")
 _LEADING = re.compile(r"^(?:首页|政务公开|政府信息公开|信息公开|公开年报|年报|年度报告|目录|专栏|现公布|特向社会公布|向社会公布|"
                       r"公布|发布|现将|编制了|编制|本报告由|由|关于|部门|并)+")
 # Words that make a phrase no agency's name: how a sentence points (本局, 各单位, 全市, 通过…) anywhere but
@@ -81,7 +81,7 @@ _NOT_AGENCY = re.compile(r"报告|年报|情况|条例|规定|通知|[,,。、;�
 _DISCLOSURE_OFFICE = re.compile(r"^(?P<gov>.+?)(?:人民政府|政府)?(?:政府)?(?:信息公开|政务公开)")
 _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办公室|办公厅))(?:[\u4e00-\u9fff]{1,16}?(?:科|股|室|处|中心|大队|支队|办公室))+$")
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
-_TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
+_TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木|(?<=[\u4e00-\u9fff]{2})街)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
 _NATIONAL_BODY = re.compile(r"^(?:中华人民共和国|国家|中国)[\u4e00-\u9fff]{1,10}?(?:总局|局|署|委员会|银行)")
 _NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
 
@@ -223,7 +223,11 @@ def _clean_agency(raw: str) -> str | None:
     name = re.sub(r"(?:关于|(?:政府)?(?:信息公开|政务公开)(?:工作)?)$", "", name)
     name = re.sub(r"(?<=政府)机关$", "", name)  # 城口县人民政府机关: the government and its office
     distinct = re.sub(r"(?:人民)?政府", "", _AGENCY_SUFFIX.sub("", name))  # 政府办公室 names no one; 市政府办公室 is relative
-    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH) \
+    one_character_township = re.fullmatch(r"[\u4e00-\u9fff][镇乡](?:人民政府)?", name) is not None  # 螅镇 (佳县)
+    if _GENERIC_UNIT.fullmatch(name):  # `街道办事处` names a kind of office, not one
+        return None
+    if not 2 <= len(name) <= 40 or _NOT_AGENCY.search(name) \
+            or (len(distinct) < 2 and distinct not in _RELATIVE_DEPTH and not one_character_township) \
             or _NOT_AGENCY_START.match(name) and not _starts_with_place(name):
         return None
     if _is_place(name):
@@ -444,6 +448,7 @@ _SOURCE_LABELS = ("来源", "文章来源", "信息来源", "发布机构")
 _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "county", "区": "county", "旗": "county"}
 
 
+_GENERIC_UNIT = re.compile(r"(?:街道|乡|镇)(?:人民政府|政府|办事处)?(?:办公室)?|街道办事处|办事处")
 _PROVINCE_RELATIVE = ("自治区", "省")  # a name made from inside its province: 自治区北部湾办, 省政府法制办
 _DISTRICT_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,3}[区县]")
 _ZONE = re.compile(r"新区|高新区|开发区|园区|管理区|试验区|实验区|城区|市区|景区|社区|片区|辖区|小区|[东西南北中]区")
@@ -495,7 +500,7 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
     if place_ and depth == "city" and region_names(place_)[0] in MUNICIPALITIES:
         depth = "province"
     rest = agency[named[-1].end:] if named and named[0].start == 0 else agency
-    if depth == "city" and agency.endswith("分局"):  # a city bureau's branch serves a district: 淄博市公安局高新区分局
+    if depth == "city" and agency.endswith(("分局", "分中心")):  # a city body's branch serves a district: 淄博市公安局高新区分局
         return "department-county"
     district = _DISTRICT_AFTER.match(rest) if depth == "city" and named else None
     if district and not _ZONE.search(district.group()):  # 深圳市龙华区…中心: a district newer than the table
