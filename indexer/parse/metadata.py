@@ -38,8 +38,8 @@ from ..normalize import normalize
 from ..stats import detect_edition
 from .dates import byline_date, parse_date, signature_date, time_stamp_date
 from .furniture import Field, Unit, furniture_kind, page_fields, units
-from .places import (MUNICIPALITIES, Mention, Place, mentions, province_short_names, region_names, resolve,
-                     resolve_region)
+from .places import (MUNICIPALITIES, Mention, Place, city_short_names, mentions, province_short_names, region_names,
+                     resolve, resolve_region)
 
 __all__ = ["Metadata", "extract_metadata", "resolve_region", "template_of"]
 
@@ -83,7 +83,7 @@ _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办�
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木|(?<=[\u4e00-\u9fff]{2})街)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
 _NATIONAL_BODY = re.compile(r"^(?:中华人民共和国|国家|中国)[\u4e00-\u9fff]{1,10}?(?:总局|局|署|委员会|银行)")
-_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国)|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
+_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国(?![(（]))|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
@@ -215,7 +215,7 @@ def _clean_agency(raw: str) -> str | None:
     name = re.split(r"[:>»›|]", raw.strip(" 《》“”\"'()()【】[]"))[-1]
     name = _LEADING.sub("", name)
     office = _DISCLOSURE_OFFICE.match(name)
-    if office and _is_place(office.group("gov")):
+    if office and (_is_place(office.group("gov")) or office.group("gov") in _RELATIVE_DEPTH):  # 省政务公开办公室
         name = office.group("gov") + "人民政府"
     sub = _SUB_UNIT.match(name)
     if sub:
@@ -380,7 +380,8 @@ def _region(agency: _Found | None, title: _Found | None, reading: _Reading, flat
     """The division the agency belongs to, and the line naming it."""
     context = flat[:2000]
     if agency:
-        named = _branch_place(str(agency.value)) or mentions(str(agency.value), short_names=True)
+        named = (_branch_place(str(agency.value)) or mentions(str(agency.value), short_names=True)
+                 or _short_place_at_start(str(agency.value)))
         if not named and str(agency.value).startswith(_PROVINCE_RELATIVE):  # 自治区北部湾办: the one province named
             provinces = {m.text: m for m in mentions(context) if all(p.level == "province" for p in m.holders)}
             named = tuple(provinces.values()) if len(provinces) == 1 else ()
@@ -449,9 +450,22 @@ _RELATIVE_DEPTH = {"省": "province", "市": "city", "州": "city", "县": "coun
 
 
 _GENERIC_UNIT = re.compile(r"(?:街道|乡|镇)(?:人民政府|政府|办事处)?(?:办公室)?|街道办事处|办事处")
+_FREE_TRADE_ZONE = re.compile(r"^中国[(（](?P<province>[^()（）]{2,3})[)）]自由贸易试验区")
 _PROVINCE_RELATIVE = ("自治区", "省")  # a name made from inside its province: 自治区北部湾办, 省政府法制办
 _DISTRICT_AFTER = re.compile(r"^[\u4e00-\u9fff]{2,3}[区县]")
 _ZONE = re.compile(r"新区|高新区|开发区|园区|管理区|试验区|实验区|城区|市区|景区|社区|片区|辖区|小区|[东西南北中]区")
+
+
+def _short_place_at_start(agency: str) -> tuple[Mention, ...]:
+    """Where a name that starts with a short form is: `中国(福建)自由贸易试验区福州片区…` (a free trade
+    zone's piece: the bracketed province, then the city its piece is named after), `武汉东湖新技术开发区`."""
+    zone = _FREE_TRADE_ZONE.match(agency)
+    start, province = (zone.end(), province_short_names().get(zone.group("province"))) if zone else (0, None)
+    city = None if _TOWNSHIP.search(agency) else next(  # 朝阳乡 is a township, not in 朝阳市
+        (agency[start:start + size] for size in (3, 2) if agency[start:start + size] in city_short_names()), None)
+    if city:
+        return (Mention(start, start + len(city), city, (city_short_names()[city],)),)
+    return (Mention(0, zone.end(), zone.group("province"), (province,)),) if province else ()
 
 
 def _branch_place(agency: str) -> tuple[Mention, ...]:

@@ -114,6 +114,18 @@ def province_short_names() -> dict[str, Place]:
     return shorts
 
 
+@lru_cache(maxsize=1)
+def city_short_names() -> dict[str, Place]:
+    """武汉 → 武汉市: a prefecture-level city's name without 市, where no other city shares it. Read
+    only at the start of an author's name (武汉东湖新技术开发区), like `province_short_names`."""
+    shorts: dict[str, list[Place]] = {}
+    for places in _gazetteer()[0].values():
+        for place_ in places:
+            if place_.level == "city" and place_.name.endswith("市") and len(place_.name) >= 3:
+                shorts.setdefault(place_.name[:-1], []).append(place_)
+    return {short: places[0] for short, places in shorts.items() if len(set(places)) == 1}
+
+
 def place(adcode: str) -> Place | None:
     return _gazetteer()[2].get(adcode)
 
