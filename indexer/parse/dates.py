@@ -20,7 +20,8 @@ _TIME_STAMP = re.compile(rf"^{_Y}\s*[-年/.]\s*\d{{1,2}}\s*[-月/.]\s*\d{{1,2}}�
 # A short byline: a page's source, then when it was put up (`银川市人民政府门户网站www.yinchuan.gov.cn
 # 2023-01-28`, `市教育局 2019年03月28日`), or the date first (`2019年03月28日来源:市教育局`,
 # `2021-03-2918:26`, a clock time glued on).
-_BYLINE_DATE = rf"(?P<date>{_Y}-\d{{1,2}}-\d{{1,2}}(?!\d{{3}})|{_Y}年\d{{1,2}}月\d{{1,2}}日)(?:\s*\d{{1,2}}:\d\d(?::\d\d)?)?"
+_BYLINE_DATE = (rf"(?P<date>{_Y}-\d{{1,2}}-\d{{1,2}}(?!\d{{3}})|{_Y}年\d{{1,2}}月\d{{1,2}}日)"
+                rf"(?:\s*\d{{1,2}}:\d\d(?::\d\d)?)?")
 _BYLINES = (re.compile(rf"^(?:.{{0,50}}\s)?{_BYLINE_DATE}$"), re.compile(rf"^{_BYLINE_DATE}\s*(?:来源|发布|作者|浏览|点击)"))
 
 

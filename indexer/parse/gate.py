@@ -122,7 +122,8 @@ def annual_report_score(text: str, norm: str | None = None) -> GateResult:
         count(0.5, f"篇幅{chinese}字")
     opening_chinese, opening_latin = _letters(norm[:_OPENING])
     # English or code all through; a report followed by its English translation opens in Chinese
-    if chinese < _MIN_CHINESE_SHARE * (chinese + latin) and opening_chinese < _MIN_CHINESE_SHARE * (opening_chinese + opening_latin):
+    opens_in_chinese = opening_chinese >= _MIN_CHINESE_SHARE * (opening_chinese + opening_latin)
+    if chinese < _MIN_CHINESE_SHARE * (chinese + latin) and not opens_in_chinese:
         count(-8.0, f"像英文或代码（汉字仅占{100 * chinese // (chinese + latin)}%）")
     for kind in dict.fromkeys(label for words, label in _OTHER_KINDS if words.search(norm)):
         count(-4.0, f"像{kind}")

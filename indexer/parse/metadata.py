@@ -6,26 +6,31 @@ it was read from (normalised as indexer.normalize does) and their 1-based line i
 `text.splitlines()` (line 0: the statistics tables as a whole, for an edition read from them).
 
 Where values come from, most trusted first:
-- agency: the title (`X2019年…报告`, `2019年X…报告`, a title whose agency is on the line above),
-  the page's 发布机构 field, then sentences that name the author (`现公布X2019年…`, `由X编制`,
-  `2019年,X以…`, `请与X联系`). Page furniture (furniture.py) is never read as a title or agency.
-  A disclosure office speaks for its government (`X人民政府信息公开办公室` → X人民政府); an
-  internal unit is cut (`X局指挥中心办公室` → X局); a relative name (`市教育局`) stands only
-  when the text also names it in full (`泰州市教育局`).
+- agency: the title (`X2019年…报告`, `2019年X…报告`, a title whose agency is on the line above, a
+  `标题:` field), the page's 发布机构 field, then sentences that name the author (`现公布X2019年…`,
+  `由X编制`, `2019年,X以…`, `请与X联系`). Page furniture (furniture.py) is never read as a title
+  or agency. A disclosure office or a government's own office speaks for its government
+  (`X人民政府信息公开办公室`, `由X政府办公室编制` → X人民政府; a township's 党政办 for the
+  township); an internal unit is cut (`X局指挥中心办公室` → X局); a relative name (`市教育局`)
+  stands only when the text also names it in full (`泰州市教育局`).
 - year: the title, then the statistics period (`统计期限/时限/时间段…自2019年`), then a sentence
   naming the report.
-- region (places.py): divisions named in the agency; for an agency that names none (a street
-  office, a township) the title, page fields (来源, breadcrumb), then the body if it names exactly
-  one county (else one city). A report that names no agency gets no region from its body.
+- region (places.py): divisions named in the agency (a national body's branch where it serves, a
+  city's short name opening the name, a county's former name); for an agency that names none (a
+  street office, a township) the title, page fields (来源, breadcrumb), then the body if it names
+  exactly one county (else one city, else one province). A report that names no agency gets no
+  region from its body, only the province whose disclosure rules it cites.
   直辖市: province is the municipality; its districts get it as city too (北京市/北京市/密云区);
   the municipality's own agencies have no city (上海市财政局: 上海市/None/None).
 - edition: `2021` tables (国办公开办函〔2021〕30号: 本年制发件数…), `2019` tables, `old`; without
   table evidence the year decides (<2019 old, 2019–2020 2019, ≥2021 2021). `template` is `old`
   for the old edition and `new` for both others.
 - level: the manifest's words (national-ministry, province, city, county, township,
-  department-<province|city|county>), from the agency's name and its division.
-- published: the page's 发布时间/发布日期/发文日期, else 成文日期/公文生成日期, else a bare
-  时间/日期 field, else a date standing alone as a signature (at the end, or under the title).
+  department-<province|city|county>), from the agency's name and its division, else from how a
+  nameless report speaks of itself (本街道, 我厅, 我部, 我局 under 区委区政府).
+- published: the page's 发布时间/发布日期/发文日期 (a colon-less metadata table too), else a bare
+  时间 field with a clock time, else 成文日期/公文生成日期, else a bare 时间/日期 field, else a date
+  standing alone as a signature (at the end, or under the title), else a byline under the title.
 """
 
 from __future__ import annotations
@@ -483,7 +488,8 @@ def _branch_place(agency: str) -> tuple[Mention, ...]:
     return (Mention(0, len(short), short, (shorts[short],)),) if short else ()
 
 
-def _level(agency: str | None, place_: Place | None, relative: str | None = None, speaks_as: str | None = None) -> str | None:
+def _level(agency: str | None, place_: Place | None, relative: str | None = None,
+           speaks_as: str | None = None) -> str | None:
     """The manifest's level words: national-ministry, province, city, county, township, department-<level>.
 
     A relative name tells the level without the place: 市人力资源社会保障局 is department-city;
@@ -498,7 +504,8 @@ def _level(agency: str | None, place_: Place | None, relative: str | None = None
     if _TOWNSHIP.search(agency):
         return "township"
     if agency.startswith(_PROVINCE_RELATIVE) and not mentions(agency, short_names=True):
-        return "province" if _GOVERNMENT_REST.match(agency.removeprefix("自治区").removeprefix("省")) else "department-province"
+        rest = agency.removeprefix("自治区").removeprefix("省")
+        return "province" if _GOVERNMENT_REST.match(rest) else "department-province"
     if branch := _branch_place(agency):  # a national body's branch: a department where it serves
         return f"department-{branch[0].holders[0].level}" if len({p.level for p in branch[0].holders}) == 1 else None
     named = mentions(agency, short_names=True)
