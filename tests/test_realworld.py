@@ -36,8 +36,8 @@ def test_accuracy_per_field(score, field):
     assert score.total.get(field, 0) > 0 or field == "published"
     misses = [m for m in score.misses if f"  {field}:" in m]
     # The level is read from the author's name, else from how the text speaks of itself. On pages that
-    # name no author the gold often rests on weaker context than the parser will guess from (0.945 on
-    # the own set's 458 pages, docs/performance.md), so it is held to 0.94; every other field to 0.95.
+    # name no author the gold often rests on weaker context than the parser will guess from (0.943 on
+    # the own set's 508 pages, docs/performance.md), so it is held to 0.94; every other field to 0.95.
     assert score.accuracy(field) >= (0.94 if field == "level" else 0.95), misses
 
 
@@ -176,8 +176,8 @@ def test_title_with_the_year_anywhere(title):
     ("全南县水利局2017年政府信息公开工作年度报告\n正文。\n", "全南县水利局", ("江西省", "赣州市", "全南县"), "department-county"),
     ("根据《条例》,现公布大涌镇人民政府办公室2009年政府信息公开工作年度报告。\n", "大涌镇人民政府办公室", (None, None, None),
      "township"),  # a town's office reports at the town's level
-    ("索引号: | XXGK/2015-341 | 发布机构: | 区政府办 |\n由铜川市耀州区人民政府办公室编制完成本报告。\n", "铜川市耀州区人民政府办公室",
-     ("陕西省", "铜川市", "耀州区"), "county"),  # 区政府办 made whole, not cut at 办
+    ("索引号: | XXGK/2015-341 | 发布机构: | 区政府办 |\n由铜川市耀州区人民政府办公室编制完成本报告。\n", "铜川市耀州区人民政府",
+     ("陕西省", "铜川市", "耀州区"), "county"),  # the publisher 区政府办 is the government's office, made whole
     ("根据《条例》和《湖北省政府信息公开规定》,编写沙洋县2017年度政府信息公开工作年度报告。\n", "沙洋县人民政府",
      ("湖北省", "荆门市", "沙洋县"), "county"),
     ("道县文广新局2013年度信息公开工作\n年度报告\n一、主动公开政府信息的情况:\n", "道县文广新局", ("湖南省", "永州市", "道县"),
@@ -226,6 +226,14 @@ def test_title_with_the_year_anywhere(title):
     ("武汉东湖新技术开发区2025年政府信息公开工作年度报告\n来源:武汉东湖新技术开发区\n东湖区办事大厅全年接待群众。\n",
      "武汉东湖新技术开发区", ("湖北省", "武汉市", None), "department-city"),
     ("朝阳乡2016年政府信息公开工作年度报告\n正文。\n", "朝阳乡", (None, None, None), "township"),  # not in 朝阳市
+    ("本年报按照《条例》要求,根据2023年眉山市司法局信息公开工作实际编制而成。\n", "眉山市司法局", ("四川省", "眉山市", None),
+     "department-city"),
+    # the page's publisher is the government's office; the report is the government's
+    ("发布机构 | 市政府办 | 发文日期 | 2018-02-28 |\n根据《条例》规定,现公布泰州市人民政府2017年政府信息公开工作年度报告。\n",
+     "泰州市人民政府", ("江苏省", "泰州市", None), "city"),
+    # a ministry with a long name has no region, whatever address its text gives
+    ("人力资源和社会保障部2009年政府信息公开工作年度报告\n地址:北京市东城区和平里中街12号。\n", "人力资源和社会保障部",
+     (None, None, None), "national-ministry"),
     # a province's disclosure office answers for the province's own report
     ("本年度报告综合各市人民政府和省政府各部门的报告而成。如有疑问,请与省政务公开办公室联系。\n", None, (None, None, None), "province"),
     # a free trade zone's piece: the bracketed province, the city it is named after; not a national body
@@ -248,6 +256,11 @@ def test_a_former_county_name_is_read_only_in_the_authors_name():
     """`新城市` in running text is a new city, not 新城区 under another name."""
     meta = extract_metadata("北街街道2020年政府信息公开工作年度报告\n2020年,北街街道推进新城市建设,完善信息公开。\n")
     assert (meta.agency, meta.province, meta.city, meta.county) == ("北街街道", None, None, None)
+
+
+def test_the_year_a_nameless_report_speaks_of_itself_in():
+    meta = extract_metadata("一、总体情况\n(一)主动公开方面。2022年,我镇主动公开政务动态类信息420条。\n")
+    assert (meta.year, meta.level) == (2022, "township")
 
 
 def test_a_period_whose_year_lost_its_nian():

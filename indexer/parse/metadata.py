@@ -88,7 +88,7 @@ _SUB_UNIT = re.compile(r"^(?P<base>.+?(?:局|厅|委员会|街道办事处|办�
 _GOVERNMENT_REST = re.compile(r"^(?:(?:人民)?政府(?:办公室|办公厅)?|管委会|管理委员会|(?:综合)?(?:实验|试验)区(?:管委会|管理委员会)?)?$")
 _TOWNSHIP = re.compile(r"(?:街道办事处|街道|办事处|乡|镇|苏木|(?<=[\u4e00-\u9fff]{2})街)(?:人民政府|政府)?(?:党政办公室|办公室)?$")
 _NATIONAL_BODY = re.compile(r"^(?:中华人民共和国|国家|中国)[\u4e00-\u9fff]{1,10}?(?:总局|局|署|委员会|银行)")
-_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国(?![(（]))|^[\u4e00-\u9fff]{2,6}(?:部|总署|总局)$|^审计署$")
+_NATIONAL = re.compile(r"^(?:中华人民共和国|国家|国务院|中国(?![(（]))|^[\u4e00-\u9fff]{2,12}(?:部|总署|总局)$|^审计署$")
 
 # Sentences that name the author, most telling first.
 _BODY_AGENCY = (
@@ -103,6 +103,7 @@ _BODY_AGENCY = (
                                    rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
     ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开|主动公开)")),
+    ("based_on", re.compile(rf"根据(?P<y1>{_Y})年度?(?P<a>{_N})(?:政府)?信息公开工作")),
     ("since", re.compile(rf"以来[,,](?P<a>{_N})(?=高度重视|认真|坚持|严格|始终|积极|不断|进一步|围绕|按照|深入|全面)")),
     ("contact", re.compile(rf"(?:请与|请联系|直接与|可与|联系单位)[::]?(?P<a>{_N})(?:联系|[(,;。])")),
 )
@@ -110,6 +111,8 @@ _BODY_AGENCY = (
 _PERIOD = re.compile(rf"(?:统计期限|统计时限|统计时间段|统计期间|统计区间|统计周期|统计时间|所列数据|数据统计)[^。]{{0,12}}?"
                      rf"(?P<y>{_Y})(?:年|(?=1月1日))")
 _REPORT_NAMED = re.compile(rf"(?P<y>{_Y})年度?[^,。;《》]{{0,25}}?(?:政府|政务)?信息公开(?:工作)?(?:年度)?(?:报告|年报)")
+# The year a report speaks of itself in (`2022年,我镇主动公开…`, `2016年初,我乡健全了…`).
+_SELF_YEAR = re.compile(rf"(?P<y>{_Y})年度?(?:初|以来)?[,,]?(?:我|本)(?:镇|乡|街道|局|委|办|区|县|市|厅|部)")
 _LINE_YEAR = re.compile(rf"^(?:\(.\)|[一二三四五六七八九十]、)?(?P<y>{_Y})年度?[,,]?[\u4e00-\u9fff]")
 
 # Each edition's own header words, to point at the line that shows the edition.
@@ -301,9 +304,9 @@ def _agency_candidates(reading: _Reading, titles: list[tuple[_Found, int]]) -> I
             above = reading.units[title_index - 1]
             if not above.furniture and len(above.text) <= 40:
                 yield _Found(above.text, above.line, above.text)
-    for page_field in reading.fields:
+    for page_field in reading.fields:  # a government's office publishes the government's report
         if page_field.label in ("发布机构", "发文机关"):
-            yield _Found(page_field.value, page_field.line, page_field.value)
+            yield _Found(_author_of_office(page_field.value), page_field.line, page_field.value)
     for name, rule in _BODY_AGENCY:
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
@@ -365,7 +368,8 @@ def _year(reading: _Reading, title: _Found | None) -> _Found | None:
             if match:
                 return _Found(int(match.group(1)), part.line, part.text)
     named = dict(_BODY_AGENCY)
-    for rule in (_PERIOD, named["title_run_into_text"], named["publishes_report"], named["reports_on"], _REPORT_NAMED):
+    for rule in (_PERIOD, named["title_run_into_text"], named["publishes_report"], named["reports_on"], _REPORT_NAMED,
+                 named["based_on"], _SELF_YEAR):
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
                 year = next((g for g in (match.groupdict().get(k) for k in ("y", "y1", "y2")) if g), None)
