@@ -36,8 +36,8 @@ def test_accuracy_per_field(score, field):
     assert score.total.get(field, 0) > 0 or field == "published"
     misses = [m for m in score.misses if f"  {field}:" in m]
     # The level is read from the author's name, else from how the text speaks of itself. On pages that
-    # name no author the gold often rests on weaker context than the parser will guess from (0.943 on
-    # the own set's 508 pages, docs/performance.md), so it is held to 0.94; every other field to 0.95.
+    # name no author the gold often rests on weaker context than the parser will guess from (0.941 on
+    # the own set's 555 pages, docs/performance.md), so it is held to 0.94; every other field to 0.95.
     assert score.accuracy(field) >= (0.94 if field == "level" else 0.95), misses
 
 
@@ -234,6 +234,10 @@ def test_title_with_the_year_anywhere(title):
     # a ministry with a long name has no region, whatever address its text gives
     ("人力资源和社会保障部2009年政府信息公开工作年度报告\n地址:北京市东城区和平里中街12号。\n", "人力资源和社会保障部",
      (None, None, None), "national-ministry"),
+    ("本年报由江干区行政审批服务管理办公室(公共资源交易管理委员会办公室)编制。\n", "江干区行政审批服务管理办公室",
+     ("浙江省", "杭州市", "江干区"), "department-county"),  # a second name in brackets before 编制
+    ("一、总体情况\n在2024年,长春市经济合作局坚决贯彻党的二十大精神。\n", "长春市经济合作局", ("吉林省", "长春市", None),
+     "department-city"),
     # a province's disclosure office answers for the province's own report
     ("本年度报告综合各市人民政府和省政府各部门的报告而成。如有疑问,请与省政务公开办公室联系。\n", None, (None, None, None), "province"),
     # a free trade zone's piece: the bracketed province, the city it is named after; not a national body

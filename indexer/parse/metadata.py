@@ -98,10 +98,10 @@ _BODY_AGENCY = (
                                     rf"(?P<a>{_N})(?:\([^()]{{1,20}}\))?(?:(?P<y2>{_Y})年度?)?的?(?:(?:人民)?政府|政务)?(?:信息公开|政务公开)")),
     ("reports_on", re.compile(rf"(?:主要为|反映了?|内容为)(?P<a>{_N})(?P<y1>{_Y})年度?的?(?:政府|政务)?(?:信息公开|政务公开)")),
     ("reviews_own_work", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})对(?P<y1>{_Y})年度?(?:开展)?的?(?:政府|政务)?信息公开工作")),
-    ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
+    ("compiled_by", re.compile(rf"由(?P<a>{_N})(?:\([^()]{{1,30}}\))?(?:负责)?(?:编制|汇总|根据|依据|按照|编写)")),
     ("compiles_report", re.compile(rf"(?:^|[,,。;])(?P<a>{_N})(?:结合[^,,。]{{1,10}})?[,,]?(?:编制|编写)(?:了|完成)?"
                                    rf"(?:本单位|本机关|本部门|本)?(?P<y1>{_Y})年度?")),
-    ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|认真|全面|围绕|按照|深入|"
+    ("year_lead", re.compile(rf"(?:^|[。;!\s)、]|情况|在)(?P<y1>{_Y})年度?(?:以来)?[,,]?(?P<a>{_N})(?=以习近平|在|坚持|坚决|认真|全面|围绕|按照|深入|"
                              r"严格|紧紧|进一步|始终|不断|高度|积极|根据|各|\(|政府信息公开|信息公开|政务公开|主动公开)")),
     ("based_on", re.compile(rf"根据(?P<y1>{_Y})年度?(?P<a>{_N})(?:政府)?信息公开工作")),
     ("since", re.compile(rf"以来[,,](?P<a>{_N})(?=高度重视|认真|坚持|严格|始终|积极|不断|进一步|围绕|按照|深入|全面)")),
@@ -369,7 +369,7 @@ def _year(reading: _Reading, title: _Found | None) -> _Found | None:
                 return _Found(int(match.group(1)), part.line, part.text)
     named = dict(_BODY_AGENCY)
     for rule in (_PERIOD, named["title_run_into_text"], named["publishes_report"], named["reports_on"], _REPORT_NAMED,
-                 named["based_on"], _SELF_YEAR):
+                 named["based_on"], _SELF_YEAR, named["year_lead"]):
         for number, line in reading.body:
             for match in rule.finditer(line[:3000]):
                 year = next((g for g in (match.groupdict().get(k) for k in ("y", "y1", "y2")) if g), None)
