@@ -78,6 +78,11 @@ def _letters(text: str) -> tuple[int, int]:
             int(np.count_nonzero((folded >= 0x61) & (folded <= 0x7A))))
 
 
+def _mostly_chinese(text: str) -> bool:
+    chinese, latin = _letters(text)
+    return chinese >= _MIN_CHINESE_SHARE * (chinese + latin)
+
+
 def annual_report_score(text: str, norm: str | None = None) -> GateResult:
     """How much `text` looks like a 政府信息公开工作年度报告, with the reasons; `norm`: its
     normalised form, where the caller has it already (indexing needs it too)."""
@@ -120,10 +125,8 @@ def annual_report_score(text: str, norm: str | None = None) -> GateResult:
         count(-2.0, f"篇幅仅{chinese}字")
     elif chinese >= 3 * _MIN_CHINESE:
         count(0.5, f"篇幅{chinese}字")
-    opening_chinese, opening_latin = _letters(norm[:_OPENING])
     # English or code all through; a report followed by its English translation opens in Chinese
-    opens_in_chinese = opening_chinese >= _MIN_CHINESE_SHARE * (opening_chinese + opening_latin)
-    if chinese < _MIN_CHINESE_SHARE * (chinese + latin) and not opens_in_chinese:
+    if chinese < _MIN_CHINESE_SHARE * (chinese + latin) and not _mostly_chinese(norm[:_OPENING]):
         count(-8.0, f"像英文或代码（汉字仅占{100 * chinese // (chinese + latin)}%）")
     for kind in dict.fromkeys(label for words, label in _OTHER_KINDS if words.search(norm)):
         count(-4.0, f"像{kind}")
