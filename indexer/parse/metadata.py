@@ -470,11 +470,16 @@ def _short_place_at_start(agency: str) -> tuple[Mention, ...]:
     zone's piece: the bracketed province, then the city its piece is named after), `武汉东湖新技术开发区`."""
     zone = _FREE_TRADE_ZONE.match(agency)
     start, province = (zone.end(), province_short_names().get(zone.group("province"))) if zone else (0, None)
-    city = None if _TOWNSHIP.search(agency) else next(  # 朝阳乡 is a township, not in 朝阳市
-        (agency[start:start + size] for size in (3, 2) if agency[start:start + size] in city_short_names()), None)
+    city = None if _TOWNSHIP.search(agency) else _short_name_at(agency, start, city_short_names())  # 朝阳乡: no
     if city:
-        return (Mention(start, start + len(city), city, (city_short_names()[city],)),)
+        return (city,)
     return (Mention(0, zone.end(), zone.group("province"), (province,)),) if province else ()
+
+
+def _short_name_at(text: str, start: int, shorts: dict[str, Place]) -> Mention | None:
+    """The short name (湖北, 武汉, 内蒙古) that `text` has at `start`, longest first."""
+    short = next((text[start:start + size] for size in (3, 2) if text[start:start + size] in shorts), None)
+    return Mention(start, start + len(short), short, (shorts[short],)) if short else None
 
 
 def _branch_place(agency: str) -> tuple[Mention, ...]:
@@ -487,9 +492,8 @@ def _branch_place(agency: str) -> tuple[Mention, ...]:
     named = mentions(rest, short_names=True)
     if named and named[0].start == 0:
         return named[:1]
-    shorts = province_short_names()
-    short = next((rest[:size] for size in (3, 2) if rest[:size] in shorts), None)
-    return (Mention(0, len(short), short, (shorts[short],)),) if short else ()
+    province = _short_name_at(rest, 0, province_short_names())
+    return (province,) if province else ()
 
 
 def _level(agency: str | None, place_: Place | None, relative: str | None = None,
